@@ -1,0 +1,134 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Everything else receives the typed, frozen `Config`
+ * (composition root: src/server.ts and workers/index.ts), so tests build the real service from a test config.
+ */
+
+const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const apiKeysSchema = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    const map = new Map<string, string>();
+    for (const pair of raw.split(',')) {
+      const [key, tenant, ...rest] = pair.split('=').map((s) => s.trim());
+      if (!key || !tenant || rest.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `expected key=tenant pairs separated by commas, got "${pair}"` });
+        return z.NEVER;
+      }
+      map.set(key, tenant);
+    }
+    return map;
+  });
+
+const envSchema = z.object({
+  PORT: intFrom(3000).pipe(z.number().max(65535)),
+  HOST: z.string().default('0.0.0.0'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Prefix for every Redis key and BullMQ queue, so several deployments (or test runs) can share one Redis. */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('ragmem'),
+  DATA_DIR: z.string().default('./data'),
+  QDRANT_URL: z.string().url().optional(),
+  QDRANT_API_KEY: z.string().optional(),
+  MISTRAL_API_KEY: z.string().optional(),
+  MISTRAL_SERVER_URL: z.string().url().optional(),
+  MODEL_CHAT: z.string().optional(),
+  MODEL_SUMMARIZE: z.string().optional(),
+  MODEL_EMBED: z.string().optional(),
+  API_KEYS: apiKeysSchema,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WORKER_CONCURRENCY: intFrom(2, 1),
+  RUN_WORKERS: z.enum(['inline', 'off']).default('inline'),
+  MAX_UPLOAD_BYTES: intFrom(50 * 1024 * 1024, 1),
+  MAX_JSON_BYTES: intFrom(20 * 1024 * 1024, 1024),
+  CHUNK_SIZE_TOKENS: intFrom(512, 16),
+  CHUNK_OVERLAP_TOKENS: intFrom(64, 0),
+  EMBED_BATCH_SIZE: intFrom(64, 1),
+  OFFLINE_EMBED_DIMENSIONS: intFrom(384, 8),
+  /** BullMQ lock: how long a worker may go silent before its job counts as stalled and is taken over. */
+  JOB_LOCK_MS: intFrom(30_000, 1000),
+  JOB_ATTEMPTS: intFrom(5, 1),
+  JOB_BACKOFF_MS: intFrom(2000, 0),
+  SHUTDOWN_TIMEOUT_MS: intFrom(25_000, 0),
+});
+
+export type VectorBackend = 'lancedb' | 'qdrant';
+export type ModelProvider = 'mistral' | 'offline';
+
+export interface Config {
+  port: number;
+  host: string;
+  redisUrl: string;
+  redisPrefix: string;
+  dataDir: string;
+  vector: { backend: 'lancedb'; dir: string } | { backend: 'qdrant'; url: string; apiKey?: string };
+  models: {
+    provider: ModelProvider;
+    mistral?: { apiKey: string; serverUrl?: string };
+    chat?: string;
+    summarize?: string;
+    embed?: string;
+    offlineEmbedDimensions: number;
+  };
+  /** undefined: auth off, every request is tenant `default`. */
+  apiKeys?: ReadonlyMap<string, string>;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  workers: { mode: 'inline' | 'off'; concurrency: number; lockMs: number; attempts: number; backoffMs: number };
+  limits: { maxUploadBytes: number; maxJsonBytes: number; maxBulkDocuments: number };
+  chunking: { chunkSize: number; chunkOverlap: number };
+  embedBatchSize: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  if (e.CHUNK_OVERLAP_TOKENS >= e.CHUNK_SIZE_TOKENS) {
+    throw new ConfigError('Invalid configuration: CHUNK_OVERLAP_TOKENS must be smaller than CHUNK_SIZE_TOKENS');
+  }
+  const dataDir = path.resolve(e.DATA_DIR);
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    dataDir,
+    vector: e.QDRANT_URL
+      ? { backend: 'qdrant', url: e.QDRANT_URL, apiKey: e.QDRANT_API_KEY }
+      : { backend: 'lancedb', dir: path.join(dataDir, 'lancedb') },
+    models: {
+      provider: e.MISTRAL_API_KEY ? 'mistral' : 'offline',
+      mistral: e.MISTRAL_API_KEY ? { apiKey: e.MISTRAL_API_KEY, serverUrl: e.MISTRAL_SERVER_URL } : undefined,
+      chat: e.MODEL_CHAT,
+      summarize: e.MODEL_SUMMARIZE,
+      embed: e.MODEL_EMBED,
+      offlineEmbedDimensions: e.OFFLINE_EMBED_DIMENSIONS,
+    },
+    apiKeys: e.API_KEYS,
+    logLevel: e.LOG_LEVEL,
+    workers: {
+      mode: e.RUN_WORKERS,
+      concurrency: e.WORKER_CONCURRENCY,
+      lockMs: e.JOB_LOCK_MS,
+      attempts: e.JOB_ATTEMPTS,
+      backoffMs: e.JOB_BACKOFF_MS,
+    },
+    limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxJsonBytes: e.MAX_JSON_BYTES, maxBulkDocuments: 1000 },
+    chunking: { chunkSize: e.CHUNK_SIZE_TOKENS, chunkOverlap: e.CHUNK_OVERLAP_TOKENS },
+    embedBatchSize: e.EMBED_BATCH_SIZE,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,8 @@
+/** What the ingestion pipeline and search need from an embedding model. Implementations live in src/gateway. */
+export interface Embedder {
+  /** Model name as recorded with the index (a mismatch must never mix vectors). */
+  readonly model: string;
+  readonly dimensions: number;
+  /** One L2-normalised vector per input, in input order. */
+  embed(texts: string[], opts?: { signal?: AbortSignal }): Promise<Float32Array[]>;
+}

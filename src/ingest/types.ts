@@ -1,0 +1,27 @@
+export type SourceFormat = 'pdf' | 'markdown' | 'text' | 'html';
+
+/** A page's character range in ParsedDocument.text (end exclusive). */
+export interface PageSpan {
+  num: number;
+  start: number;
+  end: number;
+}
+
+/** What a parser extracts from a source: the text stored for reindexing, and where its pages lie. */
+export interface ParsedDocument {
+  format: SourceFormat;
+  text: string;
+  /** Present for paged sources (PDF). */
+  pages?: PageSpan[];
+}
+
+export interface TextChunk {
+  index: number;
+  text: string;
+  tokenCount: number;
+  /** Character range of the chunk in ParsedDocument.text. */
+  start: number;
+  end: number;
+  pages: number[];
+  headingPath: string[];
+}

@@ -1,0 +1,76 @@
+/**
+ * The vector store boundary. Two implementations pass one contract suite (test/support/vector-store-contract.ts):
+ * LanceDB (embedded, the default) and Qdrant (production). Tenant is a required argument of every read and delete:
+ * no call can reach another tenant's chunks.
+ */
+
+export type MetadataValue = string | number | boolean;
+
+export interface ChunkRecord {
+  /** Deterministic: derived from document id, document version and chunk index (see src/ingest/chunk-id.ts). */
+  id: string;
+  tenant: string;
+  collection: string;
+  documentId: string;
+  documentVersion: number;
+  chunkIndex: number;
+  title: string;
+  text: string;
+  tokenCount: number;
+  /** 1-based page numbers the chunk spans; empty when the source has no pages. */
+  pages: number[];
+  /** Markdown heading path, outermost first; empty when unknown. */
+  headingPath: string[];
+  /** The document's metadata (flat: values are strings, numbers or booleans). */
+  metadata: Record<string, MetadataValue>;
+  vector: Float32Array;
+}
+
+export type StoredChunk = Omit<ChunkRecord, 'vector'>;
+
+export type SearchMode = 'hybrid' | 'dense' | 'keyword';
+
+export interface SearchFilter {
+  /** Every key must match; an array value matches any of its values. */
+  metadata?: Record<string, MetadataValue | MetadataValue[]>;
+  documentIds?: string[];
+}
+
+export interface VectorSearchRequest {
+  tenant: string;
+  collection: string;
+  /** The query text: used by the keyword side. */
+  text: string;
+  /** The query embedding: used by the dense side (required unless mode is 'keyword'). */
+  vector?: Float32Array;
+  mode: SearchMode;
+  k: number;
+  filter?: SearchFilter;
+}
+
+export interface ScoredChunk {
+  chunk: StoredChunk;
+  /** Higher is better; comparable within one response. Hybrid: RRF score; dense: cosine similarity; keyword: BM25. */
+  score: number;
+}
+
+export interface VectorStore {
+  readonly kind: 'lancedb' | 'qdrant';
+  /** Creates tables/collections and indexes if missing; safe to call from several processes at once. */
+  init(): Promise<void>;
+  /** Inserts or overwrites by id: writing the same chunk twice leaves one copy. */
+  upsert(chunks: ChunkRecord[]): Promise<void>;
+  search(req: VectorSearchRequest): Promise<ScoredChunk[]>;
+  /**
+   * Deletes a document's chunks. `onlyVersion` deletes one version; `exceptVersion` deletes every other version
+   * (used after a replacement is indexed).
+   */
+  deleteDocument(tenant: string, documentId: string, opts?: { onlyVersion?: number; exceptVersion?: number }): Promise<void>;
+  /** Chunks of one document version ordered by chunkIndex, starting at `fromIndex`. */
+  listChunks(tenant: string, documentId: string, version: number, fromIndex: number, limit: number): Promise<StoredChunk[]>;
+  count(tenant: string, where?: { collection?: string; documentId?: string }): Promise<number>;
+  /** Throws when the backend does not answer (readiness). */
+  ping(): Promise<void>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
