@@ -1,0 +1,22 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import type { Embedder } from '../gateway/embedder';
+import type { Metrics } from '../infra/metrics';
+import type { IngestProducer } from '../queues/ingest-queue';
+import type { DocumentStore } from '../stores/document/document-store';
+import type { SourceStore } from '../stores/document/source-store';
+import type { VectorStore } from '../stores/vector/vector-store';
+
+/** Everything the HTTP layer needs, built by the composition root (src/services.ts) and passed in. */
+export interface AppDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  metrics: Metrics;
+  redis: Redis;
+  documents: DocumentStore;
+  sources: SourceStore;
+  vectors: VectorStore;
+  embedder: Embedder;
+  producer: IngestProducer;
+}

@@ -1,0 +1,23 @@
+import express, { type Express } from 'express';
+import { authenticate } from './middleware/auth';
+import { errorHandler, notFoundRoute } from './middleware/error-handler';
+import { requestContext } from './middleware/request-context';
+import { documentsRouter } from './routes/documents';
+import { healthRouter } from './routes/health';
+import { searchRouter } from './routes/search';
+import type { AppDeps } from './app-deps';
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+  app.use(requestContext(deps.logger, deps.metrics));
+  app.use(healthRouter(deps));
+  app.use(authenticate(deps.config.apiKeys));
+  app.use(express.json({ limit: deps.config.limits.maxJsonBytes, strict: false }));
+  app.use(documentsRouter(deps));
+  app.use(searchRouter(deps));
+  app.use(notFoundRoute);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,183 @@
+import { Router, type Request } from 'express';
+import multer from 'multer';
+import { AppError, notFound } from '../../errors';
+import { addDocument, type AddDocumentResult, type NewDocument } from '../../ingest/add-document';
+import { deleteDocument } from '../../ingest/delete-document';
+import { reindexDocument } from '../../ingest/reindex-document';
+import { detectFormat } from '../../ingest/parsers/detect-format';
+import { decodeUtf8Strict } from '../../ingest/parsers/decode-text';
+import { toDocumentView } from '../../stores/document/document-types';
+import type { IngestJob } from '../../queues/ingest-queue';
+import { tenantOf } from '../middleware/auth';
+import { DEFAULT_COLLECTION } from '../schemas/common';
+import {
+  bulkDocumentsSchema,
+  documentIdParam,
+  jsonDocumentSchema,
+  listChunksQuery,
+  listDocumentsQuery,
+  uploadFieldsSchema,
+} from '../schemas/documents';
+import type { AppDeps } from '../app-deps';
+
+/** How many bulk documents are recorded at once (each is a file write and a few Redis calls). */
+const BULK_PARALLELISM = 32;
+
+export function documentsRouter(deps: AppDeps): Router {
+  const router = Router();
+  const upload = multer({
+    storage: multer.memoryStorage(),
+    limits: { fileSize: deps.config.limits.maxUploadBytes, files: 1, fields: 16, fieldSize: 64 * 1024 },
+  });
+
+  const answer = (result: AddDocumentResult) => {
+    deps.metrics.documentsTotal.inc({ outcome: result.kind });
+    const view = toDocumentView(result.doc);
+    return result.kind === 'duplicate' ? { status: 200, body: { ...view, duplicate: true } } : { status: 202, body: view };
+  };
+
+  router.post('/documents', async (req, res) => {
+    if (req.is('multipart/form-data')) {
+      await new Promise<void>((resolve, reject) => upload.single('file')(req, res, (err) => (err ? reject(err) : resolve())));
+    } else if (!req.is('application/json')) {
+      throw new AppError('unsupported_media_type', 415, 'Send multipart/form-data with a "file" field, or application/json with "text"');
+    }
+    const input = req.file ? fromUpload(req, tenantOf(res)) : fromJson(req.body, tenantOf(res));
+    const result = await addDocument(deps, input);
+    if (result.kind !== 'duplicate') await deps.producer.enqueue(result.job);
+    const { status, body } = answer(result);
+    res.status(status).json(body);
+  });
+
+  router.post('/documents/bulk', async (req, res) => {
+    const max = deps.config.limits.maxBulkDocuments;
+    const count = Array.isArray(req.body?.documents) ? req.body.documents.length : 0;
+    if (count > max) {
+      throw new AppError('too_many_documents', 413, `A bulk request holds at most ${max} documents; split it (got ${count})`, { max, got: count });
+    }
+    const body = bulkDocumentsSchema.parse(req.body);
+    const tenant = tenantOf(res);
+    const collection = body.collection ?? DEFAULT_COLLECTION;
+    const results: AddDocumentResult[] = new Array(body.documents.length);
+    // Bounded parallelism; input order is kept in the answer.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(BULK_PARALLELISM, body.documents.length) }, async () => {
+        while (next < body.documents.length) {
+          const i = next++;
+          const d = body.documents[i];
+          results[i] = await addDocument(deps, {
+            tenant,
+            collection,
+            title: d.title,
+            metadata: d.metadata,
+            externalId: d.externalId,
+            bytes: Buffer.from(d.text, 'utf8'),
+            mimeType: 'text/plain',
+            format: 'text',
+          });
+        }
+      }),
+    );
+    const jobs = results.flatMap((r): IngestJob[] => (r.kind === 'duplicate' ? [] : [r.job]));
+    await deps.producer.enqueueMany(jobs);
+    const documents = results.map((r) => {
+      const { body: view } = answer(r);
+      return { id: view.id, status: view.status, ...(r.kind === 'duplicate' ? { duplicate: true } : {}) };
+    });
+    res.status(202).json({ documents });
+  });
+
+  router.get('/documents', async (req, res) => {
+    const q = listDocumentsQuery.parse(req.query);
+    const page = await deps.documents.list(tenantOf(res), q);
+    res.json({ documents: page.documents.map(toDocumentView), nextCursor: page.nextCursor });
+  });
+
+  router.get('/documents/:id', async (req, res) => {
+    const id = documentIdParam.parse(req.params.id);
+    const doc = await deps.documents.get(tenantOf(res), id);
+    if (!doc) throw notFound('Document', id);
+    res.json(toDocumentView(doc));
+  });
+
+  router.get('/documents/:id/chunks', async (req, res) => {
+    const id = documentIdParam.parse(req.params.id);
+    const q = listChunksQuery.parse(req.query);
+    const tenant = tenantOf(res);
+    const doc = await deps.documents.get(tenant, id);
+    if (!doc) throw notFound('Document', id);
+    if (doc.indexedVersion === undefined) return res.json({ chunks: [], nextCursor: null });
+    const from = q.cursor ?? 0;
+    const chunks = await deps.vectors.listChunks(tenant, id, doc.indexedVersion, from, q.limit);
+    const last = chunks.at(-1);
+    res.json({
+      chunks: chunks.map((c) => ({
+        id: c.id,
+        index: c.chunkIndex,
+        text: c.text,
+        tokenCount: c.tokenCount,
+        metadata: { pages: c.pages, headingPath: c.headingPath, ...c.metadata },
+      })),
+      nextCursor: last && chunks.length === q.limit && last.chunkIndex + 1 < doc.chunkCount ? String(last.chunkIndex + 1) : null,
+    });
+  });
+
+  router.delete('/documents/:id', async (req, res) => {
+    await deleteDocument(deps, tenantOf(res), documentIdParam.parse(req.params.id));
+    res.status(204).end();
+  });
+
+  router.post('/documents/:id/reindex', async (req, res) => {
+    const job = await reindexDocument(deps, tenantOf(res), documentIdParam.parse(req.params.id));
+    const jobId = await deps.producer.enqueue(job);
+    res.status(202).json({ jobId, documentId: job.documentId, version: job.version });
+  });
+
+  return router;
+}
+
+function fromUpload(req: Request, tenant: string): NewDocument {
+  const file = req.file!;
+  const fields = uploadFieldsSchema.parse(req.body ?? {});
+  if (file.size === 0) throw new AppError('empty_document', 400, 'The uploaded file is empty');
+  const format = detectFormat(file.originalname, file.mimetype, file.buffer.subarray(0, 1024));
+  if (!format) {
+    throw new AppError('unsupported_media_type', 415, `Unsupported file type "${file.mimetype}" (${file.originalname}): send PDF, Markdown, plain text or HTML`, {
+      mimeType: file.mimetype,
+      filename: file.originalname,
+    });
+  }
+  if (format !== 'pdf') {
+    const text = decodeUtf8Strict(file.buffer);
+    if (text.trim() === '') throw new AppError('empty_document', 400, 'The uploaded file has no text');
+  }
+  return {
+    tenant,
+    collection: fields.collection ?? DEFAULT_COLLECTION,
+    title: fields.title,
+    metadata: fields.metadata,
+    externalId: fields.externalId,
+    bytes: file.buffer,
+    mimeType: file.mimetype,
+    format,
+    filename: file.originalname,
+  };
+}
+
+function fromJson(body: unknown, tenant: string): NewDocument {
+  if (body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0)) {
+    throw new AppError('invalid_request', 400, 'The request body is empty: send {"text": "..."} or a multipart "file"');
+  }
+  const doc = jsonDocumentSchema.parse(body);
+  return {
+    tenant,
+    collection: doc.collection ?? DEFAULT_COLLECTION,
+    title: doc.title,
+    metadata: doc.metadata,
+    externalId: doc.externalId,
+    bytes: Buffer.from(doc.text, 'utf8'),
+    mimeType: 'text/plain',
+    format: 'text',
+  };
+}

@@ -1,0 +1,32 @@
+import { Router } from 'express';
+import { searchChunks } from '../../search/search-chunks';
+import { tenantOf } from '../middleware/auth';
+import { DEFAULT_COLLECTION } from '../schemas/common';
+import { searchBodySchema } from '../schemas/search';
+import type { AppDeps } from '../app-deps';
+
+export function searchRouter(deps: AppDeps): Router {
+  const router = Router();
+  router.post('/search', async (req, res) => {
+    const body = searchBodySchema.parse(req.body ?? {});
+    const hits = await searchChunks(deps, tenantOf(res), {
+      query: body.query,
+      k: body.k,
+      collection: body.collection ?? DEFAULT_COLLECTION,
+      mode: body.mode,
+      filter: body.filter,
+    });
+    res.json({
+      results: hits.map((h) => ({
+        chunkId: h.chunkId,
+        documentId: h.documentId,
+        title: h.title,
+        text: h.text,
+        score: h.score,
+        chunkIndex: h.chunkIndex,
+        metadata: { pages: h.pages, headingPath: h.headingPath, ...h.metadata },
+      })),
+    });
+  });
+  return router;
+}

@@ -1,0 +1,90 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { AppError } from '../errors';
+
+/**
+ * Redis connections. The API's client fails fast while Redis is away (no offline queue), so requests answer
+ * 503 `dependency_unavailable` at once instead of hanging; it keeps reconnecting in the background.
+ * BullMQ workers need `maxRetriesPerRequest: null` (blocking commands), so they get their own connection.
+ */
+
+const reconnect = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000);
+
+export function createCommandClient(url: string, name: string): Redis {
+  const client = new Redis(url, {
+    connectionName: name,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5000,
+    retryStrategy: reconnect,
+  });
+  client.on('error', () => undefined); // state is surfaced through readiness and 503s, not log floods
+  return client;
+}
+
+export function createWorkerConnection(url: string, name: string, extra: RedisOptions = {}): Redis {
+  const client = new Redis(url, {
+    connectionName: name,
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    retryStrategy: reconnect,
+    ...extra,
+  });
+  client.on('error', () => undefined);
+  return client;
+}
+
+/**
+ * Checked once at startup: without Redis nothing works, so the process says so in one line and exits,
+ * rather than printing a stack trace or reconnecting forever.
+ */
+export async function assertRedisReachable(url: string, timeoutMs = 3000): Promise<void> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new RedisUnreachableError(
+      `cannot reach Redis at REDIS_URL=${redactUrl(url)} (${reason}). ` +
+        'Start one with "redis-server --daemonize yes" (Debian: apt-get install -y redis-server), or set REDIS_URL to a running server.',
+    );
+  } finally {
+    probe.disconnect();
+  }
+}
+
+export class RedisUnreachableError extends Error {
+  override name = 'RedisUnreachableError';
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** ioredis's ways of saying the server is not there right now. */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const e = err as Error & { code?: string };
+  return (
+    e.name === 'MaxRetriesPerRequestError' ||
+    /enableOfflineQueue|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT/.test(e.message) ||
+    e.code === 'ECONNREFUSED'
+  );
+}
+
+export function redisUnavailable(cause: unknown): AppError {
+  return new AppError('dependency_unavailable', 503, 'Redis is unavailable; try again shortly', { dependency: 'redis' }, { cause, headers: { 'Retry-After': '2' } });
+}

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { DocumentStore } from '../stores/document/document-store';
+import type { DocumentRecord } from '../stores/document/document-types';
+import type { SourceStore } from '../stores/document/source-store';
+import type { MetadataValue } from '../stores/vector/vector-store';
+import type { IngestJob } from '../queues/ingest-queue';
+import { newDocumentId } from './ids';
+import type { SourceFormat } from './types';
+
+export interface NewDocument {
+  tenant: string;
+  collection: string;
+  title?: string;
+  metadata?: Record<string, MetadataValue>;
+  externalId?: string;
+  bytes: Buffer;
+  mimeType: string;
+  format: SourceFormat;
+  /** For a title when none is given. */
+  filename?: string;
+}
+
+export interface AddDocumentDeps {
+  documents: DocumentStore;
+  sources: SourceStore;
+  logger: Logger;
+}
+
+export type AddDocumentResult =
+  | { kind: 'created' | 'replaced'; doc: DocumentRecord; job: IngestJob }
+  | { kind: 'duplicate'; doc: DocumentRecord };
+
+export const contentHash = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * Records a document and stores its source; the caller enqueues the returned job (one at a time or in bulk).
+ * Same content in the same tenant and collection answers the existing document; the same externalId with new
+ * content replaces the old version, which keeps serving search until the new one is indexed.
+ */
+export async function addDocument(deps: AddDocumentDeps, input: NewDocument): Promise<AddDocumentResult> {
+  const hash = contentHash(input.bytes);
+  if (input.externalId !== undefined) {
+    const existing = await deps.documents.findByExternalId(input.tenant, input.collection, input.externalId);
+    if (existing) return replaceContent(deps, existing, input, hash);
+  }
+
+  const now = new Date().toISOString();
+  const id = newDocumentId();
+  const doc: DocumentRecord = {
+    id,
+    tenant: input.tenant,
+    collection: input.collection,
+    title: input.title ?? input.filename ?? deriveTitle(input),
+    status: 'queued',
+    progress: { stage: 'queued', done: 0, total: 0 },
+    chunkCount: 0,
+    contentHash: hash,
+    bytes: input.bytes.length,
+    mimeType: input.mimeType,
+    format: input.format,
+    metadata: input.metadata ?? {},
+    externalId: input.externalId,
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+  };
+  // Source first, record second, claims last: a claim that loses a race leaves nothing behind but our own rows.
+  await deps.sources.putOriginal(doc.tenant, id, 1, input.bytes);
+  await deps.documents.create(doc);
+  const holder = await deps.documents.claimHash(doc.tenant, doc.collection, hash, id);
+  if (holder) {
+    await discard(deps, doc);
+    const existing = await deps.documents.get(doc.tenant, holder);
+    if (existing) return { kind: 'duplicate', doc: existing };
+  }
+  if (input.externalId !== undefined) {
+    const owner = await deps.documents.claimExternalId(doc.tenant, doc.collection, input.externalId, id);
+    if (owner) {
+      // A concurrent upload with this externalId won: become a replacement of its document instead.
+      await discard(deps, doc);
+      const winner = await deps.documents.get(doc.tenant, owner);
+      if (winner) return replaceContent(deps, winner, input, hash);
+    }
+  }
+  return { kind: 'created', doc, job: { tenant: doc.tenant, documentId: id, version: 1, reason: 'upload' } };
+}
+
+async function replaceContent(
+  deps: AddDocumentDeps,
+  existing: DocumentRecord,
+  input: NewDocument,
+  hash: string,
+): Promise<AddDocumentResult> {
+  if (existing.contentHash === hash) return { kind: 'duplicate', doc: existing };
+  const version = existing.version + 1;
+  await deps.sources.putOriginal(existing.tenant, existing.id, version, input.bytes);
+  const doc = await deps.documents.update(
+    existing.tenant,
+    existing.id,
+    () => ({
+      version,
+      contentHash: hash,
+      bytes: input.bytes.length,
+      mimeType: input.mimeType,
+      format: input.format,
+      title: input.title ?? input.filename ?? existing.title,
+      metadata: input.metadata ?? existing.metadata,
+      status: 'queued',
+      progress: { stage: 'queued', done: 0, total: 0 },
+      error: undefined,
+    }),
+    { expectVersion: existing.version },
+  );
+  if (!doc) {
+    // Deleted or replaced by someone else in the meantime: treat this upload as new.
+    return addDocument(deps, { ...input, externalId: input.externalId });
+  }
+  await deps.documents.releaseHash(doc.tenant, doc.collection, existing.contentHash, doc.id);
+  await deps.documents.claimHash(doc.tenant, doc.collection, hash, doc.id);
+  return { kind: 'replaced', doc, job: { tenant: doc.tenant, documentId: doc.id, version, reason: 'replace' } };
+}
+
+async function discard(deps: AddDocumentDeps, doc: DocumentRecord) {
+  await deps.documents.remove(doc.tenant, doc.id);
+  await deps.sources.prune(doc.tenant, doc.id);
+}
+
+function deriveTitle(input: NewDocument): string {
+  if (input.format === 'pdf') return 'Untitled PDF';
+  const firstLine = input.bytes.subarray(0, 400).toString('utf8').split('\n').find((l) => l.trim() !== '') ?? '';
+  const cleaned = firstLine.replace(/^#+\s*/, '').replace(/\uFFFD/g, '').trim();
+  return cleaned.slice(0, 120) || 'Untitled';
+}

@@ -1,0 +1,8 @@
+/** Every queue the service uses. Producers (src/queues) and processors (workers/) agree on these names. */
+export const QueueNames = {
+  ingest: 'ingest',
+} as const;
+export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
+
+/** BullMQ key prefix: a hash tag, so each queue's keys share one slot on Redis Cluster. */
+export const queuePrefix = (prefix: string) => `{${prefix}}`;

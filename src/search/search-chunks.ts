@@ -1,0 +1,66 @@
+import type { Embedder } from '../gateway/embedder';
+import type { DocumentStore } from '../stores/document/document-store';
+import type { MetadataValue, SearchFilter, SearchMode, VectorStore } from '../stores/vector/vector-store';
+
+export interface SearchInput {
+  query: string;
+  k: number;
+  collection: string;
+  mode: SearchMode;
+  filter?: SearchFilter;
+}
+
+export interface SearchHit {
+  chunkId: string;
+  documentId: string;
+  title: string;
+  text: string;
+  score: number;
+  chunkIndex: number;
+  pages: number[];
+  headingPath: string[];
+  metadata: Record<string, MetadataValue>;
+}
+
+/**
+ * Searches a tenant's chunks and keeps only those of the version each document currently serves, so a deleted
+ * document disappears the moment its record goes and a replacement switches over whole, never half old, half new.
+ */
+export async function searchChunks(
+  deps: { documents: DocumentStore; vectors: VectorStore; embedder: Embedder },
+  tenant: string,
+  input: SearchInput,
+  signal?: AbortSignal,
+): Promise<SearchHit[]> {
+  const vector = input.mode === 'keyword' ? undefined : (await deps.embedder.embed([input.query], { signal }))[0];
+  // Over-fetch a little: chunks of documents being replaced or deleted are dropped below.
+  const fetchK = Math.min(input.k * 2 + 10, 200);
+  const found = await deps.vectors.search({
+    tenant,
+    collection: input.collection,
+    text: input.query,
+    vector,
+    mode: input.mode,
+    k: fetchK,
+    filter: input.filter,
+  });
+  const docs = await deps.documents.getMany(tenant, [...new Set(found.map((f) => f.chunk.documentId))]);
+  const hits: SearchHit[] = [];
+  for (const { chunk, score } of found) {
+    const doc = docs.get(chunk.documentId);
+    if (!doc || doc.indexedVersion !== chunk.documentVersion) continue;
+    hits.push({
+      chunkId: chunk.id,
+      documentId: chunk.documentId,
+      title: doc.title,
+      text: chunk.text,
+      score,
+      chunkIndex: chunk.chunkIndex,
+      pages: chunk.pages,
+      headingPath: chunk.headingPath,
+      metadata: chunk.metadata,
+    });
+    if (hits.length === input.k) break;
+  }
+  return hits;
+}

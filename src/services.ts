@@ -1,0 +1,112 @@
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import type { Embedder } from './gateway/embedder';
+import { OfflineEmbedder } from './gateway/offline-embedder';
+import { Chunker } from './ingest/chunker';
+import type { IngestDeps } from './ingest/ingest-document';
+import { parseSource } from './ingest/parsers';
+import { TokenCounter } from './ingest/token-counter';
+import { createMetrics, type Metrics } from './infra/metrics';
+import { assertRedisReachable, createCommandClient, createWorkerConnection } from './infra/redis';
+import { IngestProducer, ingestJobOptions } from './queues/ingest-queue';
+import { DocumentStore } from './stores/document/document-store';
+import { SourceStore } from './stores/document/source-store';
+import { LanceDbVectorStore } from './stores/vector/lancedb-store';
+import type { VectorStore } from './stores/vector/vector-store';
+
+/**
+ * The composition root shared by the API process and the worker process: every client is built here from config
+ * and passed down. `close()` runs every step even if one fails, and is idempotent.
+ */
+export interface Services {
+  config: Readonly<Config>;
+  logger: Logger;
+  metrics: Metrics;
+  redis: Redis;
+  queueConnection: Redis;
+  documents: DocumentStore;
+  sources: SourceStore;
+  vectors: VectorStore;
+  embedder: Embedder;
+  tokenCounter: TokenCounter;
+  producer: IngestProducer;
+  ingestDeps(): IngestDeps;
+  close(): Promise<void>;
+}
+
+export function createEmbedder(config: Readonly<Config>): Embedder {
+  // The model gateway (issue 4) grows this into provider routing; until then embeddings are offline.
+  return new OfflineEmbedder({ dimensions: config.models.offlineEmbedDimensions });
+}
+
+export function createVectorStore(config: Readonly<Config>, embedder: Embedder, logger: Logger): VectorStore {
+  if (config.vector.backend === 'qdrant') {
+    throw new Error('QDRANT_URL is set, but the Qdrant store is not built yet: unset QDRANT_URL to use the embedded LanceDB store');
+  }
+  return new LanceDbVectorStore({ dir: config.vector.dir, dimensions: embedder.dimensions, embeddingModel: embedder.model, logger });
+}
+
+export async function createServices(config: Readonly<Config>, logger: Logger): Promise<Services> {
+  await assertRedisReachable(config.redisUrl);
+  const redis = createCommandClient(config.redisUrl, 'ragmem-commands');
+  const queueConnection = createCommandClient(config.redisUrl, 'ragmem-queue');
+  const metrics = createMetrics();
+  const embedder = createEmbedder(config);
+  const vectors = createVectorStore(config, embedder, logger);
+  await vectors.init();
+  const tokenCounter = new TokenCounter();
+  const chunker = new Chunker({ tokenCounter, ...config.chunking });
+  const documents = new DocumentStore(redis, config.redisPrefix);
+  const sources = new SourceStore(path.join(config.dataDir, 'sources'));
+  const producer = new IngestProducer(queueConnection, config.redisPrefix, ingestJobOptions(config.workers.attempts, config.workers.backoffMs));
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const steps: Array<[string, () => Promise<unknown>]> = [
+        ['queue producer', () => producer.close()],
+        ['vector store', () => vectors.close()],
+        ['redis', () => redis.quit()],
+        ['queue redis', () => queueConnection.quit()],
+      ];
+      for (const [name, step] of steps) {
+        try {
+          await step();
+        } catch (err) {
+          logger.warn({ err: (err as Error).message }, `closing ${name} failed`);
+        }
+      }
+    })();
+    return closing;
+  };
+
+  return {
+    config,
+    logger,
+    metrics,
+    redis,
+    queueConnection,
+    documents,
+    sources,
+    vectors,
+    embedder,
+    tokenCounter,
+    producer,
+    ingestDeps: () => ({
+      documents,
+      sources,
+      vectors,
+      embedder,
+      chunk: (doc) => chunker.chunk(doc),
+      parse: parseSource,
+      embedBatchSize: config.embedBatchSize,
+      logger,
+    }),
+    close,
+  };
+}
+
+/** A worker connection per worker process (BullMQ blocks on it). */
+export const createWorkerRedis = (config: Readonly<Config>) => createWorkerConnection(config.redisUrl, 'ragmem-worker');

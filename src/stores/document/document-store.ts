@@ -1,0 +1,176 @@
+import type { Redis } from 'ioredis';
+import type { DocumentRecord, DocumentStatus } from './document-types';
+
+/**
+ * Document records in Redis. One JSON value per document, plus:
+ * - a per-(tenant, collection) sorted set of ids for listing (ids sort by creation time, so lexicographic order is age),
+ * - a content-hash key and an externalId key per (tenant, collection), claimed with SET NX so two concurrent uploads
+ *   of the same content create one document.
+ * Every read takes the tenant and answers "not found" for another tenant's id.
+ */
+export class DocumentStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  // Every key of a tenant carries the tenant as a hash tag, so MULTI and scripts work on Redis Cluster.
+  private docKey(tenant: string, id: string) {
+    return `${this.prefix}:{${enc(tenant)}}:doc:${id}`;
+  }
+  private listKey(tenant: string, collection: string) {
+    return `${this.prefix}:{${enc(tenant)}}:docs:${enc(collection)}`;
+  }
+  private tenantListKey(tenant: string) {
+    return `${this.prefix}:{${enc(tenant)}}:docs`;
+  }
+  private hashKey(tenant: string, collection: string, hash: string) {
+    return `${this.prefix}:{${enc(tenant)}}:dochash:${enc(collection)}:${hash}`;
+  }
+  private externalKey(tenant: string, collection: string, externalId: string) {
+    return `${this.prefix}:{${enc(tenant)}}:docext:${enc(collection)}:${enc(externalId)}`;
+  }
+
+  async get(tenant: string, id: string): Promise<DocumentRecord | undefined> {
+    const raw = await this.redis.get(this.docKey(tenant, id));
+    if (!raw) return undefined;
+    const doc = JSON.parse(raw) as DocumentRecord;
+    return doc.tenant === tenant ? doc : undefined;
+  }
+
+  /** Records for many ids at once (search uses it to drop chunks of deleted or superseded documents). */
+  async getMany(tenant: string, ids: string[]): Promise<Map<string, DocumentRecord>> {
+    const out = new Map<string, DocumentRecord>();
+    if (ids.length === 0) return out;
+    const raws = await this.redis.mget(ids.map((id) => this.docKey(tenant, id)));
+    raws.forEach((raw) => {
+      if (!raw) return;
+      const doc = JSON.parse(raw) as DocumentRecord;
+      if (doc.tenant === tenant) out.set(doc.id, doc);
+    });
+    return out;
+  }
+
+  /**
+   * Claims the content hash (and externalId, when given) for a new document id. Answers the id that already holds
+   * them when the claim fails, so the caller can answer `duplicate` or replace.
+   */
+  async claimHash(tenant: string, collection: string, hash: string, id: string): Promise<string | undefined> {
+    const key = this.hashKey(tenant, collection, hash);
+    const ok = await this.redis.set(key, id, 'NX');
+    if (ok === 'OK') return undefined;
+    const holder = await this.redis.get(key);
+    if (holder && (await this.redis.exists(this.docKey(tenant, holder)))) return holder;
+    // The holder was deleted between the two calls: take the key over.
+    await this.redis.set(key, id);
+    return undefined;
+  }
+
+  async releaseHash(tenant: string, collection: string, hash: string, id: string): Promise<void> {
+    await compareAndDelete(this.redis, this.hashKey(tenant, collection, hash), id);
+  }
+
+  async findByExternalId(tenant: string, collection: string, externalId: string): Promise<DocumentRecord | undefined> {
+    const id = await this.redis.get(this.externalKey(tenant, collection, externalId));
+    return id ? this.get(tenant, id) : undefined;
+  }
+
+  async claimExternalId(tenant: string, collection: string, externalId: string, id: string): Promise<string | undefined> {
+    const key = this.externalKey(tenant, collection, externalId);
+    const ok = await this.redis.set(key, id, 'NX');
+    if (ok === 'OK') return undefined;
+    return (await this.redis.get(key)) ?? undefined;
+  }
+
+  async create(doc: DocumentRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.docKey(doc.tenant, doc.id), JSON.stringify(doc))
+      .zadd(this.listKey(doc.tenant, doc.collection), 0, doc.id)
+      .zadd(this.tenantListKey(doc.tenant), 0, doc.id)
+      .exec();
+  }
+
+  /**
+   * Read-modify-write as compare-and-set (a Lua script swaps the value only if it is still what was read), so a
+   * worker's progress update never resurrects a document the API just deleted and never overwrites a newer
+   * version's state. WATCH would not do: the connection is shared by concurrent requests.
+   * Answers the updated record, or undefined when the document is gone (or `expectVersion` no longer matches).
+   */
+  async update(
+    tenant: string,
+    id: string,
+    change: (doc: DocumentRecord) => Partial<DocumentRecord>,
+    opts: { expectVersion?: number } = {},
+  ): Promise<DocumentRecord | undefined> {
+    const key = this.docKey(tenant, id);
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const raw = await this.redis.get(key);
+      if (!raw) return undefined;
+      const doc = JSON.parse(raw) as DocumentRecord;
+      if (opts.expectVersion !== undefined && doc.version !== opts.expectVersion) return undefined;
+      const next: DocumentRecord = { ...doc, ...change(doc), updatedAt: new Date().toISOString() };
+      const swapped = await this.redis.eval(COMPARE_AND_SET, 1, key, raw, JSON.stringify(next));
+      if (swapped === 1) return next;
+    }
+    throw new Error(`document ${id}: too much contention updating its record`);
+  }
+
+  /** Removes the record and every index entry pointing at it. Answers the removed record. */
+  async remove(tenant: string, id: string): Promise<DocumentRecord | undefined> {
+    const doc = await this.get(tenant, id);
+    if (!doc) return undefined;
+    await this.redis
+      .multi()
+      .del(this.docKey(tenant, id))
+      .zrem(this.listKey(tenant, doc.collection), id)
+      .zrem(this.tenantListKey(tenant), id)
+      .exec();
+    await compareAndDelete(this.redis, this.hashKey(tenant, doc.collection, doc.contentHash), id);
+    if (doc.externalId !== undefined) {
+      await compareAndDelete(this.redis, this.externalKey(tenant, doc.collection, doc.externalId), id);
+    }
+    return doc;
+  }
+
+  /** Newest first; the cursor is the last id of the previous page. */
+  async list(
+    tenant: string,
+    opts: { collection?: string; status?: DocumentStatus; limit: number; cursor?: string },
+  ): Promise<{ documents: DocumentRecord[]; nextCursor: string | null }> {
+    const key = opts.collection ? this.listKey(tenant, opts.collection) : this.tenantListKey(tenant);
+    const documents: DocumentRecord[] = [];
+    let cursor = opts.cursor;
+    // Status filtering happens here, so a page may take a few rounds; bounded so a filter matching nothing stays cheap.
+    for (let round = 0; round < 50 && documents.length < opts.limit; round++) {
+      const max = cursor ? `(${cursor}` : '+';
+      const ids = await this.redis.zrange(key, max, '-', 'BYLEX', 'REV', 'LIMIT', 0, opts.limit);
+      if (ids.length === 0) {
+        cursor = undefined;
+        break;
+      }
+      const docs = await this.getMany(tenant, ids);
+      for (const id of ids) {
+        cursor = id;
+        const doc = docs.get(id);
+        if (doc && (!opts.status || doc.status === opts.status)) documents.push(doc);
+        if (documents.length === opts.limit) break;
+      }
+      if (ids.length < opts.limit && documents.length < opts.limit) {
+        cursor = undefined;
+        break;
+      }
+    }
+    return { documents, nextCursor: documents.length === opts.limit && cursor ? cursor : null };
+  }
+}
+
+const enc = (s: string) => encodeURIComponent(s);
+
+const COMPARE_AND_SET = `if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2]) return 1 else return 0 end`;
+
+const COMPARE_AND_DELETE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+async function compareAndDelete(redis: Redis, key: string, expected: string): Promise<void> {
+  await redis.eval(COMPARE_AND_DELETE, 1, key, expected);
+}

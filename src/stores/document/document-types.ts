@@ -1,0 +1,52 @@
+import type { MetadataValue } from '../vector/vector-store';
+import type { SourceFormat } from '../../ingest/types';
+
+export type DocumentStatus = 'queued' | 'processing' | 'ready' | 'failed';
+export type IngestStage = 'queued' | 'parsing' | 'chunking' | 'embedding' | 'indexing' | 'done' | 'failed';
+
+export interface DocumentRecord {
+  id: string;
+  tenant: string;
+  collection: string;
+  title: string;
+  status: DocumentStatus;
+  progress: { stage: IngestStage; done: number; total: number };
+  chunkCount: number;
+  contentHash: string;
+  bytes: number;
+  mimeType: string;
+  format: SourceFormat;
+  metadata: Record<string, MetadataValue>;
+  externalId?: string;
+  /** Bumped by every replacement or reindex; chunk ids derive from it. */
+  version: number;
+  /** The version whose chunks search serves; undefined until the first version is indexed. */
+  indexedVersion?: number;
+  error?: { code: string; message: string };
+  createdAt: string;
+  updatedAt: string;
+  indexedAt?: string;
+}
+
+/** The public shape of api.md (internal bookkeeping stays inside). */
+export function toDocumentView(doc: DocumentRecord) {
+  return {
+    id: doc.id,
+    collection: doc.collection,
+    title: doc.title,
+    status: doc.status,
+    progress: doc.progress,
+    chunkCount: doc.chunkCount,
+    contentHash: doc.contentHash,
+    bytes: doc.bytes,
+    mimeType: doc.mimeType,
+    metadata: doc.metadata,
+    ...(doc.externalId !== undefined ? { externalId: doc.externalId } : {}),
+    version: doc.version,
+    ...(doc.error ? { error: doc.error } : {}),
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+    ...(doc.indexedAt ? { indexedAt: doc.indexedAt } : {}),
+  };
+}
+export type DocumentView = ReturnType<typeof toDocumentView>;

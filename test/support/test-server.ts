@@ -1,0 +1,79 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../src/config';
+import { createLogger } from '../../src/infra/logger';
+import { startServer, type RunningServer } from '../../src/server';
+
+export interface TestServer extends RunningServer {
+  dataDir: string;
+  /** fetch against the server with JSON helpers. */
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<TestResponse>;
+  cleanup(): Promise<void>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/**
+ * The real service (Express, BullMQ workers inline, LanceDB in a temp dir) on port 0 against the test Redis,
+ * under a unique key prefix so test files never see each other's data.
+ */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-test-'));
+  const config: Readonly<Config> = loadConfig({
+    REDIS_URL: process.env.REDIS_URL,
+    REDIS_PREFIX: `t${randomBytes(5).toString('hex')}`,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    JOB_BACKOFF_MS: '200',
+    JOB_LOCK_MS: '5000',
+    ...env,
+  });
+  const server = await startServer(config, createLogger(config.logLevel));
+  const request = async (method: string, p: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body instanceof FormData) init.body = body;
+    else if (typeof body === 'string') init.body = body;
+    else if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] = 'application/json';
+    }
+    const res = await fetch(server.url + p, init);
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON: keep text */
+    }
+    return { status: res.status, headers: res.headers, body: parsed };
+  };
+  return {
+    ...server,
+    dataDir,
+    request,
+    cleanup: async () => {
+      await server.stop();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls a document until it leaves queued/processing. */
+export async function waitForDocument(server: TestServer, id: string, headers: Record<string, string> = {}, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await server.request('GET', `/documents/${id}`, undefined, headers);
+    if (res.status !== 200) throw new Error(`GET /documents/${id} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    if (res.body.status === 'ready' || res.body.status === 'failed') return res.body;
+    if (Date.now() > deadline) throw new Error(`document ${id} still ${res.body.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

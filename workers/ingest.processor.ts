@@ -1,0 +1,29 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { isAppError } from '../src/errors';
+import { ingestDocument, markFailed, type IngestDeps } from '../src/ingest/ingest-document';
+import { ingestJobSchema, type IngestJob } from '../src/queues/ingest-queue';
+
+/**
+ * Thin processor: validate the payload, run the ingestion story, decide retry or not.
+ * Permanent faults (a corrupt or encrypted PDF) mark the document failed and stop at once; transient ones
+ * (a store or model hiccup) are thrown for BullMQ to retry with backoff, and mark it failed on the last attempt.
+ */
+export function createIngestProcessor(deps: IngestDeps) {
+  return async (job: Job<IngestJob>, _token?: string, signal?: AbortSignal) => {
+    const data = ingestJobSchema.parse(job.data);
+    try {
+      return await ingestDocument(deps, data, signal);
+    } catch (err) {
+      const permanent = isAppError(err) && !err.retryable;
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (permanent || lastAttempt) {
+        const error = isAppError(err)
+          ? { code: err.code, message: err.message }
+          : { code: 'ingest_failed', message: `Ingestion failed after ${job.attemptsMade + 1} attempts: ${(err as Error).message}` };
+        await markFailed(deps.documents, data, error);
+      }
+      if (permanent) throw new UnrecoverableError((err as Error).message);
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,63 @@
+import { Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Redis } from 'ioredis';
+import type { IngestDeps } from '../src/ingest/ingest-document';
+import { QueueNames, queuePrefix } from '../src/queues/queue-names';
+import type { IngestJob } from '../src/queues/ingest-queue';
+import type { Metrics } from '../src/infra/metrics';
+import { createIngestProcessor } from './ingest.processor';
+
+export interface WorkerDeps {
+  connection: Redis;
+  redisPrefix: string;
+  ingest: IngestDeps;
+  logger: Logger;
+  metrics?: Metrics;
+  concurrency: number;
+  lockMs: number;
+}
+
+export interface RunningWorkers {
+  /** Stops taking jobs, lets active ones finish, closes connections. Idempotent. */
+  close(): Promise<void>;
+  workers: Worker[];
+}
+
+/** One place that starts every queue's worker, for `RUN_WORKERS=inline` and `npm run worker` alike. */
+export function registerWorkers(deps: WorkerDeps): RunningWorkers {
+  const log = deps.logger.child({ component: 'worker' });
+  const ingest = new Worker<IngestJob>(QueueNames.ingest, createIngestProcessor(deps.ingest), {
+    connection: deps.connection,
+    prefix: queuePrefix(deps.redisPrefix),
+    concurrency: deps.concurrency,
+    lockDuration: deps.lockMs,
+    stalledInterval: Math.max(1000, Math.floor(deps.lockMs / 2)),
+    // A job whose worker died (SIGKILL, OOM) is taken over; more stalls than this mean the job itself kills workers.
+    maxStalledCount: 3,
+  });
+  const workers = [ingest];
+  for (const w of workers) {
+    w.on('failed', (job, err) => {
+      log.warn({ queue: w.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job attempt failed');
+      deps.metrics?.jobsTotal.inc({ queue: w.name, outcome: 'failed' });
+    });
+    w.on('completed', (job) => {
+      log.debug({ queue: w.name, jobId: job.id }, 'job completed');
+      deps.metrics?.jobsTotal.inc({ queue: w.name, outcome: 'completed' });
+    });
+    w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'worker error'));
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    workers,
+    close: () => {
+      closing ??= Promise.allSettled(workers.map((w) => w.close()))
+        .then(() => deps.connection.quit())
+        .then(
+          () => undefined,
+          () => undefined,
+        );
+      return closing;
+    },
+  };
+}
