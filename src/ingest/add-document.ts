@@ -104,7 +104,7 @@ async function replaceContent(
       bytes: input.bytes.length,
       mimeType: input.mimeType,
       format: input.format,
-      title: input.title ?? input.filename ?? existing.title,
+      title: input.title ?? input.filename ?? deriveTitle(input),
       metadata: input.metadata ?? existing.metadata,
       status: 'queued',
       progress: { stage: 'queued', done: 0, total: 0 },

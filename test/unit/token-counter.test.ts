@@ -22,8 +22,16 @@ const SAMPLES: Record<string, string> = {
   emoji: '😀👍🏽 family 👨‍👩‍👧‍👦 flags 🇫🇷🇯🇵 keycap 1️⃣ ♥️ mixed😀text',
   numbers: '12345678901234567890 3.14159 1,000,000.00 -42e10 0xFF 2024-07-18T12:34:56Z ٣٤٥ ½ ⅔',
   whitespace: 'a  b   c\t\td\n\n\n   \n\t \r\n\r\n e \u00a0\u2003f\u200b\ufeff   ',
-  edges: 'x'.repeat(2000) + ' ' + '='.repeat(300) + ' lone \ud800 surrogate \udfff end',
+  edges: 'x'.repeat(150) + ' ' + '='.repeat(300) + ' lone \ud800 surrogate \udfff end \u0000\u0007 ',
 };
+
+/** Single pieces long enough to take the heap merge path (BPE within one piece only). */
+const LONG_PIECES = [
+  'thequickbrownfoxjumpsoverthelazydog'.repeat(40),
+  '東京は日本の首都であり世界最大級の都市圏を形成している北京是中国的首都也是政治文化中心上海是最大的城市'.repeat(8),
+  'ACGTTGCA'.repeat(120),
+  'Ω'.repeat(200) + 'abc',
+];
 
 describe('TokenCounter', () => {
   const counter = new TokenCounter();
@@ -38,6 +46,10 @@ describe('TokenCounter', () => {
     const all = texts.join('\n\n');
     expect(counter.count(all)).toBe(exact(all));
     expect(counter.pieceCounts(all).total).toBe(exact(all));
+  });
+
+  it('When a piece is long (unspaced text, CJK runs), Then its count matches encode exactly', () => {
+    for (const piece of LONG_PIECES) expect(counter.count(piece)).toBe(exact(piece));
   });
 
   it('When the memo is tiny, Then counts stay exact', () => {

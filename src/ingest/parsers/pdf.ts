@@ -1,0 +1,86 @@
+import { FormatError, InvalidPDFException, PasswordException, PDFParse, UnknownErrorException } from 'pdf-parse';
+import { AppError } from '../../errors';
+import type { PageSpan, ParsedDocument } from '../types';
+
+/** Between pages in ParsedDocument.text: a paragraph break, so the chunker prefers to cut there. */
+const PAGE_SEPARATOR = '\n\n';
+/** pdf.js verbosity: errors only (its warnings about fonts and the like would go to stdout, outside our logger). */
+const PDFJS_ERRORS_ONLY = 0;
+
+/**
+ * The text layer of a PDF, page by page. CPU-bound and blocking: call it in a worker, never in the API process.
+ * Failures that retrying cannot fix are AppErrors with retryable: false (422), so the job fails at once.
+ */
+export async function parsePdf(bytes: Buffer): Promise<ParsedDocument> {
+  // A Buffer is copied by PDFParse; a plain Uint8Array would be handed to pdf.js and detached, so make sure of it.
+  const parser = new PDFParse({ data: Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes), verbosity: PDFJS_ERRORS_ONLY });
+  let pageTexts: { num: number; text: string }[];
+  try {
+    pageTexts = (await parser.getText()).pages;
+  } catch (err) {
+    throw pdfError(err);
+  } finally {
+    await parser.destroy();
+  }
+
+  const parts: string[] = [];
+  const pages: PageSpan[] = [];
+  let offset = 0;
+  for (const page of pageTexts) {
+    const text = normalizePdfText(page.text);
+    if (text !== '') {
+      if (parts.length > 0) offset += PAGE_SEPARATOR.length;
+      parts.push(text);
+    }
+    // A page without text still gets its (empty) span, so page numbers stay those of the file.
+    pages.push({ num: page.num, start: offset, end: offset + text.length });
+    offset += text.length;
+  }
+  if (parts.length === 0) {
+    throw new AppError(
+      'pdf_no_text',
+      422,
+      'The PDF has no extractable text (it may be a scanned image); OCR is not performed: upload a PDF with a text layer',
+      { pages: pageTexts.length },
+      { retryable: false },
+    );
+  }
+  return { format: 'pdf', text: parts.join(PAGE_SEPARATOR), pages };
+}
+
+/**
+ * pdf.js gives one line per text line and spaces as laid out. Collapse runs of spaces (keeping a tab, which marks a
+ * table cell), drop control characters, rejoin words hyphenated across a line break, keep paragraph breaks.
+ */
+export function normalizePdfText(raw: string): string {
+  return raw
+    .replace(/\r\n?|[\u2028\u2029\f\v]/g, '\n')
+    .replace(/[\u0000-\u0008\u000e-\u001f\u007f\u00ad]/g, '') // controls and soft hyphens
+    .replace(/[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+/g, (ws) => (ws.includes('\t') ? '\t' : ' '))
+    .replace(/[ \t]*\n[ \t]*/g, '\n')
+    .replace(/(\p{Ll})-\n(\p{Ll})/gu, '$1$2') // "pro-\ngram": a lower-case word broken at the margin
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+function pdfError(err: unknown): unknown {
+  if (err instanceof PasswordException) {
+    return new AppError(
+      'pdf_encrypted',
+      422,
+      'The PDF is password-protected: upload a decrypted copy',
+      undefined,
+      { cause: err, retryable: false },
+    );
+  }
+  if (err instanceof InvalidPDFException || err instanceof FormatError || err instanceof UnknownErrorException) {
+    return new AppError(
+      'pdf_invalid',
+      422,
+      'The file is not a readable PDF (it may be truncated or corrupt)',
+      { reason: err.message },
+      { cause: err, retryable: false },
+    );
+  }
+  return err; // not about the file (e.g. out of memory): let the job retry
+}

@@ -1,0 +1,492 @@
+import * as lancedb from '@lancedb/lancedb';
+import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8 } from 'apache-arrow';
+import { AppError, invalidRequest } from '../../errors';
+import { MAX_KEYWORD_TOKEN_LENGTH, keywordString } from '../../search/keyword-tokenizer';
+import { reciprocalRankFusion } from '../../search/rrf';
+import type {
+  ChunkRecord,
+  MetadataValue,
+  ScoredChunk,
+  SearchFilter,
+  StoredChunk,
+  VectorSearchRequest,
+  VectorStore,
+} from './vector-store';
+
+/**
+ * The embedded vector store: one LanceDB table in a local directory holds every tenant's chunks, and every read and
+ * delete is filtered by the tenant column. Dense search is exact (flat) cosine search; keyword search is LanceDB's
+ * BM25 full-text search over the `keywords` column, which holds our own tokenizer's output (see keyword-tokenizer.ts)
+ * so that LanceDB and Qdrant match the same terms.
+ */
+
+export interface StoreLogger {
+  warn(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+}
+
+export interface LanceDbVectorStoreOptions {
+  /** Directory of the LanceDB database (created if missing). */
+  dir: string;
+  /** Vector size; recorded with the table, and a table with another size is refused. */
+  dimensions: number;
+  /** Embedding model name; recorded with the table, and a table from another model is refused. */
+  embeddingModel: string;
+  /** Default `DEFAULT_TABLE_NAME`. */
+  tableName?: string;
+  logger?: StoreLogger;
+  /** Compact and re-index after this many writes (upserts or deletes). Default `DEFAULT_OPTIMIZE_AFTER_WRITES`. */
+  optimizeAfterWrites?: number;
+  /** Compact and re-index once writes have paused this long; 0 turns it off. Default `DEFAULT_OPTIMIZE_IDLE_MS`. */
+  optimizeIdleMs?: number;
+  /** Old table versions are kept this long for readers in other processes. Default `DEFAULT_KEEP_VERSIONS_MS`. */
+  keepVersionsMs?: number;
+  /**
+   * How stale a read may be with respect to writes from other processes (API and workers share the directory).
+   * 0 checks for a newer table version on every read (cheap on a local disk). Default 0.
+   */
+  readConsistencySeconds?: number;
+}
+
+export const DEFAULT_TABLE_NAME = 'chunks';
+/**
+ * Every write adds a small fragment. Merge-insert and unindexed full-text search both slow down with the number of
+ * fragments (measured: ~5,000 chunks/s into a compacted 40k table, ~1,300/s with 500 fragments), so writes are
+ * compacted regularly. Compaction rewrites fragments below 1M rows, so it costs time proportional to the table:
+ * running it every 64 writes keeps that share of ingestion time small.
+ */
+export const DEFAULT_OPTIMIZE_AFTER_WRITES = 64;
+/** After a burst of writes (one document), fold the new rows into the full-text index once things are quiet. */
+export const DEFAULT_OPTIMIZE_IDLE_MS = 5_000;
+/** Long enough for any query started on an older version in another process to finish. */
+export const DEFAULT_KEEP_VERSIONS_MS = 10 * 60_000;
+
+const META_DIMENSIONS = 'ragmem.embedding.dimensions';
+const META_MODEL = 'ragmem.embedding.model';
+const META_LAYOUT = 'ragmem.layout';
+/** Bump when the column layout changes, so an old table is refused instead of misread. */
+const LAYOUT_VERSION = '1';
+const FTS_COLUMN = 'keywords';
+/** Returned columns: everything but the vector and the derived columns. */
+const CHUNK_COLUMNS = [
+  'id', 'tenant', 'collection', 'documentId', 'documentVersion', 'chunkIndex', 'title', 'text', 'tokenCount', 'pages',
+  'headingPath', 'metadata',
+];
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+export class LanceDbVectorStore implements VectorStore {
+  readonly kind = 'lancedb' as const;
+  private readonly tableName: string;
+  private readonly optimizeAfterWrites: number;
+  private readonly optimizeIdleMs: number;
+  private readonly keepVersionsMs: number;
+  private readonly readConsistencySeconds: number;
+  private opened?: Promise<{ connection: lancedb.Connection; table: lancedb.Table }>;
+  private closed = false;
+  /** Writes from this process run one at a time: LanceDB retries conflicting commits, but serialising avoids them. */
+  private writeTail: Promise<void> = Promise.resolve();
+  private writesSinceOptimize = 0;
+  private optimizeQueued = false;
+  private idleTimer?: NodeJS.Timeout;
+
+  constructor(private readonly options: LanceDbVectorStoreOptions) {
+    if (!options.dir) throw new Error('LanceDbVectorStore: dir is required');
+    if (!Number.isInteger(options.dimensions) || options.dimensions <= 0) {
+      throw new Error(`LanceDbVectorStore: dimensions must be a positive integer, got ${options.dimensions}`);
+    }
+    if (!options.embeddingModel) throw new Error('LanceDbVectorStore: embeddingModel is required');
+    this.tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+    if (!/^[A-Za-z0-9_-]+$/.test(this.tableName)) throw new Error(`LanceDbVectorStore: bad table name ${JSON.stringify(this.tableName)}`);
+    this.optimizeAfterWrites = options.optimizeAfterWrites ?? DEFAULT_OPTIMIZE_AFTER_WRITES;
+    this.optimizeIdleMs = options.optimizeIdleMs ?? DEFAULT_OPTIMIZE_IDLE_MS;
+    this.keepVersionsMs = options.keepVersionsMs ?? DEFAULT_KEEP_VERSIONS_MS;
+    this.readConsistencySeconds = options.readConsistencySeconds ?? 0;
+  }
+
+  init(): Promise<void> {
+    return this.open().then(() => undefined);
+  }
+
+  async upsert(chunks: ChunkRecord[]): Promise<void> {
+    if (chunks.length === 0) return;
+    // A batch must not hold an id twice: merge-insert would then write both copies. The last one wins, as it would
+    // had the chunks been upserted one by one.
+    const byKey = new Map<string, Record<string, unknown>>();
+    for (const chunk of chunks) byKey.set(JSON.stringify([chunk.tenant, chunk.id]), this.toRow(chunk));
+    const rows = [...byKey.values()];
+    const { table } = await this.open();
+    await this.write(async () => {
+      // Keyed by tenant too: a chunk id reused by another tenant must never overwrite this tenant's chunk.
+      await table.mergeInsert(['tenant', 'id']).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
+    });
+  }
+
+  async search(req: VectorSearchRequest): Promise<ScoredChunk[]> {
+    if (!Number.isInteger(req.k) || req.k < 0) throw invalidRequest(`k must be a non-negative integer, got ${req.k}`);
+    if (req.mode !== 'keyword') this.checkVector(req.vector, 'query vector');
+    const where = chunkFilter(req.tenant, req.collection, req.filter);
+    if (req.k === 0 || where === undefined) return [];
+    const { table } = await this.open();
+    switch (req.mode) {
+      case 'dense':
+        return this.denseSearch(table, req.vector as Float32Array, where, req.k);
+      case 'keyword':
+        return this.keywordSearch(table, req.text, where, req.k);
+      case 'hybrid': {
+        // Fetch deeper than k on each side so that a chunk ranked moderately by both can win the fusion.
+        const depth = Math.max(req.k * 3, 30);
+        const [dense, keyword] = await Promise.all([
+          this.denseSearch(table, req.vector as Float32Array, where, depth),
+          this.keywordSearch(table, req.text, where, depth),
+        ]);
+        const listOf = (hits: ScoredChunk[]) => hits.map((hit) => ({ id: hit.chunk.id, hit }));
+        return reciprocalRankFusion([listOf(dense), listOf(keyword)])
+          .slice(0, req.k)
+          .map((fused) => ({ chunk: fused.item.hit.chunk, score: fused.score }));
+      }
+      default:
+        throw invalidRequest(`unknown search mode ${JSON.stringify(req.mode)}`);
+    }
+  }
+
+  async deleteDocument(tenant: string, documentId: string, opts: { onlyVersion?: number; exceptVersion?: number } = {}): Promise<void> {
+    const parts = [`tenant = ${sqlString(tenant)}`, `\`documentId\` = ${sqlString(documentId)}`];
+    if (opts.onlyVersion !== undefined) parts.push(`\`documentVersion\` = ${sqlInt(opts.onlyVersion, 'onlyVersion')}`);
+    if (opts.exceptVersion !== undefined) parts.push(`\`documentVersion\` <> ${sqlInt(opts.exceptVersion, 'exceptVersion')}`);
+    const { table } = await this.open();
+    await this.write(async () => {
+      await table.delete(parts.join(' AND '));
+    });
+  }
+
+  async listChunks(tenant: string, documentId: string, version: number, fromIndex: number, limit: number): Promise<StoredChunk[]> {
+    const where = [
+      `tenant = ${sqlString(tenant)}`,
+      `\`documentId\` = ${sqlString(documentId)}`,
+      `\`documentVersion\` = ${sqlInt(version, 'version')}`,
+      `\`chunkIndex\` >= ${sqlInt(fromIndex, 'fromIndex')}`,
+    ].join(' AND ');
+    if (!Number.isInteger(limit) || limit < 0) throw invalidRequest(`limit must be a non-negative integer, got ${limit}`);
+    if (limit === 0) return [];
+    const { table } = await this.open();
+    const rows = await table
+      .query()
+      .where(where)
+      .orderBy({ columnName: 'chunkIndex', ascending: true })
+      .select(CHUNK_COLUMNS)
+      .limit(limit)
+      .toArray();
+    return rows.map(toStoredChunk);
+  }
+
+  async count(tenant: string, where: { collection?: string; documentId?: string } = {}): Promise<number> {
+    const parts = [`tenant = ${sqlString(tenant)}`];
+    if (where.collection !== undefined) parts.push(`collection = ${sqlString(where.collection)}`);
+    if (where.documentId !== undefined) parts.push(`\`documentId\` = ${sqlString(where.documentId)}`);
+    const { table } = await this.open();
+    return table.countRows(parts.join(' AND '));
+  }
+
+  async ping(): Promise<void> {
+    const { connection } = await this.open();
+    const names = await connection.tableNames();
+    if (!names.includes(this.tableName)) throw new Error(`LanceDB table ${this.tableName} is missing from ${this.options.dir}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    // Let queued writes (and a running compaction) finish: abandoning them could lose a chunk the caller awaited.
+    await this.writeTail;
+    const opened = this.opened;
+    this.opened = undefined;
+    if (!opened) return;
+    // Run every step even if one fails: close must release what it can.
+    const handles = await opened.catch(() => undefined);
+    if (!handles) return;
+    const errors: unknown[] = [];
+    for (const release of [() => handles.table.close(), () => handles.connection.close()]) {
+      try {
+        release();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, 'LanceDbVectorStore: close failed');
+  }
+
+  /** Opens (creating if missing) the table once; later calls share the same handles. */
+  private open(): Promise<{ connection: lancedb.Connection; table: lancedb.Table }> {
+    if (this.closed) return Promise.reject(new Error('LanceDbVectorStore is closed'));
+    this.opened ??= this.openTable().catch((err) => {
+      this.opened = undefined; // let a later call retry (e.g. after a transient I/O error)
+      throw err;
+    });
+    return this.opened;
+  }
+
+  private async openTable(): Promise<{ connection: lancedb.Connection; table: lancedb.Table }> {
+    const connection = await lancedb.connect(this.options.dir, { readConsistencyInterval: this.readConsistencySeconds });
+    try {
+      const table = await this.createOrOpen(connection);
+      await this.checkRecordedEmbedding(table);
+      await this.ensureFullTextIndex(table);
+      return { connection, table };
+    } catch (err) {
+      connection.close();
+      throw err;
+    }
+  }
+
+  private async createOrOpen(connection: lancedb.Connection): Promise<lancedb.Table> {
+    const schema = tableSchema(this.options.dimensions, this.options.embeddingModel);
+    // Two processes may race to create the table: `existOk` covers the usual case, and opening after a failed
+    // create covers a commit conflict between the two creations.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await connection.createEmptyTable(this.tableName, schema, { mode: 'create', existOk: true });
+      } catch (err) {
+        try {
+          return await connection.openTable(this.tableName);
+        } catch {
+          if (attempt >= 3) throw err;
+          await sleep(50 * attempt);
+        }
+      }
+    }
+  }
+
+  /** Vectors from two models (or two sizes) must never share a table: their distances would be meaningless. */
+  private async checkRecordedEmbedding(table: lancedb.Table): Promise<void> {
+    const schema = await table.schema();
+    const recorded = {
+      dimensions: schema.metadata.get(META_DIMENSIONS),
+      embeddingModel: schema.metadata.get(META_MODEL),
+      layout: schema.metadata.get(META_LAYOUT),
+    };
+    const wanted = { dimensions: String(this.options.dimensions), embeddingModel: this.options.embeddingModel, layout: LAYOUT_VERSION };
+    if (recorded.dimensions !== wanted.dimensions || recorded.embeddingModel !== wanted.embeddingModel || recorded.layout !== wanted.layout) {
+      throw new AppError(
+        'embedding_mismatch',
+        500,
+        `LanceDB table ${this.tableName} in ${this.options.dir} holds ${recorded.dimensions ?? '?'}-dimension vectors from model ` +
+          `${JSON.stringify(recorded.embeddingModel ?? '?')} (layout ${recorded.layout ?? '?'}), but this service is configured for ` +
+          `${wanted.dimensions} dimensions from ${JSON.stringify(wanted.embeddingModel)} (layout ${wanted.layout}). ` +
+          'Use another directory or table name, or re-index into a new table.',
+        { recorded, configured: wanted, dir: this.options.dir, table: this.tableName },
+        { retryable: false },
+      );
+    }
+  }
+
+  private async ensureFullTextIndex(table: lancedb.Table): Promise<void> {
+    const hasIndex = async () => (await table.listIndices()).some((index) => index.columns.includes(FTS_COLUMN));
+    if (await hasIndex()) return;
+    try {
+      await table.createIndex(FTS_COLUMN, {
+        replace: false,
+        config: lancedb.Index.fts({
+          // Our tokenizer already folded, filtered and stemmed: the index must only split on the spaces we put.
+          baseTokenizer: 'whitespace',
+          lowercase: false,
+          stem: false,
+          removeStopWords: false,
+          asciiFolding: false,
+          // Tantivy counts bytes: 4 bytes per character so it keeps every token keywordTokens keeps.
+          maxTokenLength: MAX_KEYWORD_TOKEN_LENGTH * 4,
+          withPosition: false,
+        }),
+      });
+    } catch (err) {
+      // Another process created it between our check and our create.
+      if (!(await hasIndex())) throw err;
+    }
+  }
+
+  private async denseSearch(table: lancedb.Table, vector: Float32Array, where: string, limit: number): Promise<ScoredChunk[]> {
+    const rows = await table
+      .vectorSearch(vector)
+      .column('vector')
+      .distanceType('cosine')
+      .where(where)
+      .select(CHUNK_COLUMNS)
+      .limit(limit)
+      .toArray();
+    return rows.map((row) => ({ chunk: toStoredChunk(row), score: 1 - Number(row._distance) }));
+  }
+
+  private async keywordSearch(table: lancedb.Table, text: string, where: string, limit: number): Promise<ScoredChunk[]> {
+    const query = keywordString(text);
+    if (query === '') return []; // only stop words or punctuation: nothing can match
+    const rows = await table
+      .query()
+      .fullTextSearch(query, { columns: FTS_COLUMN })
+      .where(where)
+      .select(CHUNK_COLUMNS)
+      .limit(limit)
+      .toArray();
+    return rows.map((row) => ({ chunk: toStoredChunk(row), score: Number(row._score) }));
+  }
+
+  /** Runs a write after the previous ones, then counts it towards the next compaction. */
+  private async write(fn: () => Promise<void>): Promise<void> {
+    await this.enqueue(fn);
+    this.writesSinceOptimize++;
+    if (this.closed) return; // close() has drained the queue; nothing more to schedule
+    if (this.writesSinceOptimize >= this.optimizeAfterWrites) {
+      this.queueOptimize();
+    } else if (this.optimizeIdleMs > 0) {
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      this.idleTimer = setTimeout(() => this.queueOptimize(), this.optimizeIdleMs);
+      this.idleTimer.unref(); // never keep a process alive just to compact
+    }
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const run = this.writeTail.then(fn);
+    this.writeTail = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Compacts small fragments, folds new rows into the full-text index and prunes old versions. Queued behind the
+   * writes and not awaited by them: the next write waits, the caller of this one does not. Until it runs, new rows are
+   * still found by keyword search (LanceDB scans unindexed rows), only more slowly.
+   */
+  private queueOptimize(): void {
+    if (this.optimizeQueued || this.closed) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.optimizeQueued = true;
+    void this.enqueue(async () => {
+      this.optimizeQueued = false;
+      const pending = this.writesSinceOptimize;
+      if (pending === 0 || !this.opened) return;
+      this.writesSinceOptimize = 0;
+      try {
+        const { table } = await this.opened;
+        const started = Date.now();
+        const stats = await table.optimize({ cleanupOlderThan: new Date(Date.now() - this.keepVersionsMs) });
+        this.options.logger?.info({ table: this.tableName, ms: Date.now() - started, writes: pending, ...stats.compaction }, 'lancedb table optimized');
+      } catch (err) {
+        // Not fatal: data is intact and searchable; the next trigger tries again.
+        this.writesSinceOptimize += pending;
+        this.options.logger?.warn({ err, table: this.tableName }, 'lancedb optimize failed');
+      }
+    });
+  }
+
+  private checkVector(vector: Float32Array | undefined, what: string): asserts vector is Float32Array {
+    if (!(vector instanceof Float32Array)) throw invalidRequest(`${what} is required (a Float32Array)`);
+    if (vector.length !== this.options.dimensions) {
+      throw invalidRequest(`${what} has ${vector.length} dimensions; the store holds ${this.options.dimensions}`);
+    }
+    for (const value of vector) if (!Number.isFinite(value)) throw invalidRequest(`${what} holds a non-finite value`);
+  }
+
+  private toRow(chunk: ChunkRecord): Record<string, unknown> {
+    for (const field of ['id', 'tenant', 'collection', 'documentId'] as const) {
+      if (typeof chunk[field] !== 'string' || chunk[field] === '') throw invalidRequest(`chunk ${field} must be a non-empty string`, { id: chunk.id });
+    }
+    for (const field of ['documentVersion', 'chunkIndex', 'tokenCount'] as const) sqlInt(chunk[field], `chunk ${field}`);
+    for (const page of chunk.pages) sqlInt(page, 'chunk page');
+    this.checkVector(chunk.vector, `chunk ${chunk.id} vector`);
+    return {
+      id: chunk.id,
+      tenant: chunk.tenant,
+      collection: chunk.collection,
+      documentId: chunk.documentId,
+      documentVersion: chunk.documentVersion,
+      chunkIndex: chunk.chunkIndex,
+      title: chunk.title,
+      text: chunk.text,
+      tokenCount: chunk.tokenCount,
+      pages: chunk.pages,
+      headingPath: chunk.headingPath,
+      metadata: JSON.stringify(chunk.metadata),
+      metaTags: Object.entries(chunk.metadata).map(([key, value]) => metaTag(key, value)),
+      keywords: keywordString(`${chunk.title}\n${chunk.text}`),
+      vector: Array.from(chunk.vector),
+    };
+  }
+}
+
+function tableSchema(dimensions: number, embeddingModel: string): Schema {
+  const utf8 = (name: string) => new Field(name, new Utf8(), false);
+  const int32 = (name: string) => new Field(name, new Int32(), false);
+  const list = (name: string, item: Utf8 | Int32) => new Field(name, new List(new Field('item', item, true)), false);
+  return new Schema(
+    [
+      utf8('id'), utf8('tenant'), utf8('collection'), utf8('documentId'), int32('documentVersion'), int32('chunkIndex'),
+      utf8('title'), utf8('text'), int32('tokenCount'), list('pages', new Int32()), list('headingPath', new Utf8()),
+      utf8('metadata'), list('metaTags', new Utf8()), utf8(FTS_COLUMN),
+      new Field('vector', new FixedSizeList(dimensions, new Field('item', new Float32(), true)), false),
+    ],
+    new Map([
+      [META_DIMENSIONS, String(dimensions)],
+      [META_MODEL, embeddingModel],
+      [META_LAYOUT, LAYOUT_VERSION],
+    ]),
+  );
+}
+
+/**
+ * One metadata entry as an exact-match tag, `key=<JSON value>`: JSON keeps types apart (3 vs "3" vs true) and
+ * quotes strings, so no two entries give the same tag. Filters test tags with array_has_any.
+ */
+function metaTag(key: string, value: MetadataValue): string {
+  if (typeof value === 'number' ? !Number.isFinite(value) : typeof value !== 'string' && typeof value !== 'boolean') {
+    throw invalidRequest(`metadata ${JSON.stringify(key)} must be a string, a finite number or a boolean`);
+  }
+  return `${key}=${JSON.stringify(value)}`;
+}
+
+/** The SQL filter for a search, or undefined when the filter can match nothing (an empty list of allowed values). */
+function chunkFilter(tenant: string, collection: string, filter: SearchFilter = {}): string | undefined {
+  const parts = [`tenant = ${sqlString(tenant)}`, `collection = ${sqlString(collection)}`];
+  if (filter.documentIds !== undefined) {
+    if (filter.documentIds.length === 0) return undefined;
+    parts.push(`\`documentId\` IN (${filter.documentIds.map(sqlString).join(', ')})`);
+  }
+  for (const [key, wanted] of Object.entries(filter.metadata ?? {})) {
+    const values = Array.isArray(wanted) ? wanted : [wanted];
+    if (values.length === 0) return undefined;
+    parts.push(`array_has_any(\`metaTags\`, [${values.map((value) => sqlString(metaTag(key, value))).join(', ')}])`);
+  }
+  return parts.join(' AND ');
+}
+
+/** A SQL string literal. DataFusion treats backslashes literally; a single quote is the only character to escape. */
+function sqlString(value: string): string {
+  if (typeof value !== 'string') throw invalidRequest(`expected a string, got ${typeof value}`);
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** An int32 for a SQL filter; anything else (NaN, 1.5, "1; drop") is refused rather than interpolated. */
+function sqlInt(value: number, what: string): string {
+  if (!Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) throw invalidRequest(`${what} must be a 32-bit integer, got ${value}`);
+  return String(value);
+}
+
+/** Arrow list cells come back as Arrow vectors; copy them into plain arrays. */
+function toStoredChunk(row: Record<string, unknown>): StoredChunk {
+  return {
+    id: row.id as string,
+    tenant: row.tenant as string,
+    collection: row.collection as string,
+    documentId: row.documentId as string,
+    documentVersion: Number(row.documentVersion),
+    chunkIndex: Number(row.chunkIndex),
+    title: row.title as string,
+    text: row.text as string,
+    tokenCount: Number(row.tokenCount),
+    pages: Array.from((row.pages ?? []) as Iterable<number>, Number),
+    headingPath: Array.from((row.headingPath ?? []) as Iterable<string>, String),
+    metadata: JSON.parse(row.metadata as string) as Record<string, MetadataValue>,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,136 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LanceDbVectorStore, type LanceDbVectorStoreOptions } from '../../src/stores/vector/lancedb-store';
+import { CONTRACT_DIMENSIONS, e, makeChunk, uniqueTenant, vectorStoreContract } from '../support/vector-store-contract';
+
+const MODEL = 'contract-embedder-v1';
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'ragmem-lancedb-'));
+}
+
+function storeAt(dir: string, overrides: Partial<LanceDbVectorStoreOptions> = {}): LanceDbVectorStore {
+  return new LanceDbVectorStore({ dir, dimensions: CONTRACT_DIMENSIONS, embeddingModel: MODEL, ...overrides });
+}
+
+vectorStoreContract('LanceDbVectorStore', async () => {
+  const dir = await tempDir();
+  return {
+    store: storeAt(dir),
+    reopen: async () => storeAt(dir),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('LanceDbVectorStore (LanceDB specifics)', () => {
+  let dir: string;
+  const stores: LanceDbVectorStore[] = [];
+  const open = (overrides: Partial<LanceDbVectorStoreOptions> = {}) => {
+    const store = storeAt(dir, overrides);
+    stores.push(store);
+    return store;
+  };
+
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('When reopened with another dimension or model, then init throws embedding_mismatch and the data is untouched', async () => {
+    const tenant = uniqueTenant('mismatch');
+    const first = open();
+    await first.upsert([makeChunk({ id: 'm1', tenant })]);
+    await first.close();
+
+    await expect(open({ dimensions: 16 }).init()).rejects.toMatchObject({ code: 'embedding_mismatch', retryable: false });
+    await expect(open({ embeddingModel: 'another-model' }).init()).rejects.toMatchObject({
+      code: 'embedding_mismatch',
+      message: expect.stringContaining('another-model'),
+    });
+    // A store that tried to open the wrong table must not be usable either.
+    await expect(open({ dimensions: 16 }).count(tenant)).rejects.toMatchObject({ code: 'embedding_mismatch' });
+
+    const same = open();
+    await same.init();
+    expect(await same.count(tenant)).toBe(1);
+  });
+
+  test('When a different tableName is used, then it holds its own embedding settings', async () => {
+    await open().init();
+    const other = open({ tableName: 'chunks_v2', dimensions: 16, embeddingModel: 'bigger-model' });
+    await expect(other.init()).resolves.toBeUndefined();
+  });
+
+  test('When several stores init the same new directory at once, then all succeed and share one table', async () => {
+    const [a, b, c] = [open(), open(), open()];
+    await Promise.all([a.init(), b.init(), c.init()]);
+    const tenant = uniqueTenant('shared');
+    await a.upsert([makeChunk({ id: 's1', tenant, text: 'concurrent init works' })]);
+    // Reads check for newer versions written by other handles (readConsistencySeconds 0).
+    expect(await b.count(tenant)).toBe(1);
+    expect((await c.search({ tenant, collection: 'docs', text: 'concurrent', mode: 'keyword', k: 1 })).map((h) => h.chunk.id)).toEqual(['s1']);
+  });
+
+  test('When many upserts run at once (with compactions in between), then no row is lost or duplicated', async () => {
+    const store = open({ optimizeAfterWrites: 4 });
+    const tenant = uniqueTenant('concurrent');
+    const batch = (b: number) =>
+      Array.from({ length: 10 }, (_, i) => makeChunk({ id: `b${b}-c${i}`, tenant, documentId: `doc-${b}`, chunkIndex: i, text: `batch ${b} row ${i}`, vector: e(i % 8) }));
+    // 20 distinct batches plus 10 repeats of earlier ones (a retried job), all started together.
+    await Promise.all([...Array.from({ length: 20 }, (_, b) => store.upsert(batch(b))), ...Array.from({ length: 10 }, (_, b) => store.upsert(batch(b)))]);
+    expect(await store.count(tenant)).toBe(200);
+    expect((await store.listChunks(tenant, 'doc-7', 1, 0, 100)).map((c) => c.chunkIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  test('When two stores on one directory upsert at once, then both writes land', async () => {
+    const [a, b] = [open(), open()];
+    await Promise.all([a.init(), b.init()]);
+    const tenant = uniqueTenant('two-writers');
+    const rows = (prefix: string) => Array.from({ length: 5 }, (_, i) => makeChunk({ id: `${prefix}${i}`, tenant, chunkIndex: i }));
+    await Promise.all([a.upsert(rows('a')), b.upsert(rows('b')), a.upsert(rows('a')), b.upsert(rows('c'))]);
+    expect(await a.count(tenant)).toBe(15);
+  });
+
+  test('When a chunk is upserted after the index was optimized, then keyword search finds it immediately', async () => {
+    const logs: string[] = [];
+    const logger = { info: (_obj: object, msg?: string) => logs.push(msg ?? ''), warn: (_obj: object, msg?: string) => logs.push(`warn: ${msg}`) };
+    const store = open({ optimizeAfterWrites: 2, optimizeIdleMs: 0, logger });
+    const tenant = uniqueTenant('fresh');
+    await store.upsert([makeChunk({ id: 'old-1', tenant, text: 'harbour cranes' })]);
+    await store.upsert([makeChunk({ id: 'old-2', tenant, chunkIndex: 1, text: 'harbour tugs' })]);
+    // The second write queued a compaction + index update; this write runs after it, so its row is not indexed yet.
+    await store.upsert([makeChunk({ id: 'new', tenant, chunkIndex: 2, text: 'freshly written quokka sighting' })]);
+    expect(logs).toContain('lancedb table optimized');
+    expect(logs.filter((l) => l.startsWith('warn'))).toEqual([]);
+    const hits = await store.search({ tenant, collection: 'docs', text: 'quokka', mode: 'keyword', k: 5 });
+    expect(hits.map((h) => h.chunk.id)).toEqual(['new']);
+    const indexed = await store.search({ tenant, collection: 'docs', text: 'harbour', mode: 'keyword', k: 5 });
+    expect(indexed.map((h) => h.chunk.id).sort()).toEqual(['old-1', 'old-2']);
+  });
+
+  test('When a vector has the wrong size, then upsert and search reject it with invalid_request and nothing is written', async () => {
+    const store = open();
+    const tenant = uniqueTenant('dims');
+    await expect(store.upsert([makeChunk({ id: 'ok', tenant }), makeChunk({ id: 'bad', tenant, vector: new Float32Array(3) })])).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    expect(await store.count(tenant)).toBe(0);
+    await expect(store.search({ tenant, collection: 'docs', text: '', vector: new Float32Array(3), mode: 'dense', k: 1 })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    await expect(store.search({ tenant, collection: 'docs', text: 'x', mode: 'hybrid', k: 1 })).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  test('When the store is closed, then later calls reject instead of reopening', async () => {
+    const store = open();
+    await store.init();
+    await store.close();
+    await expect(store.count('t')).rejects.toThrow(/closed/);
+    await expect(store.ping()).rejects.toThrow(/closed/);
+  });
+});

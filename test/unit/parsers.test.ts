@@ -1,0 +1,209 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { AppError } from '../../src/errors';
+import { parseSource } from '../../src/ingest/parsers';
+import { decodeUtf8Strict } from '../../src/ingest/parsers/decode-text';
+import { detectFormat } from '../../src/ingest/parsers/detect-format';
+import { htmlToText } from '../../src/ingest/parsers/html';
+import { normalizePdfText, parsePdf } from '../../src/ingest/parsers/pdf';
+
+const PDFS = path.resolve(__dirname, '../../../shared/data/pdfs');
+const pdf = (name: string) => readFileSync(path.join(PDFS, name));
+
+/** The AppError a promise rejects with, for asserting on several of its fields. */
+async function rejection(p: Promise<unknown>): Promise<AppError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(AppError);
+    return err as AppError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('detectFormat', () => {
+  const utf8 = Buffer.from('# Title\n\nSome text — with ünïcode.\n');
+
+  it('When the bytes start with %PDF-, Then it is a PDF whatever the name or type', () => {
+    expect(detectFormat('scan.bin', 'application/octet-stream', Buffer.from('%PDF-1.7\n%âãÏÓ\n'))).toBe('pdf');
+    expect(detectFormat(undefined, undefined, pdf('tracemonkey.pdf').subarray(0, 1024))).toBe('pdf');
+  });
+
+  it('When the name or type says PDF, Then it is a PDF (the parser reports a missing signature)', () => {
+    expect(detectFormat('report.PDF', undefined, Buffer.from('not really'))).toBe('pdf');
+    expect(detectFormat(undefined, 'application/pdf', Buffer.from('not really'))).toBe('pdf');
+  });
+
+  it.each([
+    ['notes.md', undefined, 'markdown'],
+    ['notes.markdown', 'application/octet-stream', 'markdown'],
+    [undefined, 'text/markdown; charset=utf-8', 'markdown'],
+    ['README', 'text/x-markdown', 'markdown'],
+    ['notes.md', 'text/plain', 'markdown'], // the extension is more specific than what browsers send
+    ['a.txt', undefined, 'text'],
+    [undefined, 'text/plain', 'text'],
+    ['page.html', undefined, 'html'],
+    ['page.HTM', undefined, 'html'],
+    [undefined, 'Text/HTML;charset=UTF-8', 'html'],
+  ])('When named %s with type %s, Then it is %s', (name, mime, expected) => {
+    expect(detectFormat(name, mime, utf8)).toBe(expected);
+  });
+
+  it('When there is no extension nor useful type, Then UTF-8 text is text (or HTML by its doctype)', () => {
+    expect(detectFormat('LICENSE', undefined, utf8)).toBe('text');
+    expect(detectFormat(undefined, 'application/octet-stream', utf8)).toBe('text');
+    expect(detectFormat('page', undefined, Buffer.from('<!DOCTYPE html>\n<html><body>x</body></html>'))).toBe('html');
+    // The head may end inside a multi-byte character.
+    const cutInsideCharacter = Buffer.from('é'.repeat(600)).subarray(0, 1023);
+    expect(detectFormat(undefined, undefined, cutInsideCharacter)).toBe('text');
+  });
+
+  it('When the content is binary or the type unknown, Then it is undefined (415)', () => {
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]);
+    expect(detectFormat('image.png', 'image/png', png)).toBeUndefined();
+    expect(detectFormat(undefined, undefined, png)).toBeUndefined();
+    expect(detectFormat('blob', 'application/octet-stream', Buffer.from([0xff, 0xfe, 0x41, 0x00]))).toBeUndefined();
+    expect(detectFormat('data.csv', 'text/csv', utf8)).toBeUndefined();
+    expect(detectFormat('archive.zip', 'application/zip', Buffer.from('PK\u0003\u0004'))).toBeUndefined();
+    expect(detectFormat('utf16.txt', 'text/plain', Buffer.from('\ufeffhi', 'utf16le'))).toBeUndefined(); // NULs
+    expect(detectFormat(undefined, undefined, Buffer.alloc(0))).toBeUndefined();
+  });
+});
+
+describe('decodeUtf8Strict', () => {
+  it('When the bytes are UTF-8, Then they decode, without a leading BOM', () => {
+    expect(decodeUtf8Strict(Buffer.from('\ufeffhé 東京 😀'))).toBe('hé 東京 😀');
+  });
+
+  it('When the bytes are not UTF-8, Then it refuses with invalid_encoding (400) and where', () => {
+    const latin1 = Buffer.from('caf\u00e9 au lait', 'latin1');
+    try {
+      decodeUtf8Strict(latin1);
+      throw new Error('expected a throw');
+    } catch (err) {
+      expect(err).toBeInstanceOf(AppError);
+      const e = err as AppError;
+      expect([e.code, e.status, e.message, e.retryable]).toEqual(['invalid_encoding', 400, 'The file is not valid UTF-8 text', false]);
+      expect(e.details).toEqual({ encoding: 'utf-8', offset: 3 });
+    }
+  });
+});
+
+describe('text and markdown', () => {
+  it('When a text or markdown file has CRLF or CR line ends, Then they become LF and the rest is kept', async () => {
+    const bytes = Buffer.from('# Title\r\n\r\nLine one\rLine two\n  indented  \n');
+    expect(await parseSource(bytes, 'markdown')).toEqual({ format: 'markdown', text: '# Title\n\nLine one\nLine two\n  indented  \n' });
+    expect(await parseSource(bytes, 'text')).toEqual({ format: 'text', text: '# Title\n\nLine one\nLine two\n  indented  \n' });
+  });
+
+  it('When a text file is not UTF-8, Then parsing refuses it', async () => {
+    expect((await rejection(parseSource(Buffer.from([0x61, 0xff, 0x62]), 'text'))).code).toBe('invalid_encoding');
+  });
+});
+
+describe('html', () => {
+  const page = `<!DOCTYPE html>
+<html><head><title>Ignored title</title><style>body { color: red }</style>
+<script>var x = "<h1>not text</h1>";</script></head>
+<body>
+  <!-- a comment -->
+  <h1 class="t">Guide &amp; <em>Manual</em></h1>
+  <p>First   paragraph
+     spans lines.<br>After a break.</p>
+  <h2>Install</h2>
+  <div><p>Run it &mdash; then check &lt;output&gt; &#x1F600; &#233;t&eacute; AT&T &copy=2.</p></div>
+  <ul><li>one</li><li>two</li></ul>
+  <pre><code>if (a &lt; b) {
+    # keep   spacing
+}</code></pre>
+  <p># not a heading</p>
+  <h3>  </h3>
+  <table><tr><th>Name</th><th>Age</th></tr><tr><td>Ann</td><td>7</td></tr></table>
+  <noscript>enable JS</noscript>
+</body></html>`;
+
+  it('When converting HTML, Then headings become # lines, blocks paragraphs, and scripts, styles and tags go', async () => {
+    const doc = await parseSource(Buffer.from(page), 'html');
+    expect(doc.format).toBe('html');
+    expect(doc.text).toBe(
+      [
+        '# Guide & Manual',
+        'First paragraph spans lines.\nAfter a break.',
+        '## Install',
+        'Run it — then check <output> 😀 été AT&T &copy=2.',
+        '- one\n- two',
+        '```\nif (a < b) {\n    # keep   spacing\n}\n```',
+        '\\# not a heading',
+        'Name\tAge\nAnn\t7',
+      ].join('\n\n'),
+    );
+  });
+
+  it('When HTML has attributes with > or unclosed comments, Then no markup leaks into the text', () => {
+    expect(htmlToText('<p title="a > b" data-x=\'<br>\'>Hi</p><!-- unclosed <p>gone')).toBe('Hi');
+    expect(htmlToText('<h2>A<br>B</h2><p>x</p>')).toBe('## A B\n\nx');
+    expect(htmlToText('plain &unknown; &#0; &#x110000;')).toBe('plain &unknown; \ufffd \ufffd');
+  });
+});
+
+describe('pdf', () => {
+  it('When parsing a 14-page paper, Then the text keeps its pages and page spans locate each phrase', async () => {
+    const bytes = pdf('tracemonkey.pdf');
+    const before = Buffer.from(bytes);
+    const doc = await parsePdf(bytes);
+    expect(bytes.equals(before)).toBe(true); // the caller's buffer is neither detached nor changed
+    expect(doc.format).toBe('pdf');
+    expect(doc.pages!.map((p) => p.num)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    const pageOf = (phrase: string) => {
+      const at = doc.text.indexOf(phrase);
+      expect(at).toBeGreaterThanOrEqual(0);
+      return doc.pages!.find((p) => p.start <= at && at < p.end)!.num;
+    };
+    expect(pageOf('Trace-based Just-in-Time Type Specialization')).toBe(1);
+    expect(pageOf('Figure 3. LIR snippet for sample program')).toBe(3);
+    expect(pageOf('Figure 4. x86 snippet for sample program')).toBe(3);
+    // Spans are ordered, disjoint and separated by a paragraph break.
+    doc.pages!.forEach((p, i) => {
+      expect(p.end).toBeGreaterThan(p.start);
+      if (i > 0) {
+        expect(p.start).toBe(doc.pages![i - 1].end + 2);
+        expect(doc.text.slice(doc.pages![i - 1].end, p.start)).toBe('\n\n');
+      }
+    });
+    expect(doc.pages![13].end).toBe(doc.text.length);
+    // "pro-\ngram" at a line end is rejoined; "Trace-\nMonkey" (capital after the hyphen) is left alone.
+    expect(doc.text).toContain('translate a program to nested');
+    expect(doc.text).not.toMatch(/ {2}/);
+  });
+
+  it('When the PDF is encrypted, Then it fails as pdf_encrypted (422, not retryable)', async () => {
+    const err = await rejection(parsePdf(pdf('password-example.pdf')));
+    expect([err.code, err.status, err.retryable]).toEqual(['pdf_encrypted', 422, false]);
+    expect(err.message).toMatch(/password-protected.*decrypted/);
+  });
+
+  it.each(['c02-22.pdf', 'linn.pdf'])('When the PDF %s is an image-only scan, Then it fails as pdf_no_text', async (name) => {
+    const err = await rejection(parsePdf(pdf(name)));
+    expect([err.code, err.status, err.retryable]).toEqual(['pdf_no_text', 422, false]);
+    expect(err.message).toMatch(/OCR is not performed/);
+  });
+
+  it('When the PDF is truncated, garbage after a header, or empty, Then it fails as pdf_invalid', async () => {
+    let seed = 1;
+    const noise = Buffer.from(Array.from({ length: 4096 }, () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 16) & 0xff));
+    for (const bytes of [
+      Buffer.from(pdf('tracemonkey.pdf').subarray(0, 20_000)),
+      Buffer.concat([Buffer.from('%PDF-1.7\n'), noise]),
+      Buffer.alloc(0),
+    ]) {
+      const err = await rejection(parseSource(bytes, 'pdf'));
+      expect([err.code, err.status, err.retryable]).toEqual(['pdf_invalid', 422, false]);
+    }
+  });
+
+  it('When page text has layout spacing, Then runs collapse, tabs and paragraphs stay, hyphenated words rejoin', () => {
+    expect(normalizePdfText('  Title   here \r\n\r\n\r\n\r\nA  com-\nputer and Trace-\nMonkey\u00ad.\u0000\nName \tAge  \n')).toBe(
+      'Title here\n\nA computer and Trace-\nMonkey.\nName\tAge',
+    );
+  });
+});
