@@ -96,21 +96,45 @@ describe('LanceDbVectorStore (LanceDB specifics)', () => {
     expect(await a.count(tenant)).toBe(15);
   });
 
-  test('When a chunk is upserted after the index was optimized, then keyword search finds it immediately', async () => {
+  test('When chunks were just upserted, then keyword search ranks them by BM25 at once, repeated terms included', async () => {
+    // LanceDB's own scan of unindexed rows drops chunks that repeat the query term; the store indexes before searching.
+    const store = open({ optimizeIdleMs: 0 });
+    const tenant = uniqueTenant('fresh');
+    await store.upsert([
+      makeChunk({ id: 'once', tenant, text: 'a quokka near the harbour wall' }),
+      makeChunk({ id: 'thrice', tenant, chunkIndex: 1, text: 'quokka quokka quokka' }),
+      makeChunk({ id: 'none', tenant, chunkIndex: 2, text: 'harbour cranes at dusk' }),
+    ]);
+    expect((await store.search({ tenant, collection: 'docs', text: 'quokka', mode: 'keyword', k: 5 })).map((h) => h.chunk.id)).toEqual(['thrice', 'once']);
+    // And again after the index already exists, for rows written after it.
+    await store.upsert([makeChunk({ id: 'later', tenant, chunkIndex: 3, text: 'wombat wombat burrow' })]);
+    expect((await store.search({ tenant, collection: 'docs', text: 'wombat', mode: 'keyword', k: 1 })).map((h) => h.chunk.id)).toEqual(['later']);
+  });
+
+  test('When the index is too large to refresh on read, then new chunks are still found and an optimize follows', async () => {
     const logs: string[] = [];
     const logger = { info: (_obj: object, msg?: string) => logs.push(msg ?? ''), warn: (_obj: object, msg?: string) => logs.push(`warn: ${msg}`) };
-    const store = open({ optimizeAfterWrites: 2, optimizeIdleMs: 0, logger });
-    const tenant = uniqueTenant('fresh');
-    await store.upsert([makeChunk({ id: 'old-1', tenant, text: 'harbour cranes' })]);
-    await store.upsert([makeChunk({ id: 'old-2', tenant, chunkIndex: 1, text: 'harbour tugs' })]);
-    // The second write queued a compaction + index update; this write runs after it, so its row is not indexed yet.
-    await store.upsert([makeChunk({ id: 'new', tenant, chunkIndex: 2, text: 'freshly written quokka sighting' })]);
-    expect(logs).toContain('lancedb table optimized');
-    expect(logs.filter((l) => l.startsWith('warn'))).toEqual([]);
-    const hits = await store.search({ tenant, collection: 'docs', text: 'quokka', mode: 'keyword', k: 5 });
-    expect(hits.map((h) => h.chunk.id)).toEqual(['new']);
-    const indexed = await store.search({ tenant, collection: 'docs', text: 'harbour', mode: 'keyword', k: 5 });
-    expect(indexed.map((h) => h.chunk.id).sort()).toEqual(['old-1', 'old-2']);
+    const store = open({ optimizeIdleMs: 0, freshIndexMaxRows: 0, logger });
+    const tenant = uniqueTenant('large');
+    await store.upsert(Array.from({ length: 20 }, (_, i) => makeChunk({ id: `bulk-${i}`, tenant, chunkIndex: i, text: `routine log line ${i}` })));
+    await store.upsert([makeChunk({ id: 'needle', tenant, chunkIndex: 99, text: 'platypus spotted' })]);
+    const hits = await store.search({ tenant, collection: 'docs', text: 'platypus', mode: 'keyword', k: 3 });
+    expect(hits.map((h) => h.chunk.id)).toEqual(['needle']);
+    await store.close(); // waits for the queued optimize
+    expect(logs).toEqual(['lancedb table optimized']);
+  });
+
+  test('When writes reach optimizeAfterWrites, then the table is optimized without a search asking for it', async () => {
+    const logs: string[] = [];
+    const logger = { info: (_obj: object, msg?: string) => logs.push(msg ?? ''), warn: (_obj: object, msg?: string) => logs.push(`warn: ${msg}`) };
+    const store = open({ optimizeAfterWrites: 3, optimizeIdleMs: 0, logger });
+    const tenant = uniqueTenant('threshold');
+    for (let i = 0; i < 2; i++) await store.upsert([makeChunk({ id: `w${i}`, tenant, chunkIndex: i })]);
+    expect(logs).toEqual([]);
+    await store.upsert([makeChunk({ id: 'w2', tenant, chunkIndex: 2 })]);
+    await store.count(tenant);
+    await store.close();
+    expect(logs).toEqual(['lancedb table optimized']);
   });
 
   test('When a vector has the wrong size, then upsert and search reject it with invalid_request and nothing is written', async () => {

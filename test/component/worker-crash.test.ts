@@ -38,7 +38,14 @@ beforeAll(async () => {
   server = await startTestServer({ RUN_WORKERS: 'off', JOB_LOCK_MS: '2000' });
 });
 afterAll(async () => {
-  for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+  await Promise.all(
+    workers.map(async (w) => {
+      if (w.exitCode !== null) return;
+      const gone = new Promise((r) => w.once('exit', r));
+      w.kill('SIGKILL');
+      await gone;
+    }),
+  );
   await server?.cleanup();
 });
 

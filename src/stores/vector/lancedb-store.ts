@@ -42,6 +42,12 @@ export interface LanceDbVectorStoreOptions {
   /** Old table versions are kept this long for readers in other processes. Default `DEFAULT_KEEP_VERSIONS_MS`. */
   keepVersionsMs?: number;
   /**
+   * Keyword searches first fold unindexed rows into the full-text index (see `search`) while the index holds fewer rows
+   * than this; above it, folding takes seconds, so searches scan the new rows unindexed and a background optimize is
+   * queued. Default `DEFAULT_FRESH_INDEX_MAX_ROWS`.
+   */
+  freshIndexMaxRows?: number;
+  /**
    * How stale a read may be with respect to writes from other processes (API and workers share the directory).
    * 0 checks for a newer table version on every read (cheap on a local disk). Default 0.
    */
@@ -60,6 +66,8 @@ export const DEFAULT_OPTIMIZE_AFTER_WRITES = 64;
 export const DEFAULT_OPTIMIZE_IDLE_MS = 5_000;
 /** Long enough for any query started on an older version in another process to finish. */
 export const DEFAULT_KEEP_VERSIONS_MS = 10 * 60_000;
+/** Folding new rows into the index takes ~0.1-0.5 s per 20k indexed rows (it compacts too); keep that bounded. */
+export const DEFAULT_FRESH_INDEX_MAX_ROWS = 50_000;
 
 const META_DIMENSIONS = 'ragmem.embedding.dimensions';
 const META_MODEL = 'ragmem.embedding.model';
@@ -82,12 +90,14 @@ export class LanceDbVectorStore implements VectorStore {
   private readonly optimizeIdleMs: number;
   private readonly keepVersionsMs: number;
   private readonly readConsistencySeconds: number;
-  private opened?: Promise<{ connection: lancedb.Connection; table: lancedb.Table }>;
+  private readonly freshIndexMaxRows: number;
+  private opened?: Promise<{ connection: lancedb.Connection; table: lancedb.Table; ftsIndexName: string }>;
   private closed = false;
   /** Writes from this process run one at a time: LanceDB retries conflicting commits, but serialising avoids them. */
   private writeTail: Promise<void> = Promise.resolve();
   private writesSinceOptimize = 0;
-  private optimizeQueued = false;
+  /** An optimize queued behind the writes and not yet started: later requests share it. */
+  private queuedOptimize?: Promise<void>;
   private idleTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: LanceDbVectorStoreOptions) {
@@ -102,6 +112,7 @@ export class LanceDbVectorStore implements VectorStore {
     this.optimizeIdleMs = options.optimizeIdleMs ?? DEFAULT_OPTIMIZE_IDLE_MS;
     this.keepVersionsMs = options.keepVersionsMs ?? DEFAULT_KEEP_VERSIONS_MS;
     this.readConsistencySeconds = options.readConsistencySeconds ?? 0;
+    this.freshIndexMaxRows = options.freshIndexMaxRows ?? DEFAULT_FRESH_INDEX_MAX_ROWS;
   }
 
   init(): Promise<void> {
@@ -127,7 +138,8 @@ export class LanceDbVectorStore implements VectorStore {
     if (req.mode !== 'keyword') this.checkVector(req.vector, 'query vector');
     const where = chunkFilter(req.tenant, req.collection, req.filter);
     if (req.k === 0 || where === undefined) return [];
-    const { table } = await this.open();
+    const { table, ftsIndexName } = await this.open();
+    if (req.mode !== 'dense') await this.freshenKeywordIndex(table, ftsIndexName);
     switch (req.mode) {
       case 'dense':
         return this.denseSearch(table, req.vector as Float32Array, where, req.k);
@@ -218,7 +230,7 @@ export class LanceDbVectorStore implements VectorStore {
   }
 
   /** Opens (creating if missing) the table once; later calls share the same handles. */
-  private open(): Promise<{ connection: lancedb.Connection; table: lancedb.Table }> {
+  private open(): Promise<{ connection: lancedb.Connection; table: lancedb.Table; ftsIndexName: string }> {
     if (this.closed) return Promise.reject(new Error('LanceDbVectorStore is closed'));
     this.opened ??= this.openTable().catch((err) => {
       this.opened = undefined; // let a later call retry (e.g. after a transient I/O error)
@@ -227,13 +239,13 @@ export class LanceDbVectorStore implements VectorStore {
     return this.opened;
   }
 
-  private async openTable(): Promise<{ connection: lancedb.Connection; table: lancedb.Table }> {
+  private async openTable(): Promise<{ connection: lancedb.Connection; table: lancedb.Table; ftsIndexName: string }> {
     const connection = await lancedb.connect(this.options.dir, { readConsistencyInterval: this.readConsistencySeconds });
     try {
       const table = await this.createOrOpen(connection);
       await this.checkRecordedEmbedding(table);
-      await this.ensureFullTextIndex(table);
-      return { connection, table };
+      const ftsIndexName = await this.ensureFullTextIndex(table);
+      return { connection, table, ftsIndexName };
     } catch (err) {
       connection.close();
       throw err;
@@ -281,9 +293,11 @@ export class LanceDbVectorStore implements VectorStore {
     }
   }
 
-  private async ensureFullTextIndex(table: lancedb.Table): Promise<void> {
-    const hasIndex = async () => (await table.listIndices()).some((index) => index.columns.includes(FTS_COLUMN));
-    if (await hasIndex()) return;
+  /** Creates the full-text index on `keywords` if missing; returns its name. */
+  private async ensureFullTextIndex(table: lancedb.Table): Promise<string> {
+    const existing = async () => (await table.listIndices()).find((index) => index.columns.includes(FTS_COLUMN))?.name;
+    const found = await existing();
+    if (found) return found;
     try {
       await table.createIndex(FTS_COLUMN, {
         replace: false,
@@ -301,8 +315,29 @@ export class LanceDbVectorStore implements VectorStore {
       });
     } catch (err) {
       // Another process created it between our check and our create.
-      if (!(await hasIndex())) throw err;
+      const created = await existing();
+      if (created) return created;
+      throw err;
     }
+    const created = await existing();
+    if (!created) throw new Error(`LanceDB did not create the full-text index on ${FTS_COLUMN}`);
+    return created;
+  }
+
+  /**
+   * LanceDB 0.31 does search rows written after the last index update, but that flat path scores them wrongly: it
+   * seems to count term occurrences as document frequency, so a term repeated in a chunk can get a negative IDF and the
+   * chunk vanishes from the results (measured: "anchor anchor chain" rows not found for "anchor" in a small table), and
+   * with an empty index `limit` cuts before ranking. So a keyword search first folds unindexed rows (ours or another
+   * process's) into the index, which is cheap while the table is small, where the error is worst. In a large table the
+   * error is small (term counts are tiny against the row count) and folding is slow, so the search goes ahead and an
+   * optimize is queued for later.
+   */
+  private async freshenKeywordIndex(table: lancedb.Table, ftsIndexName: string): Promise<void> {
+    const stats = await table.indexStats(ftsIndexName);
+    if (!stats || stats.numUnindexedRows === 0) return;
+    const optimized = this.queueOptimize();
+    if (stats.numIndexedRows < this.freshIndexMaxRows) await optimized;
   }
 
   private async denseSearch(table: lancedb.Table, vector: Float32Array, where: string, limit: number): Promise<ScoredChunk[]> {
@@ -327,7 +362,8 @@ export class LanceDbVectorStore implements VectorStore {
       .select(CHUNK_COLUMNS)
       .limit(limit)
       .toArray();
-    return rows.map((row) => ({ chunk: toStoredChunk(row), score: Number(row._score) }));
+    // Rows from the unindexed (flat) path are not always returned in score order.
+    return rows.map((row) => ({ chunk: toStoredChunk(row), score: Number(row._score) })).sort((a, b) => b.score - a.score);
   }
 
   /** Runs a write after the previous ones, then counts it towards the next compaction. */
@@ -336,10 +372,10 @@ export class LanceDbVectorStore implements VectorStore {
     this.writesSinceOptimize++;
     if (this.closed) return; // close() has drained the queue; nothing more to schedule
     if (this.writesSinceOptimize >= this.optimizeAfterWrites) {
-      this.queueOptimize();
+      void this.queueOptimize();
     } else if (this.optimizeIdleMs > 0) {
       if (this.idleTimer) clearTimeout(this.idleTimer);
-      this.idleTimer = setTimeout(() => this.queueOptimize(), this.optimizeIdleMs);
+      this.idleTimer = setTimeout(() => void this.queueOptimize(), this.optimizeIdleMs);
       this.idleTimer.unref(); // never keep a process alive just to compact
     }
   }
@@ -352,17 +388,16 @@ export class LanceDbVectorStore implements VectorStore {
 
   /**
    * Compacts small fragments, folds new rows into the full-text index and prunes old versions. Queued behind the
-   * writes and not awaited by them: the next write waits, the caller of this one does not. Until it runs, new rows are
-   * still found by keyword search (LanceDB scans unindexed rows), only more slowly.
+   * writes; a write that triggers it does not wait for it (the next write does). Requests made before it starts share
+   * it. Failures are logged, not thrown: the data is intact and still searchable, and the next trigger tries again.
    */
-  private queueOptimize(): void {
-    if (this.optimizeQueued || this.closed) return;
+  private queueOptimize(): Promise<void> {
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.optimizeQueued = true;
-    void this.enqueue(async () => {
-      this.optimizeQueued = false;
+    if (this.queuedOptimize) return this.queuedOptimize;
+    const run = this.enqueue(async () => {
+      this.queuedOptimize = undefined;
+      if (!this.opened) return;
       const pending = this.writesSinceOptimize;
-      if (pending === 0 || !this.opened) return;
       this.writesSinceOptimize = 0;
       try {
         const { table } = await this.opened;
@@ -370,11 +405,12 @@ export class LanceDbVectorStore implements VectorStore {
         const stats = await table.optimize({ cleanupOlderThan: new Date(Date.now() - this.keepVersionsMs) });
         this.options.logger?.info({ table: this.tableName, ms: Date.now() - started, writes: pending, ...stats.compaction }, 'lancedb table optimized');
       } catch (err) {
-        // Not fatal: data is intact and searchable; the next trigger tries again.
         this.writesSinceOptimize += pending;
         this.options.logger?.warn({ err, table: this.tableName }, 'lancedb optimize failed');
       }
     });
+    this.queuedOptimize = run;
+    return run;
   }
 
   private checkVector(vector: Float32Array | undefined, what: string): asserts vector is Float32Array {

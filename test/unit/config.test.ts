@@ -1,0 +1,55 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('When nothing is set, then it answers the embedded defaults', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(3000);
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(c.vector.backend).toBe('lancedb');
+    expect(c.models.provider).toBe('offline');
+    expect(c.apiKeys).toBeUndefined();
+    expect(c.workers.mode).toBe('inline');
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('When QDRANT_URL and MISTRAL_API_KEY are set, then Qdrant and Mistral are chosen', () => {
+    const c = loadConfig({ QDRANT_URL: 'http://qdrant:6333', MISTRAL_API_KEY: 'k', MISTRAL_SERVER_URL: 'http://gw:8080' });
+    expect(c.vector).toEqual({ backend: 'qdrant', url: 'http://qdrant:6333', apiKey: undefined });
+    expect(c.models.provider).toBe('mistral');
+    expect(c.models.mistral).toEqual({ apiKey: 'k', serverUrl: 'http://gw:8080' });
+  });
+
+  it('When API_KEYS is set, then keys map to tenants', () => {
+    const c = loadConfig({ API_KEYS: 'k1=alpha, k2=beta' });
+    expect([...c.apiKeys!.entries()]).toEqual([
+      ['k1', 'alpha'],
+      ['k2', 'beta'],
+    ]);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['REDIS_URL', 'not a url'],
+    ['RUN_WORKERS', 'sometimes'],
+    ['API_KEYS', 'novalue'],
+    ['WORKER_CONCURRENCY', '0'],
+    ['LOG_LEVEL', 'loud'],
+  ])('When %s=%s, then startup stops with a message naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('When the overlap is not smaller than the chunk size, then it is refused', () => {
+    expect(() => loadConfig({ CHUNK_SIZE_TOKENS: '64', CHUNK_OVERLAP_TOKENS: '64' })).toThrow(/CHUNK_OVERLAP_TOKENS/);
+  });
+});
+
+describe('loadConfig with empty variables', () => {
+  it('When a variable is set to the empty string, then it counts as unset', () => {
+    const c = loadConfig({ MISTRAL_SERVER_URL: '', MISTRAL_API_KEY: '', QDRANT_URL: '', API_KEYS: '' });
+    expect(c.models.provider).toBe('offline');
+    expect(c.vector.backend).toBe('lancedb');
+    expect(c.apiKeys).toBeUndefined();
+  });
+});
