@@ -60,11 +60,17 @@ export async function ingestDocument(
       await sources.putParsed(tenant, documentId, version, parsed);
     }
 
-    await update({ progress: { stage: 'chunking', done: 0, total: 0 } });
-    const pieces = deps.chunk(parsed);
-    await update({ progress: { stage: 'embedding', done: 0, total: pieces.length } });
-
+    // Progress writes are throttled: a small document costs two record writes (start, end), a large one a few a second.
     let lastProgressAt = Date.now();
+    const progress = async (stage: 'chunking' | 'embedding' | 'indexing', done: number, total: number) => {
+      if (Date.now() - lastProgressAt < PROGRESS_INTERVAL_MS) return;
+      lastProgressAt = Date.now();
+      await update({ progress: { stage, done, total } });
+    };
+    await progress('chunking', 0, 0);
+    const pieces = deps.chunk(parsed);
+    await progress('embedding', 0, pieces.length);
+
     for (let i = 0; i < pieces.length; i += deps.embedBatchSize) {
       signal?.throwIfAborted();
       const batch = pieces.slice(i, i + deps.embedBatchSize);
@@ -85,11 +91,8 @@ export async function ingestDocument(
         vector: vectorsOut[j],
       }));
       await vectors.upsert(records);
-      const done = Math.min(i + batch.length, pieces.length);
-      if (Date.now() - lastProgressAt >= PROGRESS_INTERVAL_MS || done === pieces.length) {
-        await update({ progress: { stage: done === pieces.length ? 'indexing' : 'embedding', done, total: pieces.length } });
-        lastProgressAt = Date.now();
-      }
+      const done = i + batch.length;
+      await progress(done === pieces.length ? 'indexing' : 'embedding', done, pieces.length);
     }
 
     // The new version is complete: switch search to it, then retire older versions' chunks and sources.
@@ -101,8 +104,11 @@ export async function ingestDocument(
       indexedVersion: version,
       indexedAt: now,
     });
-    await vectors.deleteDocument(tenant, documentId, { exceptVersion: version });
-    await sources.prune(tenant, documentId, version);
+    // A first version has nothing older to retire: skipping the delete saves a store write per new document.
+    if (version > 1) {
+      await vectors.deleteDocument(tenant, documentId, { exceptVersion: version });
+      await sources.prune(tenant, documentId, version);
+    }
     log.info({ chunks: pieces.length }, 'document indexed');
 
     // A delete that raced the final write leaves no chunks behind: check once more after our last upsert.

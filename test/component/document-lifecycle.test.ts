@@ -98,6 +98,8 @@ describe('When a document is reindexed', () => {
     const after = await waitForDocument(server, created.body.id, A);
     expect(after.version).toBe(before.version + 1);
     expect(after.chunkCount).toBe(before.chunkCount);
+    // The old version's chunks are retired just after the switch; the job completes once they are gone.
+    expect(await waitForJobToSettle(created.body.id, after.version)).toBe('completed');
     expect(await server.services.vectors.count('tenant-a', { documentId: created.body.id })).toBe(before.chunkCount);
   });
 });

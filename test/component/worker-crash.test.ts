@@ -40,7 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(
     workers.map(async (w) => {
-      if (w.exitCode !== null) return;
+      if (w.exitCode !== null || w.signalCode !== null) return;
       const gone = new Promise((r) => w.once('exit', r));
       w.kill('SIGKILL');
       await gone;

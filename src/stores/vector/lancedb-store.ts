@@ -1,3 +1,6 @@
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8 } from 'apache-arrow';
 import { AppError, invalidRequest } from '../../errors';
@@ -18,6 +21,11 @@ import type {
  * delete is filtered by the tenant column. Dense search is exact (flat) cosine search; keyword search is LanceDB's
  * BM25 full-text search over the `keywords` column, which holds our own tokenizer's output (see keyword-tokenizer.ts)
  * so that LanceDB and Qdrant match the same terms.
+ *
+ * Upserts merge on (tenant, id), so a retried job never duplicates a chunk. Writes from one store run one at a time.
+ * Each write leaves a small fragment that the full-text index does not cover yet; `optimize` (compaction + index
+ * update + pruning of old versions) runs every `optimizeAfterWrites` writes, after `optimizeIdleMs` of quiet, and
+ * before a keyword search on a small table that still has unindexed rows (see freshenKeywordIndex for why).
  */
 
 export interface StoreLogger {
@@ -48,6 +56,13 @@ export interface LanceDbVectorStoreOptions {
    */
   freshIndexMaxRows?: number;
   /**
+   * Size of Lance's CPU thread pool (LANCE_CPU_THREADS), applied when this process has not set it. Lance 0.31 sizes it
+   * from the core count, and on a 2-core machine its full-text index build deadlocks once the index has more than one
+   * posting batch (measured: 30k chunks of 220 words hang forever at 0% CPU; lance-format/lance#7423 fixed it later).
+   * The pool needs more threads than the index builder has producers. Default `defaultLanceCpuThreads()`.
+   */
+  lanceCpuThreads?: number;
+  /**
    * How stale a read may be with respect to writes from other processes (API and workers share the directory).
    * 0 checks for a newer table version on every read (cheap on a local disk). Default 0.
    */
@@ -66,9 +81,19 @@ export const DEFAULT_OPTIMIZE_AFTER_WRITES = 64;
 export const DEFAULT_OPTIMIZE_IDLE_MS = 5_000;
 /** Long enough for any query started on an older version in another process to finish. */
 export const DEFAULT_KEEP_VERSIONS_MS = 10 * 60_000;
-/** Folding new rows into the index takes ~0.1-0.5 s per 20k indexed rows (it compacts too); keep that bounded. */
-export const DEFAULT_FRESH_INDEX_MAX_ROWS = 50_000;
+/**
+ * Folding new rows into the index compacts the table too, so it costs time proportional to the table (measured on
+ * 2 cores, 384 dims: ~0.5 s at 10k chunks, ~3 s at 40k). Below this size a search may wait for it.
+ */
+export const DEFAULT_FRESH_INDEX_MAX_ROWS = 20_000;
 
+/** Two more threads than cores: the index builder runs one producer per core and its consumer needs a free thread. */
+export function defaultLanceCpuThreads(): number {
+  return Math.max(4, availableParallelism() + 2);
+}
+
+/** Creating a table and its index takes well under a second; a lock this old was left by a crashed process. */
+const CREATE_LOCK_STALE_MS = 30_000;
 const META_DIMENSIONS = 'ragmem.embedding.dimensions';
 const META_MODEL = 'ragmem.embedding.model';
 const META_LAYOUT = 'ragmem.layout';
@@ -113,6 +138,9 @@ export class LanceDbVectorStore implements VectorStore {
     this.keepVersionsMs = options.keepVersionsMs ?? DEFAULT_KEEP_VERSIONS_MS;
     this.readConsistencySeconds = options.readConsistencySeconds ?? 0;
     this.freshIndexMaxRows = options.freshIndexMaxRows ?? DEFAULT_FRESH_INDEX_MAX_ROWS;
+    // Lance reads this once, when its CPU pool first starts (lazily, on first use), so it must be in the environment
+    // before any LanceDB work in this process. An explicit setting (an operator's) wins.
+    process.env.LANCE_CPU_THREADS ??= String(options.lanceCpuThreads ?? defaultLanceCpuThreads());
   }
 
   init(): Promise<void> {
@@ -139,18 +167,20 @@ export class LanceDbVectorStore implements VectorStore {
     const where = chunkFilter(req.tenant, req.collection, req.filter);
     if (req.k === 0 || where === undefined) return [];
     const { table, ftsIndexName } = await this.open();
-    if (req.mode !== 'dense') await this.freshenKeywordIndex(table, ftsIndexName);
+    // Only stop words or punctuation: the keyword side cannot match anything.
+    const keywords = req.mode === 'dense' ? '' : keywordString(req.text);
+    if (keywords !== '') await this.freshenKeywordIndex(table, ftsIndexName);
     switch (req.mode) {
       case 'dense':
         return this.denseSearch(table, req.vector as Float32Array, where, req.k);
       case 'keyword':
-        return this.keywordSearch(table, req.text, where, req.k);
+        return this.keywordSearch(table, keywords, where, req.k);
       case 'hybrid': {
         // Fetch deeper than k on each side so that a chunk ranked moderately by both can win the fusion.
         const depth = Math.max(req.k * 3, 30);
         const [dense, keyword] = await Promise.all([
           this.denseSearch(table, req.vector as Float32Array, where, depth),
-          this.keywordSearch(table, req.text, where, depth),
+          this.keywordSearch(table, keywords, where, depth),
         ]);
         const listOf = (hits: ScoredChunk[]) => hits.map((hit) => ({ id: hit.chunk.id, hit }));
         return reciprocalRankFusion([listOf(dense), listOf(keyword)])
@@ -240,11 +270,20 @@ export class LanceDbVectorStore implements VectorStore {
   }
 
   private async openTable(): Promise<{ connection: lancedb.Connection; table: lancedb.Table; ftsIndexName: string }> {
+    await mkdir(this.options.dir, { recursive: true });
     const connection = await lancedb.connect(this.options.dir, { readConsistencyInterval: this.readConsistencySeconds });
     try {
-      const table = await this.createOrOpen(connection);
+      // Fast path: the table and its index exist (every start but the first).
+      let table = await this.openExisting(connection);
+      let ftsIndexName = table && (await findFullTextIndex(table));
+      if (!table || !ftsIndexName) {
+        ({ table, ftsIndexName } = await this.withCreateLock(async () => {
+          const created = (await this.openExisting(connection)) ?? (await connection.createEmptyTable(this.tableName, this.schema(), { mode: 'create', existOk: true }));
+          await this.checkRecordedEmbedding(created);
+          return { table: created, ftsIndexName: await this.ensureFullTextIndex(created) };
+        }));
+      }
       await this.checkRecordedEmbedding(table);
-      const ftsIndexName = await this.ensureFullTextIndex(table);
       return { connection, table, ftsIndexName };
     } catch (err) {
       connection.close();
@@ -252,21 +291,45 @@ export class LanceDbVectorStore implements VectorStore {
     }
   }
 
-  private async createOrOpen(connection: lancedb.Connection): Promise<lancedb.Table> {
-    const schema = tableSchema(this.options.dimensions, this.options.embeddingModel);
-    // Two processes may race to create the table: `existOk` covers the usual case, and opening after a failed
-    // create covers a commit conflict between the two creations.
-    for (let attempt = 1; ; attempt++) {
+  private async openExisting(connection: lancedb.Connection): Promise<lancedb.Table | undefined> {
+    if (!(await connection.tableNames()).includes(this.tableName)) return undefined;
+    try {
+      return await connection.openTable(this.tableName);
+    } catch {
+      return undefined; // listed but not committed yet: another process is creating it
+    }
+  }
+
+  private schema(): Schema {
+    return tableSchema(this.options.dimensions, this.options.embeddingModel);
+  }
+
+  /**
+   * Runs `fn` while holding a lock file in the database directory. Creating a table is not safe to race in LanceDB
+   * 0.31: two concurrent creates both commit, the second as an Overwrite (which would drop rows written in between),
+   * and the first one's index creation then fails with "CreateIndex transaction is incompatible with concurrent
+   * transaction Overwrite" (seen in 2 of 60 rounds of three stores starting together). A lock older than
+   * CREATE_LOCK_STALE_MS is taken to be left by a crashed process and removed.
+   */
+  private async withCreateLock<T>(fn: () => Promise<T>): Promise<T> {
+    const lockPath = join(this.options.dir, `.${this.tableName}.create.lock`);
+    const deadline = Date.now() + 2 * CREATE_LOCK_STALE_MS;
+    for (;;) {
       try {
-        return await connection.createEmptyTable(this.tableName, schema, { mode: 'create', existOk: true });
+        await writeFile(lockPath, `${process.pid}\n`, { flag: 'wx' });
+        break;
       } catch (err) {
-        try {
-          return await connection.openTable(this.tableName);
-        } catch {
-          if (attempt >= 3) throw err;
-          await sleep(50 * attempt);
-        }
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const age = await stat(lockPath).then((st) => Date.now() - st.mtimeMs, () => 0);
+        if (age > CREATE_LOCK_STALE_MS) await rm(lockPath, { force: true });
+        else if (Date.now() > deadline) throw new Error(`LanceDbVectorStore: timed out waiting for ${lockPath}`);
+        else await sleep(25);
       }
+    }
+    try {
+      return await fn();
+    } finally {
+      await rm(lockPath, { force: true });
     }
   }
 
@@ -293,33 +356,25 @@ export class LanceDbVectorStore implements VectorStore {
     }
   }
 
-  /** Creates the full-text index on `keywords` if missing; returns its name. */
+  /** Creates the full-text index on `keywords` if missing (called under the create lock); returns its name. */
   private async ensureFullTextIndex(table: lancedb.Table): Promise<string> {
-    const existing = async () => (await table.listIndices()).find((index) => index.columns.includes(FTS_COLUMN))?.name;
-    const found = await existing();
+    const found = await findFullTextIndex(table);
     if (found) return found;
-    try {
-      await table.createIndex(FTS_COLUMN, {
-        replace: false,
-        config: lancedb.Index.fts({
-          // Our tokenizer already folded, filtered and stemmed: the index must only split on the spaces we put.
-          baseTokenizer: 'whitespace',
-          lowercase: false,
-          stem: false,
-          removeStopWords: false,
-          asciiFolding: false,
-          // Tantivy counts bytes: 4 bytes per character so it keeps every token keywordTokens keeps.
-          maxTokenLength: MAX_KEYWORD_TOKEN_LENGTH * 4,
-          withPosition: false,
-        }),
-      });
-    } catch (err) {
-      // Another process created it between our check and our create.
-      const created = await existing();
-      if (created) return created;
-      throw err;
-    }
-    const created = await existing();
+    await table.createIndex(FTS_COLUMN, {
+      replace: false,
+      config: lancedb.Index.fts({
+        // Our tokenizer already folded, filtered and stemmed: the index must only split on the spaces we put.
+        baseTokenizer: 'whitespace',
+        lowercase: false,
+        stem: false,
+        removeStopWords: false,
+        asciiFolding: false,
+        // Tantivy counts bytes: 4 bytes per character so it keeps every token keywordTokens keeps.
+        maxTokenLength: MAX_KEYWORD_TOKEN_LENGTH * 4,
+        withPosition: false,
+      }),
+    });
+    const created = await findFullTextIndex(table);
     if (!created) throw new Error(`LanceDB did not create the full-text index on ${FTS_COLUMN}`);
     return created;
   }
@@ -352,9 +407,9 @@ export class LanceDbVectorStore implements VectorStore {
     return rows.map((row) => ({ chunk: toStoredChunk(row), score: 1 - Number(row._distance) }));
   }
 
-  private async keywordSearch(table: lancedb.Table, text: string, where: string, limit: number): Promise<ScoredChunk[]> {
-    const query = keywordString(text);
-    if (query === '') return []; // only stop words or punctuation: nothing can match
+  /** `query` is keywordString output: exactly the terms stored in the `keywords` column. */
+  private async keywordSearch(table: lancedb.Table, query: string, where: string, limit: number): Promise<ScoredChunk[]> {
+    if (query === '') return [];
     const rows = await table
       .query()
       .fullTextSearch(query, { columns: FTS_COLUMN })
@@ -446,6 +501,10 @@ export class LanceDbVectorStore implements VectorStore {
       vector: Array.from(chunk.vector),
     };
   }
+}
+
+async function findFullTextIndex(table: lancedb.Table): Promise<string | undefined> {
+  return (await table.listIndices()).find((index) => index.columns.includes(FTS_COLUMN))?.name;
 }
 
 function tableSchema(dimensions: number, embeddingModel: string): Schema {
