@@ -94,7 +94,9 @@ async function pipeline(shape: Shape, opts: IngestBenchOptions): Promise<{ secon
   const port = await freePort();
   const env = { REDIS_URL: redis.url, DATA_DIR: dataDir, REDIS_PREFIX: 'bench', WORKER_CONCURRENCY: String(opts.workerConcurrency) };
   const api = startProcess('src/server.ts', { ...env, RUN_WORKERS: 'off', PORT: String(port), HOST: '127.0.0.1' });
-  const workers = Array.from({ length: opts.workers }, () => startProcess('workers/index.ts', env));
+  // BENCH_PROFILE_DIR=dir writes a V8 CPU profile per worker process (inspect with Chrome DevTools or a script).
+  const profile = { NODE_OPTIONS: process.env.BENCH_PROFILE_DIR ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` : undefined };
+  const workers = Array.from({ length: opts.workers }, () => startProcess('workers/index.ts', { ...env, ...profile }));
   const base = `http://127.0.0.1:${port}`;
   const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
   const queue = new Queue(QueueNames.ingest, { connection: conn, prefix: queuePrefix('bench') });
@@ -113,6 +115,8 @@ async function pipeline(shape: Shape, opts: IngestBenchOptions): Promise<{ secon
         await post('/documents/bulk', { documents: shape.docs.slice(i, i + 1000).map((text, j) => ({ text, title: `Document ${i + j}` })) });
       }
     }
+    const postedAt = performance.now();
+    if (process.env.BENCH_VERBOSE) console.error(`${shape.name}: posted in ${((postedAt - started) / 1000).toFixed(2)} s`);
     for (;;) {
       const counts = await queue.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed', 'prioritized');
       if (counts.failed > 0) throw new Error(`${counts.failed} ingestion jobs failed`);

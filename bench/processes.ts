@@ -1,26 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-
-export const ROOT = path.resolve(__dirname, '..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
+import type { ChildProcess } from 'node:child_process';
+import { exitOf, spawnEntry } from '../test/support/spawn-entry';
 
 /** Starts one of the service's own entry points as a child process, the way production runs it. */
-export function startProcess(entry: 'src/server.ts' | 'workers/index.ts', env: Record<string, string>): ChildProcess {
-  const child = spawn(TSX, [entry], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { PATH: process.env.PATH, LANCEDB_LOG: 'error', LOG_LEVEL: 'warn', ...env },
-  });
-  return child;
+export function startProcess(entry: 'src/server.ts' | 'workers/index.ts', env: Record<string, string | undefined>): ChildProcess {
+  return spawnEntry(entry, { LOG_LEVEL: 'warn', ...env }, ['ignore', 'ignore', 'inherit']);
 }
 
 export async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
-  });
+  const exited = exitOf(child);
+  child.kill('SIGTERM');
+  const force = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(force);
 }
 
 export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {

@@ -1,22 +1,20 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { startRedis, freePort, type ThrowawayRedis } from '../support/redis-server';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
 
-const ROOT = path.resolve(__dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
+import { spawnEntry } from '../support/spawn-entry';
 
 describe('When Redis is not reachable at startup', () => {
   it('then the process ends at once with one clear line naming REDIS_URL', async () => {
     const port = await freePort();
     const started = Date.now();
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(TSX, ['src/server.ts'], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, REDIS_URL: `redis://127.0.0.1:${port}`, DATA_DIR: '/tmp/ragmem-no-redis', PORT: '0' },
-      });
+      const child = spawnEntry('src/server.ts', { REDIS_URL: `redis://127.0.0.1:${port}`, DATA_DIR: '/tmp/ragmem-no-redis', PORT: '0' }, [
+        'ignore',
+        'ignore',
+        'pipe',
+      ]);
       let err = '';
-      child.stderr.on('data', (d) => (err += d));
+      child.stderr!.on('data', (d) => (err += d));
       child.on('exit', (c) => resolve({ code: c, stderr: err }));
     });
     expect(code).toBe(1);

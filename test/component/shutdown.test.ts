@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,9 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { freePort } from '../support/redis-server';
 import { generatedText } from '../support/fixtures';
 import { startTestServer } from '../support/test-server';
+import { exitOf, spawnEntry } from '../support/spawn-entry';
 
-const ROOT = path.resolve(__dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
 describe('When the service gets SIGTERM while a document is being ingested', () => {
   it('then it stops taking requests, finishes the job, and exits 0', async () => {
@@ -16,12 +14,8 @@ describe('When the service gets SIGTERM while a document is being ingested', () 
     const prefix = `t${randomBytes(5).toString('hex')}`;
     const port = await freePort();
     const env = { REDIS_URL: process.env.REDIS_URL!, REDIS_PREFIX: prefix, DATA_DIR: dataDir };
-    const child = spawn(TSX, ['src/server.ts'], {
-      cwd: ROOT,
-      stdio: 'ignore',
-      env: { PATH: process.env.PATH, LANCEDB_LOG: 'error', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', EMBED_BATCH_SIZE: '8', ...env },
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const child = spawnEntry('src/server.ts', { LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', EMBED_BATCH_SIZE: '8', ...env });
+    const exited = exitOf(child);
     const base = `http://127.0.0.1:${port}`;
     try {
       for (let i = 0; ; i++) {

@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
 import { generatedText } from '../support/fixtures';
 import { Chunker } from '../../src/ingest/chunker';
 import { parseSource } from '../../src/ingest/parsers';
+import { exitOf, spawnEntry } from '../support/spawn-entry';
 
-const ROOT = path.resolve(__dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
 /** The API runs without workers; workers run as their own processes, as in production (`npm run worker`). */
 let server: TestServer;
@@ -14,12 +12,9 @@ const workers: ChildProcess[] = [];
 
 function startWorker(): ChildProcess {
   const cfg = server.services.config;
-  const child = spawn(TSX, ['workers/index.ts'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      PATH: process.env.PATH,
-      LANCEDB_LOG: 'error',
+  const child = spawnEntry(
+    'workers/index.ts',
+    {
       REDIS_URL: cfg.redisUrl,
       REDIS_PREFIX: cfg.redisPrefix,
       DATA_DIR: cfg.dataDir,
@@ -29,7 +24,7 @@ function startWorker(): ChildProcess {
       JOB_LOCK_MS: '2000',
       JOB_BACKOFF_MS: '200',
     },
-  });
+  );
   workers.push(child);
   return child;
 }
@@ -38,14 +33,8 @@ beforeAll(async () => {
   server = await startTestServer({ RUN_WORKERS: 'off', JOB_LOCK_MS: '2000' });
 });
 afterAll(async () => {
-  await Promise.all(
-    workers.map(async (w) => {
-      if (w.exitCode !== null || w.signalCode !== null) return;
-      const gone = new Promise((r) => w.once('exit', r));
-      w.kill('SIGKILL');
-      await gone;
-    }),
-  );
+  for (const w of workers) w.kill('SIGKILL');
+  await Promise.all(workers.map(exitOf));
   await server?.cleanup();
 });
 
@@ -66,7 +55,7 @@ describe('When a worker is killed (SIGKILL) in the middle of a large document', 
       await new Promise((r) => setTimeout(r, 20));
     }
     first.kill('SIGKILL');
-    await new Promise((r) => first.once('exit', r));
+    await exitOf(first);
     const partial = await server.services.vectors.count('default', { documentId: id });
     expect(partial).toBeGreaterThan(0);
 
