@@ -93,10 +93,8 @@ async function pipeline(shape: Shape, opts: IngestBenchOptions): Promise<{ secon
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-bench-pipeline-'));
   const port = await freePort();
   const env = { REDIS_URL: redis.url, DATA_DIR: dataDir, REDIS_PREFIX: 'bench', WORKER_CONCURRENCY: String(opts.workerConcurrency) };
-  const api = startProcess('src/server.ts', { ...env, RUN_WORKERS: 'off', PORT: String(port), HOST: '127.0.0.1' });
-  // BENCH_PROFILE_DIR=dir writes a V8 CPU profile per worker process (inspect with Chrome DevTools or a script).
-  const profile = { NODE_OPTIONS: process.env.BENCH_PROFILE_DIR ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` : undefined };
-  const workers = Array.from({ length: opts.workers }, () => startProcess('workers/index.ts', { ...env, ...profile }));
+  const api = startProcess('src/server.ts', { ...env, RUN_WORKERS: 'off', PORT: String(port), HOST: '127.0.0.1' }, profileArgs());
+  const workers = Array.from({ length: opts.workers }, () => startProcess('workers/index.ts', env, profileArgs()));
   const base = `http://127.0.0.1:${port}`;
   const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
   const queue = new Queue(QueueNames.ingest, { connection: conn, prefix: queuePrefix('bench') });
@@ -138,6 +136,9 @@ async function pipeline(shape: Shape, opts: IngestBenchOptions): Promise<{ secon
     await fs.rm(dataDir, { recursive: true, force: true });
   }
 }
+
+/** BENCH_PROFILE_DIR=dir writes a V8 CPU profile per process (open it in Chrome DevTools). */
+const profileArgs = () => (process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
 
 export async function runIngestBench(opts: IngestBenchOptions): Promise<IngestRow[]> {
   const bytes = opts.totalMB * 1e6;

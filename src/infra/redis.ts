@@ -15,6 +15,8 @@ export function createCommandClient(url: string, name: string): Redis {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 5000,
+    // Commands issued in the same tick share one round trip: a bulk upload or a busy worker issues many at once.
+    enableAutoPipelining: true,
     retryStrategy: reconnect,
   });
   client.on('error', () => undefined); // state is surfaced through readiness and 503s, not log floods

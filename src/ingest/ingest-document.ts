@@ -52,12 +52,14 @@ export async function ingestDocument(
   try {
     const doc = await update({ status: 'processing', progress: { stage: 'parsing', done: 0, total: 0 }, error: undefined });
 
-    let parsed = await sources.getParsed(tenant, documentId, version);
+    // Text and Markdown are their own extracted text: only PDF and HTML keep a parsed copy beside the original.
+    const keepsParsed = doc.format === 'pdf' || doc.format === 'html';
+    let parsed = keepsParsed ? await sources.getParsed(tenant, documentId, version) : undefined;
     if (!parsed) {
       const original = await sources.getOriginal(tenant, documentId, version);
       if (!original) throw new AppError('source_missing', 500, 'The stored source of this document is missing', undefined, { retryable: false });
       parsed = await deps.parse(original, doc.format);
-      await sources.putParsed(tenant, documentId, version, parsed);
+      if (keepsParsed) await sources.putParsed(tenant, documentId, version, parsed);
     }
 
     // Progress writes are throttled: a small document costs two record writes (start, end), a large one a few a second.

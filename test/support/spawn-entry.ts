@@ -8,8 +8,13 @@ export const ROOT = path.resolve(__dirname, '../..');
  * (`node --import tsx`), so a signal sent to it reaches the service itself. The `tsx` binary would put a wrapper
  * process in between, and a SIGKILL to the wrapper leaves the real process running.
  */
-export function spawnEntry(entry: string, env: Record<string, string | undefined>, stdio: StdioOptions = 'ignore'): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', entry], {
+export function spawnEntry(
+  entry: string,
+  env: Record<string, string | undefined>,
+  stdio: StdioOptions = 'ignore',
+  nodeArgs: string[] = [],
+): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
     cwd: ROOT,
     stdio,
     env: { PATH: process.env.PATH, LANCEDB_LOG: 'error', ...env },
