@@ -2,7 +2,7 @@ import { runIngestBench } from './ingest';
 import { printTable } from './table';
 
 /**
- * `npm run bench [-- --only ingest] [--mb 20] [--workers 2] [--concurrency 4]`: prints a table per benchmark.
+ * `npm run bench [-- --only ingest] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small]`: prints a table per benchmark.
  * Targets are read from the table, never asserted.
  */
 function arg(name: string, def: string): string {
@@ -15,8 +15,9 @@ async function main() {
   if (only === 'all' || only === 'ingest') {
     const rows = await runIngestBench({
       totalMB: Number(arg('mb', '20')),
-      workers: Number(arg('workers', '2')),
-      workerConcurrency: Number(arg('concurrency', '4')),
+      workers: Number(arg('workers', '1')),
+      workerConcurrency: Number(arg('concurrency', '128')),
+      shapes: arg('shapes', 'all'),
     });
     printTable('Ingestion, end to end (offline embedder, LanceDB, 512/64-token chunks)', rows);
   }

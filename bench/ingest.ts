@@ -19,6 +19,8 @@ export interface IngestBenchOptions {
   totalMB: number;
   workers: number;
   workerConcurrency: number;
+  /** 'large', 'small' or 'all'. */
+  shapes: string;
 }
 
 interface Shape {
@@ -147,7 +149,7 @@ export async function runIngestBench(opts: IngestBenchOptions): Promise<IngestRo
     { name: 'small docs', docs: generateDocuments(Math.round(bytes / 2000), 2000, 2), via: 'bulk' },
   ];
   const rows: IngestRow[] = [];
-  for (const shape of shapes) {
+  for (const shape of shapes.filter((s) => opts.shapes === 'all' || s.name.startsWith(opts.shapes))) {
     const size = mb(shape.docs);
     const top = await ceiling(shape);
     const real = await pipeline(shape, opts);

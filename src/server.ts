@@ -4,8 +4,8 @@ import { createApp } from './api/app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './infra/logger';
 import { RedisUnreachableError } from './infra/redis';
-import { createServices, createWorkerRedis, type Services } from './services';
-import { registerWorkers, type RunningWorkers } from '../workers/register-workers';
+import { createServices, type Services } from './services';
+import { startWorkers, type RunningWorkers } from '../workers/register-workers';
 
 export interface RunningServer {
   url: string;
@@ -20,18 +20,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger = cre
   const services = await createServices(config, logger);
   const app = createApp(services);
 
-  let workers: RunningWorkers | undefined;
-  if (config.workers.mode === 'inline') {
-    workers = registerWorkers({
-      connection: createWorkerRedis(config),
-      redisPrefix: config.redisPrefix,
-      ingest: services.ingestDeps(),
-      logger,
-      metrics: services.metrics,
-      concurrency: config.workers.concurrency,
-      lockMs: config.workers.lockMs,
-    });
-  }
+  const workers: RunningWorkers | undefined = config.workers.mode === 'inline' ? startWorkers(services) : undefined;
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

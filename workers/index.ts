@@ -1,8 +1,8 @@
 import { ConfigError, loadConfig } from '../src/config';
 import { createLogger } from '../src/infra/logger';
 import { RedisUnreachableError } from '../src/infra/redis';
-import { createServices, createWorkerRedis } from '../src/services';
-import { registerWorkers } from './register-workers';
+import { createServices } from '../src/services';
+import { startWorkers } from './register-workers';
 
 /** `npm run worker`: workers as their own process (RUN_WORKERS=off on the API). Scale by running more of these. */
 async function main(): Promise<void> {
@@ -27,15 +27,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const running = registerWorkers({
-    connection: createWorkerRedis(config),
-    redisPrefix: config.redisPrefix,
-    ingest: services.ingestDeps(),
-    logger,
-    metrics: services.metrics,
-    concurrency: config.workers.concurrency,
-    lockMs: config.workers.lockMs,
-  });
+  const running = startWorkers(services);
   logger.info({ concurrency: config.workers.concurrency }, 'ragmem worker started');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

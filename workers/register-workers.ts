@@ -6,6 +6,7 @@ import { QueueNames, queuePrefix } from '../src/queues/queue-names';
 import type { IngestJob } from '../src/queues/ingest-queue';
 import type { Metrics } from '../src/infra/metrics';
 import { createIngestProcessor } from './ingest.processor';
+import { createWorkerRedis, type Services } from '../src/services';
 
 export interface WorkerDeps {
   connection: Redis;
@@ -60,4 +61,18 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
       return closing;
     },
   };
+}
+
+/** Workers wired from the composition root's services (the API's inline mode and `npm run worker` share this). */
+export function startWorkers(services: Services): RunningWorkers {
+  const { config } = services;
+  return registerWorkers({
+    connection: createWorkerRedis(config),
+    redisPrefix: config.redisPrefix,
+    ingest: services.ingestDeps(),
+    logger: services.logger,
+    metrics: services.metrics,
+    concurrency: config.workers.concurrency,
+    lockMs: config.workers.lockMs,
+  });
 }

@@ -21,7 +21,7 @@ import {
 import type { AppDeps } from '../app-deps';
 
 /** How many bulk documents are recorded at once (each is a file write and a few Redis calls). */
-const BULK_PARALLELISM = 32;
+const BULK_PARALLELISM = 64;
 
 export function documentsRouter(deps: AppDeps): Router {
   const router = Router();

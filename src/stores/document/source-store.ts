@@ -7,25 +7,42 @@ import type { ParsedDocument } from '../../ingest/types';
  * Files under DATA_DIR/sources: on several machines DATA_DIR must be a shared volume (docker-compose mounts one).
  */
 export class SourceStore {
+  /** Directories known to exist: creating one per write would cost a syscall per document on bulk uploads. */
+  private readonly made = new Set<string>();
+
   constructor(private readonly root: string) {}
 
+  // Files of one document sit in a shard directory by the id's last two characters, named `<id>.v<version>.<kind>`,
+  // so a directory never holds more than a small share of a tenant's documents.
   private dir(tenant: string, documentId: string) {
-    return path.join(this.root, encodeURIComponent(tenant), encodeURIComponent(documentId));
+    return path.join(this.root, encodeURIComponent(tenant), encodeURIComponent(documentId.slice(-2)));
   }
   private file(tenant: string, documentId: string, version: number, kind: 'original' | 'parsed.json') {
-    return path.join(this.dir(tenant, documentId), `v${version}.${kind}`);
+    return path.join(this.dir(tenant, documentId), `${encodeURIComponent(documentId)}.v${version}.${kind}`);
   }
 
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.made.has(dir)) return;
+    await fs.mkdir(dir, { recursive: true });
+    this.made.add(dir);
+  }
+
+  /** Written once per version before the document record exists, so it needs no atomic rename. */
   async putOriginal(tenant: string, documentId: string, version: number, bytes: Buffer): Promise<void> {
-    await writeAtomically(this.file(tenant, documentId, version, 'original'), bytes);
+    const file = this.file(tenant, documentId, version, 'original');
+    await this.ensureDir(path.dirname(file));
+    await fs.writeFile(file, bytes);
   }
 
   async getOriginal(tenant: string, documentId: string, version: number): Promise<Buffer | undefined> {
     return readIfExists(this.file(tenant, documentId, version, 'original'));
   }
 
+  /** Retries may write it again while a reader is open: tmp file and rename keep readers whole. */
   async putParsed(tenant: string, documentId: string, version: number, parsed: ParsedDocument): Promise<void> {
-    await writeAtomically(this.file(tenant, documentId, version, 'parsed.json'), Buffer.from(JSON.stringify(parsed)));
+    const file = this.file(tenant, documentId, version, 'parsed.json');
+    await this.ensureDir(path.dirname(file));
+    await writeAtomically(file, Buffer.from(JSON.stringify(parsed)));
   }
 
   async getParsed(tenant: string, documentId: string, version: number): Promise<ParsedDocument | undefined> {
@@ -36,19 +53,18 @@ export class SourceStore {
   /** Drops every version except `keepVersion` (all when undefined). */
   async prune(tenant: string, documentId: string, keepVersion?: number): Promise<void> {
     const dir = this.dir(tenant, documentId);
-    if (keepVersion === undefined) {
-      await fs.rm(dir, { recursive: true, force: true });
-      return;
-    }
+    const mine = `${encodeURIComponent(documentId)}.v`;
+    const keep = keepVersion === undefined ? undefined : `${mine}${keepVersion}.`;
     const names = await fs.readdir(dir).catch(() => [] as string[]);
     await Promise.all(
-      names.filter((n) => !n.startsWith(`v${keepVersion}.`)).map((n) => fs.rm(path.join(dir, n), { force: true })),
+      names
+        .filter((n) => n.startsWith(mine) && (keep === undefined || !n.startsWith(keep)))
+        .map((n) => fs.rm(path.join(dir, n), { force: true })),
     );
   }
 }
 
 async function writeAtomically(file: string, data: Buffer): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   await fs.writeFile(tmp, data);
   await fs.rename(tmp, file);
