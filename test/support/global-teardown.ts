@@ -1,5 +1,9 @@
-import type { ThrowawayRedis } from './redis-server';
-
 export default async function globalTeardown(): Promise<void> {
-  await (globalThis as { __testRedis?: ThrowawayRedis }).__testRedis?.stop();
+  const pid = Number(process.env.RAGMEM_TEST_REDIS_PID);
+  if (!pid) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
 }

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { Redis } from 'ioredis';
 
 /** A throwaway redis-server on a free port: tests own it, can stop it to simulate an outage, and leave nothing behind. */
 export interface ThrowawayRedis {
   url: string;
   port: number;
+  pid(): number | undefined;
   stop(): Promise<void>;
   restart(): Promise<void>;
 }
@@ -22,21 +22,27 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPing(url: string, timeoutMs = 10_000): Promise<void> {
+/** Polls with a raw RESP PING over a socket: nothing left open afterwards to keep the test runner alive. */
+async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.ping();
-      client.disconnect();
-      return;
-    } catch (err) {
-      client.disconnect();
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const pong = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.setTimeout(500);
+      socket.once('connect', () => socket.write('PING\r\n'));
+      socket.once('data', (d) => {
+        socket.destroy();
+        resolve(d.toString().startsWith('+PONG'));
+      });
+      socket.once('error', () => resolve(false));
+      socket.once('timeout', () => {
+        socket.destroy();
+        resolve(false);
+      });
+    });
+    if (pong) return;
+    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -44,11 +50,13 @@ export async function startRedis(port?: number): Promise<ThrowawayRedis> {
   const p = port ?? (await freePort());
   let child: ChildProcess | undefined;
   const launch = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) return; // already running
     child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
       stdio: 'ignore',
     });
     child.on('error', () => undefined);
-    await waitForPing(`redis://127.0.0.1:${p}`);
+    child.unref(); // owned and stopped explicitly; it must not keep the test runner alive
+    await waitForPing(p);
   };
   const stop = async () => {
     const c = child;
@@ -60,5 +68,5 @@ export async function startRedis(port?: number): Promise<ThrowawayRedis> {
     });
   };
   await launch();
-  return { url: `redis://127.0.0.1:${p}`, port: p, stop, restart: launch };
+  return { url: `redis://127.0.0.1:${p}`, port: p, pid: () => child?.pid, stop, restart: launch };
 }
