@@ -41,7 +41,8 @@ const envSchema = z.object({
   MODEL_EMBED: z.string().optional(),
   API_KEYS: apiKeysSchema,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  WORKER_CONCURRENCY: intFrom(2, 1),
+  // Jobs mostly wait (Redis, disk, store commits, model calls), and concurrent jobs share store commits.
+  WORKER_CONCURRENCY: intFrom(16, 1),
   RUN_WORKERS: z.enum(['inline', 'off']).default('inline'),
   MAX_UPLOAD_BYTES: intFrom(50 * 1024 * 1024, 1),
   MAX_JSON_BYTES: intFrom(20 * 1024 * 1024, 1024),
