@@ -1,0 +1,79 @@
+import { AppError } from '../../src/errors';
+import type { VectorStore } from '../../src/stores/vector/vector-store';
+import { registerWorkers, type RunningWorkers } from '../../workers/register-workers';
+import { createWorkerRedis } from '../../src/services';
+import { ingestJobId } from '../../src/queues/ingest-queue';
+import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
+
+/**
+ * Retry policy through the real queue: the API enqueues, a real BullMQ worker runs the real pipeline, and only the
+ * vector store is wrapped to fail the way a store that is briefly down fails.
+ */
+let server: TestServer;
+let workers: RunningWorkers | undefined;
+let failuresLeft = 0;
+
+function flakyStore(inner: VectorStore): VectorStore {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === 'upsert') {
+        return async (...args: Parameters<VectorStore['upsert']>) => {
+          if (failuresLeft > 0) {
+            failuresLeft--;
+            throw new AppError('dependency_unavailable', 503, 'vector store briefly unavailable', undefined, { retryable: true });
+          }
+          return target.upsert(...args);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ RUN_WORKERS: 'off', JOB_ATTEMPTS: '3', JOB_BACKOFF_MS: '50' });
+  const { services } = server;
+  workers = registerWorkers({
+    connection: createWorkerRedis(services.config),
+    redisPrefix: services.config.redisPrefix,
+    ingest: { ...services.ingestDeps(), vectors: flakyStore(services.vectors) },
+    logger: services.logger,
+    concurrency: 1,
+    lockMs: services.config.workers.lockMs,
+  });
+});
+afterAll(async () => {
+  await workers?.close();
+  await server?.cleanup();
+});
+
+describe('When the vector store fails transiently', () => {
+  it('then the job retries with backoff and the document ends ready', async () => {
+    failuresLeft = 2;
+    const created = await server.request('POST', '/documents', { text: 'Retried until the store came back.' });
+    const doc = await waitForDocument(server, created.body.id);
+    expect(doc.status).toBe('ready');
+    expect(failuresLeft).toBe(0);
+    const job = await server.services.producer.queue.getJob(ingestJobId(created.body.id, 1));
+    // BullMQ counts every attempt made, the successful third one included.
+    expect(job?.attemptsMade).toBe(3);
+    expect(job?.stacktrace).toHaveLength(2);
+    expect(await server.services.vectors.count('default', { documentId: created.body.id })).toBe(1);
+  });
+});
+
+describe('When the vector store keeps failing', () => {
+  it('then the document ends failed, with the store’s error code, after the last attempt', async () => {
+    failuresLeft = 100;
+    const created = await server.request('POST', '/documents', { text: 'This one never makes it into the store.' });
+    const doc = await waitForDocument(server, created.body.id);
+    failuresLeft = 0;
+    expect(doc).toMatchObject({ status: 'failed', error: { code: 'dependency_unavailable' } });
+    const job = await server.services.producer.queue.getJob(ingestJobId(created.body.id, 1));
+    expect(job?.attemptsMade).toBe(3);
+    // The service keeps serving, and earlier documents are intact.
+    const again = await server.request('POST', '/documents', { text: 'After the outage, ingestion works again.' });
+    expect((await waitForDocument(server, again.body.id)).status).toBe('ready');
+  });
+});
