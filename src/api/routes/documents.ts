@@ -66,16 +66,7 @@ export function documentsRouter(deps: AppDeps): Router {
         while (next < body.documents.length) {
           const i = next++;
           const d = body.documents[i];
-          results[i] = await addDocument(deps, {
-            tenant,
-            collection,
-            title: d.title,
-            metadata: d.metadata,
-            externalId: d.externalId,
-            bytes: Buffer.from(d.text, 'utf8'),
-            mimeType: 'text/plain',
-            format: 'text',
-          });
+          results[i] = await addDocument(deps, { ...describedBy(tenant, { ...d, collection }), ...plainText(d.text) });
         }
       }),
     );
@@ -152,17 +143,7 @@ function fromUpload(req: Request, tenant: string): NewDocument {
     const text = decodeUtf8Strict(file.buffer);
     if (text.trim() === '') throw new AppError('empty_document', 400, 'The uploaded file has no text');
   }
-  return {
-    tenant,
-    collection: fields.collection ?? DEFAULT_COLLECTION,
-    title: fields.title,
-    metadata: fields.metadata,
-    externalId: fields.externalId,
-    bytes: file.buffer,
-    mimeType: file.mimetype,
-    format,
-    filename: file.originalname,
-  };
+  return { ...describedBy(tenant, fields), bytes: file.buffer, mimeType: file.mimetype, format, filename: file.originalname };
 }
 
 function fromJson(body: unknown, tenant: string): NewDocument {
@@ -170,14 +151,22 @@ function fromJson(body: unknown, tenant: string): NewDocument {
     throw new AppError('invalid_request', 400, 'The request body is empty: send {"text": "..."} or a multipart "file"');
   }
   const doc = jsonDocumentSchema.parse(body);
+  return { ...describedBy(tenant, doc), ...plainText(doc.text) };
+}
+
+/** The fields every way of sending a document shares. */
+function describedBy(
+  tenant: string,
+  fields: { collection?: string; title?: string; metadata?: NewDocument['metadata']; externalId?: string },
+): Pick<NewDocument, 'tenant' | 'collection' | 'title' | 'metadata' | 'externalId'> {
   return {
     tenant,
-    collection: doc.collection ?? DEFAULT_COLLECTION,
-    title: doc.title,
-    metadata: doc.metadata,
-    externalId: doc.externalId,
-    bytes: Buffer.from(doc.text, 'utf8'),
-    mimeType: 'text/plain',
-    format: 'text',
+    collection: fields.collection ?? DEFAULT_COLLECTION,
+    title: fields.title,
+    metadata: fields.metadata,
+    externalId: fields.externalId,
   };
 }
+
+/** JSON text is stored and parsed as plain text. */
+const plainText = (text: string) => ({ bytes: Buffer.from(text, 'utf8'), mimeType: 'text/plain', format: 'text' as const });
