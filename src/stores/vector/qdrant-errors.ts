@@ -1,0 +1,90 @@
+import { AppError } from '../../errors';
+
+/**
+ * Maps whatever the Qdrant REST client throws to an AppError:
+ * - no answer (connection refused/reset, DNS, timeouts), 429 and 5xx: `dependency_unavailable` (503, retryable);
+ * - any other 4xx or unexpected response: a bug on our side (the request was wrong), `vector_store_error` (500, not
+ *   retryable). The response body is logged by shape only (keys and value types): Qdrant's error text can echo request
+ *   values, which may be tenant data.
+ */
+
+export interface QdrantErrorLogger {
+  warn(obj: object, msg?: string): void;
+}
+
+/** Node/undici error codes that mean "the server did not answer". */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+]);
+
+export function qdrantUnavailable(cause: unknown): AppError {
+  return new AppError('dependency_unavailable', 503, 'Qdrant is unavailable; try again shortly', { dependency: 'qdrant' }, { retryable: true, cause });
+}
+
+/** The shape of a JSON value: keys kept, leaves replaced by their type names; bounded in depth and breadth. */
+export function bodyShape(value: unknown, depth = 0): unknown {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return depth >= 4 ? 'array' : value.length === 0 ? [] : [bodyShape(value[0], depth + 1)];
+  if (typeof value === 'object') {
+    if (depth >= 4) return 'object';
+    const shape: Record<string, unknown> = {};
+    for (const key of Object.keys(value as object).slice(0, 20)) shape[key] = bodyShape((value as Record<string, unknown>)[key], depth + 1);
+    return shape;
+  }
+  return typeof value;
+}
+
+function errorCodes(err: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = err;
+  for (let i = 0; i < 5 && current && typeof current === 'object'; i++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    // AggregateError (happy eyeballs: IPv4 and IPv6 both refused)
+    const errors = (current as { errors?: unknown }).errors;
+    if (Array.isArray(errors)) for (const inner of errors) codes.push(...errorCodes(inner));
+    current = (current as { cause?: unknown }).cause;
+  }
+  return codes;
+}
+
+/** Duck-typed on purpose: errors from fetch may come from another realm (a test VM context), failing instanceof. */
+function isUnreachable(err: unknown): boolean {
+  if (err === null || typeof err !== 'object') return false;
+  const { name, message } = err as { name?: unknown; message?: unknown };
+  if (name === 'QdrantClientTimeoutError' || name === 'QdrantClientResourceExhaustedError' || name === 'AbortError' || name === 'TimeoutError') return true;
+  if (errorCodes(err).some((code) => UNREACHABLE_CODES.has(code))) return true;
+  // undici's fetch rejects with TypeError('fetch failed') for every network-level failure
+  return name === 'TypeError' && message === 'fetch failed';
+}
+
+/** Maps an error thrown by the client during `operation` (e.g. 'query', 'upsert') to an AppError. */
+export function mapQdrantError(err: unknown, operation: string, logger?: QdrantErrorLogger): AppError {
+  if (err instanceof AppError) return err;
+  if (isUnreachable(err)) return qdrantUnavailable(err);
+  const status = (err as { status?: unknown } | null)?.status;
+  if (typeof status === 'number') {
+    if (status === 429 || status >= 500) return qdrantUnavailable(err);
+    const data = (err as { data?: unknown }).data;
+    logger?.warn({ dependency: 'qdrant', operation, status, bodyShape: bodyShape(data) }, 'qdrant rejected a request');
+    return new AppError(
+      'vector_store_error',
+      500,
+      `Qdrant rejected the ${operation} request (HTTP ${status})`,
+      { dependency: 'qdrant', operation, status },
+      { retryable: false, cause: err },
+    );
+  }
+  logger?.warn({ dependency: 'qdrant', operation, errorName: (err as Error | null)?.name }, 'qdrant call failed unexpectedly');
+  return new AppError('vector_store_error', 500, `Qdrant ${operation} failed unexpectedly`, { dependency: 'qdrant', operation }, { retryable: false, cause: err });
+}
+
+/** Runs one client call, mapping its failure. */
+export async function callQdrant<T>(operation: string, logger: QdrantErrorLogger | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw mapQdrantError(err, operation, logger);
+  }
+}

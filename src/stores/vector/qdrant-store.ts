@@ -1,0 +1,495 @@
+import { createHash } from 'node:crypto';
+import type { QdrantClient as QdrantClientType, Schemas } from '@qdrant/js-client-rest' with { 'resolution-mode': 'import' };
+import { AppError, invalidRequest } from '../../errors';
+import { DEFAULT_RRF_K } from '../../search/rrf';
+import { sparseVector } from '../../search/sparse-vector';
+import { callQdrant, mapQdrantError } from './qdrant-errors';
+import type {
+  ChunkRecord,
+  MetadataValue,
+  ScoredChunk,
+  SearchFilter,
+  StoredChunk,
+  VectorSearchRequest,
+  VectorStore,
+} from './vector-store';
+
+/**
+ * The production vector store: one Qdrant collection holds every tenant's chunks, and every read and delete carries a
+ * tenant condition (the tenant payload index is `is_tenant`, so Qdrant keeps each tenant's points together).
+ *
+ * The physical collection is `${collectionBase}_v1`, reached through the alias `${collectionBase}`: a reindex can build
+ * `_v2` and switch the alias atomically. Each point holds a dense vector `dense` (cosine) and a sparse vector `sparse`
+ * (term frequencies from src/search/sparse-vector.ts; Qdrant's `idf` modifier supplies the IDF), so keyword search
+ * matches exactly the terms LanceDB's full-text index matches. Hybrid search is one Query API call: a dense and a
+ * sparse prefetch fused by RRF (k = 60, as src/search/rrf.ts).
+ *
+ * The embedding model and vector size are recorded in the collection's metadata at creation and checked by init():
+ * vectors of two models never share a collection.
+ */
+
+export interface QdrantStoreLogger {
+  warn(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+}
+
+export interface QdrantVectorStoreOptions {
+  /** Qdrant REST URL, e.g. http://localhost:6333. */
+  url: string;
+  apiKey?: string;
+  /** Vector size; recorded with the collection, and a collection with another size is refused. */
+  dimensions: number;
+  /** Embedding model name; recorded with the collection, and a collection from another model is refused. */
+  embeddingModel: string;
+  /** Alias name; the physical collection is `${collectionBase}_v1`. Default `DEFAULT_COLLECTION_BASE`. */
+  collectionBase?: string;
+  logger?: QdrantStoreLogger;
+  /** Points per upsert request. Default `DEFAULT_UPSERT_BATCH`. */
+  upsertBatchSize?: number;
+  /** Per-request timeout in ms. Default `DEFAULT_TIMEOUT_MS`. */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_COLLECTION_BASE = 'ragmem_chunks';
+/** Large enough to amortise the request, small enough to stay well below Qdrant's 32 MB request limit at 1024 dims. */
+export const DEFAULT_UPSERT_BATCH = 256;
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Bump when the payload layout or vector naming changes, so an old collection is refused instead of misread. */
+export const QDRANT_LAYOUT_VERSION = 1;
+
+export const DENSE_VECTOR = 'dense';
+export const SPARSE_VECTOR = 'sparse';
+/** Collection metadata key holding what the vectors are. */
+const METADATA_KEY = 'ragmem';
+/** Page size when listChunks must scan (chunk indices with gaps). */
+const SCROLL_PAGE = 256;
+
+/** Payload indexes created with the collection: every field our filters use. */
+const PAYLOAD_INDEXES: Array<{ field_name: string; field_schema: Schemas['PayloadFieldSchema'] }> = [
+  { field_name: 'tenant', field_schema: { type: 'keyword', is_tenant: true } },
+  { field_name: 'collection', field_schema: { type: 'keyword' } },
+  { field_name: 'documentId', field_schema: { type: 'keyword' } },
+  { field_name: 'documentVersion', field_schema: { type: 'integer' } },
+  { field_name: 'chunkIndex', field_schema: { type: 'integer' } },
+  { field_name: 'meta', field_schema: { type: 'keyword' } },
+];
+
+/**
+ * The client ships CommonJS (`require` condition) but its package is `"type": "module"`, so TypeScript (node16
+ * resolution) types it as ESM. The types come from an import-mode type import; the runtime is the CommonJS build.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { QdrantClient } = require('@qdrant/js-client-rest') as typeof import('@qdrant/js-client-rest', { with: { 'resolution-mode': 'import' } });
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+type Condition = Schemas['Condition'];
+type Filter = Schemas['Filter'];
+
+interface RecordedEmbedding {
+  embeddingModel?: unknown;
+  dimensions?: unknown;
+  layout?: unknown;
+}
+
+export class QdrantVectorStore implements VectorStore {
+  readonly kind = 'qdrant' as const;
+  private readonly client: QdrantClientType;
+  /** The alias every data call goes through. */
+  readonly alias: string;
+  /** The physical collection this store creates when neither it nor the alias exists. */
+  readonly physicalCollection: string;
+  private readonly upsertBatchSize: number;
+  private initialized?: Promise<void>;
+  private closed = false;
+  private warnedNoMetadata = false;
+
+  constructor(private readonly options: QdrantVectorStoreOptions) {
+    if (!options.url) throw new Error('QdrantVectorStore: url is required');
+    if (!Number.isInteger(options.dimensions) || options.dimensions <= 0) {
+      throw new Error(`QdrantVectorStore: dimensions must be a positive integer, got ${options.dimensions}`);
+    }
+    if (!options.embeddingModel) throw new Error('QdrantVectorStore: embeddingModel is required');
+    const base = options.collectionBase ?? DEFAULT_COLLECTION_BASE;
+    if (!/^[A-Za-z0-9_-]+$/.test(base)) throw new Error(`QdrantVectorStore: bad collection base ${JSON.stringify(base)}`);
+    this.alias = base;
+    this.physicalCollection = `${base}_v1`;
+    this.upsertBatchSize = options.upsertBatchSize ?? DEFAULT_UPSERT_BATCH;
+    if (!Number.isInteger(this.upsertBatchSize) || this.upsertBatchSize <= 0) throw new Error('QdrantVectorStore: upsertBatchSize must be a positive integer');
+    this.client = new QdrantClient({ url: options.url, apiKey: options.apiKey, checkCompatibility: false, timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  }
+
+  /**
+   * Creates the collection, its payload indexes and the alias if missing, then checks the recorded embedding. Safe to
+   * race with other processes: "already exists" answers are followed by a re-check. A failed init can be retried.
+   */
+  init(): Promise<void> {
+    const run = (this.initialized ??= this.ensureCollection());
+    run.catch(() => {
+      if (this.initialized === run) this.initialized = undefined;
+    });
+    return run;
+  }
+
+  async upsert(chunks: ChunkRecord[]): Promise<void> {
+    if (chunks.length === 0) return;
+    // Build (and validate) every point first: a bad chunk fails the call before anything is written. The same id twice
+    // keeps the later chunk, as if the chunks had been upserted one by one.
+    const points = new Map<string, Schemas['PointStruct']>();
+    for (const chunk of chunks) {
+      const point = this.toPoint(chunk);
+      points.delete(point.id as string);
+      points.set(point.id as string, point);
+    }
+    await this.ready();
+    const all = [...points.values()];
+    for (let start = 0; start < all.length; start += this.upsertBatchSize) {
+      const batch = all.slice(start, start + this.upsertBatchSize);
+      await this.call('upsert', () => this.client.upsert(this.alias, { wait: true, points: batch }));
+    }
+  }
+
+  async search(req: VectorSearchRequest): Promise<ScoredChunk[]> {
+    if (!Number.isInteger(req.k) || req.k < 0) throw invalidRequest(`k must be a non-negative integer, got ${req.k}`);
+    if (req.mode !== 'keyword' && req.mode !== 'dense' && req.mode !== 'hybrid') throw invalidRequest(`unknown search mode ${JSON.stringify(req.mode)}`);
+    if (req.mode !== 'keyword') this.checkVector(req.vector, 'query vector');
+    const filter = searchFilter(req.tenant, req.collection, req.filter);
+    if (req.k === 0 || filter === undefined) return [];
+    const dense = req.mode === 'keyword' ? undefined : Array.from(req.vector as Float32Array);
+    const sparse = req.mode === 'dense' ? undefined : sparseVector(req.text);
+    // Only stop words or punctuation: the keyword side cannot match anything.
+    const hasSparse = sparse !== undefined && sparse.indices.length > 0;
+    if (req.mode === 'keyword' && !hasSparse) return [];
+    await this.ready();
+
+    let request: Schemas['QueryRequest'];
+    if (req.mode === 'hybrid') {
+      // Fetch deeper than k on each side so that a chunk ranked moderately by both can win the fusion.
+      const depth = Math.max(req.k * 3, 30);
+      const prefetch: Schemas['Prefetch'][] = [{ query: dense, using: DENSE_VECTOR, filter, limit: depth }];
+      if (hasSparse) prefetch.push({ query: sparse, using: SPARSE_VECTOR, filter, limit: depth });
+      request = { prefetch, query: { rrf: { k: DEFAULT_RRF_K } }, limit: req.k, with_payload: true };
+    } else if (req.mode === 'dense') {
+      request = { query: dense, using: DENSE_VECTOR, filter, limit: req.k, with_payload: true };
+    } else {
+      request = { query: sparse, using: SPARSE_VECTOR, filter, limit: req.k, with_payload: true };
+    }
+    const result = await this.call('query', () => this.client.query(this.alias, request));
+    return result.points.map((point) => ({ chunk: toStoredChunk(point.payload), score: point.score }));
+  }
+
+  async deleteDocument(tenant: string, documentId: string, opts: { onlyVersion?: number; exceptVersion?: number } = {}): Promise<void> {
+    const must: Condition[] = [matchValue('tenant', checkString(tenant, 'tenant')), matchValue('documentId', checkString(documentId, 'documentId'))];
+    const mustNot: Condition[] = [];
+    if (opts.onlyVersion !== undefined) must.push(matchValue('documentVersion', checkInt(opts.onlyVersion, 'onlyVersion')));
+    if (opts.exceptVersion !== undefined) mustNot.push(matchValue('documentVersion', checkInt(opts.exceptVersion, 'exceptVersion')));
+    const filter: Filter = mustNot.length > 0 ? { must, must_not: mustNot } : { must };
+    await this.ready();
+    await this.call('delete', () => this.client.delete(this.alias, { wait: true, filter }));
+  }
+
+  /**
+   * Reads the chunk index range [fromIndex, fromIndex + limit) in one scroll and sorts it: exact and cheap when a
+   * document's chunk indices are contiguous (they are: 0..n-1). A short page is checked with a count of anything
+   * beyond the range; only if something is there (indices with gaps) does it scan the rest and sort client-side.
+   */
+  async listChunks(tenant: string, documentId: string, version: number, fromIndex: number, limit: number): Promise<StoredChunk[]> {
+    const base: Condition[] = [
+      matchValue('tenant', checkString(tenant, 'tenant')),
+      matchValue('documentId', checkString(documentId, 'documentId')),
+      matchValue('documentVersion', checkInt(version, 'version')),
+    ];
+    checkInt(fromIndex, 'fromIndex');
+    if (!Number.isInteger(limit) || limit < 0) throw invalidRequest(`limit must be a non-negative integer, got ${limit}`);
+    if (limit === 0) return [];
+    await this.ready();
+    const end = fromIndex + limit;
+    const inRange = await this.scrollAll({ must: [...base, { key: 'chunkIndex', range: { gte: fromIndex, lt: end } }] }, limit);
+    if (inRange.length < limit) {
+      const beyond = await this.call('count', () =>
+        this.client.count(this.alias, { filter: { must: [...base, { key: 'chunkIndex', range: { gte: end } }] }, exact: true }),
+      );
+      if (beyond.count > 0) {
+        const rest = await this.scrollAll({ must: [...base, { key: 'chunkIndex', range: { gte: fromIndex } }] }, Number.POSITIVE_INFINITY);
+        return sortByIndex(rest).slice(0, limit);
+      }
+    }
+    return sortByIndex(inRange).slice(0, limit);
+  }
+
+  async count(tenant: string, where: { collection?: string; documentId?: string } = {}): Promise<number> {
+    const must: Condition[] = [matchValue('tenant', checkString(tenant, 'tenant'))];
+    if (where.collection !== undefined) must.push(matchValue('collection', checkString(where.collection, 'collection')));
+    if (where.documentId !== undefined) must.push(matchValue('documentId', checkString(where.documentId, 'documentId')));
+    await this.ready();
+    const result = await this.call('count', () => this.client.count(this.alias, { filter: { must }, exact: true }));
+    return result.count;
+  }
+
+  async ping(): Promise<void> {
+    const { exists } = await this.call('collectionExists', () => this.client.collectionExists(this.alias));
+    if (!exists) {
+      throw new AppError('vector_store_error', 500, `Qdrant collection alias ${this.alias} does not exist`, { dependency: 'qdrant', collection: this.alias }, { retryable: false });
+    }
+  }
+
+  /** The REST client holds no connection that needs closing (undici's pool closes idle sockets itself). */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  // --- init -----------------------------------------------------------------------------------------------------
+
+  private async ready(): Promise<void> {
+    if (this.closed) throw new Error('QdrantVectorStore: the store is closed');
+    await this.init();
+  }
+
+  private async ensureCollection(): Promise<void> {
+    // Follow the alias if it exists (after a reindex it points at a later physical collection).
+    let target = (await this.aliasTarget()) ?? this.physicalCollection;
+    if (!(await this.collectionExists(target))) {
+      await this.createCollection(target);
+    }
+    await this.checkRecordedEmbedding(target);
+    await this.ensurePayloadIndexes(target);
+    if ((await this.aliasTarget()) === undefined) {
+      try {
+        await this.client.updateCollectionAliases({ actions: [{ create_alias: { collection_name: target, alias_name: this.alias } }] });
+      } catch (err) {
+        // Another process created it between our check and our call: fine, if it exists now.
+        const now = await this.aliasTarget();
+        if (now === undefined) throw mapQdrantError(err, 'createAlias', this.options.logger);
+        target = now;
+        await this.checkRecordedEmbedding(target);
+      }
+      this.options.logger?.info({ alias: this.alias, collection: target }, 'qdrant collection alias ready');
+    }
+  }
+
+  private async aliasTarget(): Promise<string | undefined> {
+    const { aliases } = await this.call('getAliases', () => this.client.getAliases());
+    return aliases.find((alias) => alias.alias_name === this.alias)?.collection_name;
+  }
+
+  private async collectionExists(name: string): Promise<boolean> {
+    return (await this.call('collectionExists', () => this.client.collectionExists(name))).exists;
+  }
+
+  private async createCollection(name: string): Promise<void> {
+    const recorded: RecordedEmbedding = { embeddingModel: this.options.embeddingModel, dimensions: this.options.dimensions, layout: QDRANT_LAYOUT_VERSION };
+    const body: Schemas['CreateCollection'] = {
+      vectors: { [DENSE_VECTOR]: { size: this.options.dimensions, distance: 'Cosine' } },
+      sparse_vectors: { [SPARSE_VECTOR]: { modifier: 'idf' } },
+      metadata: { [METADATA_KEY]: recorded },
+    };
+    try {
+      // The high-level createCollection drops `metadata` (client 1.18), so call the generated API directly.
+      await this.client.api().createCollection({ collection_name: name, ...body });
+      this.options.logger?.info({ collection: name, dimensions: this.options.dimensions, embeddingModel: this.options.embeddingModel }, 'qdrant collection created');
+    } catch (err) {
+      // 409 (or 400 "already exists" from older servers) when another process won the race: fine if it exists now.
+      if (!(await this.collectionExists(name))) throw mapQdrantError(err, 'createCollection', this.options.logger);
+    }
+  }
+
+  /** Creating an existing index is a no-op in Qdrant, but we skip the ones the collection already reports. */
+  private async ensurePayloadIndexes(name: string): Promise<void> {
+    const info = await this.call('getCollection', () => this.client.getCollection(name));
+    const existing = info.payload_schema ?? {};
+    for (const index of PAYLOAD_INDEXES) {
+      if (existing[index.field_name]) continue;
+      try {
+        await this.client.createPayloadIndex(name, { wait: true, field_name: index.field_name, field_schema: index.field_schema });
+      } catch (err) {
+        const again = await this.call('getCollection', () => this.client.getCollection(name));
+        if (!again.payload_schema?.[index.field_name]) throw mapQdrantError(err, 'createPayloadIndex', this.options.logger);
+      }
+    }
+  }
+
+  /** Vectors from two models (or two sizes) must never share a collection: their distances would be meaningless. */
+  private async checkRecordedEmbedding(name: string): Promise<void> {
+    const info = await this.call('getCollection', () => this.client.getCollection(name));
+    const metadata = (info.config as { metadata?: Record<string, unknown> | null }).metadata;
+    const recorded = (metadata?.[METADATA_KEY] ?? {}) as RecordedEmbedding;
+    const vectors = info.config.params.vectors as Record<string, { size?: number; distance?: string } | undefined> | undefined;
+    const dense = vectors?.[DENSE_VECTOR];
+    const sparse = info.config.params.sparse_vectors?.[SPARSE_VECTOR];
+    const problems: string[] = [];
+    // The vector config itself: a collection without our named vectors (or of another size) is never written to.
+    if (dense?.size !== this.options.dimensions || dense?.distance !== 'Cosine') problems.push('dense vector config');
+    if (sparse === undefined || sparse.modifier !== 'idf') problems.push('sparse vector config');
+    if (metadata === undefined || metadata === null) {
+      // Collection metadata exists since Qdrant 1.16; a server that does not report it cannot tell us the model, so
+      // only the vector config above is checked. Warn: a model change of the same size would go unnoticed.
+      if (!this.warnedNoMetadata) {
+        this.warnedNoMetadata = true;
+        this.options.logger?.warn({ collection: name }, 'qdrant reports no collection metadata: the embedding model cannot be checked');
+      }
+    } else {
+      if (recorded.embeddingModel !== this.options.embeddingModel) problems.push('embedding model');
+      if (recorded.dimensions !== this.options.dimensions) problems.push('dimensions');
+      if (recorded.layout !== QDRANT_LAYOUT_VERSION) problems.push('layout');
+    }
+    if (problems.length === 0) return;
+    const configured = { embeddingModel: this.options.embeddingModel, dimensions: this.options.dimensions, layout: QDRANT_LAYOUT_VERSION };
+    throw new AppError(
+      'embedding_mismatch',
+      500,
+      `Qdrant collection ${name} holds ${String(recorded.dimensions ?? dense?.size ?? '?')}-dimension vectors from model ` +
+        `${JSON.stringify(recorded.embeddingModel ?? '?')} (layout ${String(recorded.layout ?? '?')}), but this service is configured for ` +
+        `${configured.dimensions} dimensions from ${JSON.stringify(configured.embeddingModel)} (layout ${configured.layout}); ` +
+        `mismatch in: ${problems.join(', ')}. Use another collection base, or re-index into a new collection and switch the alias.`,
+      { recorded, configured, collection: name, alias: this.alias, mismatch: problems },
+      { retryable: false },
+    );
+  }
+
+  // --- helpers --------------------------------------------------------------------------------------------------
+
+  private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return callQdrant(operation, this.options.logger, fn);
+  }
+
+  /** Scrolls every point matching `filter` (at most `max`), following next_page_offset. */
+  private async scrollAll(filter: Filter, max: number): Promise<StoredChunk[]> {
+    const chunks: StoredChunk[] = [];
+    let offset: Schemas['ExtendedPointId'] | undefined;
+    do {
+      const page = await this.call('scroll', () =>
+        this.client.scroll(this.alias, {
+          filter,
+          limit: Math.min(SCROLL_PAGE, max - chunks.length),
+          with_payload: true,
+          with_vector: false,
+          ...(offset === undefined ? {} : { offset }),
+        }),
+      );
+      for (const point of page.points) chunks.push(toStoredChunk(point.payload));
+      const next = page.next_page_offset;
+      offset = next === null || next === undefined ? undefined : (next as Schemas['ExtendedPointId']);
+    } while (offset !== undefined && chunks.length < max);
+    return chunks;
+  }
+
+  private checkVector(vector: Float32Array | undefined, what: string): asserts vector is Float32Array {
+    if (!(vector instanceof Float32Array)) throw invalidRequest(`${what} is required (a Float32Array)`);
+    if (vector.length !== this.options.dimensions) {
+      throw invalidRequest(`${what} has ${vector.length} dimensions; the store holds ${this.options.dimensions}`);
+    }
+    for (const value of vector) if (!Number.isFinite(value)) throw invalidRequest(`${what} holds a non-finite value`);
+  }
+
+  private toPoint(chunk: ChunkRecord): Schemas['PointStruct'] {
+    for (const field of ['id', 'tenant', 'collection', 'documentId'] as const) {
+      if (typeof chunk[field] !== 'string' || chunk[field] === '') throw invalidRequest(`chunk ${field} must be a non-empty string`, { id: chunk.id });
+    }
+    for (const field of ['documentVersion', 'chunkIndex', 'tokenCount'] as const) checkInt(chunk[field], `chunk ${field}`);
+    for (const page of chunk.pages) checkInt(page, 'chunk page');
+    this.checkVector(chunk.vector, `chunk ${chunk.id} vector`);
+    const vector: Record<string, Schemas['Vector']> = { [DENSE_VECTOR]: Array.from(chunk.vector) };
+    const sparse = sparseVector(`${chunk.title}\n${chunk.text}`);
+    // A chunk of only stop words has no sparse vector at all (named vectors are optional per point).
+    if (sparse.indices.length > 0) vector[SPARSE_VECTOR] = sparse;
+    return {
+      id: pointId(chunk.tenant, chunk.id),
+      vector,
+      payload: {
+        chunkId: chunk.id,
+        tenant: chunk.tenant,
+        collection: chunk.collection,
+        documentId: chunk.documentId,
+        documentVersion: chunk.documentVersion,
+        chunkIndex: chunk.chunkIndex,
+        title: chunk.title,
+        text: chunk.text,
+        tokenCount: chunk.tokenCount,
+        pages: [...chunk.pages],
+        headingPath: [...chunk.headingPath],
+        metadata: { ...chunk.metadata },
+        meta: Object.entries(chunk.metadata).map(([key, value]) => metaTag(key, value)),
+      },
+    };
+  }
+}
+
+/**
+ * The point id of a chunk: sha256(tenant, NUL, chunk id) in UUID form (version nibble 8, "custom", RFC 9562; variant
+ * 10). The tenant is part of it, so two tenants writing the same chunk id never overwrite each other.
+ */
+export function pointId(tenant: string, chunkId: string): string {
+  const bytes = createHash('sha256').update(tenant).update('\u0000').update(chunkId).digest().subarray(0, 16);
+  bytes[6] = (bytes[6] & 0x0f) | 0x80;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * One metadata entry as an exact-match keyword, `key=<JSON value>`: JSON keeps types apart (3 vs "3" vs true) and
+ * works for non-integer numbers, which Qdrant's `match` cannot compare. Filters test the `meta` array with match any.
+ */
+export function metaTag(key: string, value: MetadataValue): string {
+  if (typeof value === 'number' ? !Number.isFinite(value) : typeof value !== 'string' && typeof value !== 'boolean') {
+    throw invalidRequest(`metadata ${JSON.stringify(key)} must be a string, a finite number or a boolean`);
+  }
+  return `${key}=${JSON.stringify(value)}`;
+}
+
+/** The Qdrant filter of a search, or undefined when it can match nothing (an empty list of allowed values). */
+function searchFilter(tenant: string, collection: string, filter: SearchFilter = {}): Filter | undefined {
+  const must: Condition[] = [matchValue('tenant', checkString(tenant, 'tenant')), matchValue('collection', checkString(collection, 'collection'))];
+  if (filter.documentIds !== undefined) {
+    if (filter.documentIds.length === 0) return undefined;
+    must.push({ key: 'documentId', match: { any: unique(filter.documentIds.map((id) => checkString(id, 'documentIds entry'))) } });
+  }
+  for (const [key, wanted] of Object.entries(filter.metadata ?? {})) {
+    const values = Array.isArray(wanted) ? wanted : [wanted];
+    if (values.length === 0) return undefined;
+    must.push({ key: 'meta', match: { any: unique(values.map((value) => metaTag(key, value))) } });
+  }
+  return { must };
+}
+
+function matchValue(key: string, value: string | number): Condition {
+  return { key, match: { value } };
+}
+
+/** `match.any` requires unique items. */
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function checkString(value: string, what: string): string {
+  if (typeof value !== 'string') throw invalidRequest(`${what} must be a string, got ${typeof value}`);
+  return value;
+}
+
+function checkInt(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) throw invalidRequest(`${what} must be a 32-bit integer, got ${value}`);
+  return value;
+}
+
+function sortByIndex(chunks: StoredChunk[]): StoredChunk[] {
+  return chunks.sort((a, b) => a.chunkIndex - b.chunkIndex);
+}
+
+function toStoredChunk(payload: Record<string, unknown> | null | undefined): StoredChunk {
+  if (!payload) throw new AppError('vector_store_error', 500, 'Qdrant returned a point without payload', { dependency: 'qdrant' }, { retryable: false });
+  return {
+    id: payload.chunkId as string,
+    tenant: payload.tenant as string,
+    collection: payload.collection as string,
+    documentId: payload.documentId as string,
+    documentVersion: Number(payload.documentVersion),
+    chunkIndex: Number(payload.chunkIndex),
+    title: payload.title as string,
+    text: payload.text as string,
+    tokenCount: Number(payload.tokenCount),
+    pages: ((payload.pages ?? []) as unknown[]).map(Number),
+    headingPath: ((payload.headingPath ?? []) as unknown[]).map(String),
+    metadata: { ...((payload.metadata ?? {}) as Record<string, MetadataValue>) },
+  };
+}
