@@ -14,6 +14,7 @@ import { IngestProducer, ingestJobOptions } from './queues/ingest-queue';
 import { DocumentStore } from './stores/document/document-store';
 import { SourceStore } from './stores/document/source-store';
 import { LanceDbVectorStore } from './stores/vector/lancedb-store';
+import { QdrantVectorStore } from './stores/vector/qdrant-store';
 import type { VectorStore } from './stores/vector/vector-store';
 
 /**
@@ -43,7 +44,13 @@ export function createEmbedder(config: Readonly<Config>): Embedder {
 
 export function createVectorStore(config: Readonly<Config>, embedder: Embedder, logger: Logger): VectorStore {
   if (config.vector.backend === 'qdrant') {
-    throw new Error('QDRANT_URL is set, but the Qdrant store is not built yet: unset QDRANT_URL to use the embedded LanceDB store');
+    return new QdrantVectorStore({
+      url: config.vector.url,
+      apiKey: config.vector.apiKey,
+      dimensions: embedder.dimensions,
+      embeddingModel: embedder.model,
+      logger,
+    });
   }
   return new LanceDbVectorStore({ dir: config.vector.dir, dimensions: embedder.dimensions, embeddingModel: embedder.model, logger });
 }

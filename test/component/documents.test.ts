@@ -141,3 +141,13 @@ describe('When documents are sent in bulk', () => {
     expect(res.body.error).toMatchObject({ code: 'too_many_documents', details: { max: 1000, got: 1001 } });
   });
 });
+
+describe('When the service starts', () => {
+  it('then it serves from the store its configuration selects, and readiness checks that store', async () => {
+    const expected = process.env.TEST_VECTOR_STORE === 'qdrant' ? 'qdrant' : 'lancedb';
+    expect(server.services.vectors.kind).toBe(expected);
+    const ready = await server.request('GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks).toEqual({ redis: 'ok', vectorStore: 'ok' });
+  });
+});

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/infra/logger';
 import { startServer, type RunningServer } from '../../src/server';
+import { startQdrantDouble } from './qdrant-double';
 
 export interface TestServer extends RunningServer {
   dataDir: string;
@@ -25,6 +26,8 @@ export interface TestResponse {
  */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-test-'));
+  // The `qdrant` jest project runs the HTTP ingestion suites again on the Qdrant store, against the strict double.
+  const qdrant = process.env.TEST_VECTOR_STORE === 'qdrant' && !env.QDRANT_URL ? await startQdrantDouble() : undefined;
   const config: Readonly<Config> = loadConfig({
     REDIS_URL: process.env.REDIS_URL,
     REDIS_PREFIX: `t${randomBytes(5).toString('hex')}`,
@@ -34,6 +37,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     JOB_BACKOFF_MS: '200',
     JOB_LOCK_MS: '5000',
+    ...(qdrant ? { QDRANT_URL: qdrant.url } : {}),
     ...env,
   });
   const server = await startServer(config, createLogger(config.logLevel));
@@ -62,6 +66,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     cleanup: async () => {
       await server.stop();
       await fs.rm(dataDir, { recursive: true, force: true });
+      if (qdrant) {
+        await qdrant.close();
+        // Strictness: any request the store sent that Qdrant's OpenAPI document rejects fails the suite.
+        if (qdrant.rejected.length > 0) throw new Error(`the Qdrant double rejected requests: ${JSON.stringify(qdrant.rejected.slice(0, 3))}`);
+      }
     },
   };
 }
