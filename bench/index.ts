@@ -1,8 +1,9 @@
 import { runIngestBench } from './ingest';
+import { runStoreBench } from './stores';
 import { printTable } from './table';
 
 /**
- * `npm run bench [-- --only ingest] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small]`: prints a table per benchmark.
+ * `npm run bench [-- --only ingest|stores] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small]`: prints a table per benchmark.
  * Targets are read from the table, never asserted.
  */
 function arg(name: string, def: string): string {
@@ -20,6 +21,10 @@ async function main() {
       shapes: arg('shapes', 'all'),
     });
     printTable('Ingestion, end to end (offline embedder, LanceDB, 512/64-token chunks)', rows);
+  }
+  if (only === 'all' || only === 'stores') {
+    const rows = await runStoreBench({ totalMB: Number(arg('store-mb', '2')), queries: Number(arg('queries', '200')) });
+    printTable('Vector stores alone: upsert (batches of 64) and search (k=8); the Qdrant double is not Qdrant: it shows the adapter\'s cost', rows);
   }
 }
 
