@@ -1,0 +1,58 @@
+import type { Redis } from 'ioredis';
+import type { ChatRequest, ChatResult } from '../provider';
+import { modelKey, sha256 } from './keys';
+
+export interface ChatCacheOptions {
+  /** Off by default: a cached answer is only right when the same request must give the same answer. */
+  enabled?: boolean;
+  /** Default 1 hour. */
+  ttlMs?: number;
+}
+
+export const DEFAULT_CHAT_CACHE_TTL_MS = 3_600_000;
+
+/**
+ * Answers to identical temperature-0 chat requests (same model, messages and maxTokens), with a TTL.
+ * Requests with any other temperature (including unset, which means the provider's default) are never cached.
+ * Only complete answers (finishReason `stop`) are stored.
+ */
+export class ChatCache {
+  readonly enabled: boolean;
+  private readonly ttlMs: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    options: ChatCacheOptions = {},
+  ) {
+    this.enabled = options.enabled ?? false;
+    this.ttlMs = options.ttlMs ?? DEFAULT_CHAT_CACHE_TTL_MS;
+    if (!(this.ttlMs > 0)) throw new Error('ttlMs must be positive');
+  }
+
+  isCacheable(req: ChatRequest): boolean {
+    return this.enabled && req.temperature === 0;
+  }
+
+  private key(req: ChatRequest) {
+    const canonical = JSON.stringify({
+      model: req.model,
+      messages: req.messages.map((m) => [m.role, m.content]),
+      maxTokens: req.maxTokens ?? null,
+    });
+    return modelKey(this.prefix, req.model, 'chat', sha256(canonical));
+  }
+
+  async get(req: ChatRequest): Promise<ChatResult | undefined> {
+    if (!this.isCacheable(req)) return undefined;
+    const raw = await this.redis.get(this.key(req));
+    return raw ? (JSON.parse(raw) as ChatResult) : undefined;
+  }
+
+  /** Returns whether the result was stored. */
+  async set(req: ChatRequest, result: ChatResult): Promise<boolean> {
+    if (!this.isCacheable(req) || result.finishReason !== 'stop') return false;
+    await this.redis.set(this.key(req), JSON.stringify(result), 'PX', this.ttlMs);
+    return true;
+  }
+}
