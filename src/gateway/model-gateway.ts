@@ -1,0 +1,136 @@
+import type { Logger } from 'pino';
+import { AppError, isAppError } from '../errors';
+import type { ModelRegistry, ModelSpec } from './model-registry';
+import type { ChatMessage, ChatResult, ModelProvider, Purpose } from './provider';
+import type { CircuitBreaker } from './safety/circuit-breaker';
+import type { ChatCache } from './safety/chat-cache';
+import type { EmbeddingCache } from './safety/embedding-cache';
+import { costUsd } from './safety/pricing';
+import type { RateLimiter } from './safety/rate-limiter';
+import { retryWithBackoff, type RetryOptions } from './safety/retry';
+import type { UsageMeter } from './safety/usage-meter';
+
+export interface GatewayDeps {
+  registry: ModelRegistry;
+  providers: Partial<Record<ModelSpec['provider'], ModelProvider>>;
+  limiter: RateLimiter;
+  breaker: CircuitBreaker;
+  embeddingCache: EmbeddingCache;
+  chatCache: ChatCache;
+  usage: UsageMeter;
+  logger: Logger;
+  retry?: Omit<RetryOptions, 'signal'>;
+  /** How long a caller waits for rate-limit budget before `rate_limited`. */
+  maxQueueWaitMs?: number;
+  /** Estimate of characters per token, for the rate limiter's estimate before a call. */
+  countTokens: (text: string) => number;
+  logPrompts?: boolean;
+}
+
+export interface GatewayChatRequest {
+  tenant: string;
+  purpose: 'chat' | 'summarize';
+  messages: ChatMessage[];
+  /** A registry id: overrides the route (no fallback then). */
+  model?: string;
+  maxTokens?: number;
+  temperature?: number;
+  signal?: AbortSignal;
+}
+
+export type GatewayChatResult = ChatResult & { modelId: string; costUsd: number; cached: boolean };
+
+/**
+ * The one way the service calls models. Per call: pick the route's first model whose breaker is closed, wait for
+ * rate-limit budget (shared through Redis), call with retries (backoff with jitter, Retry-After honoured), then
+ * account tokens and cost per tenant. A model that keeps failing opens its breaker and the next one is tried; when
+ * every model is open the caller gets 503 `model_unavailable` at once.
+ */
+export class ModelGateway {
+  constructor(private readonly deps: GatewayDeps) {}
+
+  spec(id: string): ModelSpec {
+    const spec = this.deps.registry.models.get(id);
+    if (!spec) throw new AppError('unknown_model', 400, `Model "${id}" is not in the registry`, { known: [...this.deps.registry.models.keys()] });
+    return spec;
+  }
+
+  async chat(req: GatewayChatRequest): Promise<GatewayChatResult> {
+    const candidates = req.model ? [this.spec(req.model).id] : [...this.deps.registry.routes[req.purpose]];
+    let lastError: unknown;
+    for (const id of candidates) {
+      const spec = this.spec(id);
+      if (!(await this.deps.breaker.canCall(id))) continue;
+      const providerReq = { model: spec.name, messages: req.messages, maxTokens: req.maxTokens ?? spec.maxOutputTokens, temperature: req.temperature, signal: req.signal };
+      const cached = await this.deps.chatCache.get(providerReq);
+      if (cached) return { ...cached, modelId: id, costUsd: 0, cached: true };
+      try {
+        const result = await this.call(spec, req.purpose, req.tenant, estimate(this.deps.countTokens, req.messages) + providerReq.maxTokens, req.signal, (p) => p.chat(providerReq));
+        await this.deps.chatCache.set(providerReq, result);
+        const cost = costUsd(spec.pricing, result.usage);
+        await this.deps.usage.record({ tenant: req.tenant, model: id, purpose: req.purpose, ...result.usage, costUsd: cost });
+        return { ...result, modelId: id, costUsd: cost, cached: false };
+      } catch (err) {
+        if (!isAppError(err) || !err.retryable || err.code === 'rate_limited') throw err;
+        lastError = err; // this model is failing: try the next one
+      }
+    }
+    throw new AppError('model_unavailable', 503, `No ${req.purpose} model is available right now`, { tried: candidates }, { cause: lastError, headers: { 'Retry-After': '5' } });
+  }
+
+  /** Embeddings through the cache: only texts not seen before (for this model) reach the provider. */
+  async embed(tenant: string, texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    const id = this.deps.registry.routes.embed[0];
+    if (!id) throw new AppError('model_unavailable', 503, 'No embedding model is configured');
+    const spec = this.spec(id);
+    const cached = await this.deps.embeddingCache.getMany(id, texts);
+    const missing = texts.map((t, i) => (cached[i] ? -1 : i)).filter((i) => i >= 0);
+    if (missing.length === 0) return cached as Float32Array[];
+    if (!(await this.deps.breaker.canCall(id))) throw new AppError('model_unavailable', 503, `Embedding model ${id} is unavailable right now`, { model: id }, { headers: { 'Retry-After': '5' } });
+    const fresh = missing.map((i) => texts[i]);
+    const result = await this.call(spec, 'embed', tenant, fresh.reduce((n, t) => n + this.deps.countTokens(t), 0), signal, (p) => p.embed(spec.name, fresh, { signal }));
+    await this.deps.embeddingCache.setMany(id, fresh, result.vectors);
+    await this.deps.usage.record({ tenant, model: id, purpose: 'embed', ...result.usage, costUsd: costUsd(spec.pricing, result.usage) });
+    const out = [...cached];
+    missing.forEach((i, j) => (out[i] = result.vectors[j]));
+    return out as Float32Array[];
+  }
+
+  private async call<T extends { usage: { promptTokens: number; completionTokens: number } }>(
+    spec: ModelSpec,
+    purpose: Purpose,
+    tenant: string,
+    estimatedTokens: number,
+    signal: AbortSignal | undefined,
+    fn: (provider: ModelProvider) => Promise<T>,
+  ): Promise<T> {
+    const provider = this.deps.providers[spec.provider];
+    if (!provider) throw new AppError('model_unavailable', 503, `Provider ${spec.provider} is not configured`, { model: spec.id });
+    const started = performance.now();
+    let attempts = 0;
+    await this.deps.limiter.acquire(spec.id, { tokens: estimatedTokens, maxWaitMs: this.deps.maxQueueWaitMs ?? 10_000, signal });
+    try {
+      const result = await retryWithBackoff(
+        () => {
+          attempts++;
+          return fn(provider);
+        },
+        { ...this.deps.retry, signal },
+      );
+      await this.deps.breaker.recordSuccess(spec.id);
+      const used = result.usage.promptTokens + result.usage.completionTokens;
+      await this.deps.limiter.settle(spec.id, used - estimatedTokens);
+      this.deps.logger.info({ model: spec.id, purpose, tenant, ms: Math.round(performance.now() - started), attempts, ...result.usage, outcome: 'ok' }, 'model call');
+      return result;
+    } catch (err) {
+      if (isAppError(err) && err.retryable) await this.deps.breaker.recordFailure(spec.id);
+      this.deps.logger.warn({ model: spec.id, purpose, tenant, ms: Math.round(performance.now() - started), attempts, outcome: isAppError(err) ? err.code : 'error' }, 'model call failed');
+      throw err;
+    }
+  }
+}
+
+function estimate(count: (text: string) => number, messages: ChatMessage[]): number {
+  // Mistral's chat template adds a few tokens per message.
+  return messages.reduce((n, m) => n + count(m.content) + 4, 0);
+}
