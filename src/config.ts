@@ -55,6 +55,16 @@ const envSchema = z.object({
   JOB_ATTEMPTS: intFrom(5, 1),
   JOB_BACKOFF_MS: intFrom(2000, 0),
   SHUTDOWN_TIMEOUT_MS: intFrom(25_000, 0),
+  LOG_PROMPTS: z.enum(['true', 'false']).default('false'),
+  MODEL_TIMEOUT_MS: intFrom(60_000, 100),
+  MODEL_RETRY_ATTEMPTS: intFrom(3, 1),
+  /** How long a caller waits for rate-limit budget before 429 rate_limited. */
+  MODEL_QUEUE_WAIT_MS: intFrom(10_000, 0),
+  BREAKER_FAILURES: intFrom(5, 1),
+  BREAKER_COOLDOWN_MS: intFrom(30_000, 100),
+  EMBED_CACHE_TTL_SECONDS: intFrom(7 * 86_400, 1),
+  EMBED_CACHE_MAX_ENTRIES: intFrom(100_000, 1),
+  CHAT_CACHE: z.enum(['on', 'off']).default('off'),
 });
 
 export type VectorBackend = 'lancedb' | 'qdrant';
@@ -74,6 +84,13 @@ export interface Config {
     summarize?: string;
     embed?: string;
     offlineEmbedDimensions: number;
+    logPrompts: boolean;
+    timeoutMs: number;
+    retryAttempts: number;
+    queueWaitMs: number;
+    breaker: { failures: number; coolDownMs: number };
+    embedCache: { ttlMs: number; maxEntries: number };
+    chatCache: boolean;
   };
   /** undefined: auth off, every request is tenant `default`. */
   apiKeys?: ReadonlyMap<string, string>;
@@ -118,6 +135,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       summarize: e.MODEL_SUMMARIZE,
       embed: e.MODEL_EMBED,
       offlineEmbedDimensions: e.OFFLINE_EMBED_DIMENSIONS,
+      logPrompts: e.LOG_PROMPTS === 'true',
+      timeoutMs: e.MODEL_TIMEOUT_MS,
+      retryAttempts: e.MODEL_RETRY_ATTEMPTS,
+      queueWaitMs: e.MODEL_QUEUE_WAIT_MS,
+      breaker: { failures: e.BREAKER_FAILURES, coolDownMs: e.BREAKER_COOLDOWN_MS },
+      embedCache: { ttlMs: e.EMBED_CACHE_TTL_SECONDS * 1000, maxEntries: e.EMBED_CACHE_MAX_ENTRIES },
+      chatCache: e.CHAT_CACHE === 'on',
     },
     apiKeys: e.API_KEYS,
     logLevel: e.LOG_LEVEL,

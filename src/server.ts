@@ -66,7 +66,7 @@ export async function main(): Promise<void> {
   try {
     running = await startServer(config, logger);
   } catch (err) {
-    if (err instanceof RedisUnreachableError) {
+    if (err instanceof RedisUnreachableError || err instanceof ConfigError) {
       process.stderr.write(`ragmem: ${err.message}\n`);
       process.exit(1);
     }

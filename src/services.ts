@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Embedder } from './gateway/embedder';
-import { OfflineEmbedder } from './gateway/offline-embedder';
+import { createGateway } from './gateway/create-gateway';
+import type { ModelGateway } from './gateway/model-gateway';
+import type { UsageMeter } from './gateway/safety/usage-meter';
 import { Chunker } from './ingest/chunker';
 import type { IngestDeps } from './ingest/ingest-document';
 import { parseSource } from './ingest/parsers';
@@ -31,15 +33,12 @@ export interface Services {
   sources: SourceStore;
   vectors: VectorStore;
   embedder: Embedder;
+  gateway: ModelGateway;
+  usage: UsageMeter;
   tokenCounter: TokenCounter;
   producer: IngestProducer;
   ingestDeps(): IngestDeps;
   close(): Promise<void>;
-}
-
-export function createEmbedder(config: Readonly<Config>): Embedder {
-  // The model gateway (issue 4) grows this into provider routing; until then embeddings are offline.
-  return new OfflineEmbedder({ dimensions: config.models.offlineEmbedDimensions });
 }
 
 export function createVectorStore(config: Readonly<Config>, embedder: Embedder, logger: Logger): VectorStore {
@@ -60,10 +59,10 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const redis = createCommandClient(config.redisUrl, 'ragmem-commands');
   const queueConnection = createCommandClient(config.redisUrl, 'ragmem-queue');
   const metrics = createMetrics();
-  const embedder = createEmbedder(config);
+  const tokenCounter = new TokenCounter();
+  const { gateway, usage, embedder } = createGateway(config, redis, tokenCounter, logger);
   const vectors = createVectorStore(config, embedder, logger);
   await vectors.init();
-  const tokenCounter = new TokenCounter();
   const chunker = new Chunker({ tokenCounter, ...config.chunking });
   const documents = new DocumentStore(redis, config.redisPrefix);
   const sources = new SourceStore(path.join(config.dataDir, 'sources'));
@@ -99,6 +98,8 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     sources,
     vectors,
     embedder,
+    gateway,
+    usage,
     tokenCounter,
     producer,
     ingestDeps: () => ({

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   try {
     services = await createServices(config, logger);
   } catch (err) {
-    if (err instanceof RedisUnreachableError) {
+    if (err instanceof RedisUnreachableError || err instanceof ConfigError) {
       process.stderr.write(`ragmem-worker: ${err.message}\n`);
       process.exit(1);
     }

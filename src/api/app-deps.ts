@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Embedder } from '../gateway/embedder';
+import type { UsageMeter } from '../gateway/safety/usage-meter';
 import type { Metrics } from '../infra/metrics';
 import type { IngestProducer } from '../queues/ingest-queue';
 import type { DocumentStore } from '../stores/document/document-store';
@@ -18,5 +19,6 @@ export interface AppDeps {
   sources: SourceStore;
   vectors: VectorStore;
   embedder: Embedder;
+  usage: UsageMeter;
   producer: IngestProducer;
 }

@@ -5,6 +5,7 @@ import { requestContext } from './middleware/request-context';
 import { documentsRouter } from './routes/documents';
 import { healthRouter } from './routes/health';
 import { searchRouter } from './routes/search';
+import { usageRouter } from './routes/usage';
 import type { AppDeps } from './app-deps';
 
 export function createApp(deps: AppDeps): Express {
@@ -17,6 +18,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: deps.config.limits.maxJsonBytes, strict: false }));
   app.use(documentsRouter(deps));
   app.use(searchRouter(deps));
+  app.use(usageRouter(deps));
   app.use(notFoundRoute);
   app.use(errorHandler);
   return app;

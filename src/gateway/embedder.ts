@@ -4,5 +4,5 @@ export interface Embedder {
   readonly model: string;
   readonly dimensions: number;
   /** One L2-normalised vector per input, in input order. */
-  embed(texts: string[], opts?: { signal?: AbortSignal }): Promise<Float32Array[]>;
+  embed(texts: string[], opts?: { signal?: AbortSignal; tenant?: string }): Promise<Float32Array[]>;
 }

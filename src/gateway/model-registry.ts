@@ -1,3 +1,4 @@
+import { ConfigError } from '../config';
 import type { Purpose } from './provider';
 import type { ModelPricing } from './safety/pricing';
 import type { ModelRateLimits } from './safety/rate-limiter';
@@ -45,7 +46,7 @@ export function buildModelRegistry(opts: { mistral: boolean; chat?: string; summ
   const models = new Map<string, ModelSpec>([...OFFLINE, ...MISTRAL].map((m) => [m.id, m]));
   const pick = (requested: string | undefined, def: string) => {
     const id = requested ?? def;
-    if (!models.has(id)) throw new Error(`unknown model "${id}": known models are ${[...models.keys()].join(', ')}`);
+    if (!models.has(id)) throw new ConfigError(`Invalid configuration: unknown model "${id}" (MODEL_CHAT, MODEL_SUMMARIZE, MODEL_EMBED): known models are ${[...models.keys()].join(', ')}`);
     return id;
   };
   if (!opts.mistral) {

@@ -76,7 +76,7 @@ export async function ingestDocument(
     for (let i = 0; i < pieces.length; i += deps.embedBatchSize) {
       signal?.throwIfAborted();
       const batch = pieces.slice(i, i + deps.embedBatchSize);
-      const vectorsOut = await embedder.embed(batch.map((c) => c.text), { signal });
+      const vectorsOut = await embedder.embed(batch.map((c) => c.text), { signal, tenant });
       const records: ChunkRecord[] = batch.map((c, j) => ({
         id: chunkId(documentId, version, c.index),
         tenant,

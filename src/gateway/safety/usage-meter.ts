@@ -1,3 +1,4 @@
+import { invalidRequest } from '../../errors';
 import type { Redis } from 'ioredis';
 import type { Purpose } from '../provider';
 import { enc, type Clock } from './keys';
@@ -100,12 +101,12 @@ export function utcDay(ms: number): string {
 
 /** Every UTC day from `from` to `to`, inclusive. Throws on a malformed day, a reversed range or more than MAX_QUERY_DAYS. */
 export function dayRange(from: string, to: string): string[] {
-  if (!DAY.test(from) || !DAY.test(to)) throw new Error(`days must be YYYY-MM-DD, got ${from} and ${to}`);
+  if (!DAY.test(from) || !DAY.test(to)) throw invalidRequest(`days must be YYYY-MM-DD, got ${from} and ${to}`);
   const start = Date.parse(`${from}T00:00:00Z`);
   const end = Date.parse(`${to}T00:00:00Z`);
-  if (Number.isNaN(start) || Number.isNaN(end)) throw new Error(`not a day: ${from} or ${to}`);
-  if (end < start) throw new Error(`the range ends (${to}) before it starts (${from})`);
+  if (Number.isNaN(start) || Number.isNaN(end)) throw invalidRequest(`not a day: ${from} or ${to}`);
+  if (end < start) throw invalidRequest(`the range ends (${to}) before it starts (${from})`);
   const n = Math.round((end - start) / 86_400_000) + 1;
-  if (n > MAX_QUERY_DAYS) throw new Error(`a usage query covers at most ${MAX_QUERY_DAYS} days, not ${n}`);
+  if (n > MAX_QUERY_DAYS) throw invalidRequest(`a usage query covers at most ${MAX_QUERY_DAYS} days, not ${n}`);
   return Array.from({ length: n }, (_, i) => utcDay(start + i * 86_400_000));
 }

@@ -1,0 +1,25 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { utcDay } from '../../gateway/safety/usage-meter';
+import { tenantOf } from '../middleware/auth';
+import type { AppDeps } from '../app-deps';
+
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC day as YYYY-MM-DD');
+const usageQuery = z.strictObject({ from: day.optional(), to: day.optional() });
+
+/** Tokens and cost per model and day for the caller's tenant (default: the last 30 days). */
+export function usageRouter(deps: AppDeps): Router {
+  const router = Router();
+  router.get('/usage', async (req, res) => {
+    const q = usageQuery.parse(req.query);
+    const to = q.to ?? utcDay(Date.now());
+    const from = q.from ?? utcDay(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000);
+    const rows = await deps.usage.query(tenantOf(res), from, to);
+    const totals = rows.reduce(
+      (t, r) => ({ promptTokens: t.promptTokens + r.promptTokens, completionTokens: t.completionTokens + r.completionTokens, costUsd: t.costUsd + r.costUsd, calls: t.calls + r.calls }),
+      { promptTokens: 0, completionTokens: 0, costUsd: 0, calls: 0 },
+    );
+    res.json({ from, to, usage: rows, totals });
+  });
+  return router;
+}

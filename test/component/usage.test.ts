@@ -1,0 +1,55 @@
+import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
+import { DOUBLE_API_KEY, startMistralDouble, type MistralDouble } from '../support/mistral-double';
+
+/** The service with a Mistral key: embeddings go through the gateway to Mistral's wire format (a local double). */
+let upstream: MistralDouble;
+let server: TestServer;
+beforeAll(async () => {
+  upstream = await startMistralDouble({ dimensions: 1024 });
+  server = await startTestServer({ MISTRAL_API_KEY: DOUBLE_API_KEY, MISTRAL_SERVER_URL: upstream.url, API_KEYS: 'ka=alpha,kb=beta' });
+});
+afterAll(async () => {
+  await server?.cleanup();
+  await upstream?.close();
+});
+
+const A = { authorization: 'Bearer ka' };
+
+describe('When a Mistral key is configured', () => {
+  it('then documents are embedded by mistral-embed through the gateway, and /usage shows the tenant’s tokens', async () => {
+    expect(server.services.embedder).toMatchObject({ model: 'mistral-embed', dimensions: 1024 });
+    const created = await server.request('POST', '/documents', { text: 'Reindeer migrate across the Finnmark plateau each spring.' }, A);
+    expect((await waitForDocument(server, created.body.id, A)).status).toBe('ready');
+    const embedCalls = upstream.requests.filter((r) => r.path === '/v1/embeddings');
+    expect(embedCalls.length).toBeGreaterThan(0);
+    expect(embedCalls[0].body).toMatchObject({ model: 'mistral-embed' });
+
+    const found = await server.request('POST', '/search', { query: 'reindeer migration Finnmark' }, A);
+    expect(found.body.results[0].documentId).toBe(created.body.id);
+
+    const usage = await server.request('GET', '/usage', undefined, A);
+    expect(usage.status).toBe(200);
+    const embed = usage.body.usage.find((r: { model: string }) => r.model === 'mistral-embed');
+    expect(embed.calls).toBeGreaterThanOrEqual(2);
+    expect(embed.promptTokens).toBeGreaterThan(0);
+    expect(usage.body.totals.costUsd).toBeGreaterThan(0);
+
+    const other = await server.request('GET', '/usage', undefined, { authorization: 'Bearer kb' });
+    expect(other.body.usage).toEqual([]);
+  });
+
+  it('then a malformed usage range answers 400', async () => {
+    const res = await server.request('GET', '/usage?from=yesterday', undefined, A);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_request');
+  });
+});
+
+describe('When a usage range is reversed or too long', () => {
+  it('then it answers 400 invalid_request', async () => {
+    const reversed = await server.request('GET', '/usage?from=2026-02-01&to=2026-01-01', undefined, A);
+    expect({ status: reversed.status, code: reversed.body.error?.code }).toEqual({ status: 400, code: 'invalid_request' });
+    const long = await server.request('GET', '/usage?from=2020-01-01&to=2026-01-01', undefined, A);
+    expect(long.status).toBe(400);
+  });
+});
