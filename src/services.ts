@@ -60,7 +60,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const queueConnection = createCommandClient(config.redisUrl, 'ragmem-queue');
   const metrics = createMetrics();
   const tokenCounter = new TokenCounter();
-  const { gateway, usage, embedder } = createGateway(config, redis, tokenCounter, logger);
+  const { gateway, usage, embedder } = createGateway(config, redis, tokenCounter, logger, metrics);
   const vectors = createVectorStore(config, embedder, logger);
   await vectors.init();
   const chunker = new Chunker({ tokenCounter, ...config.chunking });

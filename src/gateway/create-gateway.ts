@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { TokenCounter } from '../ingest/token-counter';
+import type { Metrics } from '../infra/metrics';
 import type { Embedder } from './embedder';
 import { OfflineEmbedder } from './offline-embedder';
 import { buildModelRegistry } from './model-registry';
@@ -12,7 +13,7 @@ import { ChatCache, CircuitBreaker, EmbeddingCache, RateLimiter, UsageMeter } fr
 import type { ModelRateLimits } from './safety/rate-limiter';
 
 /** Builds the gateway from configuration; every piece of shared state lives in Redis under the service's prefix. */
-export function createGateway(config: Readonly<Config>, redis: Redis, tokenCounter: TokenCounter, logger: Logger): { gateway: ModelGateway; usage: UsageMeter; embedder: Embedder } {
+export function createGateway(config: Readonly<Config>, redis: Redis, tokenCounter: TokenCounter, logger: Logger, metrics?: Metrics): { gateway: ModelGateway; usage: UsageMeter; embedder: Embedder } {
   const m = config.models;
   const registry = buildModelRegistry({ mistral: m.provider === 'mistral', chat: m.chat, summarize: m.summarize, embed: m.embed });
   const offlineEmbedder = new OfflineEmbedder({ dimensions: m.offlineEmbedDimensions });
@@ -36,6 +37,7 @@ export function createGateway(config: Readonly<Config>, redis: Redis, tokenCount
     maxQueueWaitMs: m.queueWaitMs,
     countTokens: (t) => tokenCounter.count(t),
     logPrompts: m.logPrompts,
+    metrics,
   });
   // Offline embeddings are computed in-process in microseconds: the cache and accounting would only add round trips.
   const embedModel = registry.routes.embed[0];

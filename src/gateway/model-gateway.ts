@@ -9,6 +9,7 @@ import { costUsd } from './safety/pricing';
 import type { RateLimiter } from './safety/rate-limiter';
 import { retryWithBackoff, type RetryOptions } from './safety/retry';
 import type { UsageMeter } from './safety/usage-meter';
+import type { Metrics } from '../infra/metrics';
 
 export interface GatewayDeps {
   registry: ModelRegistry;
@@ -25,6 +26,7 @@ export interface GatewayDeps {
   /** Estimate of characters per token, for the rate limiter's estimate before a call. */
   countTokens: (text: string) => number;
   logPrompts?: boolean;
+  metrics?: Pick<Metrics, 'modelCalls' | 'modelTokens' | 'modelCostUsd'>;
 }
 
 export interface GatewayChatRequest {
@@ -65,7 +67,7 @@ export class ModelGateway {
       const cached = await this.deps.chatCache.get(providerReq);
       if (cached) return { ...cached, modelId: id, costUsd: 0, cached: true };
       try {
-        const result = await this.call(spec, req.purpose, req.tenant, estimate(this.deps.countTokens, req.messages) + providerReq.maxTokens, req.signal, (p) => p.chat(providerReq));
+        const result = await this.call(spec, req.purpose, req.tenant, estimate(this.deps.countTokens, req.messages) + providerReq.maxTokens, req.signal, (p) => p.chat(providerReq), req.messages);
         await this.deps.chatCache.set(providerReq, result);
         const cost = costUsd(spec.pricing, result.usage);
         await this.deps.usage.record({ tenant: req.tenant, model: id, purpose: req.purpose, ...result.usage, costUsd: cost });
@@ -103,6 +105,7 @@ export class ModelGateway {
     estimatedTokens: number,
     signal: AbortSignal | undefined,
     fn: (provider: ModelProvider) => Promise<T>,
+    messages?: ChatMessage[],
   ): Promise<T> {
     const provider = this.deps.providers[spec.provider];
     if (!provider) throw new AppError('model_unavailable', 503, `Provider ${spec.provider} is not configured`, { model: spec.id });
@@ -120,11 +123,20 @@ export class ModelGateway {
       await this.deps.breaker.recordSuccess(spec.id);
       const used = result.usage.promptTokens + result.usage.completionTokens;
       await this.deps.limiter.settle(spec.id, used - estimatedTokens);
-      this.deps.logger.info({ model: spec.id, purpose, tenant, ms: Math.round(performance.now() - started), attempts, ...result.usage, outcome: 'ok' }, 'model call');
+      // Prompt text stays out of logs unless LOG_PROMPTS=true: it holds users' documents and questions.
+      const prompt = this.deps.logPrompts && messages ? { messages } : {};
+      this.deps.logger.info({ model: spec.id, purpose, tenant, ms: Math.round(performance.now() - started), attempts, ...result.usage, outcome: 'ok', ...prompt }, 'model call');
+      const m = this.deps.metrics;
+      m?.modelCalls.inc({ model: spec.id, purpose, outcome: 'ok' });
+      m?.modelTokens.inc({ model: spec.id, purpose, kind: 'prompt' }, result.usage.promptTokens);
+      m?.modelTokens.inc({ model: spec.id, purpose, kind: 'completion' }, result.usage.completionTokens);
+      m?.modelCostUsd.inc({ model: spec.id, purpose }, costUsd(spec.pricing, result.usage));
       return result;
     } catch (err) {
       if (isAppError(err) && err.retryable) await this.deps.breaker.recordFailure(spec.id);
-      this.deps.logger.warn({ model: spec.id, purpose, tenant, ms: Math.round(performance.now() - started), attempts, outcome: isAppError(err) ? err.code : 'error' }, 'model call failed');
+      const outcome = isAppError(err) ? err.code : 'error';
+      this.deps.logger.warn({ model: spec.id, purpose, tenant, ms: Math.round(performance.now() - started), attempts, outcome }, 'model call failed');
+      this.deps.metrics?.modelCalls.inc({ model: spec.id, purpose, outcome });
       throw err;
     }
   }

@@ -19,6 +19,24 @@ export function createMetrics() {
       labelNames: ['queue', 'outcome'],
       registers: [registry],
     }),
+    modelCalls: new Counter({
+      name: 'ragmem_model_calls_total',
+      help: 'Model calls by model, purpose and outcome (ok or an error code)',
+      labelNames: ['model', 'purpose', 'outcome'],
+      registers: [registry],
+    }),
+    modelTokens: new Counter({
+      name: 'ragmem_model_tokens_total',
+      help: 'Model tokens by model, purpose and kind (prompt, completion)',
+      labelNames: ['model', 'purpose', 'kind'],
+      registers: [registry],
+    }),
+    modelCostUsd: new Counter({
+      name: 'ragmem_model_cost_usd_total',
+      help: 'Model cost in USD by model and purpose',
+      labelNames: ['model', 'purpose'],
+      registers: [registry],
+    }),
     documentsTotal: new Counter({
       name: 'ragmem_documents_received_total',
       help: 'Documents received by outcome (queued, duplicate)',

@@ -34,6 +34,10 @@ describe('When a Mistral key is configured', () => {
     expect(embed.promptTokens).toBeGreaterThan(0);
     expect(usage.body.totals.costUsd).toBeGreaterThan(0);
 
+    const metrics = await server.request('GET', '/metrics');
+    expect(metrics.body).toMatch(/ragmem_model_tokens_total\{model="mistral-embed",purpose="embed",kind="prompt"\} [1-9]/);
+    expect(metrics.body).toMatch(/ragmem_model_calls_total\{model="mistral-embed",purpose="embed",outcome="ok"\} [1-9]/);
+
     const other = await server.request('GET', '/usage', undefined, { authorization: 'Bearer kb' });
     expect(other.body.usage).toEqual([]);
   });
