@@ -1,9 +1,10 @@
 import { runIngestBench } from './ingest';
 import { runStoreBench } from './stores';
+import { runGatewayBench } from './gateway';
 import { printTable } from './table';
 
 /**
- * `npm run bench [-- --only ingest|stores] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small]`: prints a table per benchmark.
+ * `npm run bench [-- --only ingest|stores|gateway] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small]`: prints a table per benchmark.
  * Targets are read from the table, never asserted.
  */
 function arg(name: string, def: string): string {
@@ -21,6 +22,10 @@ async function main() {
       shapes: arg('shapes', 'all'),
     });
     printTable('Ingestion, end to end (offline embedder, LanceDB, 512/64-token chunks)', rows);
+  }
+  if (only === 'all' || only === 'gateway') {
+    const rows = await runGatewayBench({ calls: Number(arg('calls', '500')) });
+    printTable('Model gateway overhead per chat call (local Mistral double, real Redis)', rows);
   }
   if (only === 'all' || only === 'stores') {
     const rows = await runStoreBench({ totalMB: Number(arg('store-mb', '2')), queries: Number(arg('queries', '200')) });

@@ -69,9 +69,7 @@ export class ModelGateway {
       try {
         const result = await this.call(spec, req.purpose, req.tenant, estimate(this.deps.countTokens, req.messages) + providerReq.maxTokens, req.signal, (p) => p.chat(providerReq), req.messages);
         await this.deps.chatCache.set(providerReq, result);
-        const cost = costUsd(spec.pricing, result.usage);
-        await this.deps.usage.record({ tenant: req.tenant, model: id, purpose: req.purpose, ...result.usage, costUsd: cost });
-        return { ...result, modelId: id, costUsd: cost, cached: false };
+        return { ...result, modelId: id, costUsd: costUsd(spec.pricing, result.usage), cached: false };
       } catch (err) {
         if (!isAppError(err) || !err.retryable || err.code === 'rate_limited') throw err;
         lastError = err; // this model is failing: try the next one
@@ -92,7 +90,6 @@ export class ModelGateway {
     const fresh = missing.map((i) => texts[i]);
     const result = await this.call(spec, 'embed', tenant, fresh.reduce((n, t) => n + this.deps.countTokens(t), 0), signal, (p) => p.embed(spec.name, fresh, { signal }));
     await this.deps.embeddingCache.setMany(id, fresh, result.vectors);
-    await this.deps.usage.record({ tenant, model: id, purpose: 'embed', ...result.usage, costUsd: costUsd(spec.pricing, result.usage) });
     const out = [...cached];
     missing.forEach((i, j) => (out[i] = result.vectors[j]));
     return out as Float32Array[];
@@ -120,9 +117,13 @@ export class ModelGateway {
         },
         { ...this.deps.retry, signal },
       );
-      await this.deps.breaker.recordSuccess(spec.id);
       const used = result.usage.promptTokens + result.usage.completionTokens;
-      await this.deps.limiter.settle(spec.id, used - estimatedTokens);
+      // The bookkeeping after a call is independent: issued together, it shares one Redis round trip.
+      await Promise.all([
+        this.deps.breaker.recordSuccess(spec.id),
+        this.deps.limiter.settle(spec.id, used - estimatedTokens),
+        this.deps.usage.record({ tenant, model: spec.id, purpose, ...result.usage, costUsd: costUsd(spec.pricing, result.usage) }),
+      ]);
       // Prompt text stays out of logs unless LOG_PROMPTS=true: it holds users' documents and questions.
       const prompt = this.deps.logPrompts && messages ? { messages } : {};
       this.deps.logger.info({ model: spec.id, purpose, tenant, ms: Math.round(performance.now() - started), attempts, ...result.usage, outcome: 'ok', ...prompt }, 'model call');
