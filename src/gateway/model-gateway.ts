@@ -78,6 +78,53 @@ export class ModelGateway {
     throw new AppError('model_unavailable', 503, `No ${req.purpose} model is available right now`, { tried: candidates }, { cause: lastError, headers: { 'Retry-After': '5' } });
   }
 
+  /**
+   * Streams a chat answer: deltas, then `done` with the result. A model that fails before its first delta is
+   * treated like a failed call (breaker, next model); once text has been sent, an error ends the stream.
+   */
+  async *chatStream(req: GatewayChatRequest): AsyncGenerator<{ type: 'delta'; text: string } | { type: 'done'; result: GatewayChatResult }> {
+    const candidates = req.model ? [this.spec(req.model).id] : [...this.deps.registry.routes[req.purpose]];
+    let lastError: unknown;
+    for (const id of candidates) {
+      const spec = this.spec(id);
+      const provider = this.deps.providers[spec.provider];
+      if (!provider || !(await this.deps.breaker.canCall(id))) continue;
+      const providerReq = { model: spec.name, messages: req.messages, maxTokens: req.maxTokens ?? spec.maxOutputTokens, temperature: req.temperature, signal: req.signal };
+      const estimated = estimate(this.deps.countTokens, req.messages) + providerReq.maxTokens;
+      await this.deps.limiter.acquire(id, { tokens: estimated, maxWaitMs: this.deps.maxQueueWaitMs ?? 10_000, signal: req.signal });
+      const started = performance.now();
+      let sent = false;
+      try {
+        for await (const event of provider.chatStream(providerReq)) {
+          if (event.type === 'delta') {
+            sent = true;
+            yield event;
+            continue;
+          }
+          const result = event.result;
+          const cost = costUsd(spec.pricing, result.usage);
+          await Promise.all([
+            this.deps.breaker.recordSuccess(id),
+            this.deps.limiter.settle(id, result.usage.promptTokens + result.usage.completionTokens - estimated),
+            this.deps.usage.record({ tenant: req.tenant, model: id, purpose: req.purpose, ...result.usage, costUsd: cost }),
+          ]);
+          this.deps.metrics?.modelCalls.inc({ model: id, purpose: req.purpose, outcome: 'ok' });
+          this.deps.logger.info({ model: id, purpose: req.purpose, tenant: req.tenant, ms: Math.round(performance.now() - started), stream: true, ...result.usage, outcome: 'ok' }, 'model call');
+          yield { type: 'done', result: { ...result, modelId: id, costUsd: cost, cached: false } };
+          return;
+        }
+        throw new AppError('upstream_unavailable', 503, `The ${id} stream ended without a result`, { model: id });
+      } catch (err) {
+        const retryable = isAppError(err) && err.retryable;
+        if (retryable) await this.deps.breaker.recordFailure(id);
+        this.deps.metrics?.modelCalls.inc({ model: id, purpose: req.purpose, outcome: isAppError(err) ? err.code : 'error' });
+        if (sent || !retryable) throw err;
+        lastError = err;
+      }
+    }
+    throw new AppError('model_unavailable', 503, `No ${req.purpose} model is available right now`, { tried: candidates }, { cause: lastError, headers: { 'Retry-After': '5' } });
+  }
+
   /** Embeddings through the cache: only texts not seen before (for this model) reach the provider. */
   async embed(tenant: string, texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
     const id = this.deps.registry.routes.embed[0];

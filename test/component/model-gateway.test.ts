@@ -115,3 +115,39 @@ describe('When two gateways share one Redis and a model allows 2 requests a minu
     expect(Number(err.headers['Retry-After'])).toBeGreaterThan(0);
   });
 });
+
+describe('When the upstream answers 429 with Retry-After once', () => {
+  it('then the gateway waits, retries and succeeds on the same model', async () => {
+    const gw = gateway(prefix());
+    upstream.script([{ status: 429, retryAfter: 1 }]);
+    const seen = upstream.requests.length;
+    const started = Date.now();
+    const res = await gw.chat({ tenant: 'acme', purpose: 'chat', messages: ask });
+    expect(res.modelId).toBe('mistral-small-latest');
+    expect(upstream.requests.length).toBe(seen + 2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+});
+
+describe('When a chat answer is streamed through the gateway', () => {
+  it('then the deltas add up to the final text, and a model failing before its first delta falls back', async () => {
+    const p = prefix();
+    const gw = gateway(p);
+    let text = '';
+    let done: any;
+    for await (const e of gw.chatStream({ tenant: 'acme', purpose: 'chat', messages: ask, maxTokens: 32 })) {
+      if (e.type === 'delta') text += e.text;
+      else done = e.result;
+    }
+    expect(done.modelId).toBe('mistral-small-latest');
+    expect(text).toBe(done.text);
+    expect(text.length).toBeGreaterThan(0);
+
+    upstream.script([{ status: 500 }]);
+    const events: string[] = [];
+    for await (const e of gw.chatStream({ tenant: 'acme', purpose: 'chat', messages: ask })) events.push(e.type === 'done' ? `done:${e.result.modelId}` : 'delta');
+    expect(events.at(-1)).toBe('done:offline-extractive');
+    const usage = await new UsageMeter(redis, p, {}).query('acme', utcDay(Date.now()), utcDay(Date.now()));
+    expect(usage.map((u) => u.model).sort()).toEqual(['mistral-small-latest', 'offline-extractive']);
+  });
+});
