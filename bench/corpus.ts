@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { chunkId } from '../src/ingest/chunk-id';
+import type { ChunkRecord } from '../src/stores/vector/vector-store';
 
 /** ../shared/data beside the repository (never copied into it). */
 export const SHARED_DATA = path.resolve(__dirname, '../../shared/data');
@@ -55,4 +57,26 @@ export function generateDocuments(count: number, bytesEach: number, seed: number
     docs.push(parts.join('').trim());
   }
   return docs;
+}
+
+/** A bench document's chunk as the store holds it (without its vector). */
+export function benchChunk(
+  doc: number,
+  c: { index: number; text: string; tokenCount: number; pages: number[]; headingPath: string[] },
+  metadata: Record<string, string | number | boolean> = {},
+): Omit<ChunkRecord, 'vector'> {
+  return {
+    id: chunkId(`doc${doc}`, 1, c.index),
+    tenant: 'bench',
+    collection: 'default',
+    documentId: `doc${doc}`,
+    documentVersion: 1,
+    chunkIndex: c.index,
+    title: `Document ${doc}`,
+    text: c.text,
+    tokenCount: c.tokenCount,
+    pages: c.pages,
+    headingPath: c.headingPath,
+    metadata,
+  };
 }

@@ -5,14 +5,13 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { OfflineEmbedder } from '../src/gateway/offline-embedder';
 import { Chunker } from '../src/ingest/chunker';
-import { chunkId } from '../src/ingest/chunk-id';
 import { parseSource } from '../src/ingest/parsers';
 import { TokenCounter } from '../src/ingest/token-counter';
 import { QueueNames, queuePrefix } from '../src/queues/queue-names';
 import { LanceDbVectorStore } from '../src/stores/vector/lancedb-store';
 import type { ChunkRecord } from '../src/stores/vector/vector-store';
 import { freePort, startRedis } from '../test/support/redis-server';
-import { generateDocuments } from './corpus';
+import { benchChunk, generateDocuments } from './corpus';
 import { startProcess, stopProcess, waitForHttp } from './processes';
 
 export interface IngestBenchOptions {
@@ -65,20 +64,7 @@ async function ceiling(shape: Shape): Promise<{ seconds: number; chunks: number 
   for (let d = 0; d < shape.docs.length; d++) {
     const parsed = await parseSource(Buffer.from(shape.docs[d], 'utf8'), 'text');
     for (const c of chunker.chunk(parsed)) {
-      pending.push({
-        id: chunkId(`doc${d}`, 1, c.index),
-        tenant: 'bench',
-        collection: 'default',
-        documentId: `doc${d}`,
-        documentVersion: 1,
-        chunkIndex: c.index,
-        title: `Document ${d}`,
-        text: c.text,
-        tokenCount: c.tokenCount,
-        pages: c.pages,
-        headingPath: c.headingPath,
-        metadata: {},
-      });
+      pending.push(benchChunk(d, c));
       if (pending.length >= 64) await flush();
     }
   }

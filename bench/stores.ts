@@ -3,14 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { OfflineEmbedder } from '../src/gateway/offline-embedder';
 import { Chunker } from '../src/ingest/chunker';
-import { chunkId } from '../src/ingest/chunk-id';
 import { parseSource } from '../src/ingest/parsers';
 import { TokenCounter } from '../src/ingest/token-counter';
 import { LanceDbVectorStore } from '../src/stores/vector/lancedb-store';
 import { QdrantVectorStore } from '../src/stores/vector/qdrant-store';
 import type { ChunkRecord, SearchMode, VectorStore } from '../src/stores/vector/vector-store';
 import { startQdrantDouble } from '../test/support/qdrant-double';
-import { generateDocuments, scifactSentences, rng } from './corpus';
+import { benchChunk, generateDocuments, scifactSentences, rng } from './corpus';
 
 export interface StoreRow extends Record<string, string | number> {
   store: string;
@@ -41,23 +40,7 @@ export async function runStoreBench(opts: { totalMB: number; queries: number }):
   for (let d = 0; d < docs.length; d++) {
     const chunks = chunker.chunk(await parseSource(Buffer.from(docs[d]), 'text'));
     const vectors = await embedder.embed(chunks.map((c) => c.text));
-    chunks.forEach((c, i) =>
-      records.push({
-        id: chunkId(`doc${d}`, 1, c.index),
-        tenant: 'bench',
-        collection: 'default',
-        documentId: `doc${d}`,
-        documentVersion: 1,
-        chunkIndex: c.index,
-        title: `Document ${d}`,
-        text: c.text,
-        tokenCount: c.tokenCount,
-        pages: [],
-        headingPath: [],
-        metadata: { shard: d % 4 },
-        vector: vectors[i],
-      }),
-    );
+    chunks.forEach((c, i) => records.push({ ...benchChunk(d, c, { shard: d % 4 }), vector: vectors[i] }));
   }
   const sentences = scifactSentences();
   const rand = rng(9);
