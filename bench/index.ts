@@ -13,6 +13,17 @@ function arg(name: string, def: string): string {
 }
 
 async function main() {
+  // LanceDB's native promises do not hold Node's event loop open: while a step awaits only LanceDB, the process would
+  // exit early (silently, code 0). A ref'd timer keeps it alive until main settles.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  try {
+    await runAll();
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function runAll() {
   const only = arg('only', 'all');
   if (only === 'all' || only === 'ingest') {
     const rows = await runIngestBench({
