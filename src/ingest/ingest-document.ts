@@ -113,11 +113,8 @@ export async function ingestDocument(
     }
     log.info({ chunks: pieces.length }, 'document indexed');
 
-    // A delete that raced the final write leaves no chunks behind: check once more after our last upsert.
-    if (!(await documents.get(tenant, documentId))) {
-      await vectors.deleteDocument(tenant, documentId);
-      return { outcome: 'skipped', reason: 'deleted' };
-    }
+    // No re-check is needed here: the `ready` write above is a compare-and-set that fails if the document was deleted
+    // during our upserts, and a delete after it removes the chunks itself (they were all written by then).
     return { outcome: 'indexed', chunks: pieces.length };
   } catch (err) {
     if (!(err instanceof Superseded)) throw err;
