@@ -109,7 +109,7 @@ const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
 /** Group commit: a batch commits once it holds this many rows, or after the linger time. */
-const GROUP_COMMIT_ROWS = 64;
+const GROUP_COMMIT_ROWS = 128;
 const GROUP_COMMIT_LINGER_MS = 8;
 
 interface UpsertBatch {
