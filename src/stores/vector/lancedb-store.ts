@@ -15,6 +15,7 @@ import type {
   VectorSearchRequest,
   VectorStore,
 } from './vector-store';
+import { checkInt32, checkVector, metaTag } from './chunk-checks';
 
 /**
  * The embedded vector store: one LanceDB table in a local directory holds every tenant's chunks, and every read and
@@ -105,8 +106,6 @@ const CHUNK_COLUMNS = [
   'id', 'tenant', 'collection', 'documentId', 'documentVersion', 'chunkIndex', 'title', 'text', 'tokenCount', 'pages',
   'headingPath', 'metadata',
 ];
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
 
 /** Group commit: a batch commits once it holds this many rows, or after the linger time. */
 const GROUP_COMMIT_ROWS = 128;
@@ -201,7 +200,7 @@ export class LanceDbVectorStore implements VectorStore {
 
   async search(req: VectorSearchRequest): Promise<ScoredChunk[]> {
     if (!Number.isInteger(req.k) || req.k < 0) throw invalidRequest(`k must be a non-negative integer, got ${req.k}`);
-    if (req.mode !== 'keyword') this.checkVector(req.vector, 'query vector');
+    if (req.mode !== 'keyword') checkVector(req.vector, this.options.dimensions, 'query vector');
     const where = chunkFilter(req.tenant, req.collection, req.filter);
     if (req.k === 0 || where === undefined) return [];
     const { table, ftsIndexName } = await this.open();
@@ -508,13 +507,6 @@ export class LanceDbVectorStore implements VectorStore {
     return run;
   }
 
-  private checkVector(vector: Float32Array | undefined, what: string): asserts vector is Float32Array {
-    if (!(vector instanceof Float32Array)) throw invalidRequest(`${what} is required (a Float32Array)`);
-    if (vector.length !== this.options.dimensions) {
-      throw invalidRequest(`${what} has ${vector.length} dimensions; the store holds ${this.options.dimensions}`);
-    }
-    for (const value of vector) if (!Number.isFinite(value)) throw invalidRequest(`${what} holds a non-finite value`);
-  }
 
   private toRow(chunk: ChunkRecord): Record<string, unknown> {
     for (const field of ['id', 'tenant', 'collection', 'documentId'] as const) {
@@ -522,7 +514,7 @@ export class LanceDbVectorStore implements VectorStore {
     }
     for (const field of ['documentVersion', 'chunkIndex', 'tokenCount'] as const) sqlInt(chunk[field], `chunk ${field}`);
     for (const page of chunk.pages) sqlInt(page, 'chunk page');
-    this.checkVector(chunk.vector, `chunk ${chunk.id} vector`);
+    checkVector(chunk.vector, this.options.dimensions, `chunk ${chunk.id} vector`);
     return {
       id: chunk.id,
       tenant: chunk.tenant,
@@ -570,13 +562,6 @@ function tableSchema(dimensions: number, embeddingModel: string): Schema {
  * One metadata entry as an exact-match tag, `key=<JSON value>`: JSON keeps types apart (3 vs "3" vs true) and
  * quotes strings, so no two entries give the same tag. Filters test tags with array_has_any.
  */
-function metaTag(key: string, value: MetadataValue): string {
-  if (typeof value === 'number' ? !Number.isFinite(value) : typeof value !== 'string' && typeof value !== 'boolean') {
-    throw invalidRequest(`metadata ${JSON.stringify(key)} must be a string, a finite number or a boolean`);
-  }
-  return `${key}=${JSON.stringify(value)}`;
-}
-
 /** The SQL filter for a search, or undefined when the filter can match nothing (an empty list of allowed values). */
 function chunkFilter(tenant: string, collection: string, filter: SearchFilter = {}): string | undefined {
   const parts = [`tenant = ${sqlString(tenant)}`, `collection = ${sqlString(collection)}`];
@@ -600,8 +585,7 @@ function sqlString(value: string): string {
 
 /** An int32 for a SQL filter; anything else (NaN, 1.5, "1; drop") is refused rather than interpolated. */
 function sqlInt(value: number, what: string): string {
-  if (!Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) throw invalidRequest(`${what} must be a 32-bit integer, got ${value}`);
-  return String(value);
+  return String(checkInt32(value, what));
 }
 
 /** Arrow list cells come back as Arrow vectors; copy them into plain arrays. */

@@ -13,6 +13,7 @@ import type {
   VectorSearchRequest,
   VectorStore,
 } from './vector-store';
+import { checkInt32, checkVector, metaTag } from './chunk-checks';
 
 /**
  * The production vector store: one Qdrant collection holds every tenant's chunks, and every read and delete carries a
@@ -81,8 +82,6 @@ const PAYLOAD_INDEXES: Array<{ field_name: string; field_schema: Schemas['Payloa
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { QdrantClient } = require('@qdrant/js-client-rest') as typeof import('@qdrant/js-client-rest', { with: { 'resolution-mode': 'import' } });
 
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
 
 type Condition = Schemas['Condition'];
 type Filter = Schemas['Filter'];
@@ -153,7 +152,7 @@ export class QdrantVectorStore implements VectorStore {
   async search(req: VectorSearchRequest): Promise<ScoredChunk[]> {
     if (!Number.isInteger(req.k) || req.k < 0) throw invalidRequest(`k must be a non-negative integer, got ${req.k}`);
     if (req.mode !== 'keyword' && req.mode !== 'dense' && req.mode !== 'hybrid') throw invalidRequest(`unknown search mode ${JSON.stringify(req.mode)}`);
-    if (req.mode !== 'keyword') this.checkVector(req.vector, 'query vector');
+    if (req.mode !== 'keyword') checkVector(req.vector, this.options.dimensions, 'query vector');
     const filter = searchFilter(req.tenant, req.collection, req.filter);
     if (req.k === 0 || filter === undefined) return [];
     const dense = req.mode === 'keyword' ? undefined : Array.from(req.vector as Float32Array);
@@ -182,8 +181,8 @@ export class QdrantVectorStore implements VectorStore {
   async deleteDocument(tenant: string, documentId: string, opts: { onlyVersion?: number; exceptVersion?: number } = {}): Promise<void> {
     const must: Condition[] = [matchValue('tenant', checkString(tenant, 'tenant')), matchValue('documentId', checkString(documentId, 'documentId'))];
     const mustNot: Condition[] = [];
-    if (opts.onlyVersion !== undefined) must.push(matchValue('documentVersion', checkInt(opts.onlyVersion, 'onlyVersion')));
-    if (opts.exceptVersion !== undefined) mustNot.push(matchValue('documentVersion', checkInt(opts.exceptVersion, 'exceptVersion')));
+    if (opts.onlyVersion !== undefined) must.push(matchValue('documentVersion', checkInt32(opts.onlyVersion, 'onlyVersion')));
+    if (opts.exceptVersion !== undefined) mustNot.push(matchValue('documentVersion', checkInt32(opts.exceptVersion, 'exceptVersion')));
     const filter: Filter = mustNot.length > 0 ? { must, must_not: mustNot } : { must };
     await this.ready();
     await this.call('delete', () => this.client.delete(this.alias, { wait: true, filter }));
@@ -198,9 +197,9 @@ export class QdrantVectorStore implements VectorStore {
     const base: Condition[] = [
       matchValue('tenant', checkString(tenant, 'tenant')),
       matchValue('documentId', checkString(documentId, 'documentId')),
-      matchValue('documentVersion', checkInt(version, 'version')),
+      matchValue('documentVersion', checkInt32(version, 'version')),
     ];
-    checkInt(fromIndex, 'fromIndex');
+    checkInt32(fromIndex, 'fromIndex');
     if (!Number.isInteger(limit) || limit < 0) throw invalidRequest(`limit must be a non-negative integer, got ${limit}`);
     if (limit === 0) return [];
     await this.ready();
@@ -374,21 +373,14 @@ export class QdrantVectorStore implements VectorStore {
     return chunks;
   }
 
-  private checkVector(vector: Float32Array | undefined, what: string): asserts vector is Float32Array {
-    if (!(vector instanceof Float32Array)) throw invalidRequest(`${what} is required (a Float32Array)`);
-    if (vector.length !== this.options.dimensions) {
-      throw invalidRequest(`${what} has ${vector.length} dimensions; the store holds ${this.options.dimensions}`);
-    }
-    for (const value of vector) if (!Number.isFinite(value)) throw invalidRequest(`${what} holds a non-finite value`);
-  }
 
   private toPoint(chunk: ChunkRecord): Schemas['PointStruct'] {
     for (const field of ['id', 'tenant', 'collection', 'documentId'] as const) {
       if (typeof chunk[field] !== 'string' || chunk[field] === '') throw invalidRequest(`chunk ${field} must be a non-empty string`, { id: chunk.id });
     }
-    for (const field of ['documentVersion', 'chunkIndex', 'tokenCount'] as const) checkInt(chunk[field], `chunk ${field}`);
-    for (const page of chunk.pages) checkInt(page, 'chunk page');
-    this.checkVector(chunk.vector, `chunk ${chunk.id} vector`);
+    for (const field of ['documentVersion', 'chunkIndex', 'tokenCount'] as const) checkInt32(chunk[field], `chunk ${field}`);
+    for (const page of chunk.pages) checkInt32(page, 'chunk page');
+    checkVector(chunk.vector, this.options.dimensions, `chunk ${chunk.id} vector`);
     const vector: Record<string, Schemas['Vector']> = { [DENSE_VECTOR]: Array.from(chunk.vector) };
     const sparse = sparseVector(`${chunk.title}\n${chunk.text}`);
     // A chunk of only stop words has no sparse vector at all (named vectors are optional per point).
@@ -431,13 +423,6 @@ export function pointId(tenant: string, chunkId: string): string {
  * One metadata entry as an exact-match keyword, `key=<JSON value>`: JSON keeps types apart (3 vs "3" vs true) and
  * works for non-integer numbers, which Qdrant's `match` cannot compare. Filters test the `meta` array with match any.
  */
-export function metaTag(key: string, value: MetadataValue): string {
-  if (typeof value === 'number' ? !Number.isFinite(value) : typeof value !== 'string' && typeof value !== 'boolean') {
-    throw invalidRequest(`metadata ${JSON.stringify(key)} must be a string, a finite number or a boolean`);
-  }
-  return `${key}=${JSON.stringify(value)}`;
-}
-
 /** The Qdrant filter of a search, or undefined when it can match nothing (an empty list of allowed values). */
 function searchFilter(tenant: string, collection: string, filter: SearchFilter = {}): Filter | undefined {
   const must: Condition[] = [matchValue('tenant', checkString(tenant, 'tenant')), matchValue('collection', checkString(collection, 'collection'))];
@@ -467,10 +452,6 @@ function checkString(value: string, what: string): string {
   return value;
 }
 
-function checkInt(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) throw invalidRequest(`${what} must be a 32-bit integer, got ${value}`);
-  return value;
-}
 
 function sortByIndex(chunks: StoredChunk[]): StoredChunk[] {
   return chunks.sort((a, b) => a.chunkIndex - b.chunkIndex);
