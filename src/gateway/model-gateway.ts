@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors';
 import type { ModelRegistry, ModelSpec } from './model-registry';
-import type { ChatMessage, ChatResult, ModelProvider, Purpose } from './provider';
+import type { ChatMessage, ChatRequest, ChatResult, ModelProvider, Purpose, TokenUsage } from './provider';
 import type { CircuitBreaker } from './safety/circuit-breaker';
 import type { ChatCache } from './safety/chat-cache';
 import type { EmbeddingCache } from './safety/embedding-cache';
@@ -58,24 +58,25 @@ export class ModelGateway {
   }
 
   async chat(req: GatewayChatRequest): Promise<GatewayChatResult> {
-    const candidates = req.model ? [this.spec(req.model).id] : [...this.deps.registry.routes[req.purpose]];
+    const candidates = this.route(req);
     let lastError: unknown;
     for (const id of candidates) {
       const spec = this.spec(id);
       if (!(await this.deps.breaker.canCall(id))) continue;
-      const providerReq = { model: spec.name, messages: req.messages, maxTokens: req.maxTokens ?? spec.maxOutputTokens, temperature: req.temperature, signal: req.signal };
+      const providerReq = this.providerRequest(spec, req);
       const cached = await this.deps.chatCache.get(providerReq);
       if (cached) return { ...cached, modelId: id, costUsd: 0, cached: true };
       try {
-        const result = await this.call(spec, req.purpose, req.tenant, estimate(this.deps.countTokens, req.messages) + providerReq.maxTokens, req.signal, (p) => p.chat(providerReq), req.messages);
+        const estimated = estimate(this.deps.countTokens, req.messages) + providerReq.maxTokens;
+        const { result, cost } = await this.call(spec, req.purpose, req.tenant, estimated, req.signal, (p) => p.chat(providerReq), req.messages);
         await this.deps.chatCache.set(providerReq, result);
-        return { ...result, modelId: id, costUsd: costUsd(spec.pricing, result.usage), cached: false };
+        return { ...result, modelId: id, costUsd: cost, cached: false };
       } catch (err) {
         if (!isAppError(err) || !err.retryable || err.code === 'rate_limited') throw err;
         lastError = err; // this model is failing: try the next one
       }
     }
-    throw new AppError('model_unavailable', 503, `No ${req.purpose} model is available right now`, { tried: candidates }, { cause: lastError, headers: { 'Retry-After': '5' } });
+    throw unavailable(req.purpose, candidates, lastError);
   }
 
   /**
@@ -83,15 +84,15 @@ export class ModelGateway {
    * treated like a failed call (breaker, next model); once text has been sent, an error ends the stream.
    */
   async *chatStream(req: GatewayChatRequest): AsyncGenerator<{ type: 'delta'; text: string } | { type: 'done'; result: GatewayChatResult }> {
-    const candidates = req.model ? [this.spec(req.model).id] : [...this.deps.registry.routes[req.purpose]];
+    const candidates = this.route(req);
     let lastError: unknown;
     for (const id of candidates) {
       const spec = this.spec(id);
       const provider = this.deps.providers[spec.provider];
       if (!provider || !(await this.deps.breaker.canCall(id))) continue;
-      const providerReq = { model: spec.name, messages: req.messages, maxTokens: req.maxTokens ?? spec.maxOutputTokens, temperature: req.temperature, signal: req.signal };
+      const providerReq = this.providerRequest(spec, req);
       const estimated = estimate(this.deps.countTokens, req.messages) + providerReq.maxTokens;
-      await this.deps.limiter.acquire(id, { tokens: estimated, maxWaitMs: this.deps.maxQueueWaitMs ?? 10_000, signal: req.signal });
+      await this.deps.limiter.acquire(id, { tokens: estimated, maxWaitMs: this.maxQueueWaitMs, signal: req.signal });
       const started = performance.now();
       let sent = false;
       try {
@@ -101,28 +102,18 @@ export class ModelGateway {
             yield event;
             continue;
           }
-          const result = event.result;
-          const cost = costUsd(spec.pricing, result.usage);
-          await Promise.all([
-            this.deps.breaker.recordSuccess(id),
-            this.deps.limiter.settle(id, result.usage.promptTokens + result.usage.completionTokens - estimated),
-            this.deps.usage.record({ tenant: req.tenant, model: id, purpose: req.purpose, ...result.usage, costUsd: cost }),
-          ]);
-          this.deps.metrics?.modelCalls.inc({ model: id, purpose: req.purpose, outcome: 'ok' });
-          this.deps.logger.info({ model: id, purpose: req.purpose, tenant: req.tenant, ms: Math.round(performance.now() - started), stream: true, ...result.usage, outcome: 'ok' }, 'model call');
-          yield { type: 'done', result: { ...result, modelId: id, costUsd: cost, cached: false } };
+          const cost = await this.succeeded(spec, req.purpose, req.tenant, event.result.usage, estimated, { started, attempts: 1, stream: true, messages: req.messages });
+          yield { type: 'done', result: { ...event.result, modelId: id, costUsd: cost, cached: false } };
           return;
         }
         throw new AppError('upstream_unavailable', 503, `The ${id} stream ended without a result`, { model: id });
       } catch (err) {
-        const retryable = isAppError(err) && err.retryable;
-        if (retryable) await this.deps.breaker.recordFailure(id);
-        this.deps.metrics?.modelCalls.inc({ model: id, purpose: req.purpose, outcome: isAppError(err) ? err.code : 'error' });
-        if (sent || !retryable) throw err;
+        await this.failed(spec, req.purpose, req.tenant, err, { started, attempts: 1, stream: true });
+        if (sent || !(isAppError(err) && err.retryable)) throw err;
         lastError = err;
       }
     }
-    throw new AppError('model_unavailable', 503, `No ${req.purpose} model is available right now`, { tried: candidates }, { cause: lastError, headers: { 'Retry-After': '5' } });
+    throw unavailable(req.purpose, candidates, lastError);
   }
 
   /** Embeddings through the cache: only texts not seen before (for this model) reach the provider. */
@@ -133,16 +124,31 @@ export class ModelGateway {
     const cached = await this.deps.embeddingCache.getMany(id, texts);
     const missing = texts.map((t, i) => (cached[i] ? -1 : i)).filter((i) => i >= 0);
     if (missing.length === 0) return cached as Float32Array[];
-    if (!(await this.deps.breaker.canCall(id))) throw new AppError('model_unavailable', 503, `Embedding model ${id} is unavailable right now`, { model: id }, { headers: { 'Retry-After': '5' } });
+    if (!(await this.deps.breaker.canCall(id))) throw unavailable('embed', [id]);
     const fresh = missing.map((i) => texts[i]);
-    const result = await this.call(spec, 'embed', tenant, fresh.reduce((n, t) => n + this.deps.countTokens(t), 0), signal, (p) => p.embed(spec.name, fresh, { signal }));
+    const estimated = fresh.reduce((n, t) => n + this.deps.countTokens(t), 0);
+    const { result } = await this.call(spec, 'embed', tenant, estimated, signal, (p) => p.embed(spec.name, fresh, { signal }));
     await this.deps.embeddingCache.setMany(id, fresh, result.vectors);
     const out = [...cached];
     missing.forEach((i, j) => (out[i] = result.vectors[j]));
     return out as Float32Array[];
   }
 
-  private async call<T extends { usage: { promptTokens: number; completionTokens: number } }>(
+  private get maxQueueWaitMs(): number {
+    return this.deps.maxQueueWaitMs ?? 10_000;
+  }
+
+  /** The models to try: the one the request pins, or the purpose's route. */
+  private route(req: GatewayChatRequest): string[] {
+    return req.model ? [this.spec(req.model).id] : [...this.deps.registry.routes[req.purpose]];
+  }
+
+  private providerRequest(spec: ModelSpec, req: GatewayChatRequest): ChatRequest & { maxTokens: number } {
+    return { model: spec.name, messages: req.messages, maxTokens: req.maxTokens ?? spec.maxOutputTokens, temperature: req.temperature, signal: req.signal };
+  }
+
+  /** One provider call with the rate limit before it, retries around it and the bookkeeping after it. */
+  private async call<T extends { usage: TokenUsage }>(
     spec: ModelSpec,
     purpose: Purpose,
     tenant: string,
@@ -150,12 +156,12 @@ export class ModelGateway {
     signal: AbortSignal | undefined,
     fn: (provider: ModelProvider) => Promise<T>,
     messages?: ChatMessage[],
-  ): Promise<T> {
+  ): Promise<{ result: T; cost: number }> {
     const provider = this.deps.providers[spec.provider];
     if (!provider) throw new AppError('model_unavailable', 503, `Provider ${spec.provider} is not configured`, { model: spec.id });
     const started = performance.now();
     let attempts = 0;
-    await this.deps.limiter.acquire(spec.id, { tokens: estimatedTokens, maxWaitMs: this.deps.maxQueueWaitMs ?? 10_000, signal });
+    await this.deps.limiter.acquire(spec.id, { tokens: estimatedTokens, maxWaitMs: this.maxQueueWaitMs, signal });
     try {
       const result = await retryWithBackoff(
         () => {
@@ -164,31 +170,54 @@ export class ModelGateway {
         },
         { ...this.deps.retry, signal },
       );
-      const used = result.usage.promptTokens + result.usage.completionTokens;
-      // The bookkeeping after a call is independent: issued together, it shares one Redis round trip.
-      await Promise.all([
-        this.deps.breaker.recordSuccess(spec.id),
-        this.deps.limiter.settle(spec.id, used - estimatedTokens),
-        this.deps.usage.record({ tenant, model: spec.id, purpose, ...result.usage, costUsd: costUsd(spec.pricing, result.usage) }),
-      ]);
-      // Prompt text stays out of logs unless LOG_PROMPTS=true: it holds users' documents and questions.
-      const prompt = this.deps.logPrompts && messages ? { messages } : {};
-      this.deps.logger.info({ model: spec.id, purpose, tenant, ms: Math.round(performance.now() - started), attempts, ...result.usage, outcome: 'ok', ...prompt }, 'model call');
-      const m = this.deps.metrics;
-      m?.modelCalls.inc({ model: spec.id, purpose, outcome: 'ok' });
-      m?.modelTokens.inc({ model: spec.id, purpose, kind: 'prompt' }, result.usage.promptTokens);
-      m?.modelTokens.inc({ model: spec.id, purpose, kind: 'completion' }, result.usage.completionTokens);
-      m?.modelCostUsd.inc({ model: spec.id, purpose }, costUsd(spec.pricing, result.usage));
-      return result;
+      const cost = await this.succeeded(spec, purpose, tenant, result.usage, estimatedTokens, { started, attempts, messages });
+      return { result, cost };
     } catch (err) {
-      if (isAppError(err) && err.retryable) await this.deps.breaker.recordFailure(spec.id);
-      const outcome = isAppError(err) ? err.code : 'error';
-      this.deps.logger.warn({ model: spec.id, purpose, tenant, ms: Math.round(performance.now() - started), attempts, outcome }, 'model call failed');
-      this.deps.metrics?.modelCalls.inc({ model: spec.id, purpose, outcome });
+      await this.failed(spec, purpose, tenant, err, { started, attempts });
       throw err;
     }
   }
+
+  /** After a successful call: breaker, rate-limit correction, usage, log and metrics. Answers the call's cost. */
+  private async succeeded(
+    spec: ModelSpec,
+    purpose: Purpose,
+    tenant: string,
+    usage: TokenUsage,
+    estimatedTokens: number,
+    info: { started: number; attempts: number; stream?: boolean; messages?: ChatMessage[] },
+  ): Promise<number> {
+    const cost = costUsd(spec.pricing, usage);
+    // Independent writes: issued together, they share one Redis round trip.
+    await Promise.all([
+      this.deps.breaker.recordSuccess(spec.id),
+      this.deps.limiter.settle(spec.id, usage.promptTokens + usage.completionTokens - estimatedTokens),
+      this.deps.usage.record({ tenant, model: spec.id, purpose, ...usage, costUsd: cost }),
+    ]);
+    // Prompt text stays out of logs unless LOG_PROMPTS=true: it holds users' documents and questions.
+    const prompt = this.deps.logPrompts && info.messages ? { messages: info.messages } : {};
+    const ms = Math.round(performance.now() - info.started);
+    this.deps.logger.info({ model: spec.id, purpose, tenant, ms, attempts: info.attempts, stream: info.stream, ...usage, outcome: 'ok', ...prompt }, 'model call');
+    const m = this.deps.metrics;
+    m?.modelCalls.inc({ model: spec.id, purpose, outcome: 'ok' });
+    m?.modelTokens.inc({ model: spec.id, purpose, kind: 'prompt' }, usage.promptTokens);
+    m?.modelTokens.inc({ model: spec.id, purpose, kind: 'completion' }, usage.completionTokens);
+    m?.modelCostUsd.inc({ model: spec.id, purpose }, cost);
+    return cost;
+  }
+
+  /** After a failed call: only retryable failures (the provider is unwell) count against the breaker. */
+  private async failed(spec: ModelSpec, purpose: Purpose, tenant: string, err: unknown, info: { started: number; attempts: number; stream?: boolean }) {
+    if (isAppError(err) && err.retryable) await this.deps.breaker.recordFailure(spec.id);
+    const outcome = isAppError(err) ? err.code : 'error';
+    const ms = Math.round(performance.now() - info.started);
+    this.deps.logger.warn({ model: spec.id, purpose, tenant, ms, attempts: info.attempts, stream: info.stream, outcome }, 'model call failed');
+    this.deps.metrics?.modelCalls.inc({ model: spec.id, purpose, outcome });
+  }
 }
+
+const unavailable = (purpose: Purpose, tried: string[], cause?: unknown) =>
+  new AppError('model_unavailable', 503, `No ${purpose} model is available right now`, { tried }, { cause, headers: { 'Retry-After': '5' } });
 
 function estimate(count: (text: string) => number, messages: ChatMessage[]): number {
   // Mistral's chat template adds a few tokens per message.

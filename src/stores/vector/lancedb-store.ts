@@ -16,6 +16,7 @@ import type {
   VectorStore,
 } from './vector-store';
 import { checkInt32, checkVector, metaTag } from './chunk-checks';
+import type { StoreLogger } from './vector-store';
 
 /**
  * The embedded vector store: one LanceDB table in a local directory holds every tenant's chunks, and every read and
@@ -28,11 +29,6 @@ import { checkInt32, checkVector, metaTag } from './chunk-checks';
  * update + pruning of old versions) runs every `optimizeAfterWrites` writes, after `optimizeIdleMs` of quiet, and
  * before a keyword search on a small table that still has unindexed rows (see freshenKeywordIndex for why).
  */
-
-export interface StoreLogger {
-  warn(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-}
 
 export interface LanceDbVectorStoreOptions {
   /** Directory of the LanceDB database (created if missing). */

@@ -14,6 +14,7 @@ import type {
   VectorStore,
 } from './vector-store';
 import { checkInt32, checkVector, metaTag } from './chunk-checks';
+import type { StoreLogger } from './vector-store';
 
 /**
  * The production vector store: one Qdrant collection holds every tenant's chunks, and every read and delete carries a
@@ -29,11 +30,6 @@ import { checkInt32, checkVector, metaTag } from './chunk-checks';
  * vectors of two models never share a collection.
  */
 
-export interface QdrantStoreLogger {
-  warn(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-}
-
 export interface QdrantVectorStoreOptions {
   /** Qdrant REST URL, e.g. http://localhost:6333. */
   url: string;
@@ -44,7 +40,7 @@ export interface QdrantVectorStoreOptions {
   embeddingModel: string;
   /** Alias name; the physical collection is `${collectionBase}_v1`. Default `DEFAULT_COLLECTION_BASE`. */
   collectionBase?: string;
-  logger?: QdrantStoreLogger;
+  logger?: StoreLogger;
   /** Points per upsert request. Default `DEFAULT_UPSERT_BATCH`. */
   upsertBatchSize?: number;
   /** Per-request timeout in ms. Default `DEFAULT_TIMEOUT_MS`. */

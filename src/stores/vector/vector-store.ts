@@ -4,6 +4,12 @@
  * no call can reach another tenant's chunks.
  */
 
+/** What a store logs through (pino's Logger fits). */
+export interface StoreLogger {
+  warn(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+}
+
 export type MetadataValue = string | number | boolean;
 
 export interface ChunkRecord {
