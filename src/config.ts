@@ -65,6 +65,26 @@ const envSchema = z.object({
   EMBED_CACHE_TTL_SECONDS: intFrom(7 * 86_400, 1),
   EMBED_CACHE_MAX_ENTRIES: intFrom(100_000, 1),
   CHAT_CACHE: z.enum(['on', 'off']).default('off'),
+  /** Sessions idle this long (no new message) expire with their memory; 0 keeps them forever. */
+  SESSION_TTL_SECONDS: intFrom(30 * 86_400, 0),
+  /** Prompt budget when neither the request nor the session sets maxContextTokens (the model's window still caps it). */
+  CONTEXT_MAX_TOKENS: intFrom(8192, 256),
+  /** Tokens kept free for the answer, out of the budget. */
+  CONTEXT_ANSWER_TOKENS: intFrom(1024, 16),
+  /** Shares of what the system prompt and question leave; the recent window takes the rest, and unused shares flow on. */
+  CONTEXT_SHARE_RETRIEVED: z.coerce.number().min(0).max(1).default(0.45),
+  CONTEXT_SHARE_SUMMARY: z.coerce.number().min(0).max(1).default(0.15),
+  CONTEXT_SHARE_RECALLED: z.coerce.number().min(0).max(1).default(0.15),
+  /** Recall hits considered per ask. */
+  RECALL_K: intFrom(40, 1),
+  /** The summariser leaves this many newest messages alone (the window shows them verbatim). */
+  SUMMARY_KEEP_RECENT_MESSAGES: intFrom(24, 0),
+  /** ... and runs once this many older messages are not yet in the summary. */
+  SUMMARY_TRIGGER_MESSAGES: intFrom(16, 1),
+  /** Past this size the summary is condensed. */
+  SUMMARY_MAX_TOKENS: intFrom(1024, 64),
+  MAX_IMPORT_MESSAGES: intFrom(10_000, 1),
+  MAX_QUESTION_CHARS: intFrom(32_768, 16),
 });
 
 export type VectorBackend = 'lancedb' | 'qdrant';
@@ -100,6 +120,18 @@ export interface Config {
   chunking: { chunkSize: number; chunkOverlap: number };
   embedBatchSize: number;
   shutdownTimeoutMs: number;
+  sessions: {
+    ttlSeconds: number;
+    maxImportMessages: number;
+    maxQuestionChars: number;
+    context: {
+      maxTokens: number;
+      answerTokens: number;
+      shares: { retrieved: number; summary: number; recalled: number };
+      recallK: number;
+    };
+    summary: { keepRecentMessages: number; triggerMessages: number; maxTokens: number };
+  };
 }
 
 export class ConfigError extends Error {
@@ -117,6 +149,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const e = parsed.data;
   if (e.CHUNK_OVERLAP_TOKENS >= e.CHUNK_SIZE_TOKENS) {
     throw new ConfigError('Invalid configuration: CHUNK_OVERLAP_TOKENS must be smaller than CHUNK_SIZE_TOKENS');
+  }
+  if (e.CONTEXT_SHARE_RETRIEVED + e.CONTEXT_SHARE_SUMMARY + e.CONTEXT_SHARE_RECALLED > 1) {
+    throw new ConfigError('Invalid configuration: CONTEXT_SHARE_RETRIEVED + CONTEXT_SHARE_SUMMARY + CONTEXT_SHARE_RECALLED must not exceed 1');
   }
   const dataDir = path.resolve(e.DATA_DIR);
   const config: Config = {
@@ -156,6 +191,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     chunking: { chunkSize: e.CHUNK_SIZE_TOKENS, chunkOverlap: e.CHUNK_OVERLAP_TOKENS },
     embedBatchSize: e.EMBED_BATCH_SIZE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    sessions: {
+      ttlSeconds: e.SESSION_TTL_SECONDS,
+      maxImportMessages: e.MAX_IMPORT_MESSAGES,
+      maxQuestionChars: e.MAX_QUESTION_CHARS,
+      context: {
+        maxTokens: e.CONTEXT_MAX_TOKENS,
+        answerTokens: e.CONTEXT_ANSWER_TOKENS,
+        shares: { retrieved: e.CONTEXT_SHARE_RETRIEVED, summary: e.CONTEXT_SHARE_SUMMARY, recalled: e.CONTEXT_SHARE_RECALLED },
+        recallK: e.RECALL_K,
+      },
+      summary: { keepRecentMessages: e.SUMMARY_KEEP_RECENT_MESSAGES, triggerMessages: e.SUMMARY_TRIGGER_MESSAGES, maxTokens: e.SUMMARY_MAX_TOKENS },
+    },
   };
   return Object.freeze(config);
 }

@@ -13,8 +13,11 @@ import { TokenCounter } from './ingest/token-counter';
 import { createMetrics, type Metrics } from './infra/metrics';
 import { assertRedisReachable, createCommandClient, createWorkerConnection } from './infra/redis';
 import { IngestProducer, ingestJobOptions } from './queues/ingest-queue';
+import { SessionMemoryProducer, sessionMemoryJobOptions } from './queues/session-memory-queue';
+import { SessionRecallIndex } from './sessions/session-recall-index';
 import { DocumentStore } from './stores/document/document-store';
 import { SourceStore } from './stores/document/source-store';
+import { SessionStore } from './stores/session/session-store';
 import { LanceDbVectorStore } from './stores/vector/lancedb-store';
 import { QdrantVectorStore } from './stores/vector/qdrant-store';
 import type { VectorStore } from './stores/vector/vector-store';
@@ -37,6 +40,9 @@ export interface Services {
   usage: UsageMeter;
   tokenCounter: TokenCounter;
   producer: IngestProducer;
+  sessions: SessionStore;
+  recallIndex: SessionRecallIndex;
+  memoryProducer: SessionMemoryProducer;
   ingestDeps(): IngestDeps;
   close(): Promise<void>;
 }
@@ -67,12 +73,21 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const documents = new DocumentStore(redis, config.redisPrefix);
   const sources = new SourceStore(path.join(config.dataDir, 'sources'));
   const producer = new IngestProducer(queueConnection, config.redisPrefix, ingestJobOptions(config.workers.attempts, config.workers.backoffMs));
+  const sessions = new SessionStore(redis, config.redisPrefix, { ttlSeconds: config.sessions.ttlSeconds });
+  const recallIndex = new SessionRecallIndex(vectors, embedder, { embedBatchSize: config.embedBatchSize });
+  const memoryProducer = new SessionMemoryProducer(
+    queueConnection,
+    config.redisPrefix,
+    sessionMemoryJobOptions(config.workers.attempts, config.workers.backoffMs),
+    config.sessions.summary,
+  );
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       const steps: Array<[string, () => Promise<unknown>]> = [
         ['queue producer', () => producer.close()],
+        ['session memory producer', () => memoryProducer.close()],
         ['vector store', () => vectors.close()],
         ['redis', () => redis.quit()],
         ['queue redis', () => queueConnection.quit()],
@@ -102,6 +117,9 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     usage,
     tokenCounter,
     producer,
+    sessions,
+    recallIndex,
+    memoryProducer,
     ingestDeps: () => ({
       documents,
       sources,

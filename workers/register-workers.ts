@@ -1,17 +1,24 @@
-import { Worker } from 'bullmq';
+import { Worker, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import type { IngestDeps } from '../src/ingest/ingest-document';
 import { QueueNames, queuePrefix } from '../src/queues/queue-names';
 import type { IngestJob } from '../src/queues/ingest-queue';
+import type { SessionMemoryJob } from '../src/queues/session-memory-queue';
 import type { Metrics } from '../src/infra/metrics';
+import type { IndexRecallDeps } from '../src/sessions/index-recall';
+import type { SummarizeSessionDeps } from '../src/sessions/summarize-session';
 import { createIngestProcessor } from './ingest.processor';
+import { createRecallIndexProcessor } from './recall-index.processor';
+import { createSummarizeProcessor } from './summarize.processor';
 import { createWorkerRedis, type Services } from '../src/services';
 
 export interface WorkerDeps {
   connection: Redis;
   redisPrefix: string;
   ingest: IngestDeps;
+  /** Session memory (summaries, recall index); its workers start only when given. */
+  sessionMemory?: { summarize: SummarizeSessionDeps; recallIndex: IndexRecallDeps };
   logger: Logger;
   metrics?: Metrics;
   concurrency: number;
@@ -27,16 +34,21 @@ export interface RunningWorkers {
 /** One place that starts every queue's worker, for `RUN_WORKERS=inline` and `npm run worker` alike. */
 export function registerWorkers(deps: WorkerDeps): RunningWorkers {
   const log = deps.logger.child({ component: 'worker' });
-  const ingest = new Worker<IngestJob>(QueueNames.ingest, createIngestProcessor(deps.ingest), {
-    connection: deps.connection,
-    prefix: queuePrefix(deps.redisPrefix),
-    concurrency: deps.concurrency,
-    lockDuration: deps.lockMs,
-    stalledInterval: Math.max(1000, Math.floor(deps.lockMs / 2)),
-    // A job whose worker died (SIGKILL, OOM) is taken over; more stalls than this mean the job itself kills workers.
-    maxStalledCount: 3,
-  });
-  const workers = [ingest];
+  const start = <T>(name: string, processor: Processor<T>) =>
+    new Worker<T>(name, processor, {
+      connection: deps.connection,
+      prefix: queuePrefix(deps.redisPrefix),
+      concurrency: deps.concurrency,
+      lockDuration: deps.lockMs,
+      stalledInterval: Math.max(1000, Math.floor(deps.lockMs / 2)),
+      // A job whose worker died (SIGKILL, OOM) is taken over; more stalls than this mean the job itself kills workers.
+      maxStalledCount: 3,
+    }) as Worker;
+  const workers: Worker[] = [start<IngestJob>(QueueNames.ingest, createIngestProcessor(deps.ingest))];
+  if (deps.sessionMemory) {
+    workers.push(start<SessionMemoryJob>(QueueNames.summarize, createSummarizeProcessor(deps.sessionMemory.summarize)));
+    workers.push(start<SessionMemoryJob>(QueueNames.recallIndex, createRecallIndexProcessor(deps.sessionMemory.recallIndex)));
+  }
   for (const w of workers) {
     w.on('failed', (job, err) => {
       log.warn({ queue: w.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job attempt failed');
@@ -70,6 +82,15 @@ export function startWorkers(services: Services): RunningWorkers {
     connection: createWorkerRedis(config),
     redisPrefix: config.redisPrefix,
     ingest: services.ingestDeps(),
+    sessionMemory: {
+      summarize: {
+        sessions: services.sessions,
+        gateway: services.gateway,
+        tokenCounter: services.tokenCounter,
+        summary: config.sessions.summary,
+      },
+      recallIndex: { sessions: services.sessions, recallIndex: services.recallIndex },
+    },
     logger: services.logger,
     metrics: services.metrics,
     concurrency: config.workers.concurrency,

@@ -8,9 +8,10 @@ import type { IngestProducer } from '../queues/ingest-queue';
 import type { DocumentStore } from '../stores/document/document-store';
 import type { SourceStore } from '../stores/document/source-store';
 import type { VectorStore } from '../stores/vector/vector-store';
+import type { SessionDeps } from '../sessions/session-deps';
 
 /** Everything the HTTP layer needs, built by the composition root (src/services.ts) and passed in. */
-export interface AppDeps {
+export interface AppDeps extends SessionDeps {
   config: Readonly<Config>;
   logger: Logger;
   metrics: Metrics;

@@ -5,6 +5,7 @@ import { requestContext } from './middleware/request-context';
 import { documentsRouter } from './routes/documents';
 import { healthRouter } from './routes/health';
 import { searchRouter } from './routes/search';
+import { sessionsRouter } from './routes/sessions';
 import { usageRouter } from './routes/usage';
 import type { AppDeps } from './app-deps';
 
@@ -18,6 +19,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: deps.config.limits.maxJsonBytes, strict: false }));
   app.use(documentsRouter(deps));
   app.use(searchRouter(deps));
+  app.use(sessionsRouter(deps));
   app.use(usageRouter(deps));
   app.use(notFoundRoute);
   app.use(errorHandler);

@@ -57,6 +57,13 @@ export class ModelGateway {
     return spec;
   }
 
+  /** The model a chat or summary request would try first: the one it pins, else its route's primary. */
+  primary(purpose: 'chat' | 'summarize', model?: string): ModelSpec {
+    const id = model ?? this.deps.registry.routes[purpose][0];
+    if (!id) throw new AppError('model_unavailable', 503, `No ${purpose} model is configured`);
+    return this.spec(id);
+  }
+
   async chat(req: GatewayChatRequest): Promise<GatewayChatResult> {
     const candidates = this.route(req);
     let lastError: unknown;

@@ -1,6 +1,10 @@
 /** Every queue the service uses. Producers (src/queues) and processors (workers/) agree on these names. */
 export const QueueNames = {
   ingest: 'ingest',
+  /** Folds a session's older turns into its rolling summary. */
+  summarize: 'summarize',
+  /** Embeds a session's new messages into the recall index. */
+  recallIndex: 'recall-index',
 } as const;
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
 

@@ -6,7 +6,9 @@ export const collectionSchema = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, underscore and hyphen only');
+  .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, underscore and hyphen only')
+  // Names starting with "_" are the service's own (session memory lives in "_sessions").
+  .refine((c) => !c.startsWith('_'), 'must not start with "_" (reserved)');
 
 export const metadataValueSchema = z.union([z.string().max(4096), z.number().finite(), z.boolean()]);
 

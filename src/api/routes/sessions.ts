@@ -1,0 +1,106 @@
+import { Router, type Request, type Response } from 'express';
+import { AppError } from '../../errors';
+import { askSession, askSessionStream } from '../../sessions/ask';
+import { prepareContext } from '../../sessions/prepare-context';
+import { deleteSession, getSession, importMessages, listMessages } from '../../sessions/session-history';
+import { toMessageView, toSessionView } from '../../sessions/session-view';
+import type { SessionDeps } from '../../sessions/session-deps';
+import { tenantOf } from '../middleware/auth';
+import { DEFAULT_COLLECTION } from '../schemas/common';
+import { askSchema, createSessionSchema, importMessagesSchema, listMessagesQuery, sessionIdParam } from '../schemas/sessions';
+import { clientGone, EventStream } from '../sse';
+
+export function sessionsRouter(deps: SessionDeps): Router {
+  const router = Router();
+  const limits = deps.config.sessions;
+
+  router.post('/sessions', async (req, res) => {
+    const body = createSessionSchema.parse(req.body ?? {});
+    const { session, created } = await deps.sessions.create(tenantOf(res), body, { collection: DEFAULT_COLLECTION });
+    if (!created) throw new AppError('session_exists', 409, `A session "${session.id}" already exists`, { id: session.id });
+    res.status(201).json(toSessionView(session));
+  });
+
+  router.get('/sessions/:id', async (req, res) => {
+    const { id } = sessionIdParam.parse(req.params);
+    res.json(toSessionView(await getSession(deps, tenantOf(res), id)));
+  });
+
+  router.get('/sessions/:id/messages', async (req, res) => {
+    const { id } = sessionIdParam.parse(req.params);
+    const q = listMessagesQuery.parse(req.query);
+    const page = await listMessages(deps, tenantOf(res), id, q.limit, q.beforeSeq);
+    res.json({ messages: page.messages.map(toMessageView), nextBeforeSeq: page.nextBeforeSeq });
+  });
+
+  router.post('/sessions/:id/messages', async (req, res) => {
+    const { id } = sessionIdParam.parse(req.params);
+    const count = Array.isArray(req.body?.messages) ? req.body.messages.length : 0;
+    if (count > limits.maxImportMessages) {
+      throw new AppError('too_many_messages', 413, `An import holds at most ${limits.maxImportMessages} messages; split it (got ${count})`, {
+        max: limits.maxImportMessages,
+        got: count,
+      });
+    }
+    const body = importMessagesSchema.parse(req.body);
+    const result = await importMessages(deps, tenantOf(res), id, body.messages);
+    res.status(201).json({ appended: result.appended, lastSeq: result.lastSeq });
+  });
+
+  router.post('/sessions/:id/context', async (req, res) => {
+    const { id } = sessionIdParam.parse(req.params);
+    const body = parseAsk(req, limits.maxQuestionChars);
+    const { built } = await prepareContext(deps, tenantOf(res), id, body, clientGone(res));
+    res.json(built);
+  });
+
+  router.post('/sessions/:id/ask', async (req, res) => {
+    const { id } = sessionIdParam.parse(req.params);
+    const body = parseAsk(req, limits.maxQuestionChars);
+    const signal = clientGone(res);
+    if (body.stream || req.accepts(['application/json', 'text/event-stream']) === 'text/event-stream') {
+      await streamAnswer(res, askSessionStream(deps, tenantOf(res), id, body, signal));
+      return;
+    }
+    res.json(await askSession(deps, tenantOf(res), id, body, signal));
+  });
+
+  router.delete('/sessions/:id', async (req, res) => {
+    const { id } = sessionIdParam.parse(req.params);
+    await deleteSession(deps, tenantOf(res), id);
+    res.status(204).end();
+  });
+
+  return router;
+}
+
+function parseAsk(req: Request, maxQuestionChars: number) {
+  const question: unknown = req.body?.question;
+  if (typeof question === 'string' && question.length > maxQuestionChars) {
+    throw new AppError('question_too_large', 413, `A question holds at most ${maxQuestionChars} characters (got ${question.length})`, {
+      max: maxQuestionChars,
+      got: question.length,
+    });
+  }
+  return askSchema.parse(req.body ?? {});
+}
+
+/**
+ * Failures before the first event (bad model name, context_too_small, a store down) answer with their HTTP status like
+ * any request; once the stream is open they end it with an `error` event.
+ */
+async function streamAnswer(res: Response, events: ReturnType<typeof askSessionStream>): Promise<void> {
+  const first = await events.next();
+  const stream = new EventStream(res);
+  try {
+    for (let step = first; !step.done; step = await events.next()) {
+      const e = step.value;
+      if (e.type === 'context') stream.send('context', e.context);
+      else if (e.type === 'delta') stream.send('delta', { text: e.text });
+      else stream.send('done', e.answer);
+    }
+    stream.end();
+  } catch (err) {
+    stream.fail(err);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Recall: earlier turns of the session that semantic recall found relevant, shown in the system message as a
+ * `<recalled>` block so the model can consult them.
+ *
+ * Rules: candidates come best first; those already in the window (by seq) and repeated seqs are dropped; the rest are
+ * taken best first while they fit the grant (a misfit is skipped, the next may still fit); the block shows them in
+ * time (seq) order, each entry starting with `[#seq · YYYY-MM-DD HH:MM] role:` followed by the content verbatim
+ * (never cut: an entry fits whole or is left out).
+ */
+import type { TurnCandidate } from './context-types';
+import type { CountTokens } from './message-tokens';
+
+export const RECALLED_OPEN = '<recalled>';
+export const RECALLED_HEADER = 'Earlier messages of this conversation, recalled as possibly relevant (oldest first):';
+export const RECALLED_CLOSE = '</recalled>';
+/** Entries are separated by a blank line so multi-line contents stay readable. */
+export const RECALLED_SEPARATOR = '\n\n';
+
+/** `2023-05-08 13:56` (UTC) from an ISO timestamp; the raw string when it does not parse. */
+export function formatTurnDate(createdAt: string): string {
+  const t = Date.parse(createdAt);
+  if (Number.isNaN(t)) return createdAt;
+  return new Date(t).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** One recalled entry: `[#12 · 2023-05-08 13:56] user: <content verbatim>`. */
+export function formatRecalledTurn(turn: TurnCandidate): string {
+  return `[#${turn.seq} · ${formatTurnDate(turn.createdAt)}] ${turn.role}: ${turn.content}`;
+}
+
+/** The `<recalled>` block of these turns in the order given (callers pass ascending seq); '' when there are none. */
+export function formatRecalledBlock(turns: readonly TurnCandidate[]): string {
+  if (turns.length === 0) return '';
+  const body = turns.map(formatRecalledTurn).join(RECALLED_SEPARATOR);
+  return `${RECALLED_OPEN}\n${RECALLED_HEADER}\n${body}\n${RECALLED_CLOSE}`;
+}
+
+export interface RecalledSelection {
+  /** Placed turns, best first (the order to drop them in, worst last). */
+  ranked: TurnCandidate[];
+  /** Planning cost of each placed turn's entry, by seq. */
+  entryTokens: Map<number, number>;
+}
+
+/** Tokens of the block's fixed frame (open tag, header, close tag). */
+export function recalledFrameTokens(tokenCounter: CountTokens): number {
+  return tokenCounter.count(`${RECALLED_OPEN}\n${RECALLED_HEADER}\n\n${RECALLED_CLOSE}`);
+}
+
+/** Planning cost of one entry inside the block: its text plus its separator. */
+export function recalledEntryTokens(turn: TurnCandidate, tokenCounter: CountTokens): number {
+  return tokenCounter.count(formatRecalledTurn(turn)) + tokenCounter.count(RECALLED_SEPARATOR);
+}
+
+/** Unique candidates not in the window, best first. */
+export function recallCandidates(candidates: readonly TurnCandidate[], windowSeqs: ReadonlySet<number>): TurnCandidate[] {
+  const seen = new Set<number>();
+  const out: TurnCandidate[] = [];
+  for (const c of candidates) {
+    if (windowSeqs.has(c.seq) || seen.has(c.seq)) continue;
+    seen.add(c.seq);
+    out.push(c);
+  }
+  return out;
+}
+
+/** Tokens of the whole block if every candidate were placed (the part's need); 0 without candidates. */
+export function recalledNeed(candidates: readonly TurnCandidate[], tokenCounter: CountTokens): number {
+  if (candidates.length === 0) return 0;
+  let need = recalledFrameTokens(tokenCounter);
+  for (const c of candidates) need += recalledEntryTokens(c, tokenCounter);
+  return need;
+}
+
+/**
+ * Recalled turns placed within `grant`: candidates not in the window, best first while they fit (misfits skipped),
+ * then, counting the real block, the worst dropped until the block fits the grant exactly.
+ */
+export function selectRecalled(
+  candidates: readonly TurnCandidate[],
+  windowSeqs: ReadonlySet<number>,
+  grant: number,
+  tokenCounter: CountTokens,
+): RecalledSelection {
+  const ranked: TurnCandidate[] = [];
+  const entryTokens = new Map<number, number>();
+  const pool = recallCandidates(candidates, windowSeqs);
+  if (pool.length === 0) return { ranked, entryTokens };
+  let used = recalledFrameTokens(tokenCounter);
+  if (used > grant) return { ranked, entryTokens };
+  for (const c of pool) {
+    const cost = recalledEntryTokens(c, tokenCounter);
+    if (used + cost > grant) continue;
+    used += cost;
+    ranked.push(c);
+    entryTokens.set(c.seq, cost);
+  }
+  while (ranked.length > 0 && tokenCounter.count(formatRecalledBlock(inTimeOrder(ranked))) > grant) {
+    const dropped = ranked.pop() as TurnCandidate;
+    entryTokens.delete(dropped.seq);
+  }
+  return { ranked, entryTokens };
+}
+
+/** A copy sorted by ascending seq. */
+export function inTimeOrder(turns: readonly TurnCandidate[]): TurnCandidate[] {
+  return [...turns].sort((a, b) => a.seq - b.seq);
+}

@@ -1,0 +1,224 @@
+/**
+ * Retrieval: document chunks placed in the system message as a `<context>` block in the offline provider's format
+ * (see gateway/providers/offline-text.ts), so any model can cite them by their `[n]` markers.
+ *
+ * Rules:
+ * 1. Dedupe by chunkId (the first, i.e. best, occurrence wins).
+ * 2. Merge chunks of one document with consecutive chunkIndex into one passage: when B's start appears in A's tail
+ *    (the chunker's overlap) the duplicated text is removed, otherwise they are joined with a newline. A passage keeps
+ *    the best score of its chunks, the union of their pages and the chunkId of its first chunk.
+ * 3. Rank passages best score first (ties: the order search returned) and place each that still fits the grant,
+ *    skipping one that does not and trying the next. Markers are 1..n in placement order.
+ */
+import type { MessageCitation } from '../stores/session/session-types';
+import type { RetrievedCandidate } from './context-types';
+import type { CountTokens } from './message-tokens';
+
+/** How far back in A's text the overlap with B's start is looked for (chunks overlap by up to ~64 tokens). */
+export const DEFAULT_MAX_OVERLAP_CHARS = 2048;
+/** The shortest run of B's start that counts as an overlap (shorter coincidences are joined with a newline). */
+export const DEFAULT_MIN_OVERLAP_CHARS = 12;
+/** Characters of a passage kept as its citation snippet. */
+export const DEFAULT_SNIPPET_CHARS = 200;
+
+export const CONTEXT_OPEN = '<context>';
+export const CONTEXT_CLOSE = '</context>';
+export const PASSAGE_SEPARATOR = '\n\n';
+
+export interface Passage {
+  documentId: string;
+  title: string;
+  /** The first chunk of the merged run. */
+  chunkId: string;
+  chunkIds: string[];
+  firstChunkIndex: number;
+  lastChunkIndex: number;
+  score: number;
+  pages: number[];
+  text: string;
+  /** Position of its best chunk in the search results (ties on score keep search order). */
+  order: number;
+}
+
+export interface MergeOptions {
+  maxOverlapChars?: number;
+  minOverlapChars?: number;
+}
+
+/**
+ * B appended to A without the text they share: if B's start (at least minOverlap characters of it) appears in A's
+ * last maxOverlap characters and A from there on is a prefix of B (or B lies whole inside that tail), the shared part
+ * is kept once; otherwise A and B are joined with a newline.
+ */
+export function joinOverlapping(a: string, b: string, opts: MergeOptions = {}): string {
+  const maxOverlap = opts.maxOverlapChars ?? DEFAULT_MAX_OVERLAP_CHARS;
+  const minOverlap = opts.minOverlapChars ?? DEFAULT_MIN_OVERLAP_CHARS;
+  const left = a.trimEnd();
+  const right = b.trimStart();
+  if (left === '') return right;
+  if (right === '') return left;
+  if (right.length >= minOverlap && minOverlap > 0) {
+    const probe = right.slice(0, minOverlap);
+    const tailStart = Math.max(0, left.length - maxOverlap);
+    // The earliest match in the tail gives the longest overlap.
+    for (let p = left.indexOf(probe, tailStart); p !== -1; p = left.indexOf(probe, p + 1)) {
+      const shared = left.slice(p);
+      if (right.startsWith(shared)) return left + right.slice(shared.length);
+      if (shared.startsWith(right)) return left;
+    }
+  }
+  return `${left}\n${right}`;
+}
+
+/** Dedupe by chunkId, merge consecutive chunks of a document, rank best first. */
+export function mergeCandidates(candidates: readonly RetrievedCandidate[], opts: MergeOptions = {}): Passage[] {
+  const seen = new Set<string>();
+  const byDocument = new Map<string, { c: RetrievedCandidate; order: number }[]>();
+  candidates.forEach((c, order) => {
+    if (seen.has(c.chunkId)) return;
+    seen.add(c.chunkId);
+    const list = byDocument.get(c.documentId) ?? [];
+    list.push({ c, order });
+    byDocument.set(c.documentId, list);
+  });
+  const passages: Passage[] = [];
+  for (const list of byDocument.values()) {
+    list.sort((x, y) => x.c.chunkIndex - y.c.chunkIndex || x.order - y.order);
+    let current: Passage | undefined;
+    for (const { c, order } of list) {
+      if (current !== undefined && c.chunkIndex === current.lastChunkIndex + 1) {
+        current.text = joinOverlapping(current.text, c.text, opts);
+        current.chunkIds.push(c.chunkId);
+        current.lastChunkIndex = c.chunkIndex;
+        if (c.score > current.score) current.score = c.score;
+        current.order = Math.min(current.order, order);
+        current.pages = unionPages(current.pages, c.pages);
+        continue;
+      }
+      if (current !== undefined) passages.push(current);
+      current = {
+        documentId: c.documentId,
+        title: c.title,
+        chunkId: c.chunkId,
+        chunkIds: [c.chunkId],
+        firstChunkIndex: c.chunkIndex,
+        lastChunkIndex: c.chunkIndex,
+        score: c.score,
+        pages: unionPages([], c.pages),
+        text: c.text.trim(),
+        order,
+      };
+    }
+    if (current !== undefined) passages.push(current);
+  }
+  return passages.sort((x, y) => y.score - x.score || x.order - y.order);
+}
+
+function unionPages(a: readonly number[], b: readonly number[]): number[] {
+  return [...new Set([...a, ...b])].sort((x, y) => x - y);
+}
+
+/** `page 3`, `pages 3-5` (a run) or `pages 3, 7`; '' without pages. */
+export function formatPages(pages: readonly number[]): string {
+  if (pages.length === 0) return '';
+  if (pages.length === 1) return `page ${pages[0]}`;
+  const isRun = pages.every((p, i) => i === 0 || p === pages[i - 1] + 1);
+  return isRun ? `pages ${pages[0]}-${pages[pages.length - 1]}` : `pages ${pages.join(', ')}`;
+}
+
+/** The marker line's title: one line, `Title (page 3)`. */
+export function passageHeading(p: Passage): string {
+  const title = p.title.replace(/\s+/g, ' ').trim() || 'Untitled';
+  const pages = formatPages(p.pages);
+  return pages === '' ? title : `${title} (${pages})`;
+}
+
+/**
+ * Passage text made safe for the `<context>` format: a line that starts like a marker (`[12] ...`, e.g. a footnote)
+ * would start a new passage for the parser, and a literal context tag would close or open the block, so both are
+ * defused (`(12) ...`, `&lt;context>`). Everything else is kept as is.
+ */
+export function safePassageText(text: string): string {
+  return text
+    .replace(/^([ \t]*)\[([A-Za-z0-9_.-]{1,16})\]/gm, '$1($2)')
+    .replace(/<(\/?context\b)/gi, '&lt;$1')
+    .trim();
+}
+
+/** `[n] Title (page 3)\n<text>`. */
+export function formatPassage(marker: number, p: Passage): string {
+  return `[${marker}] ${passageHeading(p)}\n${safePassageText(p.text)}`;
+}
+
+/** The `<context>` block of these passages, markers 1..n in order; '' when there are none. */
+export function formatRetrievedBlock(placed: readonly Passage[]): string {
+  if (placed.length === 0) return '';
+  const body = placed.map((p, i) => formatPassage(i + 1, p)).join(PASSAGE_SEPARATOR);
+  return `${CONTEXT_OPEN}\n${body}\n${CONTEXT_CLOSE}`;
+}
+
+export function retrievedFrameTokens(tokenCounter: CountTokens): number {
+  return tokenCounter.count(`${CONTEXT_OPEN}\n\n${CONTEXT_CLOSE}`);
+}
+
+/** Planning cost of a passage placed with this marker: its text and a separator. */
+export function passageTokens(marker: number, p: Passage, tokenCounter: CountTokens): number {
+  return tokenCounter.count(formatPassage(marker, p)) + tokenCounter.count(PASSAGE_SEPARATOR);
+}
+
+/** Tokens of the block if every passage were placed (the part's need); 0 without passages. */
+export function retrievedNeed(passages: readonly Passage[], tokenCounter: CountTokens): number {
+  if (passages.length === 0) return 0;
+  let need = retrievedFrameTokens(tokenCounter);
+  passages.forEach((p, i) => (need += passageTokens(i + 1, p, tokenCounter)));
+  return need;
+}
+
+export interface RetrievedPlacement {
+  /** In marker order: placed[i] is `[i + 1]`. */
+  placed: Passage[];
+  /** Planning cost of each placed passage, same order. */
+  passageTokens: number[];
+}
+
+/**
+ * Passages (ranked best first) placed within `grant`: each that fits is placed with the next marker, a misfit is
+ * skipped; then, counting the real block, the last placed are dropped until it fits the grant exactly.
+ */
+export function placePassages(passages: readonly Passage[], grant: number, tokenCounter: CountTokens): RetrievedPlacement {
+  const placed: Passage[] = [];
+  const costs: number[] = [];
+  if (passages.length === 0) return { placed, passageTokens: costs };
+  let used = retrievedFrameTokens(tokenCounter);
+  if (used > grant) return { placed, passageTokens: costs };
+  for (const p of passages) {
+    const cost = passageTokens(placed.length + 1, p, tokenCounter);
+    if (used + cost > grant) continue;
+    used += cost;
+    placed.push(p);
+    costs.push(cost);
+  }
+  while (placed.length > 0 && tokenCounter.count(formatRetrievedBlock(placed)) > grant) {
+    placed.pop();
+    costs.pop();
+  }
+  return { placed, passageTokens: costs };
+}
+
+/** The first `chars` characters of a text (never splitting a surrogate pair), whitespace collapsed. */
+export function snippetOf(text: string, chars = DEFAULT_SNIPPET_CHARS): string {
+  const flat = text.slice(0, chars * 4).replace(/\s+/g, ' ').trim();
+  return Array.from(flat).slice(0, chars).join('');
+}
+
+/** One citation per placed passage, marker "1".."n" in placement order. */
+export function citationsFor(placed: readonly Passage[], snippetChars = DEFAULT_SNIPPET_CHARS): MessageCitation[] {
+  return placed.map((p, i) => ({
+    marker: String(i + 1),
+    documentId: p.documentId,
+    chunkId: p.chunkId,
+    title: p.title,
+    score: p.score,
+    snippet: snippetOf(p.text, snippetChars),
+  }));
+}

@@ -1,0 +1,116 @@
+import { AppError } from '../errors';
+import { buildContext } from '../context/build-context';
+import type { BuiltContext, TurnCandidate } from '../context/context-types';
+import { searchChunks } from '../search/search-chunks';
+import type { SessionRecord, StoredMessage } from '../stores/session/session-types';
+import type { SearchFilter } from '../stores/vector/vector-store';
+import type { ModelSpec } from '../gateway/model-registry';
+import { DEFAULT_COLLECTION } from '../api/schemas/common';
+import { searchQuery } from './retrieval-query';
+import type { SessionDeps } from './session-deps';
+
+export const DEFAULT_SYSTEM_PROMPT =
+  'You are a helpful assistant. Answer the user from the conversation so far and from the provided sources. ' +
+  'When the sources do not hold the answer, say so plainly instead of guessing.';
+
+/** Newest messages read per round trip while filling the window. */
+const RECENT_PAGE = 64;
+
+export interface ContextRequest {
+  question: string;
+  k: number;
+  collection?: string;
+  filter?: SearchFilter;
+  maxContextTokens?: number;
+  model?: string;
+}
+
+export interface PreparedContext {
+  /** undefined: the session does not exist yet (ask creates it when it stores the turn). */
+  session: SessionRecord | undefined;
+  model: ModelSpec;
+  /** min(maxContextTokens, the model's window): prompt and answer together stay under it. */
+  limit: number;
+  built: BuiltContext;
+}
+
+/**
+ * Fetches what the context protocol needs (summary, the newest messages, recall hits, retrieved chunks) and builds the
+ * prompt under the budget. Retrieval and recall run concurrently; history is read from the newest end only, so the
+ * cost grows with the window, not with the length of the conversation.
+ */
+export async function prepareContext(deps: SessionDeps, tenant: string, sessionId: string, req: ContextRequest, signal?: AbortSignal): Promise<PreparedContext> {
+  const cfg = deps.config.sessions.context;
+  const model = deps.gateway.primary('chat', req.model);
+  const session = await deps.sessions.get(tenant, sessionId);
+  const requested = req.maxContextTokens ?? session?.maxContextTokens ?? cfg.maxTokens;
+  const answerTokens = Math.min(cfg.answerTokens, model.maxOutputTokens || cfg.answerTokens);
+  const limit = Math.min(requested, model.contextWindow);
+  const budget = limit - answerTokens;
+
+  if (budget < 1) {
+    throw new AppError('context_too_small', 400, `maxContextTokens ${requested} leaves no room for a prompt after the ${answerTokens} tokens reserved for the answer`, {
+      maxContextTokens: requested,
+      answerTokens,
+    });
+  }
+  const recent = session ? await readRecent(deps, tenant, session, budget) : [];
+  const query = searchQuery(req.question, recent);
+  const collection = req.collection ?? session?.collection ?? DEFAULT_COLLECTION;
+
+  const [retrieved, recalled] = await Promise.all([
+    req.k > 0
+      ? searchChunks(deps, tenant, { query, k: req.k, collection, mode: 'hybrid', filter: req.filter }, signal)
+      : Promise.resolve([]),
+    session && session.recallIndexedThroughSeq > 0 ? recall(deps, tenant, session, req.question, recent) : Promise.resolve([]),
+  ]);
+
+  const built = buildContext(
+    {
+      systemPrompt: session?.systemPrompt ?? DEFAULT_SYSTEM_PROMPT,
+      question: req.question,
+      budget,
+      shares: cfg.shares,
+      retrieved,
+      summary: session?.summary ?? null,
+      recalled,
+      recent,
+    },
+    { tokenCounter: deps.tokenCounter },
+  );
+  return { session, model, limit, built };
+}
+
+/** The newest messages, newest first, until they hold more tokens than the budget (or the history ends). */
+async function readRecent(deps: SessionDeps, tenant: string, session: SessionRecord, budget: number): Promise<TurnCandidate[]> {
+  const out: TurnCandidate[] = [];
+  let tokens = 0;
+  let to = session.lastSeq;
+  while (to >= 1 && tokens <= budget) {
+    const from = Math.max(1, to - RECENT_PAGE + 1);
+    const page = await deps.sessions.range(tenant, session.id, from, to);
+    for (let i = page.length - 1; i >= 0; i--) {
+      out.push(toTurn(page[i]));
+      tokens += page[i].tokenCount + 3;
+    }
+    to = from - 1;
+  }
+  return out;
+}
+
+/**
+ * Older turns found by meaning and keywords (hybrid search over the session's indexed messages), best first. Hits the
+ * window already shows are left for the builder to drop; each hit's neighbours follow the hits at lower priority, since
+ * a turn often answers the one before it.
+ */
+async function recall(deps: SessionDeps, tenant: string, session: SessionRecord, question: string, recent: TurnCandidate[]): Promise<TurnCandidate[]> {
+  const hits = await deps.recallIndex.search(tenant, session, question, deps.config.sessions.context.recallK);
+  if (hits.length === 0) return [];
+  const inRecent = new Set(recent.map((r) => r.seq));
+  const ranked = hits.map((h) => h.seq).filter((s) => !inRecent.has(s));
+  const messages = await deps.sessions.getMessages(tenant, session.id, ranked);
+  const bySeq = new Map(messages.map((m) => [m.seq, m]));
+  return ranked.flatMap((s) => (bySeq.has(s) ? [toTurn(bySeq.get(s)!)] : []));
+}
+
+const toTurn = (m: StoredMessage): TurnCandidate => ({ seq: m.seq, role: m.role, content: m.content, createdAt: m.createdAt, tokenCount: m.tokenCount });

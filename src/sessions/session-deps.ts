@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import type { Embedder } from '../gateway/embedder';
+import type { ModelGateway } from '../gateway/model-gateway';
+import type { TokenCounter } from '../ingest/token-counter';
+import type { SessionMemoryProducer } from '../queues/session-memory-queue';
+import type { DocumentStore } from '../stores/document/document-store';
+import type { SessionStore } from '../stores/session/session-store';
+import type { VectorStore } from '../stores/vector/vector-store';
+import type { SessionRecallIndex } from './session-recall-index';
+
+/** What the session use-cases need, passed in by the composition root. */
+export interface SessionDeps {
+  config: Readonly<Pick<Config, 'sessions'>>;
+  logger: Logger;
+  sessions: SessionStore;
+  recallIndex: SessionRecallIndex;
+  memoryProducer: SessionMemoryProducer;
+  gateway: ModelGateway;
+  tokenCounter: TokenCounter;
+  documents: DocumentStore;
+  vectors: VectorStore;
+  embedder: Embedder;
+}

@@ -1,0 +1,101 @@
+import type { Embedder } from '../gateway/embedder';
+import { chunkId } from '../ingest/chunk-id';
+import type { SessionRecord, StoredMessage } from '../stores/session/session-types';
+import type { ChunkRecord, SearchMode, VectorStore } from '../stores/vector/vector-store';
+
+/**
+ * The reserved collection that holds every session's messages in the vector store. User collections may not start
+ * with `_` (the HTTP layer refuses them), so documents and session memory never mix.
+ */
+export const SESSION_COLLECTION = '_sessions';
+/** Messages embedded per embedder call. */
+export const DEFAULT_RECALL_EMBED_BATCH = 64;
+/** Session messages are never re-versioned: a message is immutable once appended. */
+const MESSAGE_VERSION = 1;
+
+export interface SessionRecallIndexOptions {
+  /** Messages per embedder call; default `DEFAULT_RECALL_EMBED_BATCH`. */
+  embedBatchSize?: number;
+}
+
+export interface RecallHit {
+  seq: number;
+  score: number;
+}
+
+/**
+ * The vector-store document of one session generation. The generation is part of it, so vectors of a deleted and
+ * recreated session (same id, new generation) can never be recalled into the new one.
+ */
+export const sessionDocumentId = (sessionId: string, generation: string) => `session:${sessionId}:${generation}`;
+
+/**
+ * Long-term recall of a conversation: every message is a chunk (chunkIndex = seq) of the session's document in the
+ * `_sessions` collection of the existing vector store, with a deterministic id, so re-indexing a message overwrites it.
+ * Search is hybrid by default (dense + keyword fused by the store) and limited to the session's current generation.
+ */
+export class SessionRecallIndex {
+  private readonly embedBatchSize: number;
+
+  constructor(
+    private readonly vectors: VectorStore,
+    private readonly embedder: Embedder,
+    opts: SessionRecallIndexOptions = {},
+  ) {
+    this.embedBatchSize = opts.embedBatchSize ?? DEFAULT_RECALL_EMBED_BATCH;
+    if (!Number.isInteger(this.embedBatchSize) || this.embedBatchSize < 1) {
+      throw new Error(`SessionRecallIndex: embedBatchSize must be a positive integer, got ${this.embedBatchSize}`);
+    }
+  }
+
+  /** Embeds and upserts the messages (idempotent: the same message always gets the same id). */
+  async indexMessages(tenant: string, session: SessionRecord, messages: StoredMessage[], signal?: AbortSignal): Promise<void> {
+    const documentId = sessionDocumentId(session.id, session.generation);
+    for (let i = 0; i < messages.length; i += this.embedBatchSize) {
+      signal?.throwIfAborted();
+      const batch = messages.slice(i, i + this.embedBatchSize);
+      const vectors = await this.embedder.embed(
+        batch.map((m) => m.content),
+        { tenant, signal },
+      );
+      const chunks: ChunkRecord[] = batch.map((m, j) => ({
+        id: chunkId(documentId, MESSAGE_VERSION, m.seq),
+        tenant,
+        collection: SESSION_COLLECTION,
+        documentId,
+        documentVersion: MESSAGE_VERSION,
+        chunkIndex: m.seq,
+        title: m.role,
+        text: m.content,
+        tokenCount: m.tokenCount,
+        pages: [],
+        headingPath: [],
+        metadata: { role: m.role, createdAt: m.createdAt, seq: m.seq },
+        vector: vectors[j],
+      }));
+      await this.vectors.upsert(chunks);
+    }
+  }
+
+  /** The session's messages closest to `query`, best first, as seqs (read them back from the session store). */
+  async search(tenant: string, session: SessionRecord, query: string, k: number, opts: { mode?: SearchMode; signal?: AbortSignal } = {}): Promise<RecallHit[]> {
+    const mode = opts.mode ?? 'hybrid';
+    if (k <= 0 || query.trim() === '') return [];
+    const vector = mode === 'keyword' ? undefined : (await this.embedder.embed([query], { tenant, signal: opts.signal }))[0];
+    const hits = await this.vectors.search({
+      tenant,
+      collection: SESSION_COLLECTION,
+      text: query,
+      vector,
+      mode,
+      k,
+      filter: { documentIds: [sessionDocumentId(session.id, session.generation)] },
+    });
+    return hits.map((hit) => ({ seq: hit.chunk.chunkIndex, score: hit.score }));
+  }
+
+  /** Forgets every message vector of one session generation. */
+  async deleteSession(tenant: string, sessionId: string, generation: string): Promise<void> {
+    await this.vectors.deleteDocument(tenant, sessionDocumentId(sessionId, generation));
+  }
+}

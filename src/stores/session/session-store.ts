@@ -1,0 +1,450 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { CreateSessionInput, NewMessage, SessionRecord, SessionSummary, StoredMessage } from './session-types';
+
+export interface SessionStoreOptions {
+  /** Idle sessions expire after this many seconds without a write (0: never). */
+  ttlSeconds?: number;
+  /** Messages written per Lua call when appending many (an import of 10,000 goes in pages). */
+  appendPageSize?: number;
+}
+
+export const DEFAULT_APPEND_PAGE_SIZE = 500;
+
+/** Seqs read per HMGET: a range over 10,000 messages goes in a few calls instead of one huge reply. */
+const READ_CHUNK = 1000;
+
+/**
+ * Sessions in Redis. Every key of one session carries the same hash tag `{s:<tenant>:<id>}` (both URI-encoded), so
+ * each Lua script below touches one slot and works on Redis Cluster:
+ * - `<prefix>:{s:<tenant>:<id>}:meta`: a hash, the record. `record` holds the fields that never change after
+ *   creation (JSON); `generation`, `updatedAt`, `lastSeq`, `summary` (JSON, '' for none), `summaryThrough` and
+ *   `recallThrough` are separate fields so the scripts compare and bump them without decoding JSON in Lua (cjson
+ *   would round numbers in metadata to 14 digits). get() is one HGETALL.
+ * - `<prefix>:{s:<tenant>:<id>}:msgs`: a hash, seq -> StoredMessage JSON. Append-only: nothing is ever rewritten.
+ * - `<prefix>:{s:<tenant>:<id>}:locks`: a hash, lock name -> `<expiresAtMs>:<token>` (see tryLock).
+ * The tenant is part of every key, and reads also check the record's tenant: no call reaches another tenant's session.
+ *
+ * With `ttlSeconds`, every write (create, append, setSummary, markRecallIndexed) refreshes the expiry of meta and
+ * msgs together, so an idle session expires as a whole.
+ */
+export class SessionStore {
+  private readonly ttlSeconds: number;
+  private readonly pageSize: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly opts: SessionStoreOptions = {},
+  ) {
+    this.ttlSeconds = opts.ttlSeconds ?? 0;
+    this.pageSize = opts.appendPageSize ?? DEFAULT_APPEND_PAGE_SIZE;
+    if (!Number.isInteger(this.ttlSeconds) || this.ttlSeconds < 0) throw new Error('SessionStore: ttlSeconds must be an integer >= 0');
+    if (!Number.isInteger(this.pageSize) || this.pageSize < 1) throw new Error('SessionStore: appendPageSize must be an integer >= 1');
+  }
+
+  private keys(tenant: string, id: string) {
+    const base = `${this.prefix}:{s:${enc(tenant)}:${enc(id)}}`;
+    return { meta: `${base}:meta`, msgs: `${base}:msgs`, locks: `${base}:locks` };
+  }
+
+  /** Creates a session; answers `created: false` with the existing one when the id is taken (nothing changes then). */
+  async create(tenant: string, input: CreateSessionInput, defaults: { collection: string }): Promise<{ session: SessionRecord; created: boolean }> {
+    const id = input.id ?? randomUUID();
+    const now = new Date().toISOString();
+    const fixed: FixedFields = {
+      id,
+      tenant,
+      systemPrompt: input.systemPrompt,
+      collection: input.collection ?? defaults.collection,
+      metadata: input.metadata ?? {},
+      maxContextTokens: input.maxContextTokens,
+      createdAt: now,
+    };
+    const k = this.keys(tenant, id);
+    const reply = (await this.redis.eval(CREATE, 2, k.meta, k.msgs, JSON.stringify(fixed), randomUUID(), now, this.ttlSeconds)) as unknown[];
+    const session = toRecord(pairs(reply.slice(1)), tenant, id);
+    // Only reachable when the existing value is corrupt or belongs elsewhere: never answer it as this tenant's session.
+    if (!session) throw new Error(`session ${id}: stored record is unreadable`);
+    return { session, created: reply[0] === 1 };
+  }
+
+  async get(tenant: string, id: string): Promise<SessionRecord | undefined> {
+    const h = await this.redis.hgetall(this.keys(tenant, id).meta);
+    return toRecord(h, tenant, id);
+  }
+
+  /**
+   * Appends messages atomically after the newest one, creating the session (with `defaults`) when it does not exist.
+   * Seqs are contiguous; two concurrent appends both land, each as one unbroken run. Answers the stored messages.
+   * `expectGeneration`, when given, refuses (returns undefined) if the session was deleted/recreated meanwhile.
+   *
+   * More than `appendPageSize` messages go in several scripts, one per page: each page is atomic and contiguous, the
+   * whole import is not (a concurrent append may land between two pages, and a failure midway leaves the earlier
+   * pages stored). Pages after the first expect the first page's generation, so a delete during an import stops it
+   * (answers undefined) instead of starting a new session with the import's tail.
+   */
+  async append(
+    tenant: string,
+    id: string,
+    messages: NewMessage[],
+    defaults: { collection: string },
+    opts?: { expectGeneration?: string },
+  ): Promise<{ session: SessionRecord; messages: StoredMessage[] } | undefined> {
+    const k = this.keys(tenant, id);
+    // `"<id>:` as a JSON string without its closing quote: the script appends the seq and the quote.
+    const idPrefix = JSON.stringify(`${id}:`).slice(0, -1);
+    let expect = opts?.expectGeneration;
+    let session: SessionRecord | undefined;
+    const stored: StoredMessage[] = [];
+    let offset = 0;
+    do {
+      const page = messages.slice(offset, offset + this.pageSize);
+      offset += this.pageSize;
+      const now = new Date().toISOString();
+      const bodies = page.map((m) => messageBody(m, now));
+      const fixed: FixedFields = { id, tenant, collection: defaults.collection, metadata: {}, createdAt: now };
+      const reply = (await this.redis.eval(
+        APPEND,
+        2,
+        k.meta,
+        k.msgs,
+        now,
+        this.ttlSeconds,
+        expect ?? '',
+        JSON.stringify(fixed),
+        randomUUID(),
+        idPrefix,
+        ...bodies.map((b) => JSON.stringify(b)),
+      )) as unknown[];
+      if (reply[0] !== 1) return undefined;
+      const firstSeq = Number(reply[1]);
+      session = toRecord(pairs(reply.slice(2)), tenant, id);
+      if (!session) throw new Error(`session ${id}: stored record is unreadable`);
+      expect = session.generation;
+      bodies.forEach((b, i) => stored.push({ id: `${id}:${firstSeq + i}`, seq: firstSeq + i, ...b }));
+    } while (offset < messages.length);
+    return { session: session!, messages: stored };
+  }
+
+  /** Messages with fromSeq <= seq <= toSeq, ascending. */
+  async range(tenant: string, id: string, fromSeq: number, toSeq: number): Promise<StoredMessage[]> {
+    if (Number.isNaN(fromSeq) || Number.isNaN(toSeq)) return [];
+    const k = this.keys(tenant, id);
+    let from = Math.max(1, Math.ceil(fromSeq));
+    // Clamped to the newest seq inside the script (no separate read of the record); Infinity is not a Lua number.
+    let to = Math.min(Math.floor(toSeq), Number.MAX_SAFE_INTEGER);
+    const out: StoredMessage[] = [];
+    while (from <= to) {
+      const reply = (await this.redis.eval(RANGE, 2, k.meta, k.msgs, from, to, READ_CHUNK)) as (string | number | null)[];
+      to = Math.min(to, Number(reply[0]));
+      reply.slice(1).forEach((raw, i) => {
+        const m = parseMessage(raw as string | null, from + i);
+        if (m) out.push(m);
+      });
+      from += READ_CHUNK;
+    }
+    return out;
+  }
+
+  /** The given seqs (missing ones skipped), ascending. */
+  async getMessages(tenant: string, id: string, seqs: number[]): Promise<StoredMessage[]> {
+    const wanted = [...new Set(seqs)].filter((s) => Number.isSafeInteger(s) && s >= 1).sort((a, b) => a - b);
+    if (wanted.length === 0) return [];
+    const { msgs } = this.keys(tenant, id);
+    const chunks: number[][] = [];
+    for (let i = 0; i < wanted.length; i += READ_CHUNK) chunks.push(wanted.slice(i, i + READ_CHUNK));
+    // Sent together: ioredis writes them back to back, so this is one round trip.
+    const replies = await Promise.all(chunks.map((c) => this.redis.hmget(msgs, ...c.map(String))));
+    const out: StoredMessage[] = [];
+    replies.forEach((raws, ci) =>
+      raws.forEach((raw, i) => {
+        const m = parseMessage(raw, chunks[ci][i]);
+        if (m) out.push(m);
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * Replaces the summary only if the stored one still covers `expectCoversThroughSeq` (0 for none) and the session
+   * is still `generation`: a late or duplicate summariser cannot move the summary backwards. Answers whether it wrote.
+   * Also refused: a summary covering fewer messages than the stored one, or messages that do not exist yet.
+   * The record's updatedAt is left alone (it tracks conversation activity, not background work).
+   */
+  async setSummary(tenant: string, id: string, generation: string, summary: SessionSummary, expectCoversThroughSeq: number): Promise<boolean> {
+    const k = this.keys(tenant, id);
+    const value: SessionSummary = {
+      text: summary.text,
+      coversThroughSeq: summary.coversThroughSeq,
+      tokenCount: summary.tokenCount,
+      updatedAt: summary.updatedAt,
+    };
+    const wrote = await this.redis.eval(
+      SET_SUMMARY,
+      2,
+      k.meta,
+      k.msgs,
+      generation,
+      expectCoversThroughSeq,
+      summary.coversThroughSeq,
+      JSON.stringify(value),
+      this.ttlSeconds,
+    );
+    return wrote === 1;
+  }
+
+  /**
+   * Raises recallIndexedThroughSeq to `seq` (never lowers it) if the session is still `generation`.
+   * A seq past the newest message is capped at lastSeq (nothing beyond it can have been indexed).
+   */
+  async markRecallIndexed(tenant: string, id: string, generation: string, seq: number): Promise<void> {
+    if (!Number.isFinite(seq)) return;
+    const k = this.keys(tenant, id);
+    await this.redis.eval(MARK_RECALL, 2, k.meta, k.msgs, generation, Math.floor(seq), this.ttlSeconds);
+  }
+
+  /** Removes the session and all its messages; answers the deleted record (undefined when there was none). */
+  async delete(tenant: string, id: string): Promise<SessionRecord | undefined> {
+    const k = this.keys(tenant, id);
+    // One script: the record read and the removal of meta, msgs and locks cannot interleave with an append.
+    const reply = (await this.redis.eval(DELETE, 3, k.meta, k.msgs, k.locks)) as unknown[];
+    return toRecord(pairs(reply), tenant, id);
+  }
+
+  /**
+   * A short-lived per-session lock for background jobs (summarise, recall index), so one job works a session at a
+   * time. Answers a token when acquired, undefined when another holder has it.
+   *
+   * Locks live as fields of the session's `locks` hash (`<expiresAtMs>:<token>`, expiry checked against the Redis
+   * server clock) rather than one SET NX PX key each: delete() can then remove them in the same script as the rest
+   * without knowing their names. The hash itself expires with its longest-lived lock.
+   * Deleting the session releases its locks; a job still running on the old generation is stopped by the
+   * generation checks of setSummary/markRecallIndexed, not by the lock.
+   */
+  async tryLock(tenant: string, id: string, name: string, ttlMs: number): Promise<string | undefined> {
+    if (!Number.isFinite(ttlMs) || ttlMs < 1) throw new Error('SessionStore.tryLock: ttlMs must be >= 1');
+    const token = randomUUID();
+    const got = await this.redis.eval(TRY_LOCK, 1, this.keys(tenant, id).locks, name, token, Math.ceil(ttlMs));
+    return got === 1 ? token : undefined;
+  }
+
+  async unlock(tenant: string, id: string, name: string, token: string): Promise<void> {
+    await this.redis.eval(UNLOCK, 1, this.keys(tenant, id).locks, name, token);
+  }
+}
+
+/** The record's fields that never change after creation: stored as one JSON value in the `record` field. */
+type FixedFields = Pick<SessionRecord, 'id' | 'tenant' | 'systemPrompt' | 'collection' | 'metadata' | 'maxContextTokens' | 'createdAt'>;
+
+type MessageBody = Omit<StoredMessage, 'id' | 'seq'>;
+
+const enc = (s: string) => encodeURIComponent(s);
+
+/**
+ * Only the known fields, in a fixed order: a caller passing a StoredMessage (an import) must not smuggle its own
+ * id/seq into the JSON, where they would shadow the ones the script assigns.
+ */
+function messageBody(m: NewMessage, now: string): MessageBody {
+  const body: MessageBody = { role: m.role, content: m.content, createdAt: m.createdAt ?? now, tokenCount: m.tokenCount };
+  if (m.citations !== undefined) body.citations = m.citations;
+  if (m.model !== undefined) body.model = m.model;
+  if (m.usage !== undefined) body.usage = m.usage;
+  return body;
+}
+
+/** A flat [field, value, field, value, ...] script reply as an object (what HGETALL answers). */
+function pairs(flat: unknown[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+/** undefined for a missing, corrupt or foreign record: a bad value must not break reads of the session. */
+function toRecord(h: Record<string, string>, tenant: string, id: string): SessionRecord | undefined {
+  if (!h.record || !h.generation) return undefined;
+  let fixed: FixedFields;
+  let summary: SessionSummary | null = null;
+  try {
+    fixed = JSON.parse(h.record) as FixedFields;
+    if (h.summary) summary = JSON.parse(h.summary) as SessionSummary;
+  } catch {
+    return undefined;
+  }
+  if (!fixed || fixed.tenant !== tenant || fixed.id !== id) return undefined;
+  const record: SessionRecord = {
+    id: fixed.id,
+    tenant: fixed.tenant,
+    generation: h.generation,
+    collection: fixed.collection,
+    metadata: fixed.metadata ?? {},
+    createdAt: fixed.createdAt,
+    updatedAt: h.updatedAt ?? fixed.createdAt,
+    lastSeq: Number(h.lastSeq ?? 0),
+    summary,
+    recallIndexedThroughSeq: Number(h.recallThrough ?? 0),
+  };
+  if (fixed.systemPrompt !== undefined) record.systemPrompt = fixed.systemPrompt;
+  if (fixed.maxContextTokens !== undefined) record.maxContextTokens = fixed.maxContextTokens;
+  return record;
+}
+
+function parseMessage(raw: string | null, seq: number): StoredMessage | undefined {
+  if (!raw) return undefined;
+  try {
+    const m = JSON.parse(raw) as StoredMessage;
+    return m && typeof m === 'object' && m.seq === seq ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// Shared by CREATE and APPEND. A new meta clears any msgs left behind (meta and msgs expire in the same second, but
+// not necessarily in the same instant): a new generation never shows an earlier one's messages.
+const INIT_META = `
+local function init_meta(meta, msgs, record, generation, now)
+  redis.call('DEL', msgs)
+  redis.call('HSET', meta, 'record', record, 'generation', generation, 'updatedAt', now, 'lastSeq', 0,
+    'summary', '', 'summaryThrough', 0, 'recallThrough', 0)
+end
+local function touch(meta, msgs, ttl)
+  if ttl > 0 then
+    redis.call('EXPIRE', meta, ttl)
+    redis.call('EXPIRE', msgs, ttl)
+  end
+end
+`;
+
+// KEYS: meta, msgs. ARGV: record JSON, generation, now, ttl. Answers {1 created | 0 existed, hgetall...}.
+const CREATE = `${INIT_META}
+local created = 0
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  init_meta(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
+  touch(KEYS[1], KEYS[2], tonumber(ARGV[4]))
+  created = 1
+end
+local out = redis.call('HGETALL', KEYS[1])
+table.insert(out, 1, created)
+return out
+`;
+
+// KEYS: meta, msgs. ARGV: now, ttl, expectGeneration ('' for any), record JSON and generation (used when the session
+// is created here), id prefix (a JSON string missing its closing quote), then one JSON object per message.
+// Answers {0} when refused, else {1, firstSeq, hgetall...}.
+// The message JSON gets "seq" and "id" spliced in front of its own fields: no cjson round trip of the content.
+const APPEND = `${INIT_META}
+local meta, msgs = KEYS[1], KEYS[2]
+local now, expect = ARGV[1], ARGV[3]
+local gen = redis.call('HGET', meta, 'generation')
+if not gen then
+  if expect ~= '' then return {0} end
+  init_meta(meta, msgs, ARGV[4], ARGV[5], now)
+elseif expect ~= '' and gen ~= expect then
+  return {0}
+end
+local last = tonumber(redis.call('HGET', meta, 'lastSeq'))
+local prefix = ARGV[6]
+local n = #ARGV - 6
+-- HSET in slices: unpack() of a very large table fails (Lua C stack limit).
+local i = 1
+while i <= n do
+  local args = {}
+  local j = i
+  while j <= n and j < i + 200 do
+    local seq = last + j
+    args[#args + 1] = seq
+    args[#args + 1] = '{"seq":' .. seq .. ',"id":' .. prefix .. seq .. '",' .. string.sub(ARGV[6 + j], 2)
+    j = j + 1
+  end
+  redis.call('HSET', msgs, unpack(args))
+  i = j
+end
+redis.call('HSET', meta, 'lastSeq', last + n, 'updatedAt', now)
+touch(meta, msgs, tonumber(ARGV[2]))
+local out = redis.call('HGETALL', meta)
+table.insert(out, 1, last + 1)
+table.insert(out, 1, 1)
+return out
+`;
+
+// KEYS: meta, msgs. ARGV: from, to, max count. Answers {lastSeq, value or nil for each seq from..min(to, lastSeq)}.
+const RANGE = `
+local last = tonumber(redis.call('HGET', KEYS[1], 'lastSeq') or '0')
+local from = tonumber(ARGV[1])
+local to = math.min(tonumber(ARGV[2]), last, from + tonumber(ARGV[3]) - 1)
+local out = {last}
+if to < from then return out end
+local fields = {}
+for s = from, to do fields[#fields + 1] = s end
+local vals = redis.call('HMGET', KEYS[2], unpack(fields))
+for k = 1, #vals do out[#out + 1] = vals[k] end
+return out
+`;
+
+// KEYS: meta, msgs. ARGV: generation, expected coversThroughSeq, new coversThroughSeq, summary JSON, ttl.
+const SET_SUMMARY = `
+if redis.call('HGET', KEYS[1], 'generation') ~= ARGV[1] then return 0 end
+local cur = tonumber(redis.call('HGET', KEYS[1], 'summaryThrough') or '0')
+local nextThrough = tonumber(ARGV[3])
+local last = tonumber(redis.call('HGET', KEYS[1], 'lastSeq') or '0')
+if cur ~= tonumber(ARGV[2]) or nextThrough < cur or nextThrough > last then return 0 end
+redis.call('HSET', KEYS[1], 'summary', ARGV[4], 'summaryThrough', nextThrough)
+local ttl = tonumber(ARGV[5])
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
+return 1
+`;
+
+// KEYS: meta, msgs. ARGV: generation, seq, ttl.
+const MARK_RECALL = `
+if redis.call('HGET', KEYS[1], 'generation') ~= ARGV[1] then return 0 end
+local cur = tonumber(redis.call('HGET', KEYS[1], 'recallThrough') or '0')
+local last = tonumber(redis.call('HGET', KEYS[1], 'lastSeq') or '0')
+local seq = math.min(tonumber(ARGV[2]), last)
+if seq <= cur then return 0 end
+redis.call('HSET', KEYS[1], 'recallThrough', seq)
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
+return 1
+`;
+
+// KEYS: meta, msgs, locks. Answers the meta's hgetall (empty when there was none).
+const DELETE = `
+local out = redis.call('HGETALL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+return out
+`;
+
+// Milliseconds on the Redis server clock: every holder is judged by the same clock. (Scripts replicate their effects,
+// so TIME before a write is allowed.)
+const NOW_MS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+// KEYS: locks. ARGV: name, token, ttlMs. Taken when the field is absent or its expiry has passed.
+const TRY_LOCK = `${NOW_MS}
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local sep = string.find(cur, ':', 1, true)
+  if sep and tonumber(string.sub(cur, 1, sep - 1)) > now then return 0 end
+end
+local ttl = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', now + ttl) .. ':' .. ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+`;
+
+// KEYS: locks. ARGV: name, token. Only the holder's token releases (a late job cannot free a successor's lock).
+const UNLOCK = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return 0 end
+local sep = string.find(cur, ':', 1, true)
+if sep and string.sub(cur, sep + 1) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+`;

@@ -1,0 +1,80 @@
+import { buildContext } from '../../src/context/build-context';
+import type { BuildContextInput, TurnCandidate } from '../../src/context/context-types';
+import { formatRecalledBlock, formatRecalledTurn, selectRecalled } from '../../src/context/recalled';
+import { TokenCounter } from '../../src/ingest/token-counter';
+
+describe('recalled turns', () => {
+  let tokenCounter: TokenCounter;
+  beforeAll(() => {
+    tokenCounter = new TokenCounter();
+  });
+
+  const turn = (seq: number, content = `content of message ${seq}`): TurnCandidate => ({
+    seq,
+    role: seq % 2 === 1 ? 'user' : 'assistant',
+    content,
+    createdAt: `2023-05-${String(seq % 28 + 1).padStart(2, '0')}T13:56:12.000Z`,
+    tokenCount: tokenCounter.count(content),
+  });
+
+  const input = (over: Partial<BuildContextInput>): BuildContextInput => ({
+    systemPrompt: 'You are helpful.',
+    question: 'What did I say?',
+    budget: 4096,
+    shares: { retrieved: 0.3, summary: 0.1, recalled: 0.3 },
+    retrieved: [],
+    summary: null,
+    recalled: [],
+    recent: [],
+    ...over,
+  });
+
+  test('When a turn is recalled, then its entry starts with seq, date and speaker, then the content verbatim', () => {
+    const content = 'Line one.\n  Line two with “quotes” and émojis 😀\n';
+    expect(formatRecalledTurn({ ...turn(12, content), createdAt: '2023-05-08T13:56:00Z' })).toBe(
+      `[#12 · 2023-05-08 13:56] assistant: ${content}`,
+    );
+  });
+
+  test('When candidates are in the window or repeated, then they are dropped and the rest shown in time order', () => {
+    const selected = selectRecalled([turn(9), turn(3), turn(40), turn(3), turn(7)], new Set([40, 41]), 1000, tokenCounter);
+    expect(selected.ranked.map((t) => t.seq)).toEqual([9, 3, 7]);
+    const block = formatRecalledBlock([...selected.ranked].sort((a, b) => a.seq - b.seq));
+    const seqs = [...block.matchAll(/^\[#(\d+) · /gm)].map((m) => Number(m[1]));
+    expect(seqs).toEqual([3, 7, 9]);
+  });
+
+  test('When the grant is small, then the best that fit are kept whole', () => {
+    const long = turn(5, 'long '.repeat(200));
+    const selected = selectRecalled([long, turn(2), turn(8)], new Set(), 100, tokenCounter);
+    expect(selected.ranked.map((t) => t.seq)).toEqual([2, 8]);
+    expect(tokenCounter.count(formatRecalledBlock(selected.ranked))).toBeLessThanOrEqual(100);
+  });
+
+  test('When a context is built, then recalled turns outside the window appear once, verbatim, in time order', () => {
+    const recent = [turn(20), turn(19), turn(18)];
+    const odd = 'exact   spacing\n\nand a second paragraph — kept';
+    const built = buildContext(
+      input({ recent, recalled: [turn(18), turn(4, odd), turn(2)], budget: 420, shares: { retrieved: 0, summary: 0, recalled: 0.6 } }),
+      { tokenCounter },
+    );
+    expect(built.recalledSeqs).toEqual([2, 4]);
+    expect(built.windowSeqs).toEqual(expect.arrayContaining([18, 19, 20]));
+    const system = built.messages[0].content;
+    expect(system).toContain('<recalled>');
+    expect(system).toContain(`[#4 · 2023-05-05 13:56] assistant: ${odd}`);
+    expect(system.indexOf('[#2 ·')).toBeLessThan(system.indexOf('[#4 ·'));
+    expect(system).not.toContain('[#18 ·');
+    expect(built.context.used).toBeLessThanOrEqual(420);
+  });
+
+  test('When leftover tokens extend the window over a recalled turn, then it moves to the window', () => {
+    const recent = [turn(3), turn(2), turn(1)];
+    const built = buildContext(input({ recent, recalled: [turn(1)], shares: { retrieved: 0, summary: 0, recalled: 0.5 } }), {
+      tokenCounter,
+    });
+    expect(built.windowSeqs).toEqual([1, 2, 3]);
+    expect(built.recalledSeqs).toEqual([]);
+    expect(built.messages[0].content).not.toContain('<recalled>');
+  });
+});
