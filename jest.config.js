@@ -1,6 +1,6 @@
 /**
  * Tests run against real Redis (a throwaway server started in globalSetup) and real LanceDB in temp dirs.
- * The `qdrant` project runs the HTTP ingestion suites once more with QDRANT_URL set, on the strict Qdrant double.
+ * The `qdrant` project runs the HTTP ingestion and session suites once more with QDRANT_URL set, on the strict Qdrant double.
  */
 const shared = {
   testEnvironment: 'node',
@@ -19,7 +19,7 @@ module.exports = {
       ...shared,
       displayName: 'qdrant',
       roots: ['<rootDir>/test'],
-      testMatch: ['**/component/{documents,bad-input,document-lifecycle,ingest-retries}.test.ts'],
+      testMatch: ['**/component/{documents,bad-input,document-lifecycle,ingest-retries,sessions}.test.ts'],
       setupFiles: ['<rootDir>/test/support/use-qdrant.ts'],
     },
   ],

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { startTestServer, type TestServer } from '../support/test-server';
+import { DOUBLE_API_KEY, startMistralDouble, type MistralDouble } from '../support/mistral-double';
+
+/** Asks answered by Mistral's wire format (a local double): what is sent, and what a client that leaves gets stored. */
+let upstream: MistralDouble;
+let server: TestServer;
+beforeAll(async () => {
+  upstream = await startMistralDouble({ dimensions: 1024, streamChunks: 4 });
+  server = await startTestServer({ MISTRAL_API_KEY: DOUBLE_API_KEY, MISTRAL_SERVER_URL: upstream.url });
+});
+afterAll(async () => {
+  await server?.cleanup();
+  await upstream?.close();
+});
+
+const newId = () => `m-${randomBytes(6).toString('hex')}`;
+const chatRequests = () => upstream.requests.filter((r) => r.path === '/v1/chat/completions');
+
+async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('When a session asks a Mistral model', () => {
+  it('then the model receives exactly the messages the context endpoint shows, and the answer is stored', async () => {
+    const id = newId();
+    await server.request('POST', `/sessions/${id}/messages`, {
+      messages: [
+        { role: 'user', content: 'We agreed the budget for the Orion project is 12,000 euros.' },
+        { role: 'assistant', content: 'Noted: Orion has a 12,000 euro budget.' },
+      ],
+    }, {});
+    const body = { question: 'What is the Orion budget?', k: 0, maxContextTokens: 4000 };
+    const preview = await server.request('POST', `/sessions/${id}/context`, body);
+    expect(preview.status).toBe(200);
+    const before = chatRequests().length;
+    const asked = await server.request('POST', `/sessions/${id}/ask`, body);
+    expect(asked.status).toBe(200);
+    const sent = chatRequests()[before].body;
+    expect(sent.model).toBe('mistral-small-latest');
+    expect(sent.messages.map((m: { role: string; content: string }) => ({ role: m.role, content: m.content }))).toEqual(preview.body.messages);
+    // The answer may use what the 4,000-token limit leaves after the prompt.
+    expect(sent.max_tokens).toBe(Math.min(4096, 4000 - preview.body.context.used));
+    expect(asked.body).toMatchObject({ answer: 'echo: What is the Orion budget?', model: 'mistral-small-latest', citations: [] });
+    expect(asked.body.usage.promptTokens).toBeGreaterThan(0);
+    const session = await server.request('GET', `/sessions/${id}`);
+    expect(session.body.messageCount).toBe(4);
+  });
+
+  it('then a streaming client that disconnects cancels the model call and nothing is stored', async () => {
+    const id = newId();
+    const before = chatRequests().length;
+    upstream.script([{ delayMs: 5000 }]);
+    const controller = new AbortController();
+    const pending = fetch(`${server.url}/sessions/${id}/ask`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ question: 'Tell me a long story about lighthouses.', k: 0 }),
+      signal: controller.signal,
+    });
+    const res = await pending;
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toMatch(/^event: context\n/);
+    const index = upstream.requests.indexOf(await waitFor('the chat call', () => chatRequests()[before]));
+    controller.abort();
+    await upstream.waitForClientClose(index, 5000);
+    expect(upstream.requests[index].closedEarly).toBe(true);
+    // Give the server time to (wrongly) store something, then check it did not.
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await server.request('GET', `/sessions/${id}`)).status).toBe(404);
+  });
+
+  it('then a model failure mid-stream ends the stream with an error event and stores nothing', async () => {
+    const id = newId();
+    upstream.script([{ brokenStream: true }]);
+    const res = await fetch(`${server.url}/sessions/${id}/ask`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ question: 'Describe the tides of the Bay of Fundy in detail.', k: 0, stream: true }),
+    });
+    const text = await res.text();
+    expect(text).toMatch(/^event: context\n/);
+    expect(text).toMatch(/event: delta\n/);
+    expect(text).toMatch(/event: error\ndata: \{"code":"[a-z_]+","message":/);
+    expect(text).not.toMatch(/event: done/);
+    expect((await server.request('GET', `/sessions/${id}`)).status).toBe(404);
+  });
+});
