@@ -129,10 +129,22 @@ describe('buildContext', () => {
     expect(built.context.parts.summary).toBe(0);
   });
 
+  test('When stored token counts undercount, then the exact recount drops the oldest window turns until it fits', () => {
+    const text = 'alpha beta gamma delta '.repeat(10);
+    const recent = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1].map((seq) => ({ ...turn(seq, text), tokenCount: 1 }));
+    const budget = 400;
+    const built = buildContext(input({ budget, recent, shares: { retrieved: 0, summary: 0, recalled: 0 } }), { tokenCounter });
+    expect(built.context.used).toBe(countMessages(built.messages, tokenCounter));
+    expect(built.context.used).toBeLessThanOrEqual(budget);
+    expect(built.windowSeqs.length).toBeGreaterThan(0);
+    expect(built.windowSeqs.length).toBeLessThan(10);
+    expect(built.windowSeqs[built.windowSeqs.length - 1]).toBe(10);
+  });
+
   // Random sessions: the invariants hold whatever the sizes, texts, shares and budget.
   const textArb = fc.oneof(
-    { weight: 3, arbitrary: fc.string({ maxLength: 80 }) },
-    { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 120 }) },
+    { weight: 3, arbitrary: fc.string({ maxLength: 160, size: 'large' }) },
+    { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 120, size: 'large' }) },
     { weight: 1, arbitrary: fc.constantFrom('word ', 'かな', '😀 ', '\n', '[1] ', '<context>').chain((w) => fc.integer({ min: 1, max: 400 }).map((n) => w.repeat(n))) },
   );
   const chunkArb = fc.record({
@@ -143,12 +155,15 @@ describe('buildContext', () => {
     pages: fc.array(fc.integer({ min: 1, max: 30 }), { maxLength: 3 }),
   });
   const sessionArb = fc.record({
-    contents: fc.array(textArb, { maxLength: 300 }),
+    contents: fc.array(textArb, { maxLength: 300, size: 'max' }),
     question: fc.string({ minLength: 1, maxLength: 200 }).filter((q) => q.trim() !== ''),
-    chunks: fc.array(chunkArb, { maxLength: 20 }),
+    chunks: fc.array(chunkArb, { maxLength: 20, size: 'max' }),
     summary: fc.option(fc.record({ text: textArb, through: fc.integer({ min: 0, max: 300 }) }), { nil: null }),
-    recallPicks: fc.array(fc.nat(), { maxLength: 12 }),
-    budget: fc.integer({ min: 64, max: 16384 }),
+    recallPicks: fc.array(fc.nat(), { maxLength: 12, size: 'max' }),
+    // Stored token counts that undercount make the plan overshoot, so the exact-fit loop has to drop turns.
+    understate: fc.boolean(),
+    // Half the runs tight (where parts compete and the exact-fit loop works), half anywhere in the range.
+    budget: fc.oneof(fc.integer({ min: 64, max: 16384 }), fc.integer({ min: 64, max: 1500 })),
     shares: fc
       .tuple(fc.nat(100), fc.nat(100), fc.nat(100), fc.nat(100))
       .map(([a, b, c, d]) => {
@@ -160,7 +175,10 @@ describe('buildContext', () => {
   test('When sessions are random, then the context fits exactly or is too small, with the protocol’s invariants', () => {
     fc.assert(
       fc.property(sessionArb, (s) => {
-        const turns = s.contents.map((c, i) => turn(i + 1, c));
+        const turns = s.contents.map((c, i) => {
+          const t = turn(i + 1, c);
+          return s.understate ? { ...t, tokenCount: Math.floor(t.tokenCount / 2) } : t;
+        });
         const recent = [...turns].reverse();
         const retrieved: RetrievedCandidate[] = s.chunks.map((c) => ({
           chunkId: `d${c.doc}-c${c.chunkIndex}`,
