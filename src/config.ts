@@ -67,6 +67,8 @@ const envSchema = z.object({
   CHAT_CACHE: z.enum(['on', 'off']).default('off'),
   /** Sessions idle this long (no new message) expire with their memory; 0 keeps them forever. */
   SESSION_TTL_SECONDS: intFrom(30 * 86_400, 0),
+  /** How often expired sessions' recall vectors are looked for and deleted (Redis expires the rest by itself). */
+  SESSION_SWEEP_INTERVAL_MS: intFrom(10 * 60_000, 100),
   /** Prompt budget when neither the request nor the session sets maxContextTokens (the model's window still caps it). */
   CONTEXT_MAX_TOKENS: intFrom(8192, 256),
   /** Tokens kept free for the answer, out of the budget. */
@@ -122,6 +124,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   sessions: {
     ttlSeconds: number;
+    sweepIntervalMs: number;
     maxImportMessages: number;
     maxQuestionChars: number;
     context: {
@@ -193,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     sessions: {
       ttlSeconds: e.SESSION_TTL_SECONDS,
+      sweepIntervalMs: e.SESSION_SWEEP_INTERVAL_MS,
       maxImportMessages: e.MAX_IMPORT_MESSAGES,
       maxQuestionChars: e.MAX_QUESTION_CHARS,
       context: {

@@ -1,4 +1,4 @@
-import { Worker, type Processor } from 'bullmq';
+import { Worker, type Processor, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import type { IngestDeps } from '../src/ingest/ingest-document';
@@ -8,9 +8,12 @@ import type { SessionMemoryJob } from '../src/queues/session-memory-queue';
 import type { Metrics } from '../src/infra/metrics';
 import type { IndexRecallDeps } from '../src/sessions/index-recall';
 import type { SummarizeSessionDeps } from '../src/sessions/summarize-session';
+import type { SweepDeps } from '../src/sessions/sweep-expired-sessions';
+import { scheduleSessionSweep } from '../src/queues/session-sweep-queue';
 import { createIngestProcessor } from './ingest.processor';
 import { createRecallIndexProcessor } from './recall-index.processor';
 import { createSummarizeProcessor } from './summarize.processor';
+import { createSessionSweepProcessor } from './session-sweep.processor';
 import { createWorkerRedis, type Services } from '../src/services';
 
 export interface WorkerDeps {
@@ -18,7 +21,7 @@ export interface WorkerDeps {
   redisPrefix: string;
   ingest: IngestDeps;
   /** Session memory (summaries, recall index); its workers start only when given. */
-  sessionMemory?: { summarize: SummarizeSessionDeps; recallIndex: IndexRecallDeps };
+  sessionMemory?: { summarize: SummarizeSessionDeps; recallIndex: IndexRecallDeps; sweep?: SweepDeps & { everyMs: number } };
   logger: Logger;
   metrics?: Metrics;
   concurrency: number;
@@ -49,6 +52,15 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
     workers.push(start<SessionMemoryJob>(QueueNames.summarize, createSummarizeProcessor(deps.sessionMemory.summarize)));
     workers.push(start<SessionMemoryJob>(QueueNames.recallIndex, createRecallIndexProcessor(deps.sessionMemory.recallIndex)));
   }
+  const sweep = deps.sessionMemory?.sweep;
+  let sweepQueue: Promise<Queue | undefined> = Promise.resolve(undefined);
+  if (sweep) {
+    workers.push(start(QueueNames.sessionSweep, createSessionSweepProcessor(sweep)));
+    sweepQueue = scheduleSessionSweep(deps.connection, deps.redisPrefix, sweep.everyMs).catch((err: Error) => {
+      log.error({ err: err.message }, 'could not schedule the expired-session sweep');
+      return undefined;
+    });
+  }
   for (const w of workers) {
     w.on('failed', (job, err) => {
       log.warn({ queue: w.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job attempt failed');
@@ -64,7 +76,7 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
   return {
     workers,
     close: () => {
-      closing ??= Promise.allSettled(workers.map((w) => w.close()))
+      closing ??= Promise.allSettled([...workers.map((w) => w.close()), sweepQueue.then((q) => q?.close())])
         .then(() => deps.connection.quit())
         .then(
           () => undefined,
@@ -90,6 +102,11 @@ export function startWorkers(services: Services): RunningWorkers {
         summary: config.sessions.summary,
       },
       recallIndex: { sessions: services.sessions, recallIndex: services.recallIndex },
+      // Without a TTL sessions never expire, so there is nothing to sweep.
+      sweep:
+        config.sessions.ttlSeconds > 0
+          ? { sessions: services.sessions, recallIndex: services.recallIndex, ttlSeconds: config.sessions.ttlSeconds, logger: services.logger, everyMs: config.sessions.sweepIntervalMs }
+          : undefined,
     },
     logger: services.logger,
     metrics: services.metrics,

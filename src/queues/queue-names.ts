@@ -5,6 +5,8 @@ export const QueueNames = {
   summarize: 'summarize',
   /** Embeds a session's new messages into the recall index. */
   recallIndex: 'recall-index',
+  /** Deletes the recall vectors of sessions that expired while idle. */
+  sessionSweep: 'session-sweep',
 } as const;
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
 

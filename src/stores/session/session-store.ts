@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { CreateSessionInput, NewMessage, SessionRecord, SessionSummary, StoredMessage } from './session-types';
 
@@ -43,6 +43,42 @@ export class SessionStore {
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1) throw new Error('SessionStore: appendPageSize must be an integer >= 1');
   }
 
+  /**
+   * The expiry index: sessions by when they expire, in EXPIRY_SHARDS sorted sets (one hot key would pin every append
+   * of every tenant to one Redis Cluster slot). Redis forgets an idle session by itself; the index lets the sweep
+   * (sweepExpiredSessions) find it afterwards and delete its recall vectors, which live in the vector store.
+   */
+  private expiryKey(shard: number) {
+    return `${this.prefix}:{session-expiry:${shard}}`;
+  }
+
+  private async noteExpiry(session: SessionRecord): Promise<void> {
+    if (this.ttlSeconds === 0) return;
+    const entry = expiryMember(session.tenant, session.id, session.generation);
+    await this.redis.zadd(this.expiryKey(shardOf(entry)), Date.now() + this.ttlSeconds * 1000, entry);
+  }
+
+  /** Sessions whose idle expiry is due by `nowMs` (they may have been refreshed since: check before acting). */
+  async dueExpiries(nowMs: number, limit: number): Promise<ExpiryEntry[]> {
+    const out: ExpiryEntry[] = [];
+    for (let shard = 0; shard < EXPIRY_SHARDS && out.length < limit; shard++) {
+      const members = await this.redis.zrangebyscore(this.expiryKey(shard), '-inf', nowMs, 'LIMIT', 0, limit - out.length);
+      for (const m of members) {
+        const [tenant, id, generation] = JSON.parse(m) as [string, string, string];
+        out.push({ tenant, id, generation });
+      }
+    }
+    return out;
+  }
+
+  /** Removes an entry from the expiry index, or moves it to `atMs` when the session is still alive. */
+  async settleExpiry(entry: ExpiryEntry, atMs?: number): Promise<void> {
+    const member = expiryMember(entry.tenant, entry.id, entry.generation);
+    const key = this.expiryKey(shardOf(member));
+    if (atMs === undefined) await this.redis.zrem(key, member);
+    else await this.redis.zadd(key, atMs, member);
+  }
+
   private keys(tenant: string, id: string) {
     const base = `${this.prefix}:{s:${enc(tenant)}:${enc(id)}}`;
     return { meta: `${base}:meta`, msgs: `${base}:msgs`, locks: `${base}:locks` };
@@ -66,6 +102,7 @@ export class SessionStore {
     const session = toRecord(pairs(reply.slice(1)), tenant, id);
     // Only reachable when the existing value is corrupt or belongs elsewhere: never answer it as this tenant's session.
     if (!session) throw new Error(`session ${id}: stored record is unreadable`);
+    if (reply[0] === 1) await this.noteExpiry(session);
     return { session, created: reply[0] === 1 };
   }
 
@@ -124,6 +161,7 @@ export class SessionStore {
       expect = session.generation;
       bodies.forEach((b, i) => stored.push({ id: `${id}:${firstSeq + i}`, seq: firstSeq + i, ...b }));
     } while (offset < messages.length);
+    await this.noteExpiry(session!);
     return { session: session!, messages: stored };
   }
 
@@ -209,7 +247,9 @@ export class SessionStore {
     const k = this.keys(tenant, id);
     // One script: the record read and the removal of meta, msgs and locks cannot interleave with an append.
     const reply = (await this.redis.eval(DELETE, 3, k.meta, k.msgs, k.locks)) as unknown[];
-    return toRecord(pairs(reply), tenant, id);
+    const deleted = toRecord(pairs(reply), tenant, id);
+    if (deleted && this.ttlSeconds > 0) await this.settleExpiry(deleted);
+    return deleted;
   }
 
   /**
@@ -240,6 +280,16 @@ type FixedFields = Pick<SessionRecord, 'id' | 'tenant' | 'systemPrompt' | 'colle
 type MessageBody = Omit<StoredMessage, 'id' | 'seq'>;
 
 const enc = (s: string) => encodeURIComponent(s);
+
+export interface ExpiryEntry {
+  tenant: string;
+  id: string;
+  generation: string;
+}
+
+const EXPIRY_SHARDS = 16;
+const expiryMember = (tenant: string, id: string, generation: string) => JSON.stringify([tenant, id, generation]);
+const shardOf = (member: string) => createHash('sha1').update(member).digest().readUInt16BE(0) % EXPIRY_SHARDS;
 
 /**
  * Only the known fields, in a fixed order: a caller passing a StoredMessage (an import) must not smuggle its own
