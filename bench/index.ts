@@ -1,10 +1,11 @@
 import { runIngestBench } from './ingest';
 import { runStoreBench } from './stores';
 import { runGatewayBench } from './gateway';
+import { runContextBench } from './context';
 import { printTable } from './table';
 
 /**
- * `npm run bench [-- --only ingest|stores|gateway] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small]`: prints a table per benchmark.
+ * `npm run bench [-- --only ingest|stores|gateway|context] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
  * Targets are read from the table, never asserted.
  */
 function arg(name: string, def: string): string {
@@ -41,6 +42,16 @@ async function runAll() {
   if (only === 'all' || only === 'stores') {
     const rows = await runStoreBench({ totalMB: Number(arg('store-mb', '2')), queries: Number(arg('queries', '200')) });
     printTable('Vector stores alone: upsert (batches of 64) and search (k=8); the Qdrant double is not Qdrant: it shows the adapter\'s cost', rows);
+  }
+  if (only === 'all' || only === 'context') {
+    const rows = await runContextBench({
+      turns: arg('context-turns', '100,1000,10000').split(',').map(Number),
+      requests: Number(arg('context-requests', '200')),
+    });
+    printTable(
+      'Session context building: POST /sessions/:id/context against session length (in-process, offline provider, LanceDB, default budget; target: 10,000-turn p95 within 1.5x the 100-turn p95 and < 25 ms)',
+      rows,
+    );
   }
 }
 

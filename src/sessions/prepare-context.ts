@@ -62,7 +62,7 @@ export async function prepareContext(deps: SessionDeps, tenant: string, sessionI
     req.k > 0
       ? searchChunks(deps, tenant, { query, k: req.k, collection, mode: 'hybrid', filter: req.filter }, signal)
       : Promise.resolve([]),
-    session && session.recallIndexedThroughSeq > 0 ? recall(deps, tenant, session, req.question, recent) : Promise.resolve([]),
+    session && session.recallIndexedThroughSeq > 0 ? recall(deps, tenant, session, req.question) : Promise.resolve([]),
   ]);
 
   const built = buildContext(
@@ -99,15 +99,22 @@ async function readRecent(deps: SessionDeps, tenant: string, session: SessionRec
 }
 
 /**
- * Older turns found by meaning and keywords (hybrid search over the session's indexed messages), best first. Hits the
- * window already shows are left for the builder to drop; each hit's neighbours follow the hits at lower priority, since
- * a turn often answers the one before it.
+ * Older turns found by meaning and keywords (hybrid search over the session's indexed messages), best first, each
+ * followed by the turn after it: a question's answer usually comes in the reply, which rarely shares the question's
+ * words. The builder drops those the window ends up showing.
  */
-async function recall(deps: SessionDeps, tenant: string, session: SessionRecord, question: string, recent: TurnCandidate[]): Promise<TurnCandidate[]> {
+async function recall(deps: SessionDeps, tenant: string, session: SessionRecord, question: string): Promise<TurnCandidate[]> {
   const hits = await deps.recallIndex.search(tenant, session, question, deps.config.sessions.context.recallK);
   if (hits.length === 0) return [];
-  const inRecent = new Set(recent.map((r) => r.seq));
-  const ranked = hits.map((h) => h.seq).filter((s) => !inRecent.has(s));
+  const seen = new Set<number>();
+  const ranked: number[] = [];
+  for (const hit of hits) {
+    for (const seq of [hit.seq, hit.seq + 1]) {
+      if (seq > session.lastSeq || seen.has(seq)) continue;
+      seen.add(seq);
+      ranked.push(seq);
+    }
+  }
   const messages = await deps.sessions.getMessages(tenant, session.id, ranked);
   const bySeq = new Map(messages.map((m) => [m.seq, m]));
   return ranked.flatMap((s) => (bySeq.has(s) ? [toTurn(bySeq.get(s)!)] : []));

@@ -1,5 +1,6 @@
 import type { Embedder } from '../gateway/embedder';
 import { chunkId } from '../ingest/chunk-id';
+import { DEFAULT_RRF_K, reciprocalRankFusion } from '../search/rrf';
 import type { SessionRecord, StoredMessage } from '../stores/session/session-types';
 import type { ChunkRecord, SearchMode, VectorStore } from '../stores/vector/vector-store';
 
@@ -16,7 +17,15 @@ const MESSAGE_VERSION = 1;
 export interface SessionRecallIndexOptions {
   /** Messages per embedder call; default `DEFAULT_RECALL_EMBED_BATCH`. */
   embedBatchSize?: number;
+  /**
+   * Weight of the dense (meaning) side against the keyword side in recall's fusion. Default: 1, or
+   * LEXICAL_EMBEDDER_DENSE_WEIGHT for the offline hashing embedder, whose vectors carry word overlap rather than
+   * meaning and mostly repeat, less precisely, what the keyword side already found.
+   */
+  denseWeight?: number;
 }
+
+export const LEXICAL_EMBEDDER_DENSE_WEIGHT = 0.5;
 
 export interface RecallHit {
   seq: number;
@@ -36,6 +45,7 @@ export const sessionDocumentId = (sessionId: string, generation: string) => `ses
  */
 export class SessionRecallIndex {
   private readonly embedBatchSize: number;
+  private readonly denseWeight: number;
 
   constructor(
     private readonly vectors: VectorStore,
@@ -43,6 +53,8 @@ export class SessionRecallIndex {
     opts: SessionRecallIndexOptions = {},
   ) {
     this.embedBatchSize = opts.embedBatchSize ?? DEFAULT_RECALL_EMBED_BATCH;
+    this.denseWeight = opts.denseWeight ?? (embedder.model.startsWith('offline-hash') ? LEXICAL_EMBEDDER_DENSE_WEIGHT : 1);
+    if (!Number.isFinite(this.denseWeight) || this.denseWeight < 0) throw new Error(`SessionRecallIndex: denseWeight must be >= 0, got ${this.denseWeight}`);
     if (!Number.isInteger(this.embedBatchSize) || this.embedBatchSize < 1) {
       throw new Error(`SessionRecallIndex: embedBatchSize must be a positive integer, got ${this.embedBatchSize}`);
     }
@@ -81,7 +93,22 @@ export class SessionRecallIndex {
   async search(tenant: string, session: SessionRecord, query: string, k: number, opts: { mode?: SearchMode; signal?: AbortSignal } = {}): Promise<RecallHit[]> {
     const mode = opts.mode ?? 'hybrid';
     if (k <= 0 || query.trim() === '') return [];
-    const vector = mode === 'keyword' ? undefined : (await this.embedder.embed([query], { tenant, signal: opts.signal }))[0];
+    if (mode !== 'hybrid') return this.searchOne(tenant, session, query, k, mode, opts.signal);
+    // Hybrid fused here rather than in the store, so the two sides can be weighted (see denseWeight).
+    const [keyword, dense] = await Promise.all([
+      this.searchOne(tenant, session, query, k, 'keyword', opts.signal),
+      this.denseWeight > 0 ? this.searchOne(tenant, session, query, k, 'dense', opts.signal) : Promise.resolve([]),
+    ]);
+    const fused = reciprocalRankFusion(
+      [keyword, dense].map((list) => list.map((h) => ({ id: String(h.seq), seq: h.seq }))),
+      DEFAULT_RRF_K,
+      [1, this.denseWeight],
+    );
+    return fused.slice(0, k).map((f) => ({ seq: f.item.seq, score: f.score }));
+  }
+
+  private async searchOne(tenant: string, session: SessionRecord, query: string, k: number, mode: 'dense' | 'keyword', signal?: AbortSignal): Promise<RecallHit[]> {
+    const vector = mode === 'keyword' ? undefined : (await this.embedder.embed([query], { tenant, signal }))[0];
     const hits = await this.vectors.search({
       tenant,
       collection: SESSION_COLLECTION,

@@ -1,0 +1,178 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/infra/logger';
+import { startServer } from '../src/server';
+import { startRedis } from '../test/support/redis-server';
+import { rng, scifactSentences } from './corpus';
+
+export interface ContextBenchOptions {
+  /** Session lengths (turns) to measure, e.g. [100, 1000, 10000]. */
+  turns: number[];
+  /** Measured sequential requests per session (the 8-client run sends as many). */
+  requests: number;
+}
+
+export interface ContextRow extends Record<string, string | number> {
+  turns: number;
+  'p50 ms': number;
+  'p95 ms': number;
+  'p99 ms': number;
+  'rps (1 client)': number;
+  'rps (8 clients)': number;
+  'p95 vs 100 turns': string;
+}
+
+const IMPORT_BATCH = 5000;
+const WARMUP = 20;
+const CLIENTS = 8;
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};
+
+/** `count` turns of real prose (1-3 SciFact sentences each), alternating user and assistant, a minute apart. */
+function conversation(count: number, seed: number): Array<{ role: 'user' | 'assistant'; content: string; createdAt: string }> {
+  const sentences = scifactSentences();
+  const rand = rng(seed);
+  const start = Date.UTC(2024, 0, 1);
+  return Array.from({ length: count }, (_, i) => {
+    const n = 1 + Math.floor(rand() * 3);
+    const parts = Array.from({ length: n }, () => sentences[Math.floor(rand() * sentences.length)]);
+    return { role: i % 2 === 0 ? 'user' : 'assistant', content: parts.join(' '), createdAt: new Date(start + i * 60_000).toISOString() };
+  });
+}
+
+/** Varied questions from the corpus's words: a few content words of a random sentence. */
+function questions(count: number, seed: number): string[] {
+  const sentences = scifactSentences();
+  const rand = rng(seed);
+  const forms = ['What did we say about', 'Remind me what you found on', 'Earlier we discussed', 'What was the result for'];
+  return Array.from({ length: count }, () => {
+    const words = sentences[Math.floor(rand() * sentences.length)].split(/\s+/).filter((w) => /^[A-Za-z][A-Za-z-]{3,}$/.test(w));
+    const picked = Array.from({ length: Math.min(words.length, 3 + Math.floor(rand() * 5)) }, () => words[Math.floor(rand() * words.length)]);
+    return `${forms[Math.floor(rand() * forms.length)]} ${picked.join(' ') || 'the study'}?`;
+  });
+}
+
+async function post(base: string, p: string, body: unknown): Promise<any> {
+  const res = await fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`POST ${p} answered ${res.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
+async function get(base: string, p: string): Promise<any> {
+  const res = await fetch(base + p);
+  if (!res.ok) throw new Error(`GET ${p} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  return res.json();
+}
+
+/**
+ * Waits for recall indexing to reach lastSeq, then for the rolling summary to have nothing left to fold (or to stay
+ * put for 5 s), so that background jobs do not share the CPU with the measured requests.
+ */
+async function waitForMemory(base: string, id: string, lastSeq: number, policy: { keepRecent: number; trigger: number }, timeoutMs = 10 * 60_000) {
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  let view: any;
+  for (;;) {
+    view = await get(base, `/sessions/${id}`);
+    if (view.recallIndexedThroughSeq >= lastSeq) break;
+    if (Date.now() > deadline) throw new Error(`session ${id}: recall indexed through ${view.recallIndexedThroughSeq} of ${lastSeq} after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const recallSeconds = (Date.now() - started) / 1000;
+  let covers = view.summary?.coversThroughSeq ?? 0;
+  let stableSince = Date.now();
+  while (lastSeq - policy.keepRecent - covers >= policy.trigger && Date.now() - stableSince < 5000 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    view = await get(base, `/sessions/${id}`);
+    const now = view.summary?.coversThroughSeq ?? 0;
+    if (now !== covers) {
+      covers = now;
+      stableSince = Date.now();
+    }
+  }
+  return { recallSeconds, summarySeconds: (Date.now() - started) / 1000 - recallSeconds, summaryCovers: covers };
+}
+
+/**
+ * POST /sessions/:id/context latency against session length: the service in-process (offline provider, LanceDB in a
+ * temp dir, a throwaway Redis, workers inline), one session per size, default maxContextTokens and k.
+ */
+export async function runContextBench(opts: ContextBenchOptions): Promise<ContextRow[]> {
+  const redis = await startRedis();
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-bench-context-'));
+  const config = loadConfig({
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: 'benchctx',
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    RUN_WORKERS: 'inline',
+  });
+  const server = await startServer(config, createLogger(config.logLevel));
+  const base = server.url;
+  const policy = { keepRecent: config.sessions.summary.keepRecentMessages, trigger: config.sessions.summary.triggerMessages };
+  const verbose = (msg: string) => console.error(`context bench: ${msg}`);
+  const measured: Array<{ turns: number; p50: number; p95: number; p99: number; rps1: number; rps8: number }> = [];
+  try {
+    for (const [i, turns] of opts.turns.entries()) {
+      const id = `bench-context-${turns}-${i}`;
+      await post(base, '/sessions', { id });
+      const msgs = conversation(turns, 1000 + i);
+      const t0 = performance.now();
+      let lastSeq = 0;
+      for (let j = 0; j < msgs.length; j += IMPORT_BATCH) {
+        lastSeq = (await post(base, `/sessions/${id}/messages`, { messages: msgs.slice(j, j + IMPORT_BATCH) })).lastSeq;
+      }
+      const importSeconds = (performance.now() - t0) / 1000;
+      const memory = await waitForMemory(base, id, lastSeq, policy);
+      verbose(
+        `${turns} turns imported in ${importSeconds.toFixed(2)} s, recall indexed after ${memory.recallSeconds.toFixed(1)} s, ` +
+          `summary through seq ${memory.summaryCovers} after ${memory.summarySeconds.toFixed(1)} s more`,
+      );
+
+      const qs = questions(WARMUP + 2 * opts.requests, 7 + i);
+      const ask = (q: string) => post(base, `/sessions/${id}/context`, { question: q });
+      for (const q of qs.slice(0, WARMUP)) await ask(q);
+
+      const latencies: number[] = [];
+      const seqStart = performance.now();
+      for (const q of qs.slice(WARMUP, WARMUP + opts.requests)) {
+        const s = performance.now();
+        await ask(q);
+        latencies.push(performance.now() - s);
+      }
+      const rps1 = opts.requests / ((performance.now() - seqStart) / 1000);
+
+      const pending = qs.slice(WARMUP + opts.requests);
+      const concStart = performance.now();
+      await Promise.all(
+        Array.from({ length: CLIENTS }, async () => {
+          for (let q = pending.shift(); q !== undefined; q = pending.shift()) await ask(q);
+        }),
+      );
+      const rps8 = opts.requests / ((performance.now() - concStart) / 1000);
+      measured.push({ turns, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), rps1, rps8 });
+    }
+  } finally {
+    await server.stop();
+    await redis.stop();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+  const reference = measured.find((m) => m.turns === 100) ?? measured[0];
+  return measured.map((m) => ({
+    turns: m.turns,
+    'p50 ms': m.p50,
+    'p95 ms': m.p95,
+    'p99 ms': m.p99,
+    'rps (1 client)': m.rps1,
+    'rps (8 clients)': m.rps8,
+    'p95 vs 100 turns': `${(m.p95 / reference.p95).toFixed(2)}x`,
+  }));
+}

@@ -1,0 +1,532 @@
+/**
+ * Memory evaluation on LoCoMo: how much of the evidence a question needs does the built context hold, at a budget?
+ *
+ *   npm run eval:memory -- --data ../shared/data/locomo/locomo-dev.json --budget 4096 [--budgets 2048,4096,8192]
+ *     [--out reports/eval-memory.json] [--url http://host:port] [--limit-questions N] [--answer-reserve 16] [--keep-sessions]
+ *
+ * Every conversation is imported into one session (POST /sessions/:id/messages), then for every answerable question
+ * (categories 1-4; 5 is adversarial) POST /sessions/:id/context builds what ask would send, with k 0 (no documents).
+ * An evidence turn counts as found when its raw LoCoMo text appears verbatim in a built message. The baseline, a
+ * recency-only window of the same budget, is computed here without the service.
+ *
+ * Without --url the service runs in-process (offline provider, LanceDB in a temp dir, a random Redis prefix, workers
+ * inline, CONTEXT_ANSWER_TOKENS 16) so that maxContextTokens = budget + 16 gives context.budget === budget.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/infra/logger';
+import { startServer, type RunningServer } from '../src/server';
+import { TokenCounter } from '../src/ingest/token-counter';
+import { MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS } from '../src/context/message-tokens';
+import { printTable } from '../bench/table';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Arguments
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined && !process.argv[i + 1].startsWith('--') ? process.argv[i + 1] : undefined;
+}
+
+const USAGE =
+  'usage: npm run eval:memory -- --data ../shared/data/locomo/locomo-dev.json --budget 4096 ' +
+  '[--budgets 2048,4096,8192] [--out reports/eval-memory.json] [--url http://host:port] [--limit-questions N] [--answer-reserve 16]';
+
+// ---------------------------------------------------------------------------------------------------------------
+// LoCoMo
+
+interface LocomoTurn {
+  speaker: string;
+  dia_id: string;
+  text: string;
+  blip_caption?: string;
+}
+
+interface LocomoQa {
+  question: string;
+  answer?: unknown;
+  evidence?: string[];
+  category: number;
+}
+
+interface LocomoSample {
+  sample_id: string;
+  conversation: Record<string, unknown> & { speaker_a: string; speaker_b: string };
+  qa: LocomoQa[];
+}
+
+interface ImportMessage {
+  role: 'user' | 'assistant';
+  content: string;
+  createdAt: string;
+}
+
+interface Conversation {
+  sampleId: string;
+  messages: ImportMessage[];
+  /** dia_id -> the turn's raw LoCoMo text (what must appear verbatim in the context). */
+  textById: Map<string, string>;
+  /** dia_id -> the imported message's content. */
+  contentById: Map<string, string>;
+  questions: Question[];
+}
+
+interface Question {
+  question: string;
+  category: number;
+  /** Valid evidence ids (in the conversation), deduplicated. */
+  evidence: string[];
+  /** Evidence ids that are not turns of the conversation (malformed in LoCoMo). */
+  skipped: string[];
+}
+
+const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+
+/** '1:56 pm on 8 May, 2023' -> epoch ms (taken as UTC). */
+export function parseLocomoDate(s: string): number {
+  const m = /^\s*(\d{1,2}):(\d{2})\s*(am|pm)\s+on\s+(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})\s*$/i.exec(s);
+  if (!m) throw new Error(`unrecognised LoCoMo date "${s}"`);
+  const [, hh, mm, ampm, day, monthName, year] = m;
+  const month = MONTHS.indexOf(monthName.toLowerCase());
+  if (month < 0) throw new Error(`unrecognised month in LoCoMo date "${s}"`);
+  let hour = Number(hh) % 12;
+  if (ampm.toLowerCase() === 'pm') hour += 12;
+  return Date.UTC(Number(year), month, Number(day), hour, Number(mm));
+}
+
+function loadConversation(sample: LocomoSample): Conversation {
+  const conv = sample.conversation;
+  const sessionNumbers = Object.keys(conv)
+    .map((k) => /^session_(\d+)$/.exec(k))
+    .filter((m): m is RegExpExecArray => m !== null && Array.isArray(conv[m[0]]))
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  const messages: ImportMessage[] = [];
+  const textById = new Map<string, string>();
+  const contentById = new Map<string, string>();
+  for (const n of sessionNumbers) {
+    const turns = conv[`session_${n}`] as LocomoTurn[];
+    const when = conv[`session_${n}_date_time`];
+    if (typeof when !== 'string') throw new Error(`${sample.sample_id}: session_${n} has no session_${n}_date_time`);
+    const start = parseLocomoDate(when);
+    turns.forEach((t, i) => {
+      let content = `${t.speaker}: ${t.text}`;
+      if (t.blip_caption) content += ` [shares a photo: ${t.blip_caption}]`;
+      messages.push({
+        role: t.speaker === conv.speaker_a ? 'user' : 'assistant',
+        content,
+        createdAt: new Date(start + i * 1000).toISOString(),
+      });
+      textById.set(t.dia_id, t.text);
+      contentById.set(t.dia_id, content);
+    });
+  }
+  const questions: Question[] = [];
+  for (const qa of sample.qa) {
+    if (qa.category < 1 || qa.category > 4) continue;
+    const ids = (qa.evidence ?? []).flatMap((e) => String(e).split(/[;,\s]+/)).filter((e) => e.length > 0);
+    const evidence: string[] = [];
+    const skipped: string[] = [];
+    for (const id of ids) {
+      if (!textById.has(id)) skipped.push(id);
+      else if (!evidence.includes(id)) evidence.push(id);
+    }
+    questions.push({ question: qa.question, category: qa.category, evidence, skipped });
+  }
+  return { sampleId: sample.sample_id, messages, textById, contentById, questions };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP
+
+async function call(base: string, method: string, p: string, body?: unknown): Promise<any> {
+  const res = await fetch(base + p, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${p} answered ${res.status}: ${text.slice(0, 500)}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+interface SessionView {
+  messageCount: number;
+  lastSeq?: number;
+  recallIndexedThroughSeq: number;
+  summary: { coversThroughSeq: number; tokenCount: number } | null;
+}
+
+async function importConversation(base: string, conv: Conversation): Promise<{ id: string; lastSeq: number; seconds: number }> {
+  const id = `locomo-${conv.sampleId}-${randomBytes(4).toString('hex')}`;
+  const started = performance.now();
+  await call(base, 'POST', '/sessions', { id });
+  let lastSeq = 0;
+  for (let i = 0; i < conv.messages.length; i += 1000) {
+    const r = await call(base, 'POST', `/sessions/${id}/messages`, { messages: conv.messages.slice(i, i + 1000) });
+    lastSeq = r.lastSeq;
+  }
+  if (lastSeq !== conv.messages.length) throw new Error(`${id}: imported ${conv.messages.length} turns but lastSeq is ${lastSeq}`);
+  return { id, lastSeq, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Waits until recall indexing reaches lastSeq, then until the rolling summary settles (nothing left for the
+ * summariser: fewer than `trigger` messages outside it beyond the kept-recent ones, or unchanged for 5 s).
+ */
+async function waitForMemory(base: string, id: string, lastSeq: number, policy: { keepRecent: number; trigger: number }, timeoutMs = 5 * 60_000) {
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  let view: SessionView;
+  for (;;) {
+    view = await call(base, 'GET', `/sessions/${id}`);
+    if (view.recallIndexedThroughSeq >= lastSeq) break;
+    if (Date.now() > deadline) {
+      throw new Error(`session ${id}: recall indexed through seq ${view.recallIndexedThroughSeq} of ${lastSeq} after ${timeoutMs / 1000} s; is a worker running?`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const recallSeconds = (Date.now() - started) / 1000;
+  let covers = view.summary?.coversThroughSeq ?? 0;
+  let stableSince = Date.now();
+  for (;;) {
+    if (lastSeq - policy.keepRecent - covers < policy.trigger) break;
+    if (Date.now() - stableSince > 5000 || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 200));
+    view = await call(base, 'GET', `/sessions/${id}`);
+    const now = view.summary?.coversThroughSeq ?? 0;
+    if (now !== covers) {
+      covers = now;
+      stableSince = Date.now();
+    }
+  }
+  return { recallSeconds, summaryCoversThroughSeq: covers, summaryTokens: view.summary?.tokenCount ?? 0 };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measures
+
+interface ContextResponse {
+  messages: Array<{ role: string; content: string }>;
+  context: { budget: number; used: number; parts: Record<string, number> };
+  windowSeqs: number[];
+  recalledSeqs: number[];
+  summaryCoversThroughSeq: number | null;
+}
+
+interface QuestionResult {
+  conversation: string;
+  question: string;
+  category: number;
+  evidence: string[];
+  found: string[];
+  used: number;
+  latencyMs?: number;
+  parts?: Record<string, number>;
+  windowTurns?: number;
+  recalledTurns?: number;
+}
+
+const percentile = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};
+
+const CATEGORIES = [1, 2, 3, 4];
+
+function summarise(method: string, budget: number, results: QuestionResult[]) {
+  const total = results.reduce((n, r) => n + r.evidence.length, 0);
+  const found = results.reduce((n, r) => n + r.found.length, 0);
+  const perCategory: Record<string, { evidence: number; found: number; recall: number; questions: number }> = {};
+  for (const c of CATEGORIES) {
+    const rs = results.filter((r) => r.category === c);
+    const e = rs.reduce((n, r) => n + r.evidence.length, 0);
+    const f = rs.reduce((n, r) => n + r.found.length, 0);
+    perCategory[`cat${c}`] = { questions: rs.length, evidence: e, found: f, recall: e ? f / e : NaN };
+  }
+  const used = results.map((r) => r.used);
+  const latencies = results.map((r) => r.latencyMs).filter((x): x is number => x !== undefined);
+  const partSums: Record<string, number> = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.parts ?? {})) partSums[k] = (partSums[k] ?? 0) + v;
+  const usedSum = used.reduce((a, b) => a + b, 0);
+  const shares = Object.fromEntries(Object.entries(partSums).map(([k, v]) => [k, usedSum ? v / usedSum : 0]));
+  return {
+    method,
+    budget,
+    questions: results.length,
+    evidenceTurns: total,
+    evidenceFound: found,
+    evidenceRecall: total ? found / total : NaN,
+    perCategory,
+    tokensUsed: { mean: usedSum / Math.max(1, used.length), max: Math.max(0, ...used) },
+    overBudget: used.filter((u) => u > budget).length,
+    latencyMs: latencies.length ? { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: Math.max(...latencies) } : null,
+    partShares: shares,
+  };
+}
+
+/** Removes what the in-process run left in the shared Redis: every key holding its random prefix (queues, usage). */
+async function dropRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Recency-only: the newest whole turns that fit `budget` with the question (BOS, per-message overhead included). */
+function recencyWindow(conv: Conversation, ids: string[], question: string, budget: number, counter: TokenCounter, turnTokens: number[]) {
+  let used = PROMPT_OVERHEAD_TOKENS + counter.count(question) + MESSAGE_OVERHEAD_TOKENS;
+  let i = conv.messages.length;
+  while (i > 0 && used + turnTokens[i - 1] <= budget) {
+    used += turnTokens[i - 1];
+    i--;
+  }
+  const inWindow = new Set(ids.slice(i));
+  return { used, inWindow };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Main
+
+interface InProcess {
+  server: RunningServer;
+  dataDir: string;
+  redisUrl: string;
+  redisPrefix: string;
+  policy: { keepRecent: number; trigger: number };
+}
+
+async function startInProcess(): Promise<InProcess> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-eval-memory-'));
+  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+  const redisPrefix = `eval${randomBytes(5).toString('hex')}`;
+  // The caller's environment configures the service under test (RECALL_K, CONTEXT_SHARE_*, ...); these are fixed.
+  const config = loadConfig({
+    ...process.env,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: redisPrefix,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    RUN_WORKERS: 'inline',
+    CONTEXT_ANSWER_TOKENS: '16',
+  });
+  try {
+    const server = await startServer(config, createLogger(config.logLevel));
+    const s = config.sessions.summary;
+    return { server, dataDir, redisUrl, redisPrefix, policy: { keepRecent: s.keepRecentMessages, trigger: s.triggerMessages } };
+  } catch (err) {
+    await fs.rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function main() {
+  const data = arg('data');
+  if (!data) throw new Error(USAGE);
+  const budgets = (arg('budgets') ?? arg('budget') ?? '4096').split(',').map((b) => Number(b.trim()));
+  if (budgets.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`bad budget(s): ${budgets.join(',')}\n${USAGE}`);
+  const out = arg('out') ?? 'reports/eval-memory.json';
+  const limitQuestions = arg('limit-questions') ? Number(arg('limit-questions')) : Infinity;
+  let answerReserve = Number(arg('answer-reserve') ?? '16');
+
+  const samples = JSON.parse(await fs.readFile(data, 'utf8')) as LocomoSample[];
+  const conversations = samples.map(loadConversation);
+  let remaining = limitQuestions;
+  for (const c of conversations) {
+    c.questions = c.questions.slice(0, Math.max(0, remaining));
+    remaining -= c.questions.length;
+  }
+
+  const counter = new TokenCounter();
+  let inProcess: InProcess | undefined;
+  let base = arg('url')?.replace(/\/+$/, '');
+  // The summariser's defaults (config.ts) unless we run the service ourselves and know its config.
+  let policy = { keepRecent: 24, trigger: 16 };
+  if (!base) {
+    inProcess = await startInProcess();
+    policy = inProcess.policy;
+    base = inProcess.server.url;
+  }
+
+  try {
+    // Import every conversation once; all budgets ask the same sessions.
+    const sessions: Array<{ conv: Conversation; id: string; lastSeq: number; ids: string[]; turnTokens: number[]; memory: Awaited<ReturnType<typeof waitForMemory>>; importSeconds: number }> = [];
+    for (const conv of conversations) {
+      const imported = await importConversation(base, conv);
+      const memory = await waitForMemory(base, imported.id, imported.lastSeq, policy);
+      const ids = [...conv.contentById.keys()];
+      const turnTokens = conv.messages.map((m) => counter.count(m.content) + MESSAGE_OVERHEAD_TOKENS);
+      console.error(
+        `${conv.sampleId}: ${imported.lastSeq} turns imported in ${imported.seconds.toFixed(2)} s, recall indexed after ${memory.recallSeconds.toFixed(1)} s, ` +
+          `summary covers through seq ${memory.summaryCoversThroughSeq} (${memory.summaryTokens} tokens), ` +
+          `${turnTokens.reduce((a, b) => a + b, 0)} tokens of turns, ${conv.questions.length} questions`,
+      );
+      sessions.push({ conv, ...imported, ids, turnTokens, memory, importSeconds: imported.seconds });
+    }
+
+    const skippedIds = conversations.flatMap((c) => c.questions.flatMap((q) => q.skipped.map((id) => `${c.sampleId}:${id}`)));
+    const noEvidence = conversations.reduce((n, c) => n + c.questions.filter((q) => q.evidence.length === 0).length, 0);
+
+    const reports = [];
+    const rows: Array<Record<string, string | number>> = [];
+    for (const budget of budgets) {
+      const ragmem: QuestionResult[] = [];
+      const recency: QuestionResult[] = [];
+      let budgetMismatches = 0;
+      for (const s of sessions) {
+        for (const q of s.conv.questions) {
+          const ask = async () => {
+            const t0 = performance.now();
+            const r = (await call(base!, 'POST', `/sessions/${s.id}/context`, { question: q.question, maxContextTokens: budget + answerReserve, k: 0 })) as ContextResponse;
+            return { r, ms: performance.now() - t0 };
+          };
+          let { r, ms } = await ask();
+          if (r.context.budget !== budget && ragmem.length === 0 && arg('url')) {
+            // An external service reserves its own CONTEXT_ANSWER_TOKENS: calibrate once on the first question.
+            const reserve = budget + answerReserve - r.context.budget;
+            console.error(`the service reserves ${reserve} answer tokens (not ${answerReserve}): sending maxContextTokens = budget + ${reserve}`);
+            answerReserve = reserve;
+            ({ r, ms } = await ask());
+          }
+          if (r.context.budget !== budget) budgetMismatches++;
+          const found = q.evidence.filter((id) => {
+            const text = s.conv.textById.get(id)!;
+            return r.messages.some((m) => m.content.includes(text));
+          });
+          ragmem.push({
+            conversation: s.conv.sampleId,
+            question: q.question,
+            category: q.category,
+            evidence: q.evidence,
+            found,
+            used: r.context.used,
+            latencyMs: ms,
+            parts: r.context.parts,
+            windowTurns: r.windowSeqs.length,
+            recalledTurns: r.recalledSeqs.length,
+          });
+          const base0 = recencyWindow(s.conv, s.ids, q.question, budget, counter, s.turnTokens);
+          recency.push({
+            conversation: s.conv.sampleId,
+            question: q.question,
+            category: q.category,
+            evidence: q.evidence,
+            found: q.evidence.filter((id) => base0.inWindow.has(id)),
+            used: base0.used,
+          });
+        }
+      }
+      if (budgetMismatches > 0) {
+        console.error(`WARNING: at budget ${budget}, ${budgetMismatches} answers reported context.budget !== ${budget}`);
+      }
+      const a = summarise('ragmem context', budget, ragmem);
+      const b = summarise('recency-only window', budget, recency);
+      if (a.overBudget > 0) console.error(`WARNING: ${a.overBudget} contexts at budget ${budget} used more tokens than the budget`);
+      for (const x of [a, b]) {
+        const row: Record<string, string | number> = {
+          method: x.method,
+          budget,
+          questions: x.questions,
+          'evidence turns': x.evidenceTurns,
+          'evidence recall': pct(x.evidenceRecall),
+        };
+        for (const c of CATEGORIES) row[`cat${c}`] = pct(x.perCategory[`cat${c}`].recall);
+        row['mean tokens used'] = Math.round(x.tokensUsed.mean);
+        row['max used'] = x.tokensUsed.max;
+        row['over budget'] = x.overBudget;
+        row['p50 ms'] = x.latencyMs ? x.latencyMs.p50 : '-';
+        row['p95 ms'] = x.latencyMs ? x.latencyMs.p95 : '-';
+        row['recalled/window/summary share'] = x.method === 'ragmem context' ? sharesText(x.partShares) : '-';
+        rows.push(row);
+      }
+      reports.push({ budget, budgetMismatches, ragmem: a, recency: b, questions: { ragmem, recency } });
+    }
+
+    printTable(
+      `Memory on LoCoMo (${conversations.map((c) => c.sampleId).join(', ')}; categories 1-4; k 0): share of evidence turns whose text is in the context`,
+      rows,
+    );
+    const reference: Record<number, number> = { 2048: 0.104, 4096: 0.241, 8192: 0.375 };
+    for (const r of reports) {
+      const ref = reference[r.budget];
+      if (ref === undefined || Number.isFinite(limitQuestions)) continue; // the reference holds for all questions
+      const got = r.recency.evidenceRecall;
+      const close = Math.abs(got - ref) <= 0.02;
+      console.log(`recency-only at ${r.budget}: ${pct(got)} (data README: ${pct(ref)})${close ? '' : '  <-- NOT close to the reference'}`);
+    }
+    console.log(
+      `evidence ids skipped (not turns of the conversation): ${skippedIds.length}${skippedIds.length ? ` (${skippedIds.join(', ')})` : ''}; ` +
+        `questions without valid evidence: ${noEvidence}`,
+    );
+
+    await fs.mkdir(path.dirname(path.resolve(out)), { recursive: true });
+    await fs.writeFile(
+      out,
+      JSON.stringify(
+        {
+          createdAt: new Date().toISOString(),
+          data,
+          service: arg('url') ?? 'in-process (offline provider, LanceDB, CONTEXT_ANSWER_TOKENS 16)',
+          answerReserve,
+          budgets,
+          conversations: sessions.map((s) => ({
+            sampleId: s.conv.sampleId,
+            sessionId: s.id,
+            turns: s.lastSeq,
+            turnTokens: s.turnTokens.reduce((x, y) => x + y, 0),
+            importSeconds: s.importSeconds,
+            ...s.memory,
+          })),
+          skippedEvidenceIds: skippedIds,
+          questionsWithoutEvidence: noEvidence,
+          results: reports,
+        },
+        null,
+        2,
+      ),
+    );
+    console.log(`report: ${out}`);
+
+    if (!process.argv.includes('--keep-sessions')) for (const s of sessions) await call(base, 'DELETE', `/sessions/${s.id}`).catch(() => undefined);
+  } finally {
+    if (inProcess) {
+      await inProcess.server.stop();
+      await fs.rm(inProcess.dataDir, { recursive: true, force: true });
+      await dropRedisKeys(inProcess.redisUrl, inProcess.redisPrefix).catch((err) => console.error(`could not clean Redis keys: ${err}`));
+    }
+  }
+}
+
+const pct = (x: number) => (Number.isNaN(x) ? '-' : `${(100 * x).toFixed(1)}%`);
+const sharesText = (s: Record<string, number>) => ['recalled', 'window', 'summary'].map((k) => `${Math.round(100 * (s[k] ?? 0))}%`).join('/');
+
+if (require.main === module) {
+  // LanceDB's native promises do not hold Node's event loop open: a ref'd timer keeps the process alive until main settles.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  main().then(
+    () => {
+      clearInterval(keepAlive);
+      process.exit(0);
+    },
+    (err) => {
+      clearInterval(keepAlive);
+      console.error(err instanceof Error && err.message.startsWith('usage:') ? err.message : err);
+      process.exit(1);
+    },
+  );
+}
