@@ -93,6 +93,8 @@ describe('When a 500-turn conversation is imported', () => {
     const res = await server.request('POST', `/sessions/${id}/context`, { question: 'Where did my sister Ingrid move to?', maxContextTokens: 3000 }, A);
     expect(res.status).toBe(200);
     expect(res.body.recalledSeqs).toContain(20);
+    // The reply to a recalled turn comes along with it.
+    expect(res.body.recalledSeqs).toContain(21);
     expect(res.body.windowSeqs).not.toContain(20);
     expect(res.body.messages.some((m: { content: string }) => m.content.includes(fact))).toBe(true);
     expect(res.body.messages.at(-1)).toEqual({ role: 'user', content: 'Where did my sister Ingrid move to?' });

@@ -58,4 +58,20 @@ describe('reciprocalRankFusion', () => {
     expect(() => reciprocalRankFusion([ids('a')], -1)).toThrow(RangeError);
     expect(() => reciprocalRankFusion([ids('a')], Number.NaN)).toThrow(RangeError);
   });
+
+  test('When lists are weighted, then each contribution is scaled by its list’s weight', () => {
+    // a: first in list 1 (weight 1); b: first in list 2 (weight 0.5) and second in list 1.
+    const fused = reciprocalRankFusion([ids('a', 'b'), ids('b', 'c')], 60, [1, 0.5]);
+    expect(fused.map((f) => f.id)).toEqual(['b', 'a', 'c']);
+    expect(fused[0].score).toBeCloseTo(1 / 62 + 0.5 / 61, 12);
+    expect(fused[1].score).toBeCloseTo(1 / 61, 12);
+    expect(fused[2].score).toBeCloseTo(0.5 / 62, 12);
+    // A weight of 0 keeps a list's items (at score 0) but never lets them outrank the others.
+    expect(reciprocalRankFusion([ids('a'), ids('z')], 60, [1, 0]).map((f) => f.id)).toEqual(['a', 'z']);
+  });
+
+  test('When weights do not match the lists or are negative, then it throws', () => {
+    expect(() => reciprocalRankFusion([ids('a'), ids('b')], 60, [1])).toThrow(RangeError);
+    expect(() => reciprocalRankFusion([ids('a')], 60, [-1])).toThrow(RangeError);
+  });
 });
