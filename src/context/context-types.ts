@@ -4,7 +4,7 @@
  */
 import type { ChatMessage } from '../gateway/provider';
 import type { MessageCitation, MessageRole } from '../stores/session/session-types';
-import type { MetadataValue } from '../stores/vector/vector-store';
+import type { SearchHit } from '../search/search-chunks';
 
 export type ContextPartName = 'system' | 'summary' | 'recalled' | 'retrieved' | 'window' | 'question';
 
@@ -17,16 +17,7 @@ export interface ContextBreakdown {
 }
 
 /** A retrieved document chunk, best first as search returned it. */
-export interface RetrievedCandidate {
-  chunkId: string;
-  documentId: string;
-  title: string;
-  text: string;
-  score: number;
-  chunkIndex: number;
-  pages: number[];
-  metadata: Record<string, MetadataValue>;
-}
+export type RetrievedCandidate = Pick<SearchHit, 'chunkId' | 'documentId' | 'title' | 'text' | 'score' | 'chunkIndex' | 'pages' | 'metadata'>;
 
 /** A message of the session's history (window or recall candidate). */
 export interface TurnCandidate {

@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { QueueNames, queuePrefix } from './queue-names';
+import { QueueNames, queuePrefix, retryingJobOptions } from './queue-names';
 
 export const ingestJobSchema = z.object({
   tenant: z.string().min(1),
@@ -11,15 +11,8 @@ export const ingestJobSchema = z.object({
 });
 export type IngestJob = z.infer<typeof ingestJobSchema>;
 
-/** Retry policy in one place: transient faults retry with exponential backoff; permanent ones fail at once. */
-export function ingestJobOptions(attempts: number, backoffMs: number): JobsOptions {
-  return {
-    attempts,
-    backoff: { type: 'exponential', delay: backoffMs },
-    removeOnComplete: { age: 24 * 3600, count: 10_000 },
-    removeOnFail: { age: 7 * 24 * 3600 },
-  };
-}
+/** The shared retry policy (see retryingJobOptions). */
+export const ingestJobOptions = retryingJobOptions;
 
 /** One job per document version: enqueueing the same version twice returns the job already there. */
 export const ingestJobId = (documentId: string, version: number) => `${documentId}-v${version}`;

@@ -1,3 +1,5 @@
+import type { JobsOptions } from 'bullmq';
+
 /** Every queue the service uses. Producers (src/queues) and processors (workers/) agree on these names. */
 export const QueueNames = {
   ingest: 'ingest',
@@ -12,3 +14,16 @@ export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
 
 /** BullMQ key prefix: a hash tag, so each queue's keys share one slot on Redis Cluster. */
 export const queuePrefix = (prefix: string) => `{${prefix}}`;
+
+/**
+ * The retry policy every queue shares: transient faults (a store or model hiccup) retry with exponential backoff;
+ * processors throw UnrecoverableError for permanent ones. Finished jobs are kept a while for inspection, bounded.
+ */
+export function retryingJobOptions(attempts: number, backoffMs: number): JobsOptions {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: backoffMs },
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}

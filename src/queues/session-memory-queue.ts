@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { pendingSummaryMessages } from '../sessions/summarize-session';
 import type { SessionRecord } from '../stores/session/session-types';
-import { QueueNames, queuePrefix } from './queue-names';
+import { QueueNames, queuePrefix, retryingJobOptions } from './queue-names';
 
 /** One payload for both session-memory queues: the job re-reads the session, so it only names it. */
 export const sessionMemoryJobSchema = z.object({
@@ -14,15 +14,8 @@ export const sessionMemoryJobSchema = z.object({
 });
 export type SessionMemoryJob = z.infer<typeof sessionMemoryJobSchema>;
 
-/** Retry policy in one place: a model or store failure retries with exponential backoff. */
-export function sessionMemoryJobOptions(attempts: number, backoffMs: number): JobsOptions {
-  return {
-    attempts,
-    backoff: { type: 'exponential', delay: backoffMs },
-    removeOnComplete: { age: 24 * 3600, count: 10_000 },
-    removeOnFail: { age: 7 * 24 * 3600 },
-  };
-}
+/** The shared retry policy (see retryingJobOptions). */
+export const sessionMemoryJobOptions = retryingJobOptions;
 
 /**
  * BullMQ custom ids may not contain ':' (nor be integers), and tenants and session ids may hold anything: the

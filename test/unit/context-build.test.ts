@@ -6,6 +6,7 @@ import { CONTEXT_RULES } from '../../src/context/system-message';
 import { AppError } from '../../src/errors';
 import { parseChatContext, parseContextBlocks } from '../../src/gateway/providers/offline-text';
 import { TokenCounter } from '../../src/ingest/token-counter';
+import { contextInput, makeTurn } from '../support/context-builders';
 
 describe('buildContext', () => {
   let tokenCounter: TokenCounter;
@@ -13,25 +14,10 @@ describe('buildContext', () => {
     tokenCounter = new TokenCounter();
   });
 
-  const turn = (seq: number, content = `message number ${seq}`): TurnCandidate => ({
-    seq,
-    role: seq % 2 === 1 ? 'user' : 'assistant',
-    content,
-    createdAt: new Date(Date.UTC(2024, 0, 1) + seq * 60_000).toISOString(),
-    tokenCount: tokenCounter.count(content),
-  });
+  const turn = (seq: number, content = `message number ${seq}`): TurnCandidate => makeTurn(tokenCounter, seq, content, new Date(Date.UTC(2024, 0, 1) + seq * 60_000).toISOString());
 
-  const input = (over: Partial<BuildContextInput> = {}): BuildContextInput => ({
-    systemPrompt: 'You are a careful assistant.',
-    question: 'What is the refund policy?',
-    budget: 4096,
-    shares: { retrieved: 0.4, summary: 0.1, recalled: 0.2 },
-    retrieved: [],
-    summary: null,
-    recalled: [],
-    recent: [],
-    ...over,
-  });
+  const input = (over: Partial<BuildContextInput> = {}): BuildContextInput =>
+    contextInput({ systemPrompt: 'You are a careful assistant.', question: 'What is the refund policy?', shares: { retrieved: 0.4, summary: 0.1, recalled: 0.2 } }, over);
 
   test('When the system prompt and question exceed the budget, then it throws context_too_small', () => {
     let error: unknown;

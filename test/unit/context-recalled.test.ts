@@ -2,6 +2,7 @@ import { buildContext } from '../../src/context/build-context';
 import type { BuildContextInput, TurnCandidate } from '../../src/context/context-types';
 import { formatRecalledBlock, formatRecalledTurn, selectRecalled } from '../../src/context/recalled';
 import { TokenCounter } from '../../src/ingest/token-counter';
+import { contextInput, makeTurn } from '../support/context-builders';
 
 describe('recalled turns', () => {
   let tokenCounter: TokenCounter;
@@ -9,25 +10,10 @@ describe('recalled turns', () => {
     tokenCounter = new TokenCounter();
   });
 
-  const turn = (seq: number, content = `content of message ${seq}`): TurnCandidate => ({
-    seq,
-    role: seq % 2 === 1 ? 'user' : 'assistant',
-    content,
-    createdAt: `2023-05-${String(seq % 28 + 1).padStart(2, '0')}T13:56:12.000Z`,
-    tokenCount: tokenCounter.count(content),
-  });
+  const turn = (seq: number, content = `content of message ${seq}`): TurnCandidate => makeTurn(tokenCounter, seq, content, `2023-05-${String(seq % 28 + 1).padStart(2, '0')}T13:56:12.000Z`);
 
-  const input = (over: Partial<BuildContextInput>): BuildContextInput => ({
-    systemPrompt: 'You are helpful.',
-    question: 'What did I say?',
-    budget: 4096,
-    shares: { retrieved: 0.3, summary: 0.1, recalled: 0.3 },
-    retrieved: [],
-    summary: null,
-    recalled: [],
-    recent: [],
-    ...over,
-  });
+  const input = (over: Partial<BuildContextInput>): BuildContextInput =>
+    contextInput({ systemPrompt: 'You are helpful.', question: 'What did I say?', shares: { retrieved: 0.3, summary: 0.1, recalled: 0.3 } }, over);
 
   test('When a turn is recalled, then its entry starts with seq, date and speaker, then the content verbatim', () => {
     const content = 'Line one.\n  Line two with “quotes” and émojis 😀\n';

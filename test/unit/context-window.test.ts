@@ -3,6 +3,7 @@ import type { BuildContextInput, TurnCandidate } from '../../src/context/context
 import { extendWindow, selectWindow } from '../../src/context/window';
 import { AppError } from '../../src/errors';
 import { TokenCounter } from '../../src/ingest/token-counter';
+import { contextInput, makeTurn } from '../support/context-builders';
 
 /** Newest first, seqs n..1, each costing `costs[i]` planning tokens (tokenCount + 3). */
 function recentOf(costs: number[]): TurnCandidate[] {
@@ -51,25 +52,10 @@ describe('buildContext window', () => {
     tokenCounter = new TokenCounter();
   });
 
-  const turn = (seq: number, content: string): TurnCandidate => ({
-    seq,
-    role: seq % 2 === 1 ? 'user' : 'assistant',
-    content,
-    createdAt: '2024-01-01T00:00:00Z',
-    tokenCount: tokenCounter.count(content),
-  });
+  const turn = (seq: number, content: string): TurnCandidate => makeTurn(tokenCounter, seq, content, '2024-01-01T00:00:00Z');
 
-  const input = (over: Partial<BuildContextInput>): BuildContextInput => ({
-    systemPrompt: 'You are helpful.',
-    question: 'What now?',
-    budget: 4096,
-    shares: { retrieved: 0.4, summary: 0.1, recalled: 0.2 },
-    retrieved: [],
-    summary: null,
-    recalled: [],
-    recent: [],
-    ...over,
-  });
+  const input = (over: Partial<BuildContextInput>): BuildContextInput =>
+    contextInput({ systemPrompt: 'You are helpful.', question: 'What now?', shares: { retrieved: 0.4, summary: 0.1, recalled: 0.2 } }, over);
 
   test('When the budget is tight, then window messages are whole and verbatim, newest always included', () => {
     const long = 'word '.repeat(400).trim();

@@ -349,19 +349,23 @@ function parseMessage(raw: string | null, seq: number): StoredMessage | undefine
   }
 }
 
-// Shared by CREATE and APPEND. A new meta clears any msgs left behind (meta and msgs expire in the same second, but
-// not necessarily in the same instant): a new generation never shows an earlier one's messages.
-const INIT_META = `
-local function init_meta(meta, msgs, record, generation, now)
-  redis.call('DEL', msgs)
-  redis.call('HSET', meta, 'record', record, 'generation', generation, 'updatedAt', now, 'lastSeq', 0,
-    'summary', '', 'summaryThrough', 0, 'recallThrough', 0)
-end
+// Every write refreshes the expiry of meta and msgs together, so an idle session expires as a whole.
+const TOUCH = `
 local function touch(meta, msgs, ttl)
   if ttl > 0 then
     redis.call('EXPIRE', meta, ttl)
     redis.call('EXPIRE', msgs, ttl)
   end
+end
+`;
+
+// Shared by CREATE and APPEND. A new meta clears any msgs left behind (meta and msgs expire in the same second, but
+// not necessarily in the same instant): a new generation never shows an earlier one's messages.
+const INIT_META = `${TOUCH}
+local function init_meta(meta, msgs, record, generation, now)
+  redis.call('DEL', msgs)
+  redis.call('HSET', meta, 'record', record, 'generation', generation, 'updatedAt', now, 'lastSeq', 0,
+    'summary', '', 'summaryThrough', 0, 'recallThrough', 0)
 end
 `;
 
@@ -432,34 +436,26 @@ return out
 `;
 
 // KEYS: meta, msgs. ARGV: generation, expected coversThroughSeq, new coversThroughSeq, summary JSON, ttl.
-const SET_SUMMARY = `
+const SET_SUMMARY = `${TOUCH}
 if redis.call('HGET', KEYS[1], 'generation') ~= ARGV[1] then return 0 end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'summaryThrough') or '0')
 local nextThrough = tonumber(ARGV[3])
 local last = tonumber(redis.call('HGET', KEYS[1], 'lastSeq') or '0')
 if cur ~= tonumber(ARGV[2]) or nextThrough < cur or nextThrough > last then return 0 end
 redis.call('HSET', KEYS[1], 'summary', ARGV[4], 'summaryThrough', nextThrough)
-local ttl = tonumber(ARGV[5])
-if ttl > 0 then
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('EXPIRE', KEYS[2], ttl)
-end
+touch(KEYS[1], KEYS[2], tonumber(ARGV[5]))
 return 1
 `;
 
 // KEYS: meta, msgs. ARGV: generation, seq, ttl.
-const MARK_RECALL = `
+const MARK_RECALL = `${TOUCH}
 if redis.call('HGET', KEYS[1], 'generation') ~= ARGV[1] then return 0 end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'recallThrough') or '0')
 local last = tonumber(redis.call('HGET', KEYS[1], 'lastSeq') or '0')
 local seq = math.min(tonumber(ARGV[2]), last)
 if seq <= cur then return 0 end
 redis.call('HSET', KEYS[1], 'recallThrough', seq)
-local ttl = tonumber(ARGV[3])
-if ttl > 0 then
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('EXPIRE', KEYS[2], ttl)
-end
+touch(KEYS[1], KEYS[2], tonumber(ARGV[3]))
 return 1
 `;
 

@@ -1,0 +1,22 @@
+import type { BuildContextInput, TurnCandidate } from '../../src/context/context-types';
+import type { TokenCounter } from '../../src/ingest/token-counter';
+
+/** A message of a session's history, counted with the real tokenizer; odd seqs are the user's. */
+export const makeTurn = (tokenCounter: TokenCounter, seq: number, content: string, createdAt: string): TurnCandidate => ({
+  seq,
+  role: seq % 2 === 1 ? 'user' : 'assistant',
+  content,
+  createdAt,
+  tokenCount: tokenCounter.count(content),
+});
+
+/** A builder input with no candidates and a roomy budget; `over` sets what a test is about. */
+export const contextInput = (base: Pick<BuildContextInput, 'systemPrompt' | 'question' | 'shares'>, over: Partial<BuildContextInput> = {}): BuildContextInput => ({
+  budget: 4096,
+  retrieved: [],
+  summary: null,
+  recalled: [],
+  recent: [],
+  ...base,
+  ...over,
+});
