@@ -79,6 +79,8 @@ const envSchema = z.object({
   CONTEXT_SHARE_RECALLED: z.coerce.number().min(0).max(1).default(0.15),
   /** Recall hits considered per ask. */
   RECALL_K: intFrom(40, 1),
+  /** Weight of the dense side against the keyword side in recall's fusion; unset: by embedder (see SessionRecallIndex). */
+  RECALL_DENSE_WEIGHT: z.coerce.number().min(0).max(10).optional(),
   /** The summariser leaves this many newest messages alone (the window shows them verbatim). */
   SUMMARY_KEEP_RECENT_MESSAGES: intFrom(24, 0),
   /** ... and runs once this many older messages are not yet in the summary. */
@@ -132,6 +134,7 @@ export interface Config {
       answerTokens: number;
       shares: { retrieved: number; summary: number; recalled: number };
       recallK: number;
+      recallDenseWeight?: number;
     };
     summary: { keepRecentMessages: number; triggerMessages: number; maxTokens: number };
   };
@@ -204,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
         answerTokens: e.CONTEXT_ANSWER_TOKENS,
         shares: { retrieved: e.CONTEXT_SHARE_RETRIEVED, summary: e.CONTEXT_SHARE_SUMMARY, recalled: e.CONTEXT_SHARE_RECALLED },
         recallK: e.RECALL_K,
+        recallDenseWeight: e.RECALL_DENSE_WEIGHT,
       },
       summary: { keepRecentMessages: e.SUMMARY_KEEP_RECENT_MESSAGES, triggerMessages: e.SUMMARY_TRIGGER_MESSAGES, maxTokens: e.SUMMARY_MAX_TOKENS },
     },

@@ -74,7 +74,10 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const sources = new SourceStore(path.join(config.dataDir, 'sources'));
   const producer = new IngestProducer(queueConnection, config.redisPrefix, ingestJobOptions(config.workers.attempts, config.workers.backoffMs));
   const sessions = new SessionStore(redis, config.redisPrefix, { ttlSeconds: config.sessions.ttlSeconds });
-  const recallIndex = new SessionRecallIndex(vectors, embedder, { embedBatchSize: config.embedBatchSize });
+  const recallIndex = new SessionRecallIndex(vectors, embedder, {
+    embedBatchSize: config.embedBatchSize,
+    denseWeight: config.sessions.context.recallDenseWeight,
+  });
   const memoryProducer = new SessionMemoryProducer(
     queueConnection,
     config.redisPrefix,

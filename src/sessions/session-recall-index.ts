@@ -18,14 +18,15 @@ export interface SessionRecallIndexOptions {
   /** Messages per embedder call; default `DEFAULT_RECALL_EMBED_BATCH`. */
   embedBatchSize?: number;
   /**
-   * Weight of the dense (meaning) side against the keyword side in recall's fusion. Default: 1, or
-   * LEXICAL_EMBEDDER_DENSE_WEIGHT for the offline hashing embedder, whose vectors carry word overlap rather than
-   * meaning and mostly repeat, less precisely, what the keyword side already found.
+   * Weight of the dense (meaning) side against the keyword side in recall's fusion (0 skips the dense search).
+   * Default: 1, or LEXICAL_EMBEDDER_DENSE_WEIGHT for the offline hashing embedder, whose vectors carry word overlap
+   * rather than meaning: on the LoCoMo slice they only blurred what the keyword side found (evidence recall at 4,096
+   * tokens: 75.4% at weight 0, 74.8% at 0.25, 72.8% at 0.5), so with it recall is by keywords alone.
    */
   denseWeight?: number;
 }
 
-export const LEXICAL_EMBEDDER_DENSE_WEIGHT = 0.5;
+export const LEXICAL_EMBEDDER_DENSE_WEIGHT = 0;
 
 export interface RecallHit {
   seq: number;
