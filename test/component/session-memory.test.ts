@@ -156,8 +156,11 @@ describe('When another tenant searches the recall index', () => {
     // The other tenant's own session with the same id, once indexed, answers only its own messages.
     const own = (await server.services.sessions.append(other, 'shared-id', [message('user', 'I only ever talk about tulips.')], DEFAULTS))!.session;
     await indexRecall({ sessions: server.services.sessions, recallIndex: server.services.recallIndex }, { tenant: other, sessionId: 'shared-id', generation: own.generation });
-    const hits = await server.services.recallIndex.search(other, own, 'Quasimodo launch code', 5);
-    expect(hits.map((h) => h.seq)).toEqual([1]);
+    expect((await server.services.recallIndex.search(other, own, 'tulips', 5)).map((h) => h.seq)).toEqual([1]);
+    // Its dense side too: the one vector it can reach is its own.
+    const dense = await server.services.recallIndex.search(other, own, 'Quasimodo launch code', 5, { mode: 'dense' });
+    expect(dense.map((h) => h.seq)).toEqual([1]);
+    expect(await server.services.recallIndex.search(other, own, 'Quasimodo launch code', 5, { mode: 'keyword' })).toEqual([]);
   });
 });
 
