@@ -43,6 +43,15 @@ describe('loadConfig', () => {
   it('When the overlap is not smaller than the chunk size, then it is refused', () => {
     expect(() => loadConfig({ CHUNK_SIZE_TOKENS: '64', CHUNK_OVERLAP_TOKENS: '64' })).toThrow(/CHUNK_OVERLAP_TOKENS/);
   });
+
+  it('When session settings are given, then they are typed, and shares over 1 or a negative recall weight are refused', () => {
+    const c = loadConfig({ CONTEXT_MAX_TOKENS: '4096', CONTEXT_SHARE_RETRIEVED: '0.5', RECALL_DENSE_WEIGHT: '0.25', SESSION_TTL_SECONDS: '0' });
+    expect(c.sessions.context).toMatchObject({ maxTokens: 4096, answerTokens: 1024, shares: { retrieved: 0.5, summary: 0.15, recalled: 0.15 }, recallDenseWeight: 0.25 });
+    expect(c.sessions.ttlSeconds).toBe(0);
+    expect(loadConfig({}).sessions.context.recallDenseWeight).toBeUndefined();
+    expect(() => loadConfig({ CONTEXT_SHARE_RETRIEVED: '0.8', CONTEXT_SHARE_RECALLED: '0.3' })).toThrow(/must not exceed 1/);
+    expect(() => loadConfig({ RECALL_DENSE_WEIGHT: '-1' })).toThrow(/RECALL_DENSE_WEIGHT/);
+  });
 });
 
 describe('loadConfig with empty variables', () => {
