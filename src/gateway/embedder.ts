@@ -3,6 +3,11 @@ export interface Embedder {
   /** Model name as recorded with the index (a mismatch must never mix vectors). */
   readonly model: string;
   readonly dimensions: number;
+  /**
+   * True when the vectors encode word overlap rather than meaning (the offline hashing embedder): searches that also
+   * have a keyword side gain nothing from them (see SessionRecallIndex).
+   */
+  readonly lexical?: boolean;
   /** One L2-normalised vector per input, in input order. */
   embed(texts: string[], opts?: { signal?: AbortSignal; tenant?: string }): Promise<Float32Array[]>;
 }

@@ -36,6 +36,7 @@ export interface OfflineEmbedderOptions {
 export class OfflineEmbedder implements Embedder {
   readonly model = 'offline-hash-v1';
   readonly dimensions: number;
+  readonly lexical = true;
   /** Reused across texts (embedding is synchronous, so one text at a time). */
   private readonly features = new FeatureTable();
   /** Whether each BMP character is a word character, learnt on first sight: 0 unknown, 1 word, 2 not. */

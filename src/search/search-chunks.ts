@@ -8,6 +8,8 @@ export interface SearchInput {
   collection: string;
   mode: SearchMode;
   filter?: SearchFilter;
+  /** The query's embedding, when the caller already has it (it is computed here otherwise). */
+  vector?: Float32Array;
 }
 
 export interface SearchHit {
@@ -32,7 +34,7 @@ export async function searchChunks(
   input: SearchInput,
   signal?: AbortSignal,
 ): Promise<SearchHit[]> {
-  const vector = input.mode === 'keyword' ? undefined : (await deps.embedder.embed([input.query], { signal, tenant }))[0];
+  const vector = input.mode === 'keyword' ? undefined : (input.vector ?? (await deps.embedder.embed([input.query], { signal, tenant }))[0]);
   // Over-fetch a little: chunks of documents being replaced or deleted are dropped below.
   const fetchK = Math.min(input.k * 2 + 10, 200);
   const found = await deps.vectors.search({

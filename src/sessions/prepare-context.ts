@@ -1,5 +1,6 @@
 import { AppError } from '../errors';
 import { buildContext } from '../context/build-context';
+import { turnMessageTokens } from '../context/window';
 import type { BuiltContext, TurnCandidate } from '../context/context-types';
 import { searchChunks } from '../search/search-chunks';
 import type { SessionRecord, StoredMessage } from '../stores/session/session-types';
@@ -58,11 +59,17 @@ export async function prepareContext(deps: SessionDeps, tenant: string, sessionI
   const query = searchQuery(req.question, recent);
   const collection = req.collection ?? session?.collection ?? DEFAULT_COLLECTION;
 
+  const retrieving = req.k > 0;
+  const recalling = session !== undefined && session.recallIndexedThroughSeq > 0;
+  // The question is embedded once for both searches (run side by side, each would embed it: two model calls).
+  const sharedVector = (retrieving && query === req.question) || (recalling && deps.recallIndex.usesDense);
+  const vector = sharedVector ? (await deps.embedder.embed([req.question], { signal, tenant }))[0] : undefined;
+
   const [retrieved, recalled] = await Promise.all([
-    req.k > 0
-      ? searchChunks(deps, tenant, { query, k: req.k, collection, mode: 'hybrid', filter: req.filter }, signal)
+    retrieving
+      ? searchChunks(deps, tenant, { query, k: req.k, collection, mode: 'hybrid', filter: req.filter, vector: query === req.question ? vector : undefined }, signal)
       : Promise.resolve([]),
-    session && session.recallIndexedThroughSeq > 0 ? recall(deps, tenant, session, req.question) : Promise.resolve([]),
+    recalling ? recall(deps, tenant, session, req.question, vector) : Promise.resolve([]),
   ]);
 
   const built = buildContext(
@@ -90,8 +97,9 @@ async function readRecent(deps: SessionDeps, tenant: string, session: SessionRec
     const from = Math.max(1, to - RECENT_PAGE + 1);
     const page = await deps.sessions.range(tenant, session.id, from, to);
     for (let i = page.length - 1; i >= 0; i--) {
-      out.push(toTurn(page[i]));
-      tokens += page[i].tokenCount + 3;
+      const turn = toTurn(page[i]);
+      out.push(turn);
+      tokens += turnMessageTokens(turn);
     }
     to = from - 1;
   }
@@ -103,8 +111,8 @@ async function readRecent(deps: SessionDeps, tenant: string, session: SessionRec
  * followed by the turn after it: a question's answer usually comes in the reply, which rarely shares the question's
  * words. The builder drops those the window ends up showing.
  */
-async function recall(deps: SessionDeps, tenant: string, session: SessionRecord, question: string): Promise<TurnCandidate[]> {
-  const hits = await deps.recallIndex.search(tenant, session, question, deps.config.sessions.context.recallK);
+async function recall(deps: SessionDeps, tenant: string, session: SessionRecord, question: string, vector?: Float32Array): Promise<TurnCandidate[]> {
+  const hits = await deps.recallIndex.search(tenant, session, question, deps.config.sessions.context.recallK, { vector });
   if (hits.length === 0) return [];
   const seen = new Set<number>();
   const ranked: number[] = [];

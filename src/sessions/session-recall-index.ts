@@ -19,8 +19,8 @@ export interface SessionRecallIndexOptions {
   embedBatchSize?: number;
   /**
    * Weight of the dense (meaning) side against the keyword side in recall's fusion (0 skips the dense search).
-   * Default: 1, or LEXICAL_EMBEDDER_DENSE_WEIGHT for the offline hashing embedder, whose vectors carry word overlap
-   * rather than meaning: on the LoCoMo slice they only blurred what the keyword side found (evidence recall at 4,096
+   * Default: 1, or LEXICAL_EMBEDDER_DENSE_WEIGHT for a lexical embedder (the offline hashing one), whose vectors carry
+   * word overlap rather than meaning: on the LoCoMo slice they only blurred what the keyword side found (evidence recall at 4,096
    * tokens: 75.4% at weight 0, 74.8% at 0.25, 72.8% at 0.5), so with it recall is by keywords alone.
    */
   denseWeight?: number;
@@ -42,7 +42,8 @@ export const sessionDocumentId = (sessionId: string, generation: string) => `ses
 /**
  * Long-term recall of a conversation: every message is a chunk (chunkIndex = seq) of the session's document in the
  * `_sessions` collection of the existing vector store, with a deterministic id, so re-indexing a message overwrites it.
- * Search is hybrid by default (dense + keyword fused by the store) and limited to the session's current generation.
+ * Search is hybrid by default (keyword and dense sides fused here by weighted RRF) and limited to the session's current
+ * generation.
  */
 export class SessionRecallIndex {
   private readonly embedBatchSize: number;
@@ -54,7 +55,7 @@ export class SessionRecallIndex {
     opts: SessionRecallIndexOptions = {},
   ) {
     this.embedBatchSize = opts.embedBatchSize ?? DEFAULT_RECALL_EMBED_BATCH;
-    this.denseWeight = opts.denseWeight ?? (embedder.model.startsWith('offline-hash') ? LEXICAL_EMBEDDER_DENSE_WEIGHT : 1);
+    this.denseWeight = opts.denseWeight ?? (embedder.lexical ? LEXICAL_EMBEDDER_DENSE_WEIGHT : 1);
     if (!Number.isFinite(this.denseWeight) || this.denseWeight < 0) throw new Error(`SessionRecallIndex: denseWeight must be >= 0, got ${this.denseWeight}`);
     if (!Number.isInteger(this.embedBatchSize) || this.embedBatchSize < 1) {
       throw new Error(`SessionRecallIndex: embedBatchSize must be a positive integer, got ${this.embedBatchSize}`);
@@ -91,15 +92,25 @@ export class SessionRecallIndex {
   }
 
   /** The session's messages closest to `query`, best first, as seqs (read them back from the session store). */
-  async search(tenant: string, session: SessionRecord, query: string, k: number, opts: { mode?: SearchMode; signal?: AbortSignal } = {}): Promise<RecallHit[]> {
+  /** Whether hybrid search uses the dense side at all (callers then embed the query once and pass it in). */
+  get usesDense(): boolean {
+    return this.denseWeight > 0;
+  }
+
+  /** `opts.vector`: the query's embedding when the caller already has it (it is computed here otherwise). */
+  async search(
+    tenant: string,
+    session: SessionRecord,
+    query: string,
+    k: number,
+    opts: { mode?: SearchMode; signal?: AbortSignal; vector?: Float32Array } = {},
+  ): Promise<RecallHit[]> {
     const mode = opts.mode ?? 'hybrid';
     if (k <= 0 || query.trim() === '') return [];
-    if (mode !== 'hybrid') return this.searchOne(tenant, session, query, k, mode, opts.signal);
+    const one = (side: 'dense' | 'keyword') => this.searchOne(tenant, session, query, k, side, opts);
+    if (mode !== 'hybrid') return one(mode);
     // Hybrid fused here rather than in the store, so the two sides can be weighted (see denseWeight).
-    const [keyword, dense] = await Promise.all([
-      this.searchOne(tenant, session, query, k, 'keyword', opts.signal),
-      this.denseWeight > 0 ? this.searchOne(tenant, session, query, k, 'dense', opts.signal) : Promise.resolve([]),
-    ]);
+    const [keyword, dense] = await Promise.all([one('keyword'), this.usesDense ? one('dense') : Promise.resolve([])]);
     const fused = reciprocalRankFusion(
       [keyword, dense].map((list) => list.map((h) => ({ id: String(h.seq), seq: h.seq }))),
       DEFAULT_RRF_K,
@@ -108,8 +119,15 @@ export class SessionRecallIndex {
     return fused.slice(0, k).map((f) => ({ seq: f.item.seq, score: f.score }));
   }
 
-  private async searchOne(tenant: string, session: SessionRecord, query: string, k: number, mode: 'dense' | 'keyword', signal?: AbortSignal): Promise<RecallHit[]> {
-    const vector = mode === 'keyword' ? undefined : (await this.embedder.embed([query], { tenant, signal }))[0];
+  private async searchOne(
+    tenant: string,
+    session: SessionRecord,
+    query: string,
+    k: number,
+    mode: 'dense' | 'keyword',
+    opts: { signal?: AbortSignal; vector?: Float32Array },
+  ): Promise<RecallHit[]> {
+    const vector = mode === 'keyword' ? undefined : (opts.vector ?? (await this.embedder.embed([query], { tenant, signal: opts.signal }))[0]);
     const hits = await this.vectors.search({
       tenant,
       collection: SESSION_COLLECTION,

@@ -2,6 +2,7 @@ import type { ModelGateway } from '../gateway/model-gateway';
 import type { TokenCounter } from '../ingest/token-counter';
 import type { SessionStore } from '../stores/session/session-store';
 import type { SessionRecord, SessionSummary, StoredMessage } from '../stores/session/session-types';
+import { drainSessionWork, type SessionRef } from './drain-session-work';
 
 /** Tokens of turns folded per model call (at least one message, however long). */
 export const DEFAULT_SUMMARY_BATCH_TOKENS = 3000;
@@ -48,11 +49,7 @@ export interface SummarizeSessionDeps {
   now?: () => Date;
 }
 
-export interface SummarizeSessionInput {
-  tenant: string;
-  sessionId: string;
-  generation: string;
-}
+export type SummarizeSessionInput = SessionRef;
 
 export interface SummarizeSessionResult {
   /** Model calls that folded turns. */
@@ -88,39 +85,23 @@ export function foldInput(previousSummary: string, messages: StoredMessage[]): s
  * is condensed by one more call over the summary alone.
  */
 export async function summarizeSession(deps: SummarizeSessionDeps, input: SummarizeSessionInput, signal?: AbortSignal): Promise<SummarizeSessionResult> {
-  const { tenant, sessionId, generation } = input;
   const { keepRecentMessages, triggerMessages } = deps.summary;
-  const ttl = deps.lockTtlMs ?? DEFAULT_SUMMARY_LOCK_TTL_MS;
   const result: SummarizeSessionResult = { folds: 0, condensed: 0, skipped: false };
-  const current = async () => {
-    const s = await deps.sessions.get(tenant, sessionId);
-    return s && s.generation === generation ? s : undefined;
-  };
-  for (;;) {
-    const token = await deps.sessions.tryLock(tenant, sessionId, SUMMARY_LOCK, ttl);
-    if (token === undefined) {
-      result.skipped = result.folds === 0;
-      return result;
-    }
-    try {
-      for (;;) {
-        signal?.throwIfAborted();
-        const session = await current();
-        if (!session) return { ...result, coversThroughSeq: undefined };
-        result.coversThroughSeq = session.summary?.coversThroughSeq ?? 0;
-        if (pendingSummaryMessages(session, keepRecentMessages) < triggerMessages) break;
-        const written = await foldOnce(deps, session, result, signal);
-        if (!written) return result; // someone else moved the summary (or the messages are gone): theirs to finish
-      }
-    } finally {
-      await deps.sessions.unlock(tenant, sessionId, SUMMARY_LOCK, token).catch(() => undefined);
-    }
-    // Re-check after releasing: a job that gave up while we held the lock relies on us.
-    const after = await current();
-    if (!after) return { ...result, coversThroughSeq: undefined };
-    result.coversThroughSeq = after.summary?.coversThroughSeq ?? 0;
-    if (pendingSummaryMessages(after, keepRecentMessages) < triggerMessages) return result;
-  }
+  const outcome = await drainSessionWork(
+    deps.sessions,
+    {
+      ...input,
+      lock: { name: SUMMARY_LOCK, ttlMs: deps.lockTtlMs ?? DEFAULT_SUMMARY_LOCK_TTL_MS },
+      pending: (session) => pendingSummaryMessages(session, keepRecentMessages) >= triggerMessages,
+      // false: someone else moved the summary (or the messages are gone), theirs to finish.
+      step: (session) => foldOnce(deps, session, result, signal),
+    },
+    signal,
+  );
+  if (outcome.kind === 'gone') return { ...result, coversThroughSeq: undefined };
+  result.skipped = outcome.kind === 'busy' && result.folds === 0;
+  result.coversThroughSeq = outcome.session ? (outcome.session.summary?.coversThroughSeq ?? 0) : undefined;
+  return result;
 }
 
 /** Folds the oldest unsummarised batch into the summary. Answers whether the summary was written. */
@@ -192,7 +173,5 @@ async function foldOnce(deps: SummarizeSessionDeps, session: SessionRecord, resu
     tokenCount,
     updatedAt: (deps.now?.() ?? new Date()).toISOString(),
   };
-  const written = await deps.sessions.setSummary(tenant, id, generation, summary, covers);
-  if (written) result.coversThroughSeq = summary.coversThroughSeq;
-  return written;
+  return deps.sessions.setSummary(tenant, id, generation, summary, covers);
 }
