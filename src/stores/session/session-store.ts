@@ -44,9 +44,10 @@ export class SessionStore {
   }
 
   /**
-   * The expiry index: sessions by when they expire, in EXPIRY_SHARDS sorted sets (one hot key would pin every append
-   * of every tenant to one Redis Cluster slot). Redis forgets an idle session by itself; the index lets the sweep
-   * (sweepExpiredSessions) find it afterwards and delete its recall vectors, which live in the vector store.
+   * The expiry index: sessions by when they may expire, in EXPIRY_SHARDS sorted sets (one hot key would pin every
+   * tenant to one Redis Cluster slot). Redis forgets an idle session by itself; the index lets the sweep
+   * (sweepExpiredSessions) find it afterwards and delete its recall vectors, which live in the vector store. A session
+   * is noted once, when created (no extra write per append); the sweep moves a live one on to its current expiry.
    */
   private expiryKey(shard: number) {
     return `${this.prefix}:{session-expiry:${shard}}`;
@@ -69,6 +70,12 @@ export class SessionStore {
       }
     }
     return out;
+  }
+
+  /** How long until the session expires unless written again (undefined: gone, or no TTL). */
+  async expiresInMs(tenant: string, id: string): Promise<number | undefined> {
+    const left = await this.redis.pttl(this.keys(tenant, id).meta);
+    return left >= 0 ? left : undefined;
   }
 
   /** Removes an entry from the expiry index, or moves it to `atMs` when the session is still alive. */
@@ -135,7 +142,10 @@ export class SessionStore {
     let session: SessionRecord | undefined;
     const stored: StoredMessage[] = [];
     let offset = 0;
+    let created = false;
     do {
+      // Used only when this page creates the session: the answer's generation then equals it.
+      const freshGeneration = randomUUID();
       const page = messages.slice(offset, offset + this.pageSize);
       offset += this.pageSize;
       const now = new Date().toISOString();
@@ -150,7 +160,7 @@ export class SessionStore {
         this.ttlSeconds,
         expect ?? '',
         JSON.stringify(fixed),
-        randomUUID(),
+        freshGeneration,
         idPrefix,
         ...bodies.map((b) => JSON.stringify(b)),
       )) as unknown[];
@@ -158,10 +168,11 @@ export class SessionStore {
       const firstSeq = Number(reply[1]);
       session = toRecord(pairs(reply.slice(2)), tenant, id);
       if (!session) throw new Error(`session ${id}: stored record is unreadable`);
+      created ||= session.generation === freshGeneration;
       expect = session.generation;
       bodies.forEach((b, i) => stored.push({ id: `${id}:${firstSeq + i}`, seq: firstSeq + i, ...b }));
     } while (offset < messages.length);
-    await this.noteExpiry(session!);
+    if (created) await this.noteExpiry(session!);
     return { session: session!, messages: stored };
   }
 
