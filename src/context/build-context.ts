@@ -44,6 +44,7 @@ import { allocate, validateShares } from './allocate';
 import type { BuildContextInput, BuiltContext, TurnCandidate } from './context-types';
 import {
   countMessages,
+  memoizedCounter,
   messageTokens,
   PROMPT_OVERHEAD_TOKENS,
   type CountTokens,
@@ -102,7 +103,7 @@ export function buildContext(
   options: BuildContextOptions = {},
 ): BuiltContext {
   validateInput(input);
-  const tc = deps.tokenCounter;
+  const tc = memoizedCounter(deps.tokenCounter);
   const { budget } = input;
   const snippetChars = options.snippetChars ?? DEFAULT_SNIPPET_CHARS;
   const mergeOptions = {

@@ -30,3 +30,21 @@ export function countMessages(messages: readonly ChatMessage[], tokenCounter: Co
   for (const m of messages) total += messageTokens(m.content, tokenCounter);
   return total;
 }
+
+/**
+ * A counter that remembers, for one build, what it has counted: the builder counts the same texts (window turns, the
+ * question, the summary) in planning, after each render and for `context.parts`; each is tokenised once.
+ */
+export function memoizedCounter(tokenCounter: CountTokens): CountTokens {
+  const known = new Map<string, number>();
+  return {
+    count(text: string): number {
+      let n = known.get(text);
+      if (n === undefined) {
+        n = tokenCounter.count(text);
+        known.set(text, n);
+      }
+      return n;
+    },
+  };
+}
