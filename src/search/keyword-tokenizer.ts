@@ -1,7 +1,7 @@
 /**
- * The one tokenizer behind keyword search. LanceDB's FTS index is built over `keywordString(title + text)` with a
- * plain whitespace tokenizer, and the Qdrant store builds sparse vectors from `keywordTokens`, so both backends (and
- * both the indexed side and the query side) see exactly the same terms.
+ * The one tokenizer behind keyword search. LanceDB's FTS index is built over `keywordString(chunkKeywordText(chunk))`
+ * with a plain whitespace tokenizer, and the Qdrant store builds sparse vectors from `keywordTokens` of the same
+ * `chunkKeywordText`, so both backends (and both the indexed side and the query side) see exactly the same terms.
  *
  * Pipeline: NFKC (compatibility forms: fullwidth letters, ligatures) -> full case folding -> accents removed from
  * Latin and Greek letters ("café" matches "cafe", as Lucene's ASCII folding does) -> split on anything that is not a
@@ -95,4 +95,9 @@ export function keywordTokens(text: string): string[] {
 /** The tokens joined by single spaces: the form stored in LanceDB's `keywords` column and sent as the FTS query. */
 export function keywordString(text: string): string {
   return keywordTokens(text).join(' ');
+}
+
+/** The text a chunk is keyword-indexed by, in both vector stores: its title, then its text. */
+export function chunkKeywordText(chunk: { title: string; text: string }): string {
+  return `${chunk.title}\n${chunk.text}`;
 }

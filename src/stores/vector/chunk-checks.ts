@@ -1,8 +1,9 @@
 import { invalidRequest } from '../../errors';
-import type { MetadataValue } from './vector-store';
+import type { ChunkRecord, MetadataValue, VectorSearchRequest } from './vector-store';
 
 /**
- * Checks and encodings both vector stores share, so the two behave alike on the contract suite's edge cases.
+ * Checks, encodings and search parameters both vector stores share, so the two behave alike on the contract suite's
+ * edge cases.
  */
 
 /** A vector of the store's size with only finite values. */
@@ -30,4 +31,34 @@ const INT32_MAX = 2 ** 31 - 1;
 export function checkInt32(value: number, what: string): number {
   if (!Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) throw invalidRequest(`${what} must be a 32-bit integer, got ${value}`);
   return value;
+}
+
+/** A string (values reach the stores from JSON, so the static type is not a guarantee). Message names `what` if given. */
+export function checkString(value: string, what?: string): string {
+  if (typeof value !== 'string') {
+    throw invalidRequest(`${what === undefined ? 'expected a string' : `${what} must be a string`}, got ${typeof value}`);
+  }
+  return value;
+}
+
+/** A chunk either store can hold: non-empty ids, 32-bit integers, and a finite vector of the store's size. */
+export function checkChunk(chunk: ChunkRecord, dimensions: number): void {
+  for (const field of ['id', 'tenant', 'collection', 'documentId'] as const) {
+    if (typeof chunk[field] !== 'string' || chunk[field] === '') throw invalidRequest(`chunk ${field} must be a non-empty string`, { id: chunk.id });
+  }
+  for (const field of ['documentVersion', 'chunkIndex', 'tokenCount'] as const) checkInt32(chunk[field], `chunk ${field}`);
+  for (const page of chunk.pages) checkInt32(page, 'chunk page');
+  checkVector(chunk.vector, dimensions, `chunk ${chunk.id} vector`);
+}
+
+/** The request-level checks of a search: a non-negative integer k, a known mode, and a query vector unless keyword. */
+export function checkSearchRequest(req: VectorSearchRequest, dimensions: number): void {
+  if (!Number.isInteger(req.k) || req.k < 0) throw invalidRequest(`k must be a non-negative integer, got ${req.k}`);
+  if (req.mode !== 'keyword' && req.mode !== 'dense' && req.mode !== 'hybrid') throw invalidRequest(`unknown search mode ${JSON.stringify(req.mode)}`);
+  if (req.mode !== 'keyword') checkVector(req.vector, dimensions, 'query vector');
+}
+
+/** Hybrid search fetches deeper than k on each side so that a chunk ranked moderately by both can win the fusion. */
+export function hybridDepth(k: number): number {
+  return Math.max(k * 3, 30);
 }

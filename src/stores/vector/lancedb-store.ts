@@ -1,22 +1,23 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8 } from 'apache-arrow';
 import { AppError, invalidRequest } from '../../errors';
-import { MAX_KEYWORD_TOKEN_LENGTH, keywordString } from '../../search/keyword-tokenizer';
+import { MAX_KEYWORD_TOKEN_LENGTH, chunkKeywordText, keywordString } from '../../search/keyword-tokenizer';
 import { reciprocalRankFusion } from '../../search/rrf';
 import type {
   ChunkRecord,
   MetadataValue,
   ScoredChunk,
   SearchFilter,
+  StoreLogger,
   StoredChunk,
   VectorSearchRequest,
   VectorStore,
 } from './vector-store';
-import { checkInt32, checkVector, metaTag } from './chunk-checks';
-import type { StoreLogger } from './vector-store';
+import { checkChunk, checkInt32, checkSearchRequest, checkString, hybridDepth, metaTag } from './chunk-checks';
 
 /**
  * The embedded vector store: one LanceDB table in a local directory holds every tenant's chunks, and every read and
@@ -216,8 +217,7 @@ export class LanceDbVectorStore implements VectorStore {
   }
 
   async search(req: VectorSearchRequest): Promise<ScoredChunk[]> {
-    if (!Number.isInteger(req.k) || req.k < 0) throw invalidRequest(`k must be a non-negative integer, got ${req.k}`);
-    if (req.mode !== 'keyword') checkVector(req.vector, this.options.dimensions, 'query vector');
+    checkSearchRequest(req, this.options.dimensions);
     const where = chunkFilter(req.tenant, req.collection, req.filter);
     if (req.k === 0 || where === undefined) return [];
     const { table, ftsIndexName, distance } = await this.open();
@@ -230,8 +230,7 @@ export class LanceDbVectorStore implements VectorStore {
       case 'keyword':
         return this.keywordSearch(table, keywords, where, req.k);
       case 'hybrid': {
-        // Fetch deeper than k on each side so that a chunk ranked moderately by both can win the fusion.
-        const depth = Math.max(req.k * 3, 30);
+        const depth = hybridDepth(req.k);
         const [dense, keyword] = await Promise.all([
           this.denseSearch(table, distance, req.vector as Float32Array, where, depth),
           this.keywordSearch(table, keywords, where, depth),
@@ -241,8 +240,6 @@ export class LanceDbVectorStore implements VectorStore {
           .slice(0, req.k)
           .map((fused) => ({ chunk: fused.item.hit.chunk, score: fused.score }));
       }
-      default:
-        throw invalidRequest(`unknown search mode ${JSON.stringify(req.mode)}`);
     }
   }
 
@@ -329,19 +326,17 @@ export class LanceDbVectorStore implements VectorStore {
     await mkdir(this.options.dir, { recursive: true });
     const connection = await lancedb.connect(this.options.dir, { readConsistencyInterval: this.readConsistencySeconds });
     try {
-      // Fast path: the table and its index exist (every start but the first).
-      let table = await this.openExisting(connection);
-      let ftsIndexName = table && (await findFullTextIndex(table));
-      if (!table || !ftsIndexName || !(await findDocumentIdIndex(table))) {
-        ({ table, ftsIndexName } = await this.withCreateLock(async () => {
-          const created = (await this.openExisting(connection)) ?? (await connection.createEmptyTable(this.tableName, this.schema(), { mode: 'create', existOk: true }));
-          await this.checkRecordedEmbedding(created);
-          const fts = await this.ensureFullTextIndex(created);
-          await this.ensureDocumentIdIndex(created);
-          return { table: created, ftsIndexName: fts };
-        }));
+      // Fast path: the table and its indexes exist (every start but the first).
+      const existing = await this.openExisting(connection);
+      const indexes = existing && (await findIndexes(existing));
+      if (existing && indexes?.fullText && indexes.documentId) {
+        return { connection, table: existing, ftsIndexName: indexes.fullText, distance: await this.checkRecordedEmbedding(existing) };
       }
-      const distance = await this.checkRecordedEmbedding(table);
+      const { table, ftsIndexName, distance } = await this.withCreateLock(async () => {
+        const created = (await this.openExisting(connection)) ?? (await connection.createEmptyTable(this.tableName, this.schema(), { mode: 'create', existOk: true }));
+        const checked = await this.checkRecordedEmbedding(created);
+        return { table: created, ftsIndexName: await this.ensureIndexes(created), distance: checked };
+      });
       return { connection, table, ftsIndexName, distance };
     } catch (err) {
       connection.close();
@@ -416,19 +411,21 @@ export class LanceDbVectorStore implements VectorStore {
   }
 
   /**
-   * Creates the scalar (BTREE) index on `documentId` if missing (called under the create lock, so two processes never
-   * race; a table created by an older version gets it on the first start of this one). Cost: one scan of the column,
-   * ~20 ms at 11k rows; new rows are folded in by optimize().
+   * Creates the missing indexes (called under the create lock, so two processes never race) and returns the full-text
+   * index's name:
+   * - the full-text index on `keywords`;
+   * - the scalar (BTREE) index on `documentId` (a table created by an older version gets it on the first start of this
+   *   one). Cost: one scan of the column, ~20 ms at 11k rows; new rows are folded in by optimize().
    */
-  private async ensureDocumentIdIndex(table: lancedb.Table): Promise<void> {
-    if (await findDocumentIdIndex(table)) return;
-    await table.createIndex(DOCUMENT_ID_COLUMN, { replace: false, config: lancedb.Index.btree() });
+  private async ensureIndexes(table: lancedb.Table): Promise<string> {
+    const found = await findIndexes(table);
+    const fullText = found.fullText ?? (await this.createFullTextIndex(table));
+    if (!found.documentId) await table.createIndex(DOCUMENT_ID_COLUMN, { replace: false, config: lancedb.Index.btree() });
+    return fullText;
   }
 
-  /** Creates the full-text index on `keywords` if missing (called under the create lock); returns its name. */
-  private async ensureFullTextIndex(table: lancedb.Table): Promise<string> {
-    const found = await findFullTextIndex(table);
-    if (found) return found;
+  /** Creates the full-text index on `keywords`; returns its name. */
+  private async createFullTextIndex(table: lancedb.Table): Promise<string> {
     await table.createIndex(FTS_COLUMN, {
       replace: false,
       config: lancedb.Index.fts({
@@ -443,7 +440,7 @@ export class LanceDbVectorStore implements VectorStore {
         withPosition: false,
       }),
     });
-    const created = await findFullTextIndex(table);
+    const created = (await findIndexes(table)).fullText;
     if (!created) throw new Error(`LanceDB did not create the full-text index on ${FTS_COLUMN}`);
     return created;
   }
@@ -540,14 +537,8 @@ export class LanceDbVectorStore implements VectorStore {
     return run;
   }
 
-
   private toRow(chunk: ChunkRecord): Record<string, unknown> {
-    for (const field of ['id', 'tenant', 'collection', 'documentId'] as const) {
-      if (typeof chunk[field] !== 'string' || chunk[field] === '') throw invalidRequest(`chunk ${field} must be a non-empty string`, { id: chunk.id });
-    }
-    for (const field of ['documentVersion', 'chunkIndex', 'tokenCount'] as const) sqlInt(chunk[field], `chunk ${field}`);
-    for (const page of chunk.pages) sqlInt(page, 'chunk page');
-    checkVector(chunk.vector, this.options.dimensions, `chunk ${chunk.id} vector`);
+    checkChunk(chunk, this.options.dimensions);
     return {
       id: chunk.id,
       tenant: chunk.tenant,
@@ -562,15 +553,20 @@ export class LanceDbVectorStore implements VectorStore {
       headingPath: chunk.headingPath,
       metadata: JSON.stringify(chunk.metadata),
       metaTags: Object.entries(chunk.metadata).map(([key, value]) => metaTag(key, value)),
-      keywords: keywordString(`${chunk.title}\n${chunk.text}`),
+      keywords: keywordString(chunkKeywordText(chunk)),
       // Stored unit length, so that dot distance is cosine distance (see META_UNIT_VECTORS). A zero vector stays zero.
       vector: Array.from(unitVector(chunk.vector) ?? chunk.vector),
     };
   }
 }
 
-async function findDocumentIdIndex(table: lancedb.Table): Promise<string | undefined> {
-  return (await table.listIndices()).find((index) => index.columns.length === 1 && index.columns[0] === DOCUMENT_ID_COLUMN)?.name;
+/** The names of our two indexes, from one listing; undefined for a missing one. */
+async function findIndexes(table: lancedb.Table): Promise<{ fullText?: string; documentId?: string }> {
+  const indices = await table.listIndices();
+  return {
+    fullText: indices.find((index) => index.columns.includes(FTS_COLUMN))?.name,
+    documentId: indices.find((index) => index.columns.length === 1 && index.columns[0] === DOCUMENT_ID_COLUMN)?.name,
+  };
 }
 
 /** The vector scaled to unit length (in float64, then rounded once), or undefined for a zero vector. */
@@ -580,10 +576,6 @@ function unitVector(vector: Float32Array): Float32Array | undefined {
   if (sum === 0) return undefined;
   const norm = Math.sqrt(sum);
   return Float32Array.from(vector, (value) => value / norm);
-}
-
-async function findFullTextIndex(table: lancedb.Table): Promise<string | undefined> {
-  return (await table.listIndices()).find((index) => index.columns.includes(FTS_COLUMN))?.name;
 }
 
 function tableSchema(dimensions: number, embeddingModel: string): Schema {
@@ -606,10 +598,6 @@ function tableSchema(dimensions: number, embeddingModel: string): Schema {
   );
 }
 
-/**
- * One metadata entry as an exact-match tag, `key=<JSON value>`: JSON keeps types apart (3 vs "3" vs true) and
- * quotes strings, so no two entries give the same tag. Filters test tags with array_has_any.
- */
 /** The SQL filter for a search, or undefined when the filter can match nothing (an empty list of allowed values). */
 function chunkFilter(tenant: string, collection: string, filter: SearchFilter = {}): string | undefined {
   const parts = [`tenant = ${sqlString(tenant)}`, `collection = ${sqlString(collection)}`];
@@ -627,8 +615,7 @@ function chunkFilter(tenant: string, collection: string, filter: SearchFilter = 
 
 /** A SQL string literal. DataFusion treats backslashes literally; a single quote is the only character to escape. */
 function sqlString(value: string): string {
-  if (typeof value !== 'string') throw invalidRequest(`expected a string, got ${typeof value}`);
-  return `'${value.replaceAll("'", "''")}'`;
+  return `'${checkString(value).replaceAll("'", "''")}'`;
 }
 
 /** An int32 for a SQL filter; anything else (NaN, 1.5, "1; drop") is refused rather than interpolated. */
@@ -652,8 +639,4 @@ function toStoredChunk(row: Record<string, unknown>): StoredChunk {
     headingPath: Array.from((row.headingPath ?? []) as Iterable<string>, String),
     metadata: JSON.parse(row.metadata as string) as Record<string, MetadataValue>,
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,20 +1,21 @@
 import { createHash } from 'node:crypto';
 import type { QdrantClient as QdrantClientType, Schemas } from '@qdrant/js-client-rest' with { 'resolution-mode': 'import' };
 import { AppError, invalidRequest } from '../../errors';
+import { chunkKeywordText } from '../../search/keyword-tokenizer';
 import { DEFAULT_RRF_K } from '../../search/rrf';
 import { sparseVector } from '../../search/sparse-vector';
+import { checkChunk, checkInt32, checkSearchRequest, checkString, hybridDepth, metaTag } from './chunk-checks';
 import { callQdrant, mapQdrantError } from './qdrant-errors';
 import type {
   ChunkRecord,
   MetadataValue,
   ScoredChunk,
   SearchFilter,
+  StoreLogger,
   StoredChunk,
   VectorSearchRequest,
   VectorStore,
 } from './vector-store';
-import { checkInt32, checkVector, metaTag } from './chunk-checks';
-import type { StoreLogger } from './vector-store';
 
 /**
  * The production vector store: one Qdrant collection holds every tenant's chunks, and every read and delete carries a
@@ -78,9 +79,9 @@ const PAYLOAD_INDEXES: Array<{ field_name: string; field_schema: Schemas['Payloa
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { QdrantClient } = require('@qdrant/js-client-rest') as typeof import('@qdrant/js-client-rest', { with: { 'resolution-mode': 'import' } });
 
-
 type Condition = Schemas['Condition'];
 type Filter = Schemas['Filter'];
+type CollectionInfo = Schemas['CollectionInfo'];
 
 interface RecordedEmbedding {
   embeddingModel?: unknown;
@@ -120,11 +121,11 @@ export class QdrantVectorStore implements VectorStore {
    * race with other processes: "already exists" answers are followed by a re-check. A failed init can be retried.
    */
   init(): Promise<void> {
-    const run = (this.initialized ??= this.ensureCollection());
-    run.catch(() => {
-      if (this.initialized === run) this.initialized = undefined;
+    this.initialized ??= this.ensureCollection().catch((err) => {
+      this.initialized = undefined; // let a later call retry (e.g. once Qdrant is back)
+      throw err;
     });
-    return run;
+    return this.initialized;
   }
 
   async upsert(chunks: ChunkRecord[]): Promise<void> {
@@ -146,9 +147,7 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   async search(req: VectorSearchRequest): Promise<ScoredChunk[]> {
-    if (!Number.isInteger(req.k) || req.k < 0) throw invalidRequest(`k must be a non-negative integer, got ${req.k}`);
-    if (req.mode !== 'keyword' && req.mode !== 'dense' && req.mode !== 'hybrid') throw invalidRequest(`unknown search mode ${JSON.stringify(req.mode)}`);
-    if (req.mode !== 'keyword') checkVector(req.vector, this.options.dimensions, 'query vector');
+    checkSearchRequest(req, this.options.dimensions);
     const filter = searchFilter(req.tenant, req.collection, req.filter);
     if (req.k === 0 || filter === undefined) return [];
     const dense = req.mode === 'keyword' ? undefined : Array.from(req.vector as Float32Array);
@@ -160,8 +159,7 @@ export class QdrantVectorStore implements VectorStore {
 
     let request: Schemas['QueryRequest'];
     if (req.mode === 'hybrid') {
-      // Fetch deeper than k on each side so that a chunk ranked moderately by both can win the fusion.
-      const depth = Math.max(req.k * 3, 30);
+      const depth = hybridDepth(req.k);
       const prefetch: Schemas['Prefetch'][] = [{ query: dense, using: DENSE_VECTOR, filter, limit: depth }];
       if (hasSparse) prefetch.push({ query: sparse, using: SPARSE_VECTOR, filter, limit: depth });
       request = { prefetch, query: { rrf: { k: DEFAULT_RRF_K } }, limit: req.k, with_payload: true };
@@ -243,13 +241,16 @@ export class QdrantVectorStore implements VectorStore {
 
   private async ensureCollection(): Promise<void> {
     // Follow the alias if it exists (after a reindex it points at a later physical collection).
-    let target = (await this.aliasTarget()) ?? this.physicalCollection;
+    const aliased = await this.aliasTarget();
+    let target = aliased ?? this.physicalCollection;
     if (!(await this.collectionExists(target))) {
       await this.createCollection(target);
     }
-    await this.checkRecordedEmbedding(target);
-    await this.ensurePayloadIndexes(target);
-    if ((await this.aliasTarget()) === undefined) {
+    const info = await this.collectionInfo(target);
+    this.checkRecordedEmbedding(target, info);
+    await this.ensurePayloadIndexes(target, info);
+    // No alias at first: look again (another process may have created it meanwhile) before creating it.
+    if (aliased === undefined && (await this.aliasTarget()) === undefined) {
       try {
         await this.client.updateCollectionAliases({ actions: [{ create_alias: { collection_name: target, alias_name: this.alias } }] });
       } catch (err) {
@@ -257,7 +258,7 @@ export class QdrantVectorStore implements VectorStore {
         const now = await this.aliasTarget();
         if (now === undefined) throw mapQdrantError(err, 'createAlias', this.options.logger);
         target = now;
-        await this.checkRecordedEmbedding(target);
+        this.checkRecordedEmbedding(target, await this.collectionInfo(target));
       }
       this.options.logger?.info({ alias: this.alias, collection: target }, 'qdrant collection alias ready');
     }
@@ -266,6 +267,10 @@ export class QdrantVectorStore implements VectorStore {
   private async aliasTarget(): Promise<string | undefined> {
     const { aliases } = await this.call('getAliases', () => this.client.getAliases());
     return aliases.find((alias) => alias.alias_name === this.alias)?.collection_name;
+  }
+
+  private collectionInfo(name: string): Promise<CollectionInfo> {
+    return this.call('getCollection', () => this.client.getCollection(name));
   }
 
   private async collectionExists(name: string): Promise<boolean> {
@@ -290,23 +295,21 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   /** Creating an existing index is a no-op in Qdrant, but we skip the ones the collection already reports. */
-  private async ensurePayloadIndexes(name: string): Promise<void> {
-    const info = await this.call('getCollection', () => this.client.getCollection(name));
+  private async ensurePayloadIndexes(name: string, info: CollectionInfo): Promise<void> {
     const existing = info.payload_schema ?? {};
     for (const index of PAYLOAD_INDEXES) {
       if (existing[index.field_name]) continue;
       try {
         await this.client.createPayloadIndex(name, { wait: true, field_name: index.field_name, field_schema: index.field_schema });
       } catch (err) {
-        const again = await this.call('getCollection', () => this.client.getCollection(name));
+        const again = await this.collectionInfo(name);
         if (!again.payload_schema?.[index.field_name]) throw mapQdrantError(err, 'createPayloadIndex', this.options.logger);
       }
     }
   }
 
   /** Vectors from two models (or two sizes) must never share a collection: their distances would be meaningless. */
-  private async checkRecordedEmbedding(name: string): Promise<void> {
-    const info = await this.call('getCollection', () => this.client.getCollection(name));
+  private checkRecordedEmbedding(name: string, info: CollectionInfo): void {
     const metadata = (info.config as { metadata?: Record<string, unknown> | null }).metadata;
     const recorded = (metadata?.[METADATA_KEY] ?? {}) as RecordedEmbedding;
     const vectors = info.config.params.vectors as Record<string, { size?: number; distance?: string } | undefined> | undefined;
@@ -369,16 +372,10 @@ export class QdrantVectorStore implements VectorStore {
     return chunks;
   }
 
-
   private toPoint(chunk: ChunkRecord): Schemas['PointStruct'] {
-    for (const field of ['id', 'tenant', 'collection', 'documentId'] as const) {
-      if (typeof chunk[field] !== 'string' || chunk[field] === '') throw invalidRequest(`chunk ${field} must be a non-empty string`, { id: chunk.id });
-    }
-    for (const field of ['documentVersion', 'chunkIndex', 'tokenCount'] as const) checkInt32(chunk[field], `chunk ${field}`);
-    for (const page of chunk.pages) checkInt32(page, 'chunk page');
-    checkVector(chunk.vector, this.options.dimensions, `chunk ${chunk.id} vector`);
+    checkChunk(chunk, this.options.dimensions);
     const vector: Record<string, Schemas['Vector']> = { [DENSE_VECTOR]: Array.from(chunk.vector) };
-    const sparse = sparseVector(`${chunk.title}\n${chunk.text}`);
+    const sparse = sparseVector(chunkKeywordText(chunk));
     // A chunk of only stop words has no sparse vector at all (named vectors are optional per point).
     if (sparse.indices.length > 0) vector[SPARSE_VECTOR] = sparse;
     return {
@@ -415,10 +412,6 @@ export function pointId(tenant: string, chunkId: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-/**
- * One metadata entry as an exact-match keyword, `key=<JSON value>`: JSON keeps types apart (3 vs "3" vs true) and
- * works for non-integer numbers, which Qdrant's `match` cannot compare. Filters test the `meta` array with match any.
- */
 /** The Qdrant filter of a search, or undefined when it can match nothing (an empty list of allowed values). */
 function searchFilter(tenant: string, collection: string, filter: SearchFilter = {}): Filter | undefined {
   const must: Condition[] = [matchValue('tenant', checkString(tenant, 'tenant')), matchValue('collection', checkString(collection, 'collection'))];
@@ -442,12 +435,6 @@ function matchValue(key: string, value: string | number): Condition {
 function unique(values: string[]): string[] {
   return [...new Set(values)];
 }
-
-function checkString(value: string, what: string): string {
-  if (typeof value !== 'string') throw invalidRequest(`${what} must be a string, got ${typeof value}`);
-  return value;
-}
-
 
 function sortByIndex(chunks: StoredChunk[]): StoredChunk[] {
   return chunks.sort((a, b) => a.chunkIndex - b.chunkIndex);
