@@ -10,6 +10,10 @@ import type { RateLimiter } from './safety/rate-limiter';
 import { retryWithBackoff, type RetryOptions } from './safety/retry';
 import type { UsageMeter } from './safety/usage-meter';
 import type { Metrics } from '../infra/metrics';
+import { countMessages } from '../context/message-tokens';
+
+/** Default of GatewayDeps.maxQueueWaitMs. */
+export const DEFAULT_MAX_QUEUE_WAIT_MS = 10_000;
 
 export interface GatewayDeps {
   registry: ModelRegistry;
@@ -23,7 +27,7 @@ export interface GatewayDeps {
   retry?: Omit<RetryOptions, 'signal'>;
   /** How long a caller waits for rate-limit budget before `rate_limited`. */
   maxQueueWaitMs?: number;
-  /** Estimate of characters per token, for the rate limiter's estimate before a call. */
+  /** Token counter (tekken), for the rate limiter's estimate of a call's tokens before it is made. */
   countTokens: (text: string) => number;
   logPrompts?: boolean;
   metrics?: Pick<Metrics, 'modelCalls' | 'modelTokens' | 'modelCostUsd'>;
@@ -66,16 +70,15 @@ export class ModelGateway {
 
   async chat(req: GatewayChatRequest): Promise<GatewayChatResult> {
     const candidates = this.route(req);
+    const promptTokens = this.promptTokens(req);
     let lastError: unknown;
-    for (const id of candidates) {
-      const spec = this.spec(id);
-      if (!(await this.deps.breaker.canCall(id))) continue;
+    for await (const { id, spec, provider } of this.callable(candidates)) {
       const providerReq = this.providerRequest(spec, req);
       const cached = await this.deps.chatCache.get(providerReq);
       if (cached) return { ...cached, modelId: id, costUsd: 0, cached: true };
       try {
-        const estimated = estimate(this.deps.countTokens, req.messages) + providerReq.maxTokens;
-        const { result, cost } = await this.call(spec, req.purpose, req.tenant, estimated, req.signal, (p) => p.chat(providerReq), req.messages);
+        const estimated = promptTokens + providerReq.maxTokens;
+        const { result, cost } = await this.call(spec, provider, req.purpose, req.tenant, estimated, req.signal, (p) => p.chat(providerReq), req.messages);
         await this.deps.chatCache.set(providerReq, result);
         return { ...result, modelId: id, costUsd: cost, cached: false };
       } catch (err) {
@@ -92,13 +95,11 @@ export class ModelGateway {
    */
   async *chatStream(req: GatewayChatRequest): AsyncGenerator<{ type: 'delta'; text: string } | { type: 'done'; result: GatewayChatResult }> {
     const candidates = this.route(req);
+    const promptTokens = this.promptTokens(req);
     let lastError: unknown;
-    for (const id of candidates) {
-      const spec = this.spec(id);
-      const provider = this.deps.providers[spec.provider];
-      if (!provider || !(await this.deps.breaker.canCall(id))) continue;
+    for await (const { id, spec, provider } of this.callable(candidates)) {
       const providerReq = this.providerRequest(spec, req);
-      const estimated = estimate(this.deps.countTokens, req.messages) + providerReq.maxTokens;
+      const estimated = promptTokens + providerReq.maxTokens;
       await this.deps.limiter.acquire(id, { tokens: estimated, maxWaitMs: this.maxQueueWaitMs, signal: req.signal });
       const started = performance.now();
       let sent = false;
@@ -132,9 +133,11 @@ export class ModelGateway {
     const missing = texts.map((t, i) => (cached[i] ? -1 : i)).filter((i) => i >= 0);
     if (missing.length === 0) return cached as Float32Array[];
     if (!(await this.deps.breaker.canCall(id))) throw unavailable('embed', [id]);
+    const provider = this.deps.providers[spec.provider];
+    if (!provider) throw new AppError('model_unavailable', 503, `Provider ${spec.provider} is not configured`, { model: spec.id });
     const fresh = missing.map((i) => texts[i]);
     const estimated = fresh.reduce((n, t) => n + this.deps.countTokens(t), 0);
-    const { result } = await this.call(spec, 'embed', tenant, estimated, signal, (p) => p.embed(spec.name, fresh, { signal }));
+    const { result } = await this.call(spec, provider, 'embed', tenant, estimated, signal, (p) => p.embed(spec.name, fresh, { signal }));
     await this.deps.embeddingCache.setMany(id, fresh, result.vectors);
     const out = [...cached];
     missing.forEach((i, j) => (out[i] = result.vectors[j]));
@@ -142,12 +145,30 @@ export class ModelGateway {
   }
 
   private get maxQueueWaitMs(): number {
-    return this.deps.maxQueueWaitMs ?? 10_000;
+    return this.deps.maxQueueWaitMs ?? DEFAULT_MAX_QUEUE_WAIT_MS;
   }
 
   /** The models to try: the one the request pins, or the purpose's route. */
   private route(req: GatewayChatRequest): string[] {
     return req.model ? [this.spec(req.model).id] : [...this.deps.registry.routes[req.purpose]];
+  }
+
+  /**
+   * The candidates that may be called now, in order: a model whose provider is not configured is skipped before its
+   * breaker is asked (so it never claims a half-open trial); then one whose breaker refuses the call.
+   */
+  private async *callable(candidates: string[]): AsyncGenerator<{ id: string; spec: ModelSpec; provider: ModelProvider }> {
+    for (const id of candidates) {
+      const spec = this.spec(id);
+      const provider = this.deps.providers[spec.provider];
+      if (!provider || !(await this.deps.breaker.canCall(id))) continue;
+      yield { id, spec, provider };
+    }
+  }
+
+  /** The prompt's tokens for the rate limiter's estimate (the same count for every candidate). */
+  private promptTokens(req: GatewayChatRequest): number {
+    return countMessages(req.messages, { count: this.deps.countTokens });
   }
 
   private providerRequest(spec: ModelSpec, req: GatewayChatRequest): ChatRequest & { maxTokens: number } {
@@ -157,6 +178,7 @@ export class ModelGateway {
   /** One provider call with the rate limit before it, retries around it and the bookkeeping after it. */
   private async call<T extends { usage: TokenUsage }>(
     spec: ModelSpec,
+    provider: ModelProvider,
     purpose: Purpose,
     tenant: string,
     estimatedTokens: number,
@@ -164,8 +186,6 @@ export class ModelGateway {
     fn: (provider: ModelProvider) => Promise<T>,
     messages?: ChatMessage[],
   ): Promise<{ result: T; cost: number }> {
-    const provider = this.deps.providers[spec.provider];
-    if (!provider) throw new AppError('model_unavailable', 503, `Provider ${spec.provider} is not configured`, { model: spec.id });
     const started = performance.now();
     let attempts = 0;
     await this.deps.limiter.acquire(spec.id, { tokens: estimatedTokens, maxWaitMs: this.maxQueueWaitMs, signal });
@@ -225,8 +245,3 @@ export class ModelGateway {
 
 const unavailable = (purpose: Purpose, tried: string[], cause?: unknown) =>
   new AppError('model_unavailable', 503, `No ${purpose} model is available right now`, { tried }, { cause, headers: { 'Retry-After': '5' } });
-
-function estimate(count: (text: string) => number, messages: ChatMessage[]): number {
-  // Mistral's chat template adds a few tokens per message.
-  return messages.reduce((n, m) => n + count(m.content) + 4, 0);
-}

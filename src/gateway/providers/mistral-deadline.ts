@@ -1,4 +1,3 @@
-import { AppError } from '../../errors';
 import type { MistralErrorContext } from './mistral-errors';
 
 /**
@@ -34,12 +33,6 @@ export class Deadline {
 
   abort(): void {
     this.localController.abort();
-  }
-
-  throwIfCallerAborted(): void {
-    if (this.callerSignal?.aborted) {
-      throw new AppError('aborted', 499, 'the request was aborted by the caller', { provider: 'mistral' }, { cause: this.callerSignal.reason, retryable: false });
-    }
   }
 
   errorContext(operation: string): MistralErrorContext {

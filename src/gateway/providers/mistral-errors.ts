@@ -1,4 +1,5 @@
 import { AppError } from '../../errors';
+import { retryAfterHeader } from '../safety/retry';
 
 /**
  * Maps whatever the Mistral SDK (or fetch under it) throws to an AppError the gateway can branch on.
@@ -37,7 +38,7 @@ export function mapMistralError(err: unknown, ctx: MistralErrorContext): AppErro
       const retryAfterMs = parseRetryAfterMs(headerOf(err, 'retry-after'));
       const details: Record<string, unknown> = { provider: PROVIDER, upstreamStatus: 429 };
       if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
-      const headers = retryAfterMs !== undefined ? { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } : undefined;
+      const headers = retryAfterMs !== undefined ? retryAfterHeader(retryAfterMs) : undefined;
       return new AppError('upstream_rate_limited', 503, `Mistral rate-limited ${ctx.operation}; try again shortly`, details, { cause: err, retryable: true, headers });
     }
     if (status >= 500 || status === 408) {

@@ -55,7 +55,7 @@ export class MistralProvider implements ModelProvider {
   async chat(req: ChatRequest): Promise<ChatResult> {
     const deadline = new Deadline(this.timeoutMs, req.signal);
     try {
-      deadline.throwIfCallerAborted();
+      req.signal?.throwIfAborted(); // the catch maps a caller abort to `aborted`
       const res: ChatCompletionResponse = await this.client.chat.complete(
         { model: req.model, messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature, stream: false },
         this.requestOptions(deadline),
@@ -80,7 +80,7 @@ export class MistralProvider implements ModelProvider {
     let iterator: AsyncIterator<{ data: CompletionChunk }> | undefined;
     let finished = false;
     try {
-      deadline.throwIfCallerAborted();
+      req.signal?.throwIfAborted();
       const stream = await this.client.chat.stream(
         { model: req.model, messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature },
         this.requestOptions(deadline),
@@ -107,7 +107,7 @@ export class MistralProvider implements ModelProvider {
           if (choice.finishReason) finishReason = choice.finishReason;
         }
       }
-      deadline.throwIfCallerAborted();
+      req.signal?.throwIfAborted();
       if (finishReason === undefined) {
         // The SDK ends the iteration quietly if the body ends without `data: [DONE]` or a finish_reason: a cut stream.
         throw new Error('stream ended without a finish_reason');
@@ -137,7 +137,7 @@ export class MistralProvider implements ModelProvider {
     for (const batch of this.batches(texts)) {
       const deadline = new Deadline(this.timeoutMs, opts?.signal);
       try {
-        deadline.throwIfCallerAborted();
+        opts?.signal?.throwIfAborted();
         const res = await this.client.embeddings.create({ model, inputs: batch }, this.requestOptions(deadline));
         if (res.data.length !== batch.length) {
           throw new Error(`embeddings response has ${res.data.length} vectors for ${batch.length} inputs`);

@@ -24,8 +24,8 @@ import { keywordTokens } from '../../search/keyword-tokenizer';
 import { parseChatContext, splitSentences, throwIfAborted, type ContextPassage } from './offline-text';
 import { summarize } from './offline-summarize';
 
-export { parseChatContext, parseContextBlocks, splitSentences, type ContextPassage } from './offline-text';
-export { summarize, parseSummaryInput, factScore, type SummarizeOptions } from './offline-summarize';
+export { parseChatContext, splitSentences } from './offline-text';
+export { summarize } from './offline-summarize';
 
 export const NOT_FOUND_ANSWER = 'I could not find this in the provided context.';
 export const DEFAULT_ANSWER_MAX_TOKENS = 512;

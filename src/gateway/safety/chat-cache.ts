@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ChatRequest, ChatResult } from '../provider';
 import { modelKey, sha256 } from './keys';
+import { requirePositive } from './options';
 
 export interface ChatCacheOptions {
   /** Off by default: a cached answer is only right when the same request must give the same answer. */
@@ -26,8 +27,7 @@ export class ChatCache {
     options: ChatCacheOptions = {},
   ) {
     this.enabled = options.enabled ?? false;
-    this.ttlMs = options.ttlMs ?? DEFAULT_CHAT_CACHE_TTL_MS;
-    if (!(this.ttlMs > 0)) throw new Error('ttlMs must be positive');
+    this.ttlMs = requirePositive('ttlMs', options.ttlMs ?? DEFAULT_CHAT_CACHE_TTL_MS);
   }
 
   isCacheable(req: ChatRequest): boolean {

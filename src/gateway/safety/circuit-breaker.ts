@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { modelKey, type Clock } from './keys';
+import { clockOf } from './options';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
@@ -98,7 +99,7 @@ export class CircuitBreaker {
     private readonly prefix: string,
     options: CircuitBreakerOptions = {},
   ) {
-    this.now = options.now ?? Date.now;
+    this.now = clockOf(options);
     this.threshold = options.failureThreshold ?? DEFAULT_FAILURE_THRESHOLD;
     this.windowFailures = options.windowFailures ?? 0;
     this.windowMs = options.windowMs ?? 60_000;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { modelKey, sha256, type Clock } from './keys';
+import { clockOf, requirePositive, requirePositiveInt } from './options';
 
 export interface EmbeddingCacheOptions {
   /** Time to live of each entry. Default 7 days. */
@@ -62,11 +63,9 @@ export class EmbeddingCache {
     private readonly prefix: string,
     options: EmbeddingCacheOptions = {},
   ) {
-    this.ttlMs = options.ttlMs ?? DEFAULT_EMBEDDING_TTL_MS;
-    this.maxEntries = options.maxEntries ?? DEFAULT_EMBEDDING_MAX_ENTRIES;
-    this.now = options.now ?? Date.now;
-    if (!(this.ttlMs > 0)) throw new Error('ttlMs must be positive');
-    if (!(Number.isInteger(this.maxEntries) && this.maxEntries >= 1)) throw new Error('maxEntries must be a positive integer');
+    this.ttlMs = requirePositive('ttlMs', options.ttlMs ?? DEFAULT_EMBEDDING_TTL_MS);
+    this.maxEntries = requirePositiveInt('maxEntries', options.maxEntries ?? DEFAULT_EMBEDDING_MAX_ENTRIES);
+    this.now = clockOf(options);
   }
 
   private entryKey(model: string, text: string) {

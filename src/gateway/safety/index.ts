@@ -1,4 +1,4 @@
-export { RateLimiter, rateLimited, type ModelRateLimits, type RateLimiterOptions, type AcquireOptions } from './rate-limiter';
+export { RateLimiter, type ModelRateLimits, type RateLimiterOptions, type AcquireOptions } from './rate-limiter';
 export { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker';
 export { EmbeddingCache, type EmbeddingCacheOptions } from './embedding-cache';
 export { ChatCache, type ChatCacheOptions } from './chat-cache';

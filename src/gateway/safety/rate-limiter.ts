@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import { AppError, invalidRequest } from '../../errors';
 import { modelKey, sleep, type Clock } from './keys';
+import { clockOf } from './options';
+import { retryAfterHeader } from './retry';
 
 export interface ModelRateLimits {
   /** Requests per minute; unset or 0 means no request limit. */
@@ -10,7 +12,7 @@ export interface ModelRateLimits {
 }
 
 export interface RateLimiterOptions {
-  /** Limits per provider model name. A model without an entry passes through. */
+  /** Limits per model registry id (the id the gateway passes to `acquire`). A model without an entry passes through. */
   limits: Record<string, ModelRateLimits>;
   /** Clock in ms; every process sharing the Redis should have roughly the same wall clock. */
   now?: Clock;
@@ -25,6 +27,22 @@ export interface AcquireOptions {
 }
 
 /**
+ * The refill rule both scripts share, as a Lua function: the bucket at KEY's level `v` and time `t` after refilling
+ * continuously at cap/60 000 per ms up to `now`. A missing state is a full bucket; a clock behind the stored time
+ * never refills (or un-fills) it.
+ */
+const REFILL = `
+local function refill(key, cap, now)
+  local h = redis.call('HMGET', key, 'v', 't')
+  local v = tonumber(h[1])
+  local t = tonumber(h[2])
+  if v == nil or t == nil then v = cap; t = now end
+  if now > t then v = math.min(cap, v + (now - t) * (cap / 60000)); t = now end
+  return v, t
+end
+`;
+
+/**
  * One script, two token buckets (requests and tokens per minute), both refilled continuously at limit/60 000 per ms
  * and both checked before either is taken from: a call goes through only if both have room, atomically across
  * every process on the Redis. Answers {1, 0} when taken, or {0, ms until both would have room}.
@@ -32,7 +50,7 @@ export interface AcquireOptions {
  *
  * KEYS: requests bucket, tokens bucket. ARGV: now, rpm, tpm, tokens, ttlMs.
  */
-const ACQUIRE = `
+const ACQUIRE = `${REFILL}
 local now = tonumber(ARGV[1])
 local limits = { tonumber(ARGV[2]), tonumber(ARGV[3]) }
 local costs = { 1, tonumber(ARGV[4]) }
@@ -43,11 +61,7 @@ for i = 1, 2 do
   local cap = limits[i]
   if cap > 0 then
     local rate = cap / 60000
-    local h = redis.call('HMGET', KEYS[i], 'v', 't')
-    local v = tonumber(h[1])
-    local t = tonumber(h[2])
-    if v == nil or t == nil then v = cap; t = now end
-    if now > t then v = math.min(cap, v + (now - t) * rate); t = now end
+    local v, t = refill(KEYS[i], cap, now)
     levels[i] = { v, t }
     if v < costs[i] then
       local w = math.ceil((costs[i] - v) / rate)
@@ -70,16 +84,11 @@ return { 1, 0 }
  * go below zero (the next callers wait for the debt), never above the capacity, never below minus the capacity.
  * KEYS: tokens bucket. ARGV: now, tpm, delta, ttlMs.
  */
-const SETTLE = `
+const SETTLE = `${REFILL}
 local now = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
 local delta = tonumber(ARGV[3])
-local rate = cap / 60000
-local h = redis.call('HMGET', KEYS[1], 'v', 't')
-local v = tonumber(h[1])
-local t = tonumber(h[2])
-if v == nil or t == nil then v = cap; t = now end
-if now > t then v = math.min(cap, v + (now - t) * rate); t = now end
+local v, t = refill(KEYS[1], cap, now)
 v = math.max(-cap, math.min(cap, v - delta))
 redis.call('HSET', KEYS[1], 'v', tostring(v), 't', tostring(t))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
@@ -102,7 +111,7 @@ export class RateLimiter {
     private readonly prefix: string,
     private readonly options: RateLimiterOptions,
   ) {
-    this.now = options.now ?? Date.now;
+    this.now = clockOf(options);
     for (const [model, l] of Object.entries(options.limits)) {
       for (const v of [l.requestsPerMinute, l.tokensPerMinute]) {
         if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new Error(`rate limits of ${model} must be non-negative numbers`);
@@ -165,6 +174,6 @@ export function rateLimited(model: string, retryAfterMs: number): AppError {
     429,
     `the rate limit of ${model} is reached; try again in ${Math.ceil(retryAfterMs / 1000)} s`,
     { model, retryAfterMs },
-    { retryable: true, headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } },
+    { retryable: true, headers: retryAfterHeader(retryAfterMs) },
   );
 }
