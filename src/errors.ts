@@ -25,8 +25,16 @@ export const notFound = (what: string, id: string) =>
 export const invalidRequest = (message: string, details?: Record<string, unknown>) =>
   new AppError('invalid_request', 400, message, details);
 
-export const dependencyUnavailable = (dependency: string, cause?: unknown) =>
-  new AppError('dependency_unavailable', 503, `${dependency} is unavailable; try again shortly`, { dependency }, { cause });
+/** `label` names the dependency in the message (default: `dependency`); `headers` ride along (e.g. Retry-After). */
+export const dependencyUnavailable = (
+  dependency: string,
+  cause?: unknown,
+  options: { label?: string; headers?: Record<string, string> } = {},
+) =>
+  new AppError('dependency_unavailable', 503, `${options.label ?? dependency} is unavailable; try again shortly`, { dependency }, {
+    cause,
+    headers: options.headers,
+  });
 
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;

@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app';
-import { ConfigError, loadConfig, type Config } from './config';
+import type { Config } from './config';
 import { createLogger, type Logger } from './infra/logger';
-import { RedisUnreachableError } from './infra/redis';
+import { runEntry } from './infra/entry';
 import { createServices, type Services } from './services';
 import { startWorkers, type RunningWorkers } from '../workers/register-workers';
 
@@ -49,36 +49,14 @@ export async function startServer(config: Readonly<Config>, logger: Logger = cre
   return { url: `http://${host}:${port}`, port, services, stop };
 }
 
-/** Process entry: config errors and a missing Redis end the process with one clear line. */
+/** Process entry (`npm start`): see runEntry for exits and signals. */
 export async function main(): Promise<void> {
-  let config: Readonly<Config>;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`ragmem: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-  const logger = createLogger(config.logLevel);
-  let running: RunningServer;
-  try {
-    running = await startServer(config, logger);
-  } catch (err) {
-    if (err instanceof RedisUnreachableError || err instanceof ConfigError) {
-      process.stderr.write(`ragmem: ${err.message}\n`);
-      process.exit(1);
-    }
-    logger.fatal({ err }, 'startup failed');
-    process.exit(1);
-  }
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, 'shutting down');
-      void running.stop().then(() => process.exit(0));
-    });
-  }
+  await runEntry({
+    name: 'ragmem',
+    start: (config, logger) => startServer(config, logger),
+    stoppingMessage: 'shutting down',
+    stop: (running) => running.stop(),
+  });
 }
 
 if (require.main === module) void main();

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { AppError } from '../errors';
+import { dependencyUnavailable, type AppError } from '../errors';
 
 /**
  * Redis connections. The API's client fails fast while Redis is away (no offline queue), so requests answer
@@ -88,5 +88,5 @@ export function isRedisUnavailable(err: unknown): boolean {
 }
 
 export function redisUnavailable(cause: unknown): AppError {
-  return new AppError('dependency_unavailable', 503, 'Redis is unavailable; try again shortly', { dependency: 'redis' }, { cause, headers: { 'Retry-After': '2' } });
+  return dependencyUnavailable('redis', cause, { label: 'Redis', headers: { 'Retry-After': '2' } });
 }

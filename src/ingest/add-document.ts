@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DocumentStore } from '../stores/document/document-store';
-import type { DocumentRecord } from '../stores/document/document-types';
+import { queuedState, type DocumentRecord } from '../stores/document/document-types';
 import type { SourceStore } from '../stores/document/source-store';
 import type { MetadataValue } from '../stores/vector/vector-store';
 import type { IngestJob } from '../queues/ingest-queue';
@@ -51,9 +51,8 @@ export async function addDocument(deps: AddDocumentDeps, input: NewDocument): Pr
     id,
     tenant: input.tenant,
     collection: input.collection,
-    title: input.title ?? input.filename ?? deriveTitle(input),
-    status: 'queued',
-    progress: { stage: 'queued', done: 0, total: 0 },
+    title: titleOf(input),
+    ...queuedState(),
     chunkCount: 0,
     contentHash: hash,
     bytes: input.bytes.length,
@@ -104,27 +103,28 @@ async function replaceContent(
       bytes: input.bytes.length,
       mimeType: input.mimeType,
       format: input.format,
-      title: input.title ?? input.filename ?? deriveTitle(input),
+      title: titleOf(input),
       metadata: input.metadata ?? existing.metadata,
-      status: 'queued',
-      progress: { stage: 'queued', done: 0, total: 0 },
-      error: undefined,
+      ...queuedState(),
     }),
     { expectVersion: existing.version },
   );
   if (!doc) {
     // Deleted or replaced by someone else in the meantime: treat this upload as new.
-    return addDocument(deps, { ...input, externalId: input.externalId });
+    return addDocument(deps, input);
   }
   await deps.documents.releaseHash(doc.tenant, doc.collection, existing.contentHash, doc.id);
   await deps.documents.claimHash(doc.tenant, doc.collection, hash, doc.id);
   return { kind: 'replaced', doc, job: { tenant: doc.tenant, documentId: doc.id, version, reason: 'replace' } };
 }
 
+/** Undoes a new document that lost a claim: its record (held here) and its one stored version. */
 async function discard(deps: AddDocumentDeps, doc: DocumentRecord) {
-  await deps.documents.remove(doc.tenant, doc.id);
-  await deps.sources.prune(doc.tenant, doc.id);
+  await deps.documents.remove(doc.tenant, doc.id, doc);
+  await deps.sources.removeVersion(doc.tenant, doc.id, doc.version);
 }
+
+const titleOf = (input: NewDocument) => input.title ?? input.filename ?? deriveTitle(input);
 
 function deriveTitle(input: NewDocument): string {
   if (input.format === 'pdf') return 'Untitled PDF';

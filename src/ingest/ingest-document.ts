@@ -69,7 +69,6 @@ export async function ingestDocument(
       lastProgressAt = Date.now();
       await update({ progress: { stage, done, total } });
     };
-    await progress('chunking', 0, 0);
     const pieces = deps.chunk(parsed);
     await progress('embedding', 0, pieces.length);
 

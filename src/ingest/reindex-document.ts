@@ -1,5 +1,6 @@
 import { AppError, notFound } from '../errors';
 import type { DocumentStore } from '../stores/document/document-store';
+import { queuedState } from '../stores/document/document-types';
 import type { SourceStore } from '../stores/document/source-store';
 import type { IngestJob } from '../queues/ingest-queue';
 
@@ -14,20 +15,12 @@ export async function reindexDocument(
 ): Promise<IngestJob> {
   const doc = await deps.documents.get(tenant, id);
   if (!doc) throw notFound('Document', id);
-  const parsed = await deps.sources.getParsed(tenant, id, doc.version);
-  const original = parsed ? undefined : await deps.sources.getOriginal(tenant, id, doc.version);
-  if (!parsed && !original) {
+  const version = doc.version + 1;
+  // The parsed copy when there is one (a reindex reuses the extracted text), else the original.
+  if (!(await deps.sources.copyVersion(tenant, id, doc.version, version))) {
     throw new AppError('source_missing', 409, 'The stored source of this document is missing; upload it again', { id });
   }
-  const version = doc.version + 1;
-  if (parsed) await deps.sources.putParsed(tenant, id, version, parsed);
-  if (original) await deps.sources.putOriginal(tenant, id, version, original);
-  const updated = await deps.documents.update(
-    tenant,
-    id,
-    () => ({ version, status: 'queued', progress: { stage: 'queued', done: 0, total: 0 }, error: undefined }),
-    { expectVersion: doc.version },
-  );
+  const updated = await deps.documents.update(tenant, id, () => ({ version, ...queuedState() }), { expectVersion: doc.version });
   if (!updated) throw new AppError('conflict', 409, 'The document changed while the reindex was requested; try again', { id });
   return { tenant, documentId: id, version, reason: 'reindex' };
 }

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import multer from 'multer';
-import { AppError, notFound } from '../../errors';
+import { AppError, invalidRequest, notFound } from '../../errors';
 import { addDocument, type AddDocumentResult, type NewDocument } from '../../ingest/add-document';
 import { deleteDocument } from '../../ingest/delete-document';
 import { reindexDocument } from '../../ingest/reindex-document';
@@ -30,8 +30,9 @@ export function documentsRouter(deps: AppDeps): Router {
     limits: { fileSize: deps.config.limits.maxUploadBytes, files: 1, fields: 16, fieldSize: 64 * 1024 },
   });
 
+  const countOutcome = (result: AddDocumentResult) => deps.metrics.documentsTotal.inc({ outcome: result.kind });
   const answer = (result: AddDocumentResult) => {
-    deps.metrics.documentsTotal.inc({ outcome: result.kind });
+    countOutcome(result);
     const view = toDocumentView(result.doc);
     return result.kind === 'duplicate' ? { status: 200, body: { ...view, duplicate: true } } : { status: 202, body: view };
   };
@@ -73,8 +74,8 @@ export function documentsRouter(deps: AppDeps): Router {
     const jobs = results.flatMap((r): IngestJob[] => (r.kind === 'duplicate' ? [] : [r.job]));
     await deps.producer.enqueueMany(jobs);
     const documents = results.map((r) => {
-      const { body: view } = answer(r);
-      return { id: view.id, status: view.status, ...(r.kind === 'duplicate' ? { duplicate: true } : {}) };
+      countOutcome(r);
+      return { id: r.doc.id, status: r.doc.status, ...(r.kind === 'duplicate' ? { duplicate: true } : {}) };
     });
     res.status(202).json({ documents });
   });
@@ -148,7 +149,7 @@ function fromUpload(req: Request, tenant: string): NewDocument {
 
 function fromJson(body: unknown, tenant: string): NewDocument {
   if (body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0)) {
-    throw new AppError('invalid_request', 400, 'The request body is empty: send {"text": "..."} or a multipart "file"');
+    throw invalidRequest('The request body is empty: send {"text": "..."} or a multipart "file"');
   }
   const doc = jsonDocumentSchema.parse(body);
   return { ...describedBy(tenant, doc), ...plainText(doc.text) };

@@ -4,8 +4,8 @@ import type { DocumentRecord, DocumentStatus } from './document-types';
 /**
  * Document records in Redis. One JSON value per document, plus:
  * - a per-(tenant, collection) sorted set of ids for listing (ids sort by creation time, so lexicographic order is age),
- * - a content-hash key and an externalId key per (tenant, collection), claimed with SET NX so two concurrent uploads
- *   of the same content create one document.
+ * - a content-hash key (claimed by a script) and an externalId key (claimed with SET NX) per (tenant, collection),
+ *   so two concurrent uploads of the same content, or with the same externalId, create one document.
  * Every read takes the tenant and answers "not found" for another tenant's id.
  */
 export class DocumentStore {
@@ -52,18 +52,15 @@ export class DocumentStore {
   }
 
   /**
-   * Claims the content hash (and externalId, when given) for a new document id. Answers the id that already holds
-   * them when the claim fails, so the caller can answer `duplicate` or replace.
+   * Claims the content hash for a document id, in one script: set when absent; taken over when the holder's record
+   * is gone (deleted without releasing it); otherwise left alone. Answers the id that holds it when the claim fails,
+   * so the caller can answer `duplicate`. (The externalId has its own claim: `claimExternalId`.)
    */
   async claimHash(tenant: string, collection: string, hash: string, id: string): Promise<string | undefined> {
-    const key = this.hashKey(tenant, collection, hash);
-    const ok = await this.redis.set(key, id, 'NX');
-    if (ok === 'OK') return undefined;
-    const holder = await this.redis.get(key);
-    if (holder && (await this.redis.exists(this.docKey(tenant, holder)))) return holder;
-    // The holder was deleted between the two calls: take the key over.
-    await this.redis.set(key, id);
-    return undefined;
+    // KEYS[2] is the doc-key prefix: the holder's record key is built from it in the script (same tenant hash tag,
+    // so the same slot on Redis Cluster).
+    const holder = await this.redis.eval(CLAIM_HASH, 2, this.hashKey(tenant, collection, hash), this.docKey(tenant, ''), id);
+    return typeof holder === 'string' ? holder : undefined;
   }
 
   async releaseHash(tenant: string, collection: string, hash: string, id: string): Promise<void> {
@@ -116,20 +113,23 @@ export class DocumentStore {
     throw new Error(`document ${id}: too much contention updating its record`);
   }
 
-  /** Removes the record and every index entry pointing at it. Answers the removed record. */
-  async remove(tenant: string, id: string): Promise<DocumentRecord | undefined> {
-    const doc = await this.get(tenant, id);
+  /**
+   * Removes the record and every index entry pointing at it, in one MULTI. Answers the removed record.
+   * A caller that already holds the record passes it, saving the read.
+   */
+  async remove(tenant: string, id: string, known?: DocumentRecord): Promise<DocumentRecord | undefined> {
+    const doc = known ?? (await this.get(tenant, id));
     if (!doc) return undefined;
-    await this.redis
+    const tx = this.redis
       .multi()
       .del(this.docKey(tenant, id))
       .zrem(this.listKey(tenant, doc.collection), id)
       .zrem(this.tenantListKey(tenant), id)
-      .exec();
-    await compareAndDelete(this.redis, this.hashKey(tenant, doc.collection, doc.contentHash), id);
+      .eval(COMPARE_AND_DELETE, 1, this.hashKey(tenant, doc.collection, doc.contentHash), id);
     if (doc.externalId !== undefined) {
-      await compareAndDelete(this.redis, this.externalKey(tenant, doc.collection, doc.externalId), id);
+      tx.eval(COMPARE_AND_DELETE, 1, this.externalKey(tenant, doc.collection, doc.externalId), id);
     }
+    await tx.exec();
     return doc;
   }
 
@@ -170,6 +170,12 @@ const enc = (s: string) => encodeURIComponent(s);
 const COMPARE_AND_SET = `if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2]) return 1 else return 0 end`;
 
 const COMPARE_AND_DELETE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+// KEYS[1] the hash key, KEYS[2] the doc-key prefix, ARGV[1] the claiming id. Answers the holder, or nil when claimed.
+const CLAIM_HASH = `local holder = redis.call('get', KEYS[1])
+if holder and redis.call('exists', KEYS[2] .. holder) == 1 then return holder end
+redis.call('set', KEYS[1], ARGV[1])
+return false`;
 
 async function compareAndDelete(redis: Redis, key: string, expected: string): Promise<void> {
   await redis.eval(COMPARE_AND_DELETE, 1, key, expected);

@@ -28,6 +28,10 @@ export interface DocumentRecord {
   indexedAt?: string;
 }
 
+/** The state of a version waiting for its ingestion job (new upload, replacement, reindex); fresh objects each call. */
+export const queuedState = () =>
+  ({ status: 'queued', progress: { stage: 'queued', done: 0, total: 0 }, error: undefined }) satisfies Partial<DocumentRecord>;
+
 /** The public shape of api.md (internal bookkeeping stays inside). */
 export function toDocumentView(doc: DocumentRecord) {
   return {
@@ -49,4 +53,3 @@ export function toDocumentView(doc: DocumentRecord) {
     ...(doc.indexedAt ? { indexedAt: doc.indexedAt } : {}),
   };
 }
-export type DocumentView = ReturnType<typeof toDocumentView>;

@@ -50,6 +50,24 @@ export class SourceStore {
     return raw ? (JSON.parse(raw.toString('utf8')) as ParsedDocument) : undefined;
   }
 
+  /**
+   * Copies one version's stored source to another version (a reindex), file to file: the parsed copy when there is
+   * one, else the original. Answers false when neither exists.
+   */
+  async copyVersion(tenant: string, documentId: string, from: number, to: number): Promise<boolean> {
+    // Both versions sit in the same shard directory, which exists whenever the source does.
+    const parsed = this.file(tenant, documentId, to, 'parsed.json');
+    if (await copyIfExists(this.file(tenant, documentId, from, 'parsed.json'), parsed, true)) return true;
+    return copyIfExists(this.file(tenant, documentId, from, 'original'), this.file(tenant, documentId, to, 'original'), false);
+  }
+
+  /** Removes one known version's files (a discarded upload), without listing the directory. */
+  async removeVersion(tenant: string, documentId: string, version: number): Promise<void> {
+    await Promise.all(
+      (['original', 'parsed.json'] as const).map((kind) => fs.rm(this.file(tenant, documentId, version, kind), { force: true })),
+    );
+  }
+
   /** Drops every version except `keepVersion` (all when undefined). */
   async prune(tenant: string, documentId: string, keepVersion?: number): Promise<void> {
     const dir = this.dir(tenant, documentId);
@@ -65,10 +83,25 @@ export class SourceStore {
 }
 
 async function writeAtomically(file: string, data: Buffer): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = tmpName(file);
   await fs.writeFile(tmp, data);
   await fs.rename(tmp, file);
 }
+
+/** Parsed copies go through a tmp file and a rename, like `putParsed`, so readers stay whole. */
+async function copyIfExists(from: string, to: string, atomic: boolean): Promise<boolean> {
+  const target = atomic ? tmpName(to) : to;
+  try {
+    await fs.copyFile(from, target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  if (atomic) await fs.rename(target, to);
+  return true;
+}
+
+const tmpName = (file: string) => `${file}.${process.pid}.${Date.now()}.tmp`;
 
 async function readIfExists(file: string): Promise<Buffer | undefined> {
   try {
