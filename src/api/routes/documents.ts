@@ -60,17 +60,24 @@ export function documentsRouter(deps: AppDeps): Router {
     const tenant = tenantOf(res);
     const collection = body.collection ?? DEFAULT_COLLECTION;
     const results: AddDocumentResult[] = new Array(body.documents.length);
+    // A text repeated within the request is a duplicate of its first occurrence. Decided here, not by which parallel
+    // upload claims the content first, so the answer follows input order.
+    const firstOf = new Map<string, number>();
+    const firsts = body.documents.flatMap((d, i) => (firstOf.has(d.text) ? [] : (firstOf.set(d.text, i), [i])));
     // Bounded parallelism; input order is kept in the answer.
     let next = 0;
     await Promise.all(
-      Array.from({ length: Math.min(BULK_PARALLELISM, body.documents.length) }, async () => {
-        while (next < body.documents.length) {
-          const i = next++;
+      Array.from({ length: Math.min(BULK_PARALLELISM, firsts.length) }, async () => {
+        while (next < firsts.length) {
+          const i = firsts[next++];
           const d = body.documents[i];
           results[i] = await addDocument(deps, { ...describedBy(tenant, { ...d, collection }), ...plainText(d.text) });
         }
       }),
     );
+    body.documents.forEach((d, i) => {
+      results[i] ??= { kind: 'duplicate', doc: results[firstOf.get(d.text)!].doc };
+    });
     const jobs = results.flatMap((r): IngestJob[] => (r.kind === 'duplicate' ? [] : [r.job]));
     await deps.producer.enqueueMany(jobs);
     const documents = results.map((r) => {
