@@ -54,6 +54,13 @@ const envSchema = z.object({
   JOB_LOCK_MS: intFrom(30_000, 1000),
   JOB_ATTEMPTS: intFrom(5, 1),
   JOB_BACKOFF_MS: intFrom(2000, 0),
+  /**
+   * After a reindex switches a collection to its new index, the old one is dropped this much later: a search that read
+   * the old route just before the switch still finds its index.
+   */
+  REINDEX_DROP_GRACE_MS: intFrom(30_000, 0),
+  /** Documents a reindex rebuilds at once (their upserts share store commits). */
+  REINDEX_CONCURRENCY: intFrom(8, 1),
   SHUTDOWN_TIMEOUT_MS: intFrom(25_000, 0),
   LOG_PROMPTS: z.enum(['true', 'false']).default('false'),
   MODEL_TIMEOUT_MS: intFrom(60_000, 100),
@@ -123,6 +130,7 @@ export interface Config {
   limits: { maxUploadBytes: number; maxJsonBytes: number; maxBulkDocuments: number };
   chunking: { chunkSize: number; chunkOverlap: number };
   embedBatchSize: number;
+  reindex: { dropGraceMs: number; concurrency: number };
   shutdownTimeoutMs: number;
   sessions: {
     ttlSeconds: number;
@@ -196,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxJsonBytes: e.MAX_JSON_BYTES, maxBulkDocuments: 1000 },
     chunking: { chunkSize: e.CHUNK_SIZE_TOKENS, chunkOverlap: e.CHUNK_OVERLAP_TOKENS },
     embedBatchSize: e.EMBED_BATCH_SIZE,
+    reindex: { dropGraceMs: e.REINDEX_DROP_GRACE_MS, concurrency: e.REINDEX_CONCURRENCY },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     sessions: {
       ttlSeconds: e.SESSION_TTL_SECONDS,

@@ -3,16 +3,23 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Embedder } from './gateway/embedder';
+import type { Embedders } from './gateway/embedders';
 import { createGateway } from './gateway/create-gateway';
 import type { ModelGateway } from './gateway/model-gateway';
 import type { UsageMeter } from './gateway/safety/usage-meter';
-import { Chunker } from './ingest/chunker';
 import type { IngestDeps } from './ingest/ingest-document';
 import { parseSource } from './ingest/parsers';
 import { TokenCounter } from './ingest/token-counter';
+import { IndexCatalog } from './indexes/index-catalog';
+import { DEFAULT_INDEX_NAME, type IndexSpec } from './indexes/index-spec';
+import { VectorIndexes } from './indexes/vector-indexes';
 import { createMetrics, type Metrics } from './infra/metrics';
 import { assertRedisReachable, createCommandClient, createWorkerConnection } from './infra/redis';
 import { IngestProducer, ingestJobOptions } from './queues/ingest-queue';
+import { retryingJobOptions } from './queues/queue-names';
+import { ReindexProducer } from './queues/reindex-queue';
+import { ReindexJobs } from './reindex/reindex-jobs';
+import type { ReindexDeps } from './reindex/run-reindex';
 import { SessionMemoryProducer, sessionMemoryJobOptions } from './queues/session-memory-queue';
 import { SessionRecallIndex } from './sessions/session-recall-index';
 import { DocumentStore } from './stores/document/document-store';
@@ -34,8 +41,12 @@ export interface Services {
   queueConnection: Redis;
   documents: DocumentStore;
   sources: SourceStore;
+  /** The default index's store: collections that were never reindexed, and session memory. */
   vectors: VectorStore;
+  /** Every index, and the routing of a collection to its serving one. */
+  indexes: VectorIndexes;
   embedder: Embedder;
+  embedders: Embedders;
   gateway: ModelGateway;
   usage: UsageMeter;
   tokenCounter: TokenCounter;
@@ -43,21 +54,20 @@ export interface Services {
   sessions: SessionStore;
   recallIndex: SessionRecallIndex;
   memoryProducer: SessionMemoryProducer;
+  reindexJobs: ReindexJobs;
+  reindexProducer: ReindexProducer;
   ingestDeps(): IngestDeps;
+  reindexDeps(): ReindexDeps;
   close(): Promise<void>;
 }
 
-export function createVectorStore(config: Readonly<Config>, embedder: Embedder, logger: Logger): VectorStore {
+/** The store of one physical index: a LanceDB table of that name, or the Qdrant collection base `ragmem_<name>`. */
+export function createVectorStore(config: Readonly<Config>, spec: IndexSpec, logger: Logger): VectorStore {
+  const common = { dimensions: spec.dimensions, embeddingModel: spec.embeddingModel, logger };
   if (config.vector.backend === 'qdrant') {
-    return new QdrantVectorStore({
-      url: config.vector.url,
-      apiKey: config.vector.apiKey,
-      dimensions: embedder.dimensions,
-      embeddingModel: embedder.model,
-      logger,
-    });
+    return new QdrantVectorStore({ url: config.vector.url, apiKey: config.vector.apiKey, collectionBase: `ragmem_${spec.name}`, ...common });
   }
-  return new LanceDbVectorStore({ dir: config.vector.dir, dimensions: embedder.dimensions, embeddingModel: embedder.model, logger });
+  return new LanceDbVectorStore({ dir: config.vector.dir, tableName: spec.name, ...common });
 }
 
 export async function createServices(config: Readonly<Config>, logger: Logger): Promise<Services> {
@@ -66,13 +76,22 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const queueConnection = createCommandClient(config.redisUrl, 'ragmem-queue');
   const metrics = createMetrics();
   const tokenCounter = new TokenCounter();
-  const { gateway, usage, embedder } = createGateway(config, redis, tokenCounter, logger, metrics);
-  const vectors = createVectorStore(config, embedder, logger);
+  const { gateway, usage, embedder, embedders } = createGateway(config, redis, tokenCounter, logger, metrics);
+  const defaultSpec: IndexSpec = { name: DEFAULT_INDEX_NAME, embeddingModel: embedder.model, dimensions: embedder.dimensions, chunking: config.chunking };
+  const vectors = createVectorStore(config, defaultSpec, logger);
   await vectors.init();
-  const chunker = new Chunker({ tokenCounter, ...config.chunking });
+  const indexes = new VectorIndexes({
+    catalog: new IndexCatalog(redis, config.redisPrefix, defaultSpec),
+    embedders,
+    tokenCounter,
+    defaultStore: vectors,
+    openStore: (spec) => createVectorStore(config, spec, logger),
+  });
   const documents = new DocumentStore(redis, config.redisPrefix);
   const sources = new SourceStore(path.join(config.dataDir, 'sources'));
   const producer = new IngestProducer(queueConnection, config.redisPrefix, ingestJobOptions(config.workers.attempts, config.workers.backoffMs));
+  const reindexJobs = new ReindexJobs(redis, config.redisPrefix);
+  const reindexProducer = new ReindexProducer(queueConnection, config.redisPrefix, retryingJobOptions(config.workers.attempts, config.workers.backoffMs));
   const sessions = new SessionStore(redis, config.redisPrefix, { ttlSeconds: config.sessions.ttlSeconds });
   const recallIndex = new SessionRecallIndex(vectors, embedder, {
     embedBatchSize: config.embedBatchSize,
@@ -91,6 +110,8 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
       const steps: Array<[string, () => Promise<unknown>]> = [
         ['queue producer', () => producer.close()],
         ['session memory producer', () => memoryProducer.close()],
+        ['reindex producer', () => reindexProducer.close()],
+        ['reindexed vector stores', () => indexes.close()],
         ['vector store', () => vectors.close()],
         ['redis', () => redis.quit()],
         ['queue redis', () => queueConnection.quit()],
@@ -115,7 +136,9 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     documents,
     sources,
     vectors,
+    indexes,
     embedder,
+    embedders,
     gateway,
     usage,
     tokenCounter,
@@ -123,12 +146,23 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     sessions,
     recallIndex,
     memoryProducer,
+    reindexJobs,
+    reindexProducer,
+    reindexDeps: () => ({
+      documents,
+      sources,
+      indexes,
+      reindexJobs,
+      parse: parseSource,
+      embedBatchSize: config.embedBatchSize,
+      concurrency: config.reindex.concurrency,
+      dropGraceMs: config.reindex.dropGraceMs,
+      logger,
+    }),
     ingestDeps: () => ({
       documents,
       sources,
-      vectors,
-      embedder,
-      chunk: (doc) => chunker.chunk(doc),
+      indexes,
       parse: parseSource,
       embedBatchSize: config.embedBatchSize,
       logger,

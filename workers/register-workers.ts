@@ -4,6 +4,8 @@ import type { Redis } from 'ioredis';
 import type { IngestDeps } from '../src/ingest/ingest-document';
 import { QueueNames, queuePrefix } from '../src/queues/queue-names';
 import type { IngestJob } from '../src/queues/ingest-queue';
+import type { ReindexJob } from '../src/queues/reindex-queue';
+import type { ReindexDeps } from '../src/reindex/run-reindex';
 import type { SessionMemoryJob } from '../src/queues/session-memory-queue';
 import type { Metrics } from '../src/infra/metrics';
 import type { IndexRecallDeps } from '../src/sessions/index-recall';
@@ -11,6 +13,7 @@ import type { SummarizeSessionDeps } from '../src/sessions/summarize-session';
 import type { SweepDeps } from '../src/sessions/sweep-expired-sessions';
 import { scheduleSessionSweep } from '../src/queues/session-sweep-queue';
 import { createIngestProcessor } from './ingest.processor';
+import { createReindexProcessor } from './reindex.processor';
 import { createRecallIndexProcessor } from './recall-index.processor';
 import { createSummarizeProcessor } from './summarize.processor';
 import { createSessionSweepProcessor } from './session-sweep.processor';
@@ -20,6 +23,8 @@ export interface WorkerDeps {
   connection: Redis;
   redisPrefix: string;
   ingest: IngestDeps;
+  /** Collection rebuilds; their worker starts only when given. */
+  reindex?: ReindexDeps;
   /** Session memory (summaries, recall index); its workers start only when given. */
   sessionMemory?: { summarize: SummarizeSessionDeps; recallIndex: IndexRecallDeps; sweep?: SweepDeps & { everyMs: number } };
   logger: Logger;
@@ -48,6 +53,7 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
       maxStalledCount: 3,
     }) as Worker;
   const workers: Worker[] = [start<IngestJob>(QueueNames.ingest, createIngestProcessor(deps.ingest))];
+  if (deps.reindex) workers.push(start<ReindexJob>(QueueNames.reindex, createReindexProcessor(deps.reindex)));
   if (deps.sessionMemory) {
     workers.push(start<SessionMemoryJob>(QueueNames.summarize, createSummarizeProcessor(deps.sessionMemory.summarize)));
     workers.push(start<SessionMemoryJob>(QueueNames.recallIndex, createRecallIndexProcessor(deps.sessionMemory.recallIndex)));
@@ -94,6 +100,7 @@ export function startWorkers(services: Services): RunningWorkers {
     connection: createWorkerRedis(config),
     redisPrefix: config.redisPrefix,
     ingest: services.ingestDeps(),
+    reindex: services.reindexDeps(),
     sessionMemory: {
       summarize: {
         sessions: services.sessions,

@@ -7,11 +7,13 @@ import type { Metrics } from '../infra/metrics';
 import type { IngestProducer } from '../queues/ingest-queue';
 import type { DocumentStore } from '../stores/document/document-store';
 import type { SourceStore } from '../stores/document/source-store';
+import type { VectorIndexes } from '../indexes/vector-indexes';
 import type { VectorStore } from '../stores/vector/vector-store';
+import type { ReindexStartDeps } from '../reindex/start-reindex';
 import type { SessionDeps } from '../sessions/session-deps';
 
 /** Everything the HTTP layer needs, built by the composition root (src/services.ts) and passed in. */
-export interface AppDeps extends SessionDeps {
+export interface AppDeps extends SessionDeps, ReindexStartDeps {
   config: Readonly<Config>;
   logger: Logger;
   metrics: Metrics;
@@ -19,6 +21,7 @@ export interface AppDeps extends SessionDeps {
   documents: DocumentStore;
   sources: SourceStore;
   vectors: VectorStore;
+  indexes: VectorIndexes;
   embedder: Embedder;
   usage: UsageMeter;
   producer: IngestProducer;

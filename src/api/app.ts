@@ -4,6 +4,7 @@ import { errorHandler, notFoundRoute } from './middleware/error-handler';
 import { requestContext } from './middleware/request-context';
 import { documentsRouter } from './routes/documents';
 import { healthRouter } from './routes/health';
+import { reindexRouter } from './routes/reindex';
 import { searchRouter } from './routes/search';
 import { sessionsRouter } from './routes/sessions';
 import { usageRouter } from './routes/usage';
@@ -19,6 +20,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: deps.config.limits.maxJsonBytes, strict: false }));
   app.use(documentsRouter(deps));
   app.use(searchRouter(deps));
+  app.use(reindexRouter(deps));
   app.use(sessionsRouter(deps));
   app.use(usageRouter(deps));
   app.use(notFoundRoute);

@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { TokenCounter } from '../ingest/token-counter';
 import type { Metrics } from '../infra/metrics';
 import type { Embedder } from './embedder';
+import { Embedders } from './embedders';
 import { OfflineEmbedder } from './offline-embedder';
 import { buildModelRegistry } from './model-registry';
 import { ModelGateway } from './model-gateway';
@@ -13,7 +14,7 @@ import { ChatCache, CircuitBreaker, EmbeddingCache, RateLimiter, UsageMeter } fr
 import type { ModelRateLimits } from './safety/rate-limiter';
 
 /** Builds the gateway from configuration; every piece of shared state lives in Redis under the service's prefix. */
-export function createGateway(config: Readonly<Config>, redis: Redis, tokenCounter: TokenCounter, logger: Logger, metrics?: Metrics): { gateway: ModelGateway; usage: UsageMeter; embedder: Embedder } {
+export function createGateway(config: Readonly<Config>, redis: Redis, tokenCounter: TokenCounter, logger: Logger, metrics?: Metrics): { gateway: ModelGateway; usage: UsageMeter; embedder: Embedder; embedders: Embedders } {
   const m = config.models;
   const registry = buildModelRegistry({ mistral: m.provider === 'mistral', chat: m.chat, summarize: m.summarize, embed: m.embed });
   const offlineEmbedder = new OfflineEmbedder({ dimensions: m.offlineEmbedDimensions });
@@ -48,5 +49,5 @@ export function createGateway(config: Readonly<Config>, redis: Redis, tokenCount
         embed: (texts, opts) => gateway.embed(opts?.tenant ?? 'default', texts, opts?.signal),
       }
     : offlineEmbedder;
-  return { gateway, usage, embedder };
+  return { gateway, usage, embedder, embedders: new Embedders(embedder, registry, gateway, m.provider === 'mistral') };
 }

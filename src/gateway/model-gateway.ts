@@ -124,9 +124,12 @@ export class ModelGateway {
     throw unavailable(req.purpose, candidates, lastError);
   }
 
-  /** Embeddings through the cache: only texts not seen before (for this model) reach the provider. */
-  async embed(tenant: string, texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
-    const id = this.deps.registry.routes.embed[0];
+  /**
+   * Embeddings through the cache: only texts not seen before (for this model) reach the provider. `model` pins another
+   * embedding model than the configured one (a collection reindexed to it); there is never a fallback.
+   */
+  async embed(tenant: string, texts: string[], signal?: AbortSignal, model?: string): Promise<Float32Array[]> {
+    const id = model ?? this.deps.registry.routes.embed[0];
     if (!id) throw new AppError('model_unavailable', 503, 'No embedding model is configured');
     const spec = this.spec(id);
     const cached = await this.deps.embeddingCache.getMany(id, texts);

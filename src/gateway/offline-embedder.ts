@@ -24,6 +24,19 @@ const WORD_END = 0x03;
 export interface OfflineEmbedderOptions {
   /** Vector length. Default DEFAULT_OFFLINE_DIMENSIONS. */
   dimensions?: number;
+  /** The name recorded with the index. Default OFFLINE_EMBED_MODEL; other sizes are named by offlineModelName. */
+  model?: string;
+}
+
+export const OFFLINE_EMBED_MODEL = 'offline-hash-v1';
+/** `offline-hash-v1-<dimensions>`: the same embedder at another size, a distinct model for the indexes. */
+export const offlineModelName = (dimensions: number) => `${OFFLINE_EMBED_MODEL}-${dimensions}`;
+const SIZED_OFFLINE_MODEL = /^offline-hash-v1-([1-9][0-9]{0,4})$/;
+
+/** The vector size an offline model name asks for, or undefined when the name is not an offline sized model. */
+export function offlineModelDimensions(model: string): number | undefined {
+  const match = SIZED_OFFLINE_MODEL.exec(model);
+  return match ? Number(match[1]) : undefined;
 }
 
 /**
@@ -34,7 +47,7 @@ export interface OfflineEmbedderOptions {
  * (or word parts) come out close, paraphrases with other words do not.
  */
 export class OfflineEmbedder implements Embedder {
-  readonly model = 'offline-hash-v1';
+  readonly model: string;
   readonly dimensions: number;
   readonly lexical = true;
   /** Reused across texts (embedding is synchronous, so one text at a time). */
@@ -43,6 +56,7 @@ export class OfflineEmbedder implements Embedder {
   private readonly wordChars = new Uint8Array(0x10000);
 
   constructor(opts: OfflineEmbedderOptions = {}) {
+    this.model = opts.model ?? OFFLINE_EMBED_MODEL;
     this.dimensions = opts.dimensions ?? DEFAULT_OFFLINE_DIMENSIONS;
     if (!Number.isInteger(this.dimensions) || this.dimensions < 1 || this.dimensions > 65_536) {
       throw new RangeError(`dimensions must be an integer in [1, 65536], got ${this.dimensions}`);

@@ -9,6 +9,8 @@ export const QueueNames = {
   recallIndex: 'recall-index',
   /** Deletes the recall vectors of sessions that expired while idle. */
   sessionSweep: 'session-sweep',
+  /** Rebuilds a collection into a new index, then switches search to it. */
+  reindex: 'reindex',
 } as const;
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
 

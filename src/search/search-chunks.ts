@@ -1,6 +1,7 @@
 import type { Embedder } from '../gateway/embedder';
 import type { DocumentStore } from '../stores/document/document-store';
-import type { MetadataValue, SearchFilter, SearchMode, VectorStore } from '../stores/vector/vector-store';
+import type { VectorIndexes } from '../indexes/vector-indexes';
+import type { MetadataValue, SearchFilter, SearchMode } from '../stores/vector/vector-store';
 
 export interface SearchInput {
   query: string;
@@ -8,7 +9,10 @@ export interface SearchInput {
   collection: string;
   mode: SearchMode;
   filter?: SearchFilter;
-  /** The query's embedding, when the caller already has it (it is computed here otherwise). */
+  /**
+   * The query's embedding by the default embedder, when the caller already has it. Used only if the collection's index
+   * is of that model; otherwise (and when absent) the query is embedded here with the index's own model.
+   */
   vector?: Float32Array;
 }
 
@@ -29,15 +33,18 @@ export interface SearchHit {
  * document disappears the moment its record goes and a replacement switches over whole, never half old, half new.
  */
 export async function searchChunks(
-  deps: { documents: DocumentStore; vectors: VectorStore; embedder: Embedder },
+  deps: { documents: DocumentStore; indexes: VectorIndexes; embedder: Embedder },
   tenant: string,
   input: SearchInput,
   signal?: AbortSignal,
 ): Promise<SearchHit[]> {
-  const vector = input.mode === 'keyword' ? undefined : (input.vector ?? (await deps.embedder.embed([input.query], { signal, tenant }))[0]);
+  // The route is read on every search: after a reindex switches, the next search reads the new index.
+  const index = await deps.indexes.live(tenant, input.collection);
+  const given = index.embedder.model === deps.embedder.model ? input.vector : undefined;
+  const vector = input.mode === 'keyword' ? undefined : (given ?? (await index.embedder.embed([input.query], { signal, tenant }))[0]);
   // Over-fetch a little: chunks of documents being replaced or deleted are dropped below.
   const fetchK = Math.min(input.k * 2 + 10, 200);
-  const found = await deps.vectors.search({
+  const found = await index.store.search({
     tenant,
     collection: input.collection,
     text: input.query,

@@ -6,7 +6,7 @@ import type { TokenCounter } from '../ingest/token-counter';
 import type { SessionMemoryProducer } from '../queues/session-memory-queue';
 import type { DocumentStore } from '../stores/document/document-store';
 import type { SessionStore } from '../stores/session/session-store';
-import type { VectorStore } from '../stores/vector/vector-store';
+import type { VectorIndexes } from '../indexes/vector-indexes';
 import type { SessionRecallIndex } from './session-recall-index';
 
 /** What the session use-cases need, passed in by the composition root. */
@@ -19,6 +19,6 @@ export interface SessionDeps {
   gateway: ModelGateway;
   tokenCounter: TokenCounter;
   documents: DocumentStore;
-  vectors: VectorStore;
+  indexes: VectorIndexes;
   embedder: Embedder;
 }

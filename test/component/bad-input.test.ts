@@ -75,7 +75,7 @@ describe('When the request itself is wrong', () => {
 
   it('a search without a query or with k out of range answers 400', async () => {
     expectError(await server.request('POST', '/search', {}), 400, 'invalid_request');
-    expectError(await server.request('POST', '/search', { query: 'x', k: 51 }), 400, 'invalid_request');
+    expectError(await server.request('POST', '/search', { query: 'x', k: 101 }), 400, 'invalid_request');
     expectError(await server.request('POST', '/search', { query: 'x', mode: 'fuzzy' }), 400, 'invalid_request');
   });
 });

@@ -1,4 +1,5 @@
 import { AppError } from '../../src/errors';
+import { VectorIndexes } from '../../src/indexes/vector-indexes';
 import type { VectorStore } from '../../src/stores/vector/vector-store';
 import { registerWorkers, type RunningWorkers } from '../../workers/register-workers';
 import { createWorkerRedis } from '../../src/services';
@@ -37,7 +38,7 @@ beforeAll(async () => {
   workers = registerWorkers({
     connection: createWorkerRedis(services.config),
     redisPrefix: services.config.redisPrefix,
-    ingest: { ...services.ingestDeps(), vectors: flakyStore(services.vectors) },
+    ingest: { ...services.ingestDeps(), indexes: new VectorIndexes({ ...services.indexes.options, defaultStore: flakyStore(services.vectors) }) },
     logger: services.logger,
     concurrency: 1,
     lockMs: services.config.workers.lockMs,

@@ -108,7 +108,8 @@ export function documentsRouter(deps: AppDeps): Router {
     if (!doc) throw notFound('Document', id);
     if (doc.indexedVersion === undefined) return res.json({ chunks: [], nextCursor: null });
     const from = q.cursor ?? 0;
-    const chunks = await deps.vectors.listChunks(tenant, id, doc.indexedVersion, from, q.limit);
+    const { store } = await deps.indexes.live(tenant, doc.collection);
+    const chunks = await store.listChunks(tenant, id, doc.indexedVersion, from, q.limit);
     const last = chunks.at(-1);
     res.json({
       chunks: chunks.map((c) => ({

@@ -262,6 +262,14 @@ export class LanceDbVectorStore implements VectorStore {
     });
   }
 
+  async deleteCollection(tenant: string, collection: string): Promise<void> {
+    const { table } = await this.open();
+    this.openBatch = undefined; // as in deleteDocument: later upserts land after this delete
+    await this.write(async () => {
+      await table.delete(`tenant = ${sqlString(tenant)} AND collection = ${sqlString(collection)}`);
+    });
+  }
+
   async listChunks(tenant: string, documentId: string, version: number, fromIndex: number, limit: number): Promise<StoredChunk[]> {
     const where = [
       `tenant = ${sqlString(tenant)}`,
@@ -317,6 +325,16 @@ export class LanceDbVectorStore implements VectorStore {
       }
     }
     if (errors.length > 0) throw new AggregateError(errors, 'LanceDbVectorStore: close failed');
+  }
+
+  async drop(): Promise<void> {
+    await this.close();
+    const connection = await lancedb.connect(this.options.dir);
+    try {
+      if ((await connection.tableNames()).includes(this.tableName)) await connection.dropTable(this.tableName);
+    } finally {
+      connection.close();
+    }
   }
 
   /** Opens (creating if missing) the table once; later calls share the same handles. */

@@ -182,6 +182,12 @@ export class QdrantVectorStore implements VectorStore {
     await this.call('delete', () => this.client.delete(this.alias, { wait: true, filter }));
   }
 
+  async deleteCollection(tenant: string, collection: string): Promise<void> {
+    const filter: Filter = { must: [matchValue('tenant', checkString(tenant, 'tenant')), matchValue('collection', checkString(collection, 'collection'))] };
+    await this.ready();
+    await this.call('delete', () => this.client.delete(this.alias, { wait: true, filter }));
+  }
+
   /**
    * Reads the chunk index range [fromIndex, fromIndex + limit) in one scroll and sorts it: exact and cheap when a
    * document's chunk indices are contiguous (they are: 0..n-1). A short page is checked with a count of anything
@@ -230,6 +236,16 @@ export class QdrantVectorStore implements VectorStore {
   /** The REST client holds no connection that needs closing (undici's pool closes idle sockets itself). */
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** Deletes the physical collection behind the alias, then the alias if Qdrant kept it. Idempotent. */
+  async drop(): Promise<void> {
+    this.closed = true;
+    const target = (await this.aliasTarget()) ?? this.physicalCollection;
+    if (await this.collectionExists(target)) await this.call('deleteCollection', () => this.client.deleteCollection(target));
+    if ((await this.aliasTarget()) !== undefined) {
+      await this.call('deleteAlias', () => this.client.updateCollectionAliases({ actions: [{ delete_alias: { alias_name: this.alias } }] }));
+    }
   }
 
   // --- init -----------------------------------------------------------------------------------------------------

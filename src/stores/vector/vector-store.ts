@@ -72,6 +72,8 @@ export interface VectorStore {
    * (used after a replacement is indexed).
    */
   deleteDocument(tenant: string, documentId: string, opts?: { onlyVersion?: number; exceptVersion?: number }): Promise<void>;
+  /** Deletes every chunk of one collection of a tenant (after the collection moved to another index). */
+  deleteCollection(tenant: string, collection: string): Promise<void>;
   /** Chunks of one document version ordered by chunkIndex, starting at `fromIndex`. */
   listChunks(tenant: string, documentId: string, version: number, fromIndex: number, limit: number): Promise<StoredChunk[]>;
   count(tenant: string, where?: { collection?: string; documentId?: string }): Promise<number>;
@@ -79,4 +81,6 @@ export interface VectorStore {
   ping(): Promise<void>;
   /** Idempotent. */
   close(): Promise<void>;
+  /** Closes the store and deletes its physical index (table or collection) with everything in it. Idempotent. */
+  drop(): Promise<void>;
 }

@@ -1,0 +1,40 @@
+import { Router } from 'express';
+import type { ReindexRecord } from '../../reindex/reindex-jobs';
+import { cancelReindex, getReindex, startReindex } from '../../reindex/start-reindex';
+import { tenantOf } from '../middleware/auth';
+import { DEFAULT_COLLECTION } from '../schemas/common';
+import { reindexBodySchema, reindexJobIdParam } from '../schemas/reindex';
+import type { AppDeps } from '../app-deps';
+
+/** The public shape (api.md): status and progress first, then what is being built. */
+function toReindexView(record: ReindexRecord) {
+  return {
+    jobId: record.jobId,
+    status: record.status,
+    progress: record.progress,
+    collection: record.collection,
+    embeddingModel: record.spec.embeddingModel,
+    dimensions: record.spec.dimensions,
+    chunking: record.spec.chunking,
+    createdAt: record.createdAt,
+    startedAt: record.startedAt ?? null,
+    ...(record.finishedAt ? { finishedAt: record.finishedAt } : {}),
+    ...(record.error ? { error: record.error } : {}),
+  };
+}
+
+export function reindexRouter(deps: AppDeps): Router {
+  const router = Router();
+  router.post('/reindex', async (req, res) => {
+    const body = reindexBodySchema.parse(req.body ?? {});
+    const record = await startReindex(deps, tenantOf(res), { ...body, collection: body.collection ?? DEFAULT_COLLECTION });
+    res.status(202).json({ ...toReindexView(record), jobId: record.jobId });
+  });
+  router.get('/reindex/:jobId', async (req, res) => {
+    res.json(toReindexView(await getReindex(deps, tenantOf(res), reindexJobIdParam.parse(req.params.jobId))));
+  });
+  router.delete('/reindex/:jobId', async (req, res) => {
+    res.json(toReindexView(await cancelReindex(deps, tenantOf(res), reindexJobIdParam.parse(req.params.jobId))));
+  });
+  return router;
+}

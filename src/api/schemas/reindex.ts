@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { MIN_CHUNK_SIZE } from '../../ingest/chunker';
+import { collectionSchema } from './common';
+
+/** Larger chunks than this would not fit the embedding models' input windows. */
+const MAX_CHUNK_SIZE = 8192;
+
+export const reindexBodySchema = z.strictObject({
+  collection: collectionSchema.optional(),
+  embeddingModel: z.string().min(1).max(128).optional(),
+  chunking: z
+    .strictObject({
+      chunkSize: z.number().int().min(MIN_CHUNK_SIZE).max(MAX_CHUNK_SIZE),
+      chunkOverlap: z.number().int().min(0),
+    })
+    .refine((c) => c.chunkOverlap < c.chunkSize, { message: 'chunkOverlap must be smaller than chunkSize', path: ['chunkOverlap'] })
+    .optional(),
+});
+
+export const reindexJobIdParam = z.string().regex(/^[0-9a-f]{16}$/, 'not a reindex job id');

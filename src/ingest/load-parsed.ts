@@ -1,0 +1,23 @@
+import { AppError } from '../errors';
+import type { DocumentRecord } from '../stores/document/document-types';
+import type { SourceStore } from '../stores/document/source-store';
+import type { ParsedDocument } from './types';
+
+/**
+ * The extracted text of a document version: the stored parsed copy when the format keeps one (PDF, HTML: parsing
+ * them again would cost seconds), else the original parsed now. Text and Markdown are their own extracted text.
+ */
+export async function loadParsed(
+  deps: { sources: SourceStore; parse: (bytes: Buffer, format: DocumentRecord['format']) => Promise<ParsedDocument> },
+  doc: Pick<DocumentRecord, 'tenant' | 'id' | 'format'>,
+  version: number,
+): Promise<ParsedDocument> {
+  const keepsParsed = doc.format === 'pdf' || doc.format === 'html';
+  const stored = keepsParsed ? await deps.sources.getParsed(doc.tenant, doc.id, version) : undefined;
+  if (stored) return stored;
+  const original = await deps.sources.getOriginal(doc.tenant, doc.id, version);
+  if (!original) throw new AppError('source_missing', 500, 'The stored source of this document is missing', { documentId: doc.id, version }, { retryable: false });
+  const parsed = await deps.parse(original, doc.format);
+  if (keepsParsed) await deps.sources.putParsed(doc.tenant, doc.id, version, parsed);
+  return parsed;
+}

@@ -1,0 +1,76 @@
+import type { Redis } from 'ioredis';
+import type { IndexSpec } from '../indexes/index-spec';
+
+export type ReindexStatus = 'queued' | 'running' | 'switching' | 'completed' | 'failed' | 'cancelled';
+
+export interface ReindexRecord {
+  jobId: string;
+  tenant: string;
+  collection: string;
+  status: ReindexStatus;
+  /** Documents rebuilt into the new index, of those the collection serves. */
+  progress: { done: number; total: number };
+  /** The index being built. */
+  spec: IndexSpec;
+  /** The index that served before the switch (recorded at the switch, to drop after it). */
+  previous?: IndexSpec;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  error?: { code: string; message: string };
+}
+
+export const isFinished = (status: ReindexStatus) => status === 'completed' || status === 'failed' || status === 'cancelled';
+
+/** Finished reindex records are kept this long for clients polling them. */
+const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Reindex job records in Redis (a JSON string per job): what `GET /reindex/:jobId` answers. Written by the API
+ * (created, cancel) and by the worker running the job (progress, outcome).
+ */
+export class ReindexJobs {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(jobId: string): string {
+    return `${this.prefix}:reindex:${jobId}`;
+  }
+
+  async create(record: ReindexRecord): Promise<void> {
+    await this.redis.set(this.key(record.jobId), JSON.stringify(record));
+  }
+
+  async get(jobId: string): Promise<ReindexRecord | undefined> {
+    const raw = await this.redis.get(this.key(jobId));
+    return raw ? (JSON.parse(raw) as ReindexRecord) : undefined;
+  }
+
+  /**
+   * Applies `change` unless the job already finished (a cancel and the worker's last write may race: the first
+   * outcome stays). Answers the record after the change, or undefined when it was missing or finished.
+   */
+  async update(jobId: string, change: (record: ReindexRecord) => Partial<ReindexRecord>): Promise<ReindexRecord | undefined> {
+    const key = this.key(jobId);
+    for (;;) {
+      const raw = await this.redis.get(key);
+      const record = raw ? (JSON.parse(raw) as ReindexRecord) : undefined;
+      if (!raw || !record || isFinished(record.status)) return undefined;
+      const next = { ...record, ...change(record) };
+      // Compare-and-set (the command connection is shared, so no WATCH): a concurrent writer makes us read again.
+      const ttl = isFinished(next.status) ? FINISHED_TTL_SECONDS : 0;
+      if ((await this.redis.eval(COMPARE_AND_SET, 1, key, raw, JSON.stringify(next), ttl)) === 1) return next;
+    }
+  }
+
+  async delete(jobId: string): Promise<void> {
+    await this.redis.del(this.key(jobId));
+  }
+}
+
+// KEYS[1] the record; ARGV[1] the value read, ARGV[2] the new value, ARGV[3] seconds to keep it (0: no expiry).
+const COMPARE_AND_SET = `if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[3]) > 0 then redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3]) else redis.call('set', KEYS[1], ARGV[2]) end
+return 1`;

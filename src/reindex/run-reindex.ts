@@ -1,0 +1,207 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { isAppError } from '../errors';
+import { isDefaultIndex, type IndexSpec } from '../indexes/index-spec';
+import type { ResolvedIndex, VectorIndexes } from '../indexes/vector-indexes';
+import { loadParsed } from '../ingest/load-parsed';
+import type { ParsedDocument } from '../ingest/types';
+import { writeVersion } from '../ingest/write-version';
+import type { ReindexJob } from '../queues/reindex-queue';
+import type { DocumentStore } from '../stores/document/document-store';
+import type { DocumentRecord } from '../stores/document/document-types';
+import type { SourceStore } from '../stores/document/source-store';
+import type { ReindexJobs } from './reindex-jobs';
+
+export interface ReindexDeps {
+  documents: DocumentStore;
+  sources: SourceStore;
+  indexes: VectorIndexes;
+  reindexJobs: ReindexJobs;
+  parse: (bytes: Buffer, format: DocumentRecord['format']) => Promise<ParsedDocument>;
+  embedBatchSize: number;
+  /** Documents rebuilt at once. */
+  concurrency: number;
+  /** How long the old index outlives the switch (searches that read the old route finish on it). */
+  dropGraceMs: number;
+  logger: Logger;
+}
+
+/** Passes over the collection before giving up on it settling (each pass only redoes what changed meanwhile). */
+const MAX_PASSES = 20;
+const LIST_PAGE = 1000;
+
+/** The build was cancelled (or taken over): stop, drop what was built, leave the serving index alone. */
+export class ReindexCancelled extends Error {}
+
+/**
+ * Rebuilds one collection into the job's new index from the stored sources, then switches search to it.
+ *
+ * 1. Build: every document the collection serves is re-chunked and re-embedded with the new index's settings, at the
+ *    version search serves. Meanwhile new uploads, replacements and deletes are applied to both indexes by ingestion
+ *    (IndexCatalog.writeTargets), and the pass repeats for whatever changed under it until a pass finds nothing to do.
+ * 2. Switch: one atomic pointer swap in Redis (IndexCatalog.switchTo). Search reads the route per request, so it moves
+ *    from a complete old index to a complete new one.
+ * 3. Repair: one more pass against the now-serving index catches a document that became ready in the instant before
+ *    the switch by a job that had not seen the build.
+ * 4. After a grace period the old index is dropped (or, for the shared default index, this collection's chunks in it).
+ *
+ * Resumable: a retried job skips documents the build already holds (the `built` hash). A failure or cancel before
+ * the switch leaves the old index serving and drops the new one.
+ */
+export async function runReindex(deps: ReindexDeps, job: ReindexJob, signal?: AbortSignal): Promise<void> {
+  const { tenant, collection, jobId } = job;
+  const log = deps.logger.child({ reindex: jobId, collection });
+  const record = await deps.reindexJobs.get(jobId);
+  if (!record) return; // nothing to do: the record expired or was never completed
+  const catalog = deps.indexes.catalog;
+  if ((await catalog.route(tenant, collection)).name === record.spec.name) {
+    // A retry after the switch (the worker died while repairing or dropping): only the aftermath is left to do.
+    await afterSwitch(deps, job, deps.indexes.resolve(record.spec), record.previous, signal);
+    return;
+  }
+  const build = await catalog.build(tenant, collection);
+  if (!build || build.jobId !== jobId) {
+    // Cancelled before it ran (or its build was abandoned by a failure): make sure nothing half-built remains.
+    await deps.indexes.drop(record.spec);
+    await deps.reindexJobs.update(jobId, () => ({ status: 'cancelled', finishedAt: new Date().toISOString() }));
+    return;
+  }
+  const target = deps.indexes.resolveBuild(build);
+  await deps.reindexJobs.update(jobId, (r) => ({ status: 'running', startedAt: r.startedAt ?? new Date().toISOString() }));
+  await target.store.init();
+
+  const stillOwned = async () => {
+    signal?.throwIfAborted();
+    if ((await catalog.build(tenant, collection))?.jobId !== jobId) throw new ReindexCancelled();
+  };
+  for (let pass = 1; ; pass++) {
+    const changed = await catchUp(deps, job, target, stillOwned);
+    if (!changed) break;
+    if (pass === MAX_PASSES) throw new Error(`the collection kept changing through ${MAX_PASSES} passes`);
+  }
+
+  await deps.reindexJobs.update(jobId, () => ({ status: 'switching' }));
+  const previous = await catalog.switchTo(tenant, collection, jobId);
+  if (!previous) throw new ReindexCancelled();
+  await deps.reindexJobs.update(jobId, () => ({ previous }));
+  log.info({ from: previous.name, to: target.spec.name }, 'collection switched to its rebuilt index');
+  await afterSwitch(deps, job, target, previous, signal);
+  log.info('reindex completed');
+}
+
+/** Repair pass against the now-serving index, then (after the grace period) the old index goes. */
+async function afterSwitch(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex, previous: IndexSpec | undefined, signal?: AbortSignal): Promise<void> {
+  const { tenant, collection, jobId } = job;
+  // Nothing can cancel a serving index, so the passes only stop for the abort signal.
+  const serving = async () => signal?.throwIfAborted();
+  for (let pass = 1; pass <= MAX_PASSES && (await catchUp(deps, job, target, serving)); pass++);
+  await sleep(deps.dropGraceMs, undefined, { signal });
+  // Unknown only if a worker died between the switch and recording it: the old index is then left behind (logged).
+  if (previous) await dropPrevious(deps, tenant, collection, previous);
+  else deps.logger.warn({ reindex: jobId, collection }, 'the index served before this reindex is unknown and was not dropped');
+  await deps.indexes.catalog.forgetBuilt(tenant, collection, jobId);
+  await deps.reindexJobs.update(jobId, () => ({ status: 'completed', finishedAt: new Date().toISOString() }));
+}
+
+/**
+ * Ends a failed or cancelled build: the serving index stays, the new one goes. A job that fails after its switch
+ * (while dropping the old index) keeps the new index, which serves: it ends completed, the failure logged.
+ */
+export async function abandonReindex(
+  deps: ReindexDeps,
+  job: ReindexJob,
+  outcome: { status: 'failed' | 'cancelled'; error?: { code: string; message: string } },
+): Promise<void> {
+  const { tenant, collection, jobId } = job;
+  const catalog = deps.indexes.catalog;
+  await catalog.abandonBuild(tenant, collection, jobId);
+  const record = await deps.reindexJobs.get(jobId);
+  if (!record) return;
+  const finishedAt = new Date().toISOString();
+  if ((await catalog.route(tenant, collection)).name === record.spec.name) {
+    deps.logger.warn({ reindex: jobId, collection, error: outcome.error }, 'reindex switched, but cleaning up after it failed');
+    await deps.reindexJobs.update(jobId, () => ({ status: 'completed', finishedAt }));
+    return;
+  }
+  await deps.indexes.drop(record.spec);
+  await catalog.forgetBuilt(tenant, collection, jobId);
+  await deps.reindexJobs.update(jobId, () => ({ ...outcome, finishedAt }));
+}
+
+async function dropPrevious(deps: ReindexDeps, tenant: string, collection: string, previous: IndexSpec): Promise<void> {
+  // The default index is shared by every collection that was never reindexed: only this collection's chunks go.
+  if (isDefaultIndex(previous)) await deps.indexes.resolve(previous).store.deleteCollection(tenant, collection);
+  else await deps.indexes.drop(previous);
+}
+
+/**
+ * One pass: writes into `target` every served document version it does not hold yet and deletes what it holds of
+ * documents that no longer exist. Answers whether anything changed.
+ */
+async function catchUp(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex, check: () => Promise<void>): Promise<boolean> {
+  const { tenant, collection, jobId } = job;
+  const catalog = deps.indexes.catalog;
+  const served = await listServed(deps.documents, tenant, collection);
+  const built = await catalog.builtVersions(tenant, collection, jobId);
+  const todo = served.filter((doc) => built.get(doc.id) !== doc.indexedVersion);
+  let done = served.length - todo.length;
+  await deps.reindexJobs.update(jobId, () => ({ progress: { done, total: served.length } }));
+
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const listed = todo[next++];
+      await check();
+      await rebuildDocument(deps, job, target, listed.id, built.get(listed.id));
+      done++;
+      await deps.reindexJobs.update(jobId, () => ({ progress: { done, total: served.length } }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.concurrency, todo.length) }, worker));
+
+  // Documents the build holds but whose record is gone were deleted after it wrote them (or while it did).
+  const servedIds = new Set(served.map((doc) => doc.id));
+  const candidates = [...built.keys()].filter((id) => !servedIds.has(id));
+  const existing = candidates.length > 0 ? await deps.documents.getMany(tenant, candidates) : new Map();
+  const orphans = candidates.filter((id) => !existing.has(id));
+  for (const id of orphans) {
+    await target.store.deleteDocument(tenant, id);
+    await catalog.unmarkBuilt(tenant, collection, jobId, id);
+  }
+  return todo.length > 0 || orphans.length > 0;
+}
+
+/** Writes the version a document serves now into the target (re-read here: the listing may be a moment old). */
+async function rebuildDocument(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex, id: string, previouslyBuilt: number | undefined): Promise<void> {
+  const { tenant, collection, jobId } = job;
+  const doc = await deps.documents.get(tenant, id);
+  if (!doc || doc.indexedVersion === undefined) return; // deleted meanwhile: the orphan check handles what was built
+  const version = doc.indexedVersion;
+  let parsed: ParsedDocument;
+  try {
+    parsed = await loadParsed(deps, doc, version);
+  } catch (err) {
+    // Replaced meanwhile, and the old version's source pruned: the next pass rebuilds the new version.
+    const now = await deps.documents.get(tenant, id);
+    if (isAppError(err) && err.code === 'source_missing' && now?.indexedVersion !== version) return;
+    throw err;
+  }
+  await writeVersion(target, doc, version, parsed, { embedBatchSize: deps.embedBatchSize });
+  // Only the version this build wrote before is removed: a newer one may have been written by ingestion meanwhile.
+  if (previouslyBuilt !== undefined && previouslyBuilt !== version) {
+    await target.store.deleteDocument(tenant, id, { onlyVersion: previouslyBuilt });
+  }
+  await deps.indexes.catalog.markBuilt(tenant, collection, jobId, id, version);
+}
+
+/** Every document of the collection that search serves (has an indexed version), in pages. */
+async function listServed(documents: DocumentStore, tenant: string, collection: string): Promise<DocumentRecord[]> {
+  const served: DocumentRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await documents.list(tenant, { collection, limit: LIST_PAGE, cursor });
+    for (const doc of page.documents) if (doc.indexedVersion !== undefined) served.push(doc);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return served;
+}

@@ -1,0 +1,30 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { isAppError } from '../src/errors';
+import { reindexJobSchema, type ReindexJob } from '../src/queues/reindex-queue';
+import { ReindexCancelled, abandonReindex, runReindex, type ReindexDeps } from '../src/reindex/run-reindex';
+
+/**
+ * Thin processor: run the rebuild; a cancel ends it quietly; transient faults retry (the rebuild resumes where it
+ * stopped), and a permanent fault or the last attempt abandons the build, leaving the old index serving.
+ */
+export function createReindexProcessor(deps: ReindexDeps) {
+  return async (job: Job<ReindexJob>, _token?: string, signal?: AbortSignal) => {
+    const data = reindexJobSchema.parse(job.data);
+    try {
+      await runReindex(deps, data, signal);
+    } catch (err) {
+      if (err instanceof ReindexCancelled) {
+        await abandonReindex(deps, data, { status: 'cancelled' });
+        return;
+      }
+      const permanent = isAppError(err) && !err.retryable;
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (permanent || lastAttempt) {
+        const error = isAppError(err) ? { code: err.code, message: err.message } : { code: 'reindex_failed', message: (err as Error).message };
+        await abandonReindex(deps, data, { status: 'failed', error });
+        throw new UnrecoverableError(error.message);
+      }
+      throw err;
+    }
+  };
+}
