@@ -2,7 +2,7 @@ import { AppError } from '../errors';
 import { buildContext } from '../context/build-context';
 import { turnMessageTokens } from '../context/window';
 import type { BuiltContext, TurnCandidate } from '../context/context-types';
-import { searchChunks } from '../search/search-chunks';
+import { searchWithOptions } from '../search/search-options';
 import type { SessionRecord, StoredMessage } from '../stores/session/session-types';
 import type { SearchFilter } from '../stores/vector/vector-store';
 import type { ModelSpec } from '../gateway/model-registry';
@@ -22,6 +22,8 @@ export interface ContextRequest {
   k: number;
   collection?: string;
   filter?: SearchFilter;
+  /** MMR over the retrieved chunks, so near-duplicates do not crowd other sources out of the context. */
+  diversity?: { lambda: number };
   maxContextTokens?: number;
   model?: string;
 }
@@ -67,7 +69,13 @@ export async function prepareContext(deps: SessionDeps, tenant: string, sessionI
 
   const [retrieved, recalled] = await Promise.all([
     retrieving
-      ? searchChunks(deps, tenant, { query, k: req.k, collection, mode: 'hybrid', filter: req.filter, vector: query === req.question ? vector : undefined }, signal)
+      ? searchWithOptions(
+          deps,
+          tenant,
+          { query, k: req.k, collection, mode: 'hybrid', filter: req.filter, vector: query === req.question ? vector : undefined },
+          { diversity: req.diversity },
+          signal,
+        )
       : Promise.resolve([]),
     recalling ? recall(deps, tenant, session, req.question, vector) : Promise.resolve([]),
   ]);

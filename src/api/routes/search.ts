@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { searchChunks } from '../../search/search-chunks';
+import { searchWithOptions } from '../../search/search-options';
 import { tenantOf } from '../middleware/auth';
 import { DEFAULT_COLLECTION } from '../schemas/common';
 import { searchBodySchema } from '../schemas/search';
@@ -9,13 +9,12 @@ export function searchRouter(deps: AppDeps): Router {
   const router = Router();
   router.post('/search', async (req, res) => {
     const body = searchBodySchema.parse(req.body ?? {});
-    const hits = await searchChunks(deps, tenantOf(res), {
-      query: body.query,
-      k: body.k,
-      collection: body.collection ?? DEFAULT_COLLECTION,
-      mode: body.mode,
-      filter: body.filter,
-    });
+    const hits = await searchWithOptions(
+      deps,
+      tenantOf(res),
+      { query: body.query, k: body.k, collection: body.collection ?? DEFAULT_COLLECTION, mode: body.mode, filter: body.filter },
+      { diversity: body.diversity, mergeAdjacent: body.mergeAdjacent },
+    );
     res.json({
       results: hits.map((h) => ({
         chunkId: h.chunkId,
@@ -24,6 +23,8 @@ export function searchRouter(deps: AppDeps): Router {
         text: h.text,
         score: h.score,
         chunkIndex: h.chunkIndex,
+        // Only with mergeAdjacent: without the options the response stays as api.md has it.
+        ...('chunkIds' in h ? { chunkIds: h.chunkIds } : {}),
         metadata: { pages: h.pages, headingPath: h.headingPath, ...h.metadata },
       })),
     });

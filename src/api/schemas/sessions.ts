@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { collectionSchema, metadataSchema, nonBlank } from './common';
-import { searchFilterSchema } from './search';
+import { diversitySchema, searchFilterSchema } from './search';
 
 /** Session ids are chosen by clients (their own conversation ids), so allow the usual id alphabets. */
 export const sessionIdSchema = z
@@ -44,6 +44,8 @@ export const askSchema = z.strictObject({
   k: z.number().int().min(0).max(50).default(8),
   collection: collectionSchema.optional(),
   filter: searchFilterSchema.optional(),
+  // No mergeAdjacent here: the context builder always merges consecutive chunks (context/retrieved.ts).
+  diversity: diversitySchema.optional(),
   maxContextTokens: maxContextTokensSchema.optional(),
   model: z.string().min(1).max(128).optional(),
   stream: z.boolean().optional(),
