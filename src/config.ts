@@ -59,6 +59,9 @@ const envSchema = z.object({
    * the old route just before the switch still finds its index.
    */
   REINDEX_DROP_GRACE_MS: intFrom(30_000, 0),
+  /** Hybrid fusion (Qdrant's weighted RRF); unset: chosen by the embedder (src/search/hybrid-fusion.ts). */
+  HYBRID_RRF_K: z.coerce.number().int().min(1).max(1000).optional(),
+  HYBRID_DENSE_WEIGHT: z.coerce.number().gt(0).max(100).optional(),
   /** Documents a reindex rebuilds at once (their upserts share store commits). */
   REINDEX_CONCURRENCY: intFrom(8, 1),
   SHUTDOWN_TIMEOUT_MS: intFrom(25_000, 0),
@@ -131,6 +134,8 @@ export interface Config {
   chunking: { chunkSize: number; chunkOverlap: number };
   embedBatchSize: number;
   reindex: { dropGraceMs: number; concurrency: number };
+  /** Overrides of the hybrid fusion; unset fields follow the embedder. */
+  search: { fusion: { k?: number; denseWeight?: number } };
   shutdownTimeoutMs: number;
   sessions: {
     ttlSeconds: number;
@@ -205,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     chunking: { chunkSize: e.CHUNK_SIZE_TOKENS, chunkOverlap: e.CHUNK_OVERLAP_TOKENS },
     embedBatchSize: e.EMBED_BATCH_SIZE,
     reindex: { dropGraceMs: e.REINDEX_DROP_GRACE_MS, concurrency: e.REINDEX_CONCURRENCY },
+    search: { fusion: { k: e.HYBRID_RRF_K, denseWeight: e.HYBRID_DENSE_WEIGHT } },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     sessions: {
       ttlSeconds: e.SESSION_TTL_SECONDS,

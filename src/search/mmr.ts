@@ -4,8 +4,10 @@
  * where similarity is its highest similarity to an already chosen hit.
  *
  * The stores do not return vectors, so similarity is the cosine of keyword-term frequency vectors (the terms keyword
- * search indexes, from the same tokenizer). Relevance is the score min-max normalised within the candidates: scores
- * are only comparable within one response, and normalising puts them on the same [0, 1] scale as the similarity.
+ * search indexes, from the same tokenizer). Relevance comes from the rank, not the score: 1 for the best, falling
+ * evenly to 1/n for the last of n candidates. Scores are only comparable within one response, and their spread
+ * depends on the mode and the fusion (a keyword-led fusion with a small RRF k gives the second hit half the first
+ * one's score), so min-max normalised scores would let the mode decide how much diversity a lambda buys.
  */
 import { chunkKeywordText, keywordTokens } from './keyword-tokenizer';
 
@@ -30,7 +32,7 @@ interface TermVector {
  */
 export function selectMmr<T extends MmrCandidate>(hits: readonly T[], k: number, lambda: number = DEFAULT_MMR_LAMBDA): T[] {
   if (!(lambda >= 0 && lambda <= 1)) throw new RangeError(`lambda must be in [0, 1], got ${lambda}`);
-  const relevance = normalisedScores(hits);
+  const relevance = rankRelevance(hits);
   const vectors = hits.map(termVector);
   // Highest similarity of each candidate to anything chosen so far, updated after every pick: k * n similarities.
   const maxSimilarity = new Array<number>(hits.length).fill(0);
@@ -54,12 +56,16 @@ export function selectMmr<T extends MmrCandidate>(hits: readonly T[], k: number,
   return chosen;
 }
 
-/** Scores mapped to [0, 1] within the list; all 1 when they are equal (no hit is more relevant than another). */
-function normalisedScores(hits: readonly MmrCandidate[]): number[] {
-  const scores = hits.map((h) => h.score);
-  const min = Math.min(...scores);
-  const range = Math.max(...scores) - min;
-  return scores.map((s) => (range > 0 ? (s - min) / range : 1));
+/** 1 - rank / n, rank from 0 by score (best first); equal scores share the better rank, so all-equal hits are all 1. */
+function rankRelevance(hits: readonly MmrCandidate[]): number[] {
+  const order = hits.map((h, i) => ({ score: h.score, i })).sort((a, b) => b.score - a.score);
+  const relevance = new Array<number>(hits.length);
+  let rank = 0;
+  order.forEach((entry, position) => {
+    if (position > 0 && entry.score !== order[position - 1].score) rank = position;
+    relevance[entry.i] = 1 - rank / hits.length;
+  });
+  return relevance;
 }
 
 function termVector(hit: MmrCandidate): TermVector {

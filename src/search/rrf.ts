@@ -1,7 +1,10 @@
 /**
  * Reciprocal rank fusion (Cormack, Clarke and Büttcher, 2009): merges ranked lists whose scores are not comparable
- * (cosine similarity vs BM25) by rank alone. Qdrant's Query API computes the same formula when given
- * `{ rrf: { k: DEFAULT_RRF_K } }` (pass k explicitly: its default may differ), so both stores rank hybrid results alike.
+ * (cosine similarity vs BM25) by rank alone. The formula is Qdrant's, weights included (its Query API computes
+ * `1 / (rank / weight + k - 1)` for `{ rrf: { k, weights } }`, rank from 1), so LanceDB's fusion, done here, ranks and
+ * scores exactly as Qdrant's. Unweighted it is the paper's 1 / (k' + rank) with k' = k - 1. A weight scales a list's
+ * ranks (weight 0.5 counts its first item as a second), so with a small k a weight acts almost as a factor on the
+ * list's contributions, and with k = 60 it barely matters.
  */
 
 /** The constant from the paper; it damps the weight of the very first ranks. */
@@ -9,7 +12,7 @@ export const DEFAULT_RRF_K = 60;
 
 export interface FusedItem<T> {
   id: string;
-  /** Sum over the lists that contain the item of 1 / (k + rank), rank starting at 1. */
+  /** Sum over the lists that contain the item of 1 / (rank / weight + k - 1), rank starting at 1. */
   score: number;
   /** The item as it appeared in the first list that contains it. */
   item: T;
@@ -22,10 +25,10 @@ export interface FusedItem<T> {
 export function reciprocalRankFusion<T extends { id: string }>(
   lists: ReadonlyArray<ReadonlyArray<T>>,
   k = DEFAULT_RRF_K,
-  /** Per-list weights (weighted RRF: a list's contributions are multiplied by its weight); default 1 each. */
+  /** Per-list weights (a list's ranks are divided by its weight; 0 silences the list); default 1 each. */
   weights?: readonly number[],
 ): FusedItem<T>[] {
-  if (!Number.isFinite(k) || k < 0) throw new RangeError(`RRF k must be a finite number >= 0, got ${k}`);
+  if (!Number.isFinite(k) || k < 1) throw new RangeError(`RRF k must be a finite number >= 1, got ${k}`);
   if (weights && (weights.length !== lists.length || weights.some((w) => !Number.isFinite(w) || w < 0))) {
     throw new RangeError('RRF weights must be one finite number >= 0 per list');
   }
@@ -36,7 +39,7 @@ export function reciprocalRankFusion<T extends { id: string }>(
     list.forEach((item, index) => {
       if (seen.has(item.id)) return;
       seen.add(item.id);
-      const contribution = weight / (k + index + 1);
+      const contribution = weight === 0 ? 0 : 1 / ((index + 1) / weight + k - 1);
       const existing = fused.get(item.id);
       if (existing) existing.score += contribution;
       else fused.set(item.id, { id: item.id, score: contribution, item });

@@ -1,4 +1,6 @@
+import type { Config } from '../config';
 import type { Embedder } from '../gateway/embedder';
+import { fusionFor } from './hybrid-fusion';
 import type { DocumentStore } from '../stores/document/document-store';
 import type { VectorIndexes } from '../indexes/vector-indexes';
 import type { MetadataValue, SearchFilter, SearchMode } from '../stores/vector/vector-store';
@@ -33,7 +35,7 @@ export interface SearchHit {
  * document disappears the moment its record goes and a replacement switches over whole, never half old, half new.
  */
 export async function searchChunks(
-  deps: { documents: DocumentStore; indexes: VectorIndexes; embedder: Embedder },
+  deps: { config: Readonly<Pick<Config, 'search'>>; documents: DocumentStore; indexes: VectorIndexes; embedder: Embedder },
   tenant: string,
   input: SearchInput,
   signal?: AbortSignal,
@@ -52,6 +54,7 @@ export async function searchChunks(
     mode: input.mode,
     k: fetchK,
     filter: input.filter,
+    fusion: fusionFor(index.embedder, deps.config.search.fusion),
   });
   const docs = await deps.documents.getMany(tenant, [...new Set(found.map((f) => f.chunk.documentId))]);
   const hits: SearchHit[] = [];

@@ -11,7 +11,7 @@ import type { SessionRecallIndex } from './session-recall-index';
 
 /** What the session use-cases need, passed in by the composition root. */
 export interface SessionDeps {
-  config: Readonly<Pick<Config, 'sessions'>>;
+  config: Readonly<Pick<Config, 'sessions' | 'search'>>;
   logger: Logger;
   sessions: SessionStore;
   recallIndex: SessionRecallIndex;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ChunkRecord, MetadataValue, SearchFilter, SearchMode, StoredChunk, VectorStore } from '../../src/stores/vector/vector-store';
+import type { HybridFusion, ChunkRecord, MetadataValue, SearchFilter, SearchMode, StoredChunk, VectorStore } from '../../src/stores/vector/vector-store';
 
 /**
  * The behaviour every VectorStore must show, written against the interface only so that LanceDB and Qdrant run the
@@ -75,8 +75,13 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
     const ids = (hits: { chunk: StoredChunk }[]) => hits.map((hit) => hit.chunk.id);
     const sorted = (values: string[]) => [...values].sort();
 
-    async function searchIds(tenant: string, mode: SearchMode, opts: { text?: string; vector?: Float32Array; k?: number; collection?: string; filter?: SearchFilter } = {}) {
+    async function searchIds(
+      tenant: string,
+      mode: SearchMode,
+      opts: { text?: string; vector?: Float32Array; k?: number; collection?: string; filter?: SearchFilter; fusion?: HybridFusion } = {},
+    ) {
       const hits = await store.search({
+        fusion: opts.fusion,
         tenant,
         collection: opts.collection ?? 'docs',
         text: opts.text ?? '',
@@ -143,6 +148,23 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
         expect(await searchIds(tenant, 'dense', query)).toEqual(['lighthouse', 'revenue', 'bread']);
         expect(await searchIds(tenant, 'keyword', query)).toEqual(['revenue']);
         expect(await searchIds(tenant, 'hybrid', query)).toEqual(['revenue', 'lighthouse', 'bread']);
+      });
+
+      test('When the fusion weighs one side far above the other, then hybrid follows that side’s ranking', async () => {
+        // Dense alone: lighthouse, revenue, bread. Keyword alone: revenue. Default fusion: revenue (both sides) first.
+        const query = { text: 'revenue', vector: v(1, 0.5) };
+        expect(await searchIds(tenant, 'hybrid', { ...query, fusion: { k: 1, denseWeight: 100 } })).toEqual(['lighthouse', 'revenue', 'bread']);
+        expect(await searchIds(tenant, 'hybrid', { ...query, fusion: { k: 1, denseWeight: 0.01 } })).toEqual(['revenue', 'lighthouse', 'bread']);
+      });
+
+      test('When hybrid scores come back, then they are Qdrant’s weighted RRF scores on both stores', async () => {
+        const hits = await store.search({ tenant, collection: 'docs', text: 'revenue', vector: v(1, 0.5), mode: 'hybrid', k: 3, fusion: { k: 2, denseWeight: 0.5 } });
+        // revenue: dense rank 2, keyword rank 1; lighthouse: dense rank 1; bread: dense rank 3.
+        const rrf = (rank: number, weight: number) => 1 / (rank / weight + 2 - 1);
+        expect(hits.map((h) => h.chunk.id)).toEqual(['revenue', 'lighthouse', 'bread']);
+        expect(hits[0].score).toBeCloseTo(rrf(2, 0.5) + rrf(1, 1), 5);
+        expect(hits[1].score).toBeCloseTo(rrf(1, 0.5), 5);
+        expect(hits[2].score).toBeCloseTo(rrf(3, 0.5), 5);
       });
 
       test('When hybrid keyword side finds nothing, then the dense ranking is returned', async () => {

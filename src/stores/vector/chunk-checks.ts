@@ -53,6 +53,11 @@ export function checkChunk(chunk: ChunkRecord, dimensions: number): void {
 
 /** The request-level checks of a search: a non-negative integer k, a known mode, and a query vector unless keyword. */
 export function checkSearchRequest(req: VectorSearchRequest, dimensions: number): void {
+  if (req.fusion !== undefined) {
+    const { k, denseWeight } = req.fusion;
+    if (!(Number.isInteger(k) && k >= 1)) throw invalidRequest(`fusion.k must be an integer >= 1, got ${k}`);
+    if (!(Number.isFinite(denseWeight) && denseWeight > 0)) throw invalidRequest(`fusion.denseWeight must be a finite number > 0, got ${denseWeight}`);
+  }
   if (!Number.isInteger(req.k) || req.k < 0) throw invalidRequest(`k must be a non-negative integer, got ${req.k}`);
   if (req.mode !== 'keyword' && req.mode !== 'dense' && req.mode !== 'hybrid') throw invalidRequest(`unknown search mode ${JSON.stringify(req.mode)}`);
   if (req.mode !== 'keyword') checkVector(req.vector, dimensions, 'query vector');

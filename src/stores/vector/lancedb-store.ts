@@ -6,7 +6,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8 } from 'apache-arrow';
 import { AppError, invalidRequest } from '../../errors';
 import { MAX_KEYWORD_TOKEN_LENGTH, chunkKeywordText, keywordString } from '../../search/keyword-tokenizer';
-import { reciprocalRankFusion } from '../../search/rrf';
+import { DEFAULT_RRF_K, reciprocalRankFusion } from '../../search/rrf';
 import type {
   ChunkRecord,
   MetadataValue,
@@ -243,7 +243,7 @@ export class LanceDbVectorStore implements VectorStore {
           this.keywordSearch(table, keywords, where, depth),
         ]);
         const listOf = (hits: ScoredChunk[]) => hits.map((hit) => ({ id: hit.chunk.id, hit }));
-        return reciprocalRankFusion([listOf(dense), listOf(keyword)])
+        return reciprocalRankFusion([listOf(dense), listOf(keyword)], req.fusion?.k ?? DEFAULT_RRF_K, [req.fusion?.denseWeight ?? 1, 1])
           .slice(0, req.k)
           .map((fused) => ({ chunk: fused.item.hit.chunk, score: fused.score }));
       }

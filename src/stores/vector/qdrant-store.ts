@@ -162,7 +162,10 @@ export class QdrantVectorStore implements VectorStore {
       const depth = hybridDepth(req.k);
       const prefetch: Schemas['Prefetch'][] = [{ query: dense, using: DENSE_VECTOR, filter, limit: depth }];
       if (hasSparse) prefetch.push({ query: sparse, using: SPARSE_VECTOR, filter, limit: depth });
-      request = { prefetch, query: { rrf: { k: DEFAULT_RRF_K } }, limit: req.k, with_payload: true };
+      // Qdrant wants one weight per prefetch: weights only with both sides, and only when they are not the default.
+      const denseWeight = req.fusion?.denseWeight ?? 1;
+      const rrf = { k: req.fusion?.k ?? DEFAULT_RRF_K, ...(hasSparse && denseWeight !== 1 ? { weights: [denseWeight, 1] } : {}) };
+      request = { prefetch, query: { rrf }, limit: req.k, with_payload: true };
     } else if (req.mode === 'dense') {
       request = { query: dense, using: DENSE_VECTOR, filter, limit: req.k, with_payload: true };
     } else {

@@ -52,6 +52,17 @@ export interface VectorSearchRequest {
   mode: SearchMode;
   k: number;
   filter?: SearchFilter;
+  /** Hybrid only: how the two sides are fused. Default DEFAULT_FUSION (equal weights, k = 60). */
+  fusion?: HybridFusion;
+}
+
+/**
+ * Reciprocal rank fusion parameters (Qdrant's formula, see src/search/rrf.ts): the dense side's weight, the keyword
+ * side's being 1, and k.
+ */
+export interface HybridFusion {
+  k: number;
+  denseWeight: number;
 }
 
 export interface ScoredChunk {

@@ -1,0 +1,390 @@
+/**
+ * Retrieval evaluation on BEIR or SQuAD data: how well does POST /search rank the documents a query needs?
+ *
+ *   npm run eval:retrieval -- --dataset ../shared/data/scifact [--modes hybrid,dense,keyword] [--limit-queries N]
+ *     [--limit-corpus N] [--out reports/eval-retrieval.json] [--url http://host:port] [--concurrency N] [--keep-collection]
+ *
+ * The corpus is ingested through POST /documents/bulk into a fresh collection and waited for until every document is
+ * ready; then every query goes through POST /search (k 100) in each mode. Chunks map to their documents (first rank
+ * wins), giving a ranked list of corpus ids scored with nDCG@10, Recall@10/100 and MRR@10 as BEIR computes them.
+ *
+ * Without --url the service runs in-process (offline provider unless MISTRAL_API_KEY is set, LanceDB in a temp dir
+ * unless QDRANT_URL is set, a random Redis prefix, workers inline).
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/infra/logger';
+import { startServer, type RunningServer } from '../src/server';
+import { printTable } from '../bench/table';
+import { loadDataset, sliceDataset, type CorpusDoc, type Dataset } from './eval/datasets';
+import { mean, mrrAt, ndcgAt, percentile, recallAt } from './eval/retrieval-metrics';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Arguments
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined && !process.argv[i + 1].startsWith('--') ? process.argv[i + 1] : undefined;
+}
+
+const USAGE =
+  'usage: npm run eval:retrieval -- --dataset ../shared/data/scifact [--modes hybrid,dense,keyword] [--limit-queries N] ' +
+  '[--limit-corpus N] [--out reports/eval-retrieval.json] [--url http://host:port] [--concurrency N] [--keep-collection]';
+
+const MODES = ['hybrid', 'dense', 'keyword'] as const;
+type Mode = (typeof MODES)[number];
+
+function positiveInt(name: string): number | undefined {
+  const raw = arg(name);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`bad --${name} ${raw}\n${USAGE}`);
+  return n;
+}
+
+/** Published nDCG@10 on the full test split, printed beside ours. */
+const REFERENCES: Record<string, { ndcg10: number; what: string }> = {
+  scifact: { ndcg10: 0.665, what: 'BM25, BEIR paper' },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP
+
+async function call(base: string, method: string, p: string, body?: unknown): Promise<any> {
+  const res = await fetch(base + p, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${p} answered ${res.status}: ${text.slice(0, 500)}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** Runs `fn` over `items` with at most `concurrency` at a time; results keep input order. */
+async function pool<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Ingestion
+
+const BULK_MAX = 1000;
+const INGEST_TIMEOUT_MS = 60 * 60_000;
+
+interface Ingested {
+  /** document id -> the corpus ids it holds (several when the service found texts identical). */
+  corpusIdsByDocument: Map<string, string[]>;
+  documents: number;
+  duplicates: number;
+  seconds: number;
+}
+
+// The service's title limit (api schemas); a longer title is cut rather than the document refused.
+const toUpload = (d: CorpusDoc) => ({ text: d.text, externalId: d.id, ...(d.title ? { title: d.title.slice(0, 512) } : {}) });
+
+/** Fills `corpusIdsByDocument` as batches are accepted, so that the caller can delete a partial upload. */
+async function ingest(base: string, collection: string, corpus: readonly CorpusDoc[], corpusIdsByDocument: Map<string, string[]>): Promise<Ingested> {
+  const started = performance.now();
+  let duplicates = 0;
+  for (let i = 0; i < corpus.length; i += BULK_MAX) {
+    const batch = corpus.slice(i, i + BULK_MAX);
+    const r = (await call(base, 'POST', '/documents/bulk', { collection, documents: batch.map(toUpload) })) as {
+      documents: Array<{ id: string; status: string; duplicate?: boolean }>;
+    };
+    r.documents.forEach((doc, j) => {
+      if (doc.duplicate) duplicates++;
+      corpusIdsByDocument.set(doc.id, [...(corpusIdsByDocument.get(doc.id) ?? []), batch[j].id]);
+    });
+    console.error(`uploaded ${Math.min(i + BULK_MAX, corpus.length)}/${corpus.length} documents`);
+  }
+  await waitForReady(base, collection, corpusIdsByDocument.size);
+  return { corpusIdsByDocument, documents: corpusIdsByDocument.size, duplicates, seconds: (performance.now() - started) / 1000 };
+}
+
+const firstWith = async (base: string, collection: string, status: string) =>
+  ((await call(base, 'GET', `/documents?collection=${collection}&status=${status}&limit=1`)) as { documents: any[] }).documents[0];
+
+async function countReady(base: string, collection: string): Promise<number> {
+  let n = 0;
+  let cursor: string | null = null;
+  do {
+    const page: { documents: unknown[]; nextCursor: string | null } = await call(
+      base,
+      'GET',
+      `/documents?collection=${collection}&status=ready&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    n += page.documents.length;
+    cursor = page.nextCursor;
+  } while (cursor);
+  return n;
+}
+
+/**
+ * Waits until nothing is queued or processing, then confirms by counting the ready ones (a retried job can step back
+ * from processing to queued between the two cheap checks). Any failed document ends the run: its score would be a lie.
+ */
+async function waitForReady(base: string, collection: string, expected: number): Promise<void> {
+  const started = Date.now();
+  let lastLog = started;
+  for (;;) {
+    const failed = await firstWith(base, collection, 'failed');
+    if (failed) throw new Error(`document ${failed.id} (${failed.title ?? 'untitled'}) failed to ingest: ${JSON.stringify(failed.error)}`);
+    const pending = (await firstWith(base, collection, 'queued')) ?? (await firstWith(base, collection, 'processing'));
+    if (!pending) {
+      const ready = await countReady(base, collection);
+      if (ready === expected) return;
+      if (ready > expected) throw new Error(`collection ${collection} holds ${ready} ready documents, expected ${expected}: is it shared?`);
+    }
+    if (Date.now() - started > INGEST_TIMEOUT_MS) throw new Error(`documents still not ready after ${INGEST_TIMEOUT_MS / 60_000} min; is a worker running?`);
+    if (Date.now() - lastLog > 10_000) {
+      console.error(`waiting for ingestion: ${Math.round((Date.now() - started) / 1000)} s`);
+      lastLog = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Search and measures
+
+interface SearchHit {
+  documentId: string;
+}
+
+/** Chunks -> corpus ids, best first, each document at its first (best) rank. */
+function rankedCorpusIds(hits: readonly SearchHit[], corpusIdsByDocument: ReadonlyMap<string, string[]>): string[] {
+  const seen = new Set<string>();
+  const ranked: string[] = [];
+  for (const h of hits) {
+    if (seen.has(h.documentId)) continue;
+    seen.add(h.documentId);
+    ranked.push(...(corpusIdsByDocument.get(h.documentId) ?? []));
+  }
+  return ranked;
+}
+
+interface QueryResult {
+  id: string;
+  ndcg10: number;
+  recall10: number;
+  recall100: number;
+  mrr10: number;
+  latencyMs: number;
+  retrieved: number;
+}
+
+async function evaluateMode(base: string, collection: string, ds: Dataset, ingested: Ingested, mode: Mode, concurrency: number) {
+  const started = performance.now();
+  const perQuery = await pool(ds.queries, concurrency, async (q): Promise<QueryResult> => {
+    const t0 = performance.now();
+    const r = (await call(base, 'POST', '/search', { query: q.text, k: 100, collection, mode })) as { results: SearchHit[] };
+    const latencyMs = performance.now() - t0;
+    const ranked = rankedCorpusIds(r.results, ingested.corpusIdsByDocument);
+    return {
+      id: q.id,
+      ndcg10: ndcgAt(ranked, q.qrels, 10),
+      recall10: recallAt(ranked, q.qrels, 10),
+      recall100: recallAt(ranked, q.qrels, 100),
+      mrr10: mrrAt(ranked, q.qrels, 10),
+      latencyMs,
+      retrieved: ranked.length,
+    };
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const latencies = perQuery.map((r) => r.latencyMs);
+  return {
+    mode,
+    metrics: {
+      ndcg10: mean(perQuery.map((r) => r.ndcg10)),
+      recall10: mean(perQuery.map((r) => r.recall10)),
+      recall100: mean(perQuery.map((r) => r.recall100)),
+      mrr10: mean(perQuery.map((r) => r.mrr10)),
+    },
+    latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: Math.max(...latencies) },
+    queriesPerSecond: perQuery.length / seconds,
+    perQuery,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Main
+
+interface InProcess {
+  server: RunningServer;
+  dataDir: string;
+  redisUrl: string;
+  redisPrefix: string;
+}
+
+async function startInProcess(): Promise<InProcess> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-eval-retrieval-'));
+  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+  const redisPrefix = `eval${randomBytes(5).toString('hex')}`;
+  // The caller's environment configures the service under test (CHUNK_SIZE_TOKENS, MODEL_EMBED, ...); these are fixed.
+  const config = loadConfig({
+    ...process.env,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: redisPrefix,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    RUN_WORKERS: 'inline',
+  });
+  try {
+    const server = await startServer(config, createLogger(config.logLevel));
+    return { server, dataDir, redisUrl, redisPrefix };
+  } catch (err) {
+    await fs.rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Removes what the in-process run left in the shared Redis: every key holding its random prefix (queues, documents). */
+async function dropRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** What we know of the service under test: everything when it runs in-process, only its address otherwise. */
+function describeService(inProcess: InProcess | undefined, url: string) {
+  if (!inProcess) return { url };
+  const { services } = inProcess.server;
+  return {
+    url: 'in-process',
+    vectorStore: services.vectors.kind,
+    embeddingModel: services.embedder.model,
+    embeddingDimensions: services.embedder.dimensions,
+    chunking: services.config.chunking,
+  };
+}
+
+async function main() {
+  const dataset = arg('dataset');
+  if (!dataset) throw new Error(USAGE);
+  const modes = (arg('modes') ?? MODES.join(',')).split(',').map((m) => m.trim()) as Mode[];
+  if (modes.some((m) => !MODES.includes(m))) throw new Error(`bad --modes ${modes.join(',')}\n${USAGE}`);
+  const limitQueries = positiveInt('limit-queries');
+  const limitCorpus = positiveInt('limit-corpus');
+  const concurrency = positiveInt('concurrency') ?? 1;
+  const out = arg('out') ?? 'reports/eval-retrieval.json';
+
+  const ds = sliceDataset(await loadDataset(dataset), limitQueries, limitCorpus);
+  const sliced = limitQueries !== undefined || limitCorpus !== undefined;
+  console.error(`${ds.name} (${ds.format}): ${ds.corpus.length} documents, ${ds.queries.length} queries${sliced ? ' (a slice)' : ''}`);
+
+  let inProcess: InProcess | undefined;
+  let base = arg('url')?.replace(/\/+$/, '');
+  if (!base) {
+    inProcess = await startInProcess();
+    base = inProcess.server.url;
+  }
+  const collection = `eval-${randomBytes(4).toString('hex')}`;
+  const uploaded = new Map<string, string[]>();
+
+  try {
+    const ingested = await ingest(base, collection, ds.corpus, uploaded);
+    console.error(`ingested ${ingested.documents} documents in ${ingested.seconds.toFixed(1)} s`);
+
+    const results = [];
+    for (const mode of modes) {
+      results.push(await evaluateMode(base, collection, ds, ingested, mode, concurrency));
+      console.error(`${mode}: ${ds.queries.length} queries done`);
+    }
+
+    const reference = sliced ? undefined : REFERENCES[ds.name];
+    printTable(
+      `Retrieval on ${ds.name} (${ds.corpus.length} documents, ${ds.queries.length} queries, k 100, concurrency ${concurrency})`,
+      results.map((r) => ({
+        mode: r.mode,
+        'nDCG@10': r.metrics.ndcg10.toFixed(3),
+        'Recall@10': r.metrics.recall10.toFixed(3),
+        'Recall@100': r.metrics.recall100.toFixed(3),
+        'MRR@10': r.metrics.mrr10.toFixed(3),
+        'p50 ms': r.latencyMs.p50,
+        'p95 ms': r.latencyMs.p95,
+      })),
+    );
+    if (reference) console.log(`reference nDCG@10: ${reference.ndcg10.toFixed(3)} (${reference.what})`);
+    const docsPerSecond = ingested.documents / ingested.seconds;
+    console.log(
+      `ingestion: ${ingested.documents} documents in ${ingested.seconds.toFixed(1)} s (${docsPerSecond.toFixed(1)} docs/s)` +
+        (ingested.duplicates ? `, ${ingested.duplicates} duplicate texts` : ''),
+    );
+
+    await fs.mkdir(path.dirname(path.resolve(out)), { recursive: true });
+    await fs.writeFile(
+      out,
+      JSON.stringify(
+        {
+          createdAt: new Date().toISOString(),
+          dataset: { path: dataset, name: ds.name, format: ds.format, limitQueries: limitQueries ?? null, limitCorpus: limitCorpus ?? null },
+          corpusDocuments: ds.corpus.length,
+          queries: ds.queries.length,
+          service: describeService(inProcess, base),
+          collection,
+          concurrency,
+          ingestion: { documents: ingested.documents, duplicates: ingested.duplicates, seconds: ingested.seconds, docsPerSecond },
+          reference: reference ?? null,
+          results,
+        },
+        null,
+        2,
+      ),
+    );
+    console.log(`report: ${out}`);
+  } finally {
+    // In-process everything goes with the temp dir and the Redis prefix; a running service keeps what we do not delete.
+    if (!inProcess && !process.argv.includes('--keep-collection')) {
+      const failures = await pool([...uploaded.keys()], 8, (id) => call(base, 'DELETE', `/documents/${id}`).then(() => 0, () => 1));
+      const n = failures.reduce((x: number, y) => x + y, 0);
+      if (n > 0) console.error(`could not delete ${n} of the collection's ${uploaded.size} documents`);
+    }
+    if (inProcess) {
+      await inProcess.server.stop();
+      await fs.rm(inProcess.dataDir, { recursive: true, force: true });
+      await dropRedisKeys(inProcess.redisUrl, inProcess.redisPrefix).catch((err) => console.error(`could not clean Redis keys: ${err}`));
+    }
+  }
+}
+
+if (require.main === module) {
+  // LanceDB's native promises do not hold Node's event loop open: a ref'd timer keeps the process alive until main settles.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  main().then(
+    () => {
+      clearInterval(keepAlive);
+      process.exit(0);
+    },
+    (err) => {
+      clearInterval(keepAlive);
+      console.error(err instanceof Error && err.message.startsWith('usage:') ? err.message : err);
+      process.exit(1);
+    },
+  );
+}
