@@ -3,6 +3,7 @@
  *
  *   npm run eval:retrieval -- --dataset ../shared/data/scifact [--modes hybrid,dense,keyword] [--limit-queries N]
  *     [--limit-corpus N] [--out reports/eval-retrieval.json] [--url http://host:port] [--concurrency N] [--keep-collection]
+ *     [--split test|train] [--fusion-grid]
  *
  * The corpus is ingested through POST /documents/bulk into a fresh collection and waited for until every document is
  * ready; then every query goes through POST /search (k 100) in each mode. Chunks map to their documents (first rank
@@ -10,6 +11,9 @@
  *
  * Without --url the service runs in-process (offline provider unless MISTRAL_API_KEY is set, LanceDB in a temp dir
  * unless QDRANT_URL is set, a random Redis prefix, workers inline).
+ *
+ * `--fusion-grid` (with the dense and keyword modes) also fuses each query's two rankings over a grid of RRF
+ * parameters (scripts/eval/fusion-grid.ts): how the hybrid defaults were chosen, on `--split train`.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -21,6 +25,7 @@ import { createLogger } from '../src/infra/logger';
 import { startServer, type RunningServer } from '../src/server';
 import { printTable } from '../bench/table';
 import { loadDataset, sliceDataset, type CorpusDoc, type Dataset } from './eval/datasets';
+import { fusionGrid, type GridPoint } from './eval/fusion-grid';
 import { mean, mrrAt, ndcgAt, percentile, recallAt } from './eval/retrieval-metrics';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -33,7 +38,8 @@ function arg(name: string): string | undefined {
 
 const USAGE =
   'usage: npm run eval:retrieval -- --dataset ../shared/data/scifact [--modes hybrid,dense,keyword] [--limit-queries N] ' +
-  '[--limit-corpus N] [--out reports/eval-retrieval.json] [--url http://host:port] [--concurrency N] [--keep-collection]';
+  '[--limit-corpus N] [--out reports/eval-retrieval.json] [--url http://host:port] [--concurrency N] [--keep-collection] ' +
+  '[--split test|train] [--fusion-grid]';
 
 const MODES = ['hybrid', 'dense', 'keyword'] as const;
 type Mode = (typeof MODES)[number];
@@ -186,6 +192,8 @@ interface QueryResult {
   mrr10: number;
   latencyMs: number;
   retrieved: number;
+  /** The ranked corpus ids (kept in memory for the fusion grid, left out of the report). */
+  ranked: string[];
 }
 
 async function evaluateMode(base: string, collection: string, ds: Dataset, ingested: Ingested, mode: Mode, concurrency: number) {
@@ -203,6 +211,7 @@ async function evaluateMode(base: string, collection: string, ds: Dataset, inges
       mrr10: mrrAt(ranked, q.qrels, 10),
       latencyMs,
       retrieved: ranked.length,
+      ranked,
     };
   });
   const seconds = (performance.now() - started) / 1000;
@@ -219,6 +228,18 @@ async function evaluateMode(base: string, collection: string, ds: Dataset, inges
     queriesPerSecond: perQuery.length / seconds,
     perQuery,
   };
+}
+
+function printFusionGrid(ds: Dataset, results: Array<{ mode: Mode; perQuery: QueryResult[] }>): GridPoint[] | undefined {
+  const dense = results.find((r) => r.mode === 'dense');
+  const keyword = results.find((r) => r.mode === 'keyword');
+  if (!dense || !keyword) throw new Error(`--fusion-grid needs the dense and keyword modes\n${USAGE}`);
+  const grid = fusionGrid(ds.queries.map((q, i) => ({ qrels: q.qrels, dense: dense.perQuery[i].ranked, keyword: keyword.perQuery[i].ranked })));
+  printTable(
+    `Hybrid fusion grid: RRF (Qdrant's formula) of the dense and keyword rankings, ${ds.queries.length} queries (best 12 of ${grid.length})`,
+    grid.slice(0, 12).map((g) => ({ k: g.k, 'dense weight': g.denseWeight, 'nDCG@10': g.ndcg10.toFixed(4), 'Recall@100': g.recall100.toFixed(4) })),
+  );
+  return grid;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -293,8 +314,10 @@ async function main() {
   const limitCorpus = positiveInt('limit-corpus');
   const concurrency = positiveInt('concurrency') ?? 1;
   const out = arg('out') ?? 'reports/eval-retrieval.json';
+  const split = arg('split') ?? 'test';
+  const withGrid = process.argv.includes('--fusion-grid');
 
-  const ds = sliceDataset(await loadDataset(dataset), limitQueries, limitCorpus);
+  const ds = sliceDataset(await loadDataset(dataset, split), limitQueries, limitCorpus);
   const sliced = limitQueries !== undefined || limitCorpus !== undefined;
   console.error(`${ds.name} (${ds.format}): ${ds.corpus.length} documents, ${ds.queries.length} queries${sliced ? ' (a slice)' : ''}`);
 
@@ -317,7 +340,9 @@ async function main() {
       console.error(`${mode}: ${ds.queries.length} queries done`);
     }
 
-    const reference = sliced ? undefined : REFERENCES[ds.name];
+    const grid = withGrid ? printFusionGrid(ds, results) : undefined;
+    // Published figures are for the full test split.
+    const reference = sliced || split !== 'test' ? undefined : REFERENCES[ds.name];
     printTable(
       `Retrieval on ${ds.name} (${ds.corpus.length} documents, ${ds.queries.length} queries, k 100, concurrency ${concurrency})`,
       results.map((r) => ({
@@ -343,7 +368,7 @@ async function main() {
       JSON.stringify(
         {
           createdAt: new Date().toISOString(),
-          dataset: { path: dataset, name: ds.name, format: ds.format, limitQueries: limitQueries ?? null, limitCorpus: limitCorpus ?? null },
+          dataset: { path: dataset, name: ds.name, format: ds.format, split, limitQueries: limitQueries ?? null, limitCorpus: limitCorpus ?? null },
           corpusDocuments: ds.corpus.length,
           queries: ds.queries.length,
           service: describeService(inProcess, base),
@@ -351,7 +376,8 @@ async function main() {
           concurrency,
           ingestion: { documents: ingested.documents, duplicates: ingested.duplicates, seconds: ingested.seconds, docsPerSecond },
           reference: reference ?? null,
-          results,
+          results: results.map((r) => ({ ...r, perQuery: r.perQuery.map(({ ranked: _ranked, ...rest }) => rest) })),
+          ...(grid ? { fusionGrid: grid } : {}),
         },
         null,
         2,

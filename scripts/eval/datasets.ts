@@ -25,9 +25,10 @@ export interface Dataset {
   queries: EvalQuery[];
 }
 
-export async function loadDataset(location: string): Promise<Dataset> {
+/** `split` names the BEIR qrels file (`test`, `train`, `dev`); SQuAD files have one split. */
+export async function loadDataset(location: string, split = 'test'): Promise<Dataset> {
   const stat = await fs.stat(location);
-  if (stat.isDirectory()) return loadBeir(location);
+  if (stat.isDirectory()) return loadBeir(location, split);
   if (location.endsWith('.json')) return loadSquad(location);
   throw new Error(`${location}: expected a BEIR directory or a SQuAD .json file`);
 }
@@ -38,8 +39,8 @@ const readJsonl = async (file: string) =>
     .filter((line) => line.trim().length > 0)
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 
-/** Test queries in the order qrels/test.tsv first names them; a query without a grade > 0 has nothing to find and is left out. */
-export async function loadBeir(dir: string): Promise<Dataset> {
+/** The split's queries in the order qrels/<split>.tsv first names them; a query without a grade > 0 has nothing to find and is left out. */
+export async function loadBeir(dir: string, split = 'test'): Promise<Dataset> {
   const corpus = (await readJsonl(path.join(dir, 'corpus.jsonl'))).map((d) => ({
     id: String(d._id),
     title: typeof d.title === 'string' && d.title.trim() ? d.title : undefined,
@@ -47,7 +48,7 @@ export async function loadBeir(dir: string): Promise<Dataset> {
   }));
   const texts = new Map((await readJsonl(path.join(dir, 'queries.jsonl'))).map((q) => [String(q._id), String(q.text)]));
   const qrels = new Map<string, Map<string, number>>();
-  const lines = (await fs.readFile(path.join(dir, 'qrels', 'test.tsv'), 'utf8')).split('\n').slice(1); // header line
+  const lines = (await fs.readFile(path.join(dir, 'qrels', `${split}.tsv`), 'utf8')).split('\n').slice(1); // header line
   for (const line of lines) {
     if (!line.trim()) continue;
     const [queryId, corpusId, score] = line.split('\t');
