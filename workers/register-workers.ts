@@ -53,7 +53,8 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
       maxStalledCount: 3,
     }) as Worker;
   const workers: Worker[] = [start<IngestJob>(QueueNames.ingest, createIngestProcessor(deps.ingest))];
-  if (deps.reindex) workers.push(start<ReindexJob>(QueueNames.reindex, createReindexProcessor(deps.reindex)));
+  const reindexWorker = deps.reindex ? start<ReindexJob>(QueueNames.reindex, createReindexProcessor(deps.reindex)) : undefined;
+  if (reindexWorker) workers.push(reindexWorker);
   if (deps.sessionMemory) {
     workers.push(start<SessionMemoryJob>(QueueNames.summarize, createSummarizeProcessor(deps.sessionMemory.summarize)));
     workers.push(start<SessionMemoryJob>(QueueNames.recallIndex, createRecallIndexProcessor(deps.sessionMemory.recallIndex)));
@@ -82,6 +83,8 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
   return {
     workers,
     close: () => {
+      // A collection rebuild can run for hours: it is interrupted (it resumes from what it built) rather than awaited.
+      reindexWorker?.cancelAllJobs('worker shutting down');
       closing ??= Promise.allSettled([...workers.map((w) => w.close()), sweepQueue.then((q) => q?.close())])
         .then(() => deps.connection.quit())
         .then(

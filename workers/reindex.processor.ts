@@ -4,15 +4,18 @@ import { reindexJobSchema, type ReindexJob } from '../src/queues/reindex-queue';
 import { ReindexCancelled, abandonReindex, runReindex, type ReindexDeps } from '../src/reindex/run-reindex';
 
 /**
- * Thin processor: run the rebuild; a cancel ends it quietly; transient faults retry (the rebuild resumes where it
- * stopped), and a permanent fault or the last attempt abandons the build, leaving the old index serving.
+ * Thin processor: run the rebuild; a cancel ends it quietly; transient faults and shutdowns retry (the rebuild resumes
+ * where it stopped), and a permanent fault or the last attempt abandons the build, leaving the old index serving.
  */
 export function createReindexProcessor(deps: ReindexDeps) {
   return async (job: Job<ReindexJob>, _token?: string, signal?: AbortSignal) => {
     const data = reindexJobSchema.parse(job.data);
     try {
       await runReindex(deps, data, signal);
-    } catch (err) {
+    } catch (caught) {
+      // Stopped by the worker's shutdown (its reason, a string, is what throwIfAborted throws): an ordinary retry, so
+      // another worker (or this one after a restart) resumes the build where it stopped.
+      const err = signal?.aborted ? new Error(`reindex interrupted: ${String(signal.reason)}`) : caught;
       if (err instanceof ReindexCancelled) {
         await abandonReindex(deps, data, { status: 'cancelled' });
         return;

@@ -104,6 +104,20 @@ describe('When a collection is reindexed with another embedding model and chunki
     const route = await server.services.indexes.catalog.route('tenant-a', 'models');
     expect(route).toMatchObject({ embeddingModel: 'offline-hash-v1-256', dimensions: 256, chunking: { chunkSize: 32, chunkOverlap: 4 } });
 
+    // The new index records its model: opening it as the old model's index is refused, so vectors never mix.
+    const misread = server.services.indexes.options.openStore({ ...route, embeddingModel: 'offline-hash-v1', dimensions: 384 });
+    await expect(misread.init()).rejects.toMatchObject({ code: 'embedding_mismatch' });
+    await misread.close();
+
+    // A document reindexed on its own follows its collection's chunking.
+    const single = await req('POST', `/documents/${ids[2]}/reindex`);
+    expect(single.status).toBe(202);
+    expect((await waitForDocument(server, ids[2], A)).status).toBe('ready');
+    const rechunked = await req('GET', `/documents/${ids[2]}/chunks`);
+    expect(rechunked.body.chunks.length).toBeGreaterThan(2);
+    for (const chunk of rechunked.body.chunks) expect(chunk.tokenCount).toBeLessThanOrEqual(32);
+    expect((await searchIds('models', 'zircon3 survey'))[0]).toBe(ids[2]);
+
     // Uploads after the switch land in the new index with its chunking; a second reindex drops the first one's index.
     const late = await upload('models', 'zircon4');
     await waitForDocument(server, late, A);

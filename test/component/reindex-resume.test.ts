@@ -1,0 +1,117 @@
+import type { ChildProcess } from 'node:child_process';
+import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
+import { exitOf, spawnEntry } from '../support/spawn-entry';
+
+/**
+ * A collection rebuild outlives the worker that started it: workers run as their own processes (as in production),
+ * one is stopped with SIGTERM mid-build and the next is killed outright; the build resumes from what was already
+ * written each time, the old index serves throughout, and the collection ends on the new index with every document.
+ */
+let server: TestServer;
+const workers: ChildProcess[] = [];
+
+function startWorker(): ChildProcess {
+  const cfg = server.services.config;
+  const child = spawnEntry('workers/index.ts', {
+    REDIS_URL: cfg.redisUrl,
+    REDIS_PREFIX: cfg.redisPrefix,
+    DATA_DIR: cfg.dataDir,
+    LOG_LEVEL: 'warn',
+    WORKER_CONCURRENCY: '4',
+    REINDEX_CONCURRENCY: '1',
+    REINDEX_DROP_GRACE_MS: '100',
+    JOB_LOCK_MS: '2000',
+    JOB_BACKOFF_MS: '100',
+  });
+  workers.push(child);
+  return child;
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ RUN_WORKERS: 'off', JOB_LOCK_MS: '2000' });
+});
+afterAll(async () => {
+  for (const w of workers) w.kill('SIGKILL');
+  await Promise.all(workers.map(exitOf));
+  await server?.cleanup();
+});
+
+const text = (i: number) =>
+  Array.from({ length: 12 }, (_, s) => `Record ${i} entry ${s}: the beacon${i} logbook notes tide, wind and lamp hours for the night watch.`).join(' ');
+
+async function progressOf(jobId: string): Promise<{ status: string; progress: { done: number; total: number } }> {
+  const res = await server.request('GET', `/reindex/${jobId}`);
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function expectServing(ids: string[]) {
+  for (const i of [0, 17, ids.length - 1]) {
+    const res = await server.request('POST', '/search', { query: `beacon${i} logbook`, collection: 'harbor', k: 3 });
+    expect(res.status).toBe(200);
+    expect(res.body.results[0]?.documentId).toBe(ids[i]);
+  }
+}
+
+describe('When the worker running a reindex stops or dies', () => {
+  it('then another worker resumes the build from where it was, and the switch happens once, complete', async () => {
+    const first = startWorker();
+    const bulk = await server.request('POST', '/documents/bulk', { collection: 'harbor', documents: Array.from({ length: 80 }, (_, i) => ({ text: text(i) })) });
+    const ids = bulk.body.documents.map((d: { id: string }) => d.id) as string[];
+    for (const id of ids) expect((await waitForDocument(server, id)).status).toBe('ready');
+
+    const started = await server.request('POST', '/reindex', { collection: 'harbor', embeddingModel: 'offline-hash-v1-64', chunking: { chunkSize: 24, chunkOverlap: 0 } });
+    expect(started.status).toBe(202);
+    const jobId = started.body.jobId as string;
+
+    // SIGTERM mid-build: the worker exits cleanly without waiting for the whole rebuild.
+    await waitUntil('the build to start', async () => ((await progressOf(jobId)).progress.done >= 10 ? true : undefined));
+    first.kill('SIGTERM');
+    expect(await exitOf(first)).toBe(0);
+    const interrupted = await progressOf(jobId);
+    expect(interrupted.status).toBe('running');
+    expect(interrupted.progress.done).toBeLessThan(interrupted.progress.total);
+    expect((await server.services.indexes.catalog.build('default', 'harbor'))?.jobId).toBe(jobId);
+    await expectServing(ids);
+
+    // The next worker resumes (never counting from 0 again), and is killed outright further on.
+    const second = startWorker();
+    const resumedAt = await waitUntil('the build to resume', async () => {
+      const now = await progressOf(jobId);
+      return now.progress.done > interrupted.progress.done ? now.progress.done : undefined;
+    });
+    expect(resumedAt).toBeGreaterThan(interrupted.progress.done);
+    await waitUntil('more progress', async () => ((await progressOf(jobId)).progress.done >= resumedAt + 10 ? true : undefined));
+    second.kill('SIGKILL');
+    await exitOf(second);
+    const killedAt = (await progressOf(jobId)).progress.done;
+    await expectServing(ids);
+
+    // A third worker takes the stalled job over once its lock expires, and finishes it.
+    startWorker();
+    let lowest = Number.POSITIVE_INFINITY;
+    const done = await waitUntil('the reindex to finish', async () => {
+      const now = await progressOf(jobId);
+      if (now.status === 'running') lowest = Math.min(lowest, now.progress.done);
+      return ['completed', 'failed', 'cancelled'].includes(now.status) ? now : undefined;
+    });
+    expect(done).toMatchObject({ status: 'completed', progress: { done: 80, total: 80 } });
+    if (Number.isFinite(lowest)) expect(lowest).toBeGreaterThanOrEqual(killedAt);
+
+    expect(await server.services.indexes.catalog.route('default', 'harbor')).toMatchObject({ embeddingModel: 'offline-hash-v1-64', chunking: { chunkSize: 24 } });
+    await expectServing(ids);
+    const { store } = await server.services.indexes.live('default', 'harbor');
+    for (const id of ids) expect(await store.count('default', { documentId: id })).toBeGreaterThan(1);
+    expect(await server.services.vectors.count('default', { collection: 'harbor' })).toBe(0);
+  });
+});
