@@ -2,10 +2,11 @@ import { runIngestBench } from './ingest';
 import { runStoreBench } from './stores';
 import { runGatewayBench } from './gateway';
 import { runContextBench } from './context';
+import { runReindexBench } from './reindex';
 import { printTable } from './table';
 
 /**
- * `npm run bench [-- --only ingest|stores|gateway|context] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
+ * `npm run bench [-- --only ingest|stores|gateway|context|reindex] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
  * Targets are read from the table, never asserted.
  */
 function arg(name: string, def: string): string {
@@ -52,6 +53,10 @@ async function runAll() {
       'Session context building: POST /sessions/:id/context against session length (in-process, offline provider, LanceDB, default budget; target: 10,000-turn p95 within 1.5x the 100-turn p95 and < 25 ms)',
       rows,
     );
+  }
+  if (only === 'all' || only === 'reindex') {
+    const rows = await runReindexBench({ documents: Number(arg('reindex-documents', '5000')), queries: Number(arg('queries', '200')) });
+    printTable('Search during a collection reindex (in-process, offline provider, LanceDB; hybrid, k=8, one client; rebuild with a new chunking)', rows);
   }
 }
 

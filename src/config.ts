@@ -62,8 +62,8 @@ const envSchema = z.object({
   /** Hybrid fusion (Qdrant's weighted RRF); unset: chosen by the embedder (src/search/hybrid-fusion.ts). */
   HYBRID_RRF_K: z.coerce.number().int().min(1).max(1000).optional(),
   HYBRID_DENSE_WEIGHT: z.coerce.number().gt(0).max(100).optional(),
-  /** Documents a reindex rebuilds at once (their upserts share store commits). */
-  REINDEX_CONCURRENCY: intFrom(8, 1),
+  /** Documents a reindex rebuilds at once (they mostly wait on I/O, and their upserts share store commits). */
+  REINDEX_CONCURRENCY: intFrom(16, 1),
   SHUTDOWN_TIMEOUT_MS: intFrom(25_000, 0),
   LOG_PROMPTS: z.enum(['true', 'false']).default('false'),
   MODEL_TIMEOUT_MS: intFrom(60_000, 100),

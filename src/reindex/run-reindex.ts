@@ -29,6 +29,7 @@ export interface ReindexDeps {
 /** Passes over the collection before giving up on it settling (each pass only redoes what changed meanwhile). */
 const MAX_PASSES = 20;
 const LIST_PAGE = 1000;
+const PROGRESS_INTERVAL_MS = 250;
 
 /** The build was cancelled (or taken over): stop, drop what was built, leave the serving index alone. */
 export class ReindexCancelled extends Error {}
@@ -145,8 +146,11 @@ async function catchUp(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex
   const built = await catalog.builtVersions(tenant, collection, jobId);
   const todo = served.filter((doc) => built.get(doc.id) !== doc.indexedVersion);
   let done = served.length - todo.length;
-  await deps.reindexJobs.update(jobId, () => ({ progress: { done, total: served.length } }));
+  const report = () => deps.reindexJobs.update(jobId, () => ({ progress: { done, total: served.length } }));
+  await report();
 
+  // Progress writes are throttled (a record write per document would cost as much as the document's own writes).
+  let reportedAt = Date.now();
   let next = 0;
   const worker = async () => {
     while (next < todo.length) {
@@ -154,10 +158,14 @@ async function catchUp(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex
       await check();
       await rebuildDocument(deps, job, target, listed.id, built.get(listed.id));
       done++;
-      await deps.reindexJobs.update(jobId, () => ({ progress: { done, total: served.length } }));
+      if (Date.now() - reportedAt >= PROGRESS_INTERVAL_MS) {
+        reportedAt = Date.now();
+        await report();
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, todo.length) }, worker));
+  if (todo.length > 0) await report();
 
   // Documents the build holds but whose record is gone were deleted after it wrote them (or while it did).
   const servedIds = new Set(served.map((doc) => doc.id));
