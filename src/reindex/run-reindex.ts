@@ -81,6 +81,8 @@ export async function runReindex(deps: ReindexDeps, job: ReindexJob, signal?: Ab
     if (pass === MAX_PASSES) throw new Error(`the collection kept changing through ${MAX_PASSES} passes`);
   }
 
+  // The first searches on the new index must not wait for it to fold the last writes into its indexes.
+  await target.store.optimize();
   await deps.reindexJobs.update(jobId, () => ({ status: 'switching' }));
   const previous = await catalog.switchTo(tenant, collection, jobId);
   if (!previous) throw new ReindexCancelled();
@@ -95,7 +97,10 @@ async function afterSwitch(deps: ReindexDeps, job: ReindexJob, target: ResolvedI
   const { tenant, collection, jobId } = job;
   // Nothing can cancel a serving index, so the passes only stop for the abort signal.
   const serving = async () => signal?.throwIfAborted();
-  for (let pass = 1; pass <= MAX_PASSES && (await catchUp(deps, job, target, serving)); pass++);
+  let pass = 0;
+  while (pass++ < MAX_PASSES && (await catchUp(deps, job, target, serving))) {
+    // each pass redoes only what changed during the previous one
+  }
   await sleep(deps.dropGraceMs, undefined, { signal });
   // Unknown only if a worker died between the switch and recording it: the old index is then left behind (logged).
   if (previous) await dropPrevious(deps, tenant, collection, previous);

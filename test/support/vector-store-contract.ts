@@ -137,6 +137,15 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
         expect(await searchIds(tenant, 'keyword', { text: 'The, and of it!' })).toEqual([]);
       });
 
+      test('When the store is optimized after writes, then every mode still finds what was written', async () => {
+        await store.upsert([makeChunk({ id: 'late', tenant, chunkIndex: 4, text: 'Walrus colonies haul out on the ice floes', vector: e(4) })]);
+        await store.optimize();
+        await store.optimize(); // idempotent
+        expect(await searchIds(tenant, 'keyword', { text: 'walrus colonies' })).toEqual(['late']);
+        expect((await searchIds(tenant, 'dense', { vector: e(4) }))[0]).toBe('late');
+        expect((await searchIds(tenant, 'hybrid', { text: 'walrus', vector: e(4) }))[0]).toBe('late');
+      });
+
       test('When a keyword matches the title only, then the chunk is found', async () => {
         await store.upsert([makeChunk({ id: 'titled', tenant, chunkIndex: 3, title: 'Zeppelin maintenance', text: 'Check the gas cells.', vector: e(3) })]);
         expect(await searchIds(tenant, 'keyword', { text: 'zeppelin' })).toEqual(['titled']);

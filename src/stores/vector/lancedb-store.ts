@@ -298,6 +298,11 @@ export class LanceDbVectorStore implements VectorStore {
     return table.countRows(parts.join(' AND '));
   }
 
+  async optimize(): Promise<void> {
+    await this.open();
+    await this.queueOptimize();
+  }
+
   async ping(): Promise<void> {
     const { connection } = await this.open();
     const names = await connection.tableNames();

@@ -229,6 +229,11 @@ export class QdrantVectorStore implements VectorStore {
     return result.count;
   }
 
+  /** Qdrant indexes points as they arrive (`wait: true` upserts are searchable on return): nothing to do. */
+  async optimize(): Promise<void> {
+    await this.ready();
+  }
+
   async ping(): Promise<void> {
     const { exists } = await this.call('collectionExists', () => this.client.collectionExists(this.alias));
     if (!exists) {

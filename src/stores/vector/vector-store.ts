@@ -88,6 +88,11 @@ export interface VectorStore {
   /** Chunks of one document version ordered by chunkIndex, starting at `fromIndex`. */
   listChunks(tenant: string, documentId: string, version: number, fromIndex: number, limit: number): Promise<StoredChunk[]>;
   count(tenant: string, where?: { collection?: string; documentId?: string }): Promise<number>;
+  /**
+   * Brings the index's own indexes up to date with every write so far, so the next reads pay nothing for them (LanceDB
+   * folds new rows into its full-text and scalar indexes; Qdrant indexes as it goes, so there it only returns).
+   */
+  optimize(): Promise<void>;
   /** Throws when the backend does not answer (readiness). */
   ping(): Promise<void>;
   /** Idempotent. */
