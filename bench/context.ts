@@ -1,10 +1,5 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../src/config';
-import { createLogger } from '../src/infra/logger';
-import { startServer } from '../src/server';
-import { startRedis } from '../test/support/redis-server';
+import { startBenchService } from './bench-service';
+import { callJson } from './http';
 import { rng, scifactSentences } from './corpus';
 
 export interface ContextBenchOptions {
@@ -57,18 +52,8 @@ function questions(count: number, seed: number): string[] {
   });
 }
 
-async function post(base: string, p: string, body: unknown): Promise<any> {
-  const res = await fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`POST ${p} answered ${res.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text);
-}
-
-async function get(base: string, p: string): Promise<any> {
-  const res = await fetch(base + p);
-  if (!res.ok) throw new Error(`GET ${p} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-  return res.json();
-}
+const post = (base: string, p: string, body: unknown) => callJson(base, 'POST', p, body);
+const get = (base: string, p: string) => callJson(base, 'GET', p);
 
 /**
  * Waits for recall indexing to reach lastSeq, then for the rolling summary to have nothing left to fold (or to stay
@@ -104,19 +89,8 @@ async function waitForMemory(base: string, id: string, lastSeq: number, policy: 
  * temp dir, a throwaway Redis, workers inline), one session per size, default maxContextTokens and k.
  */
 export async function runContextBench(opts: ContextBenchOptions): Promise<ContextRow[]> {
-  const redis = await startRedis();
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-bench-context-'));
-  const config = loadConfig({
-    REDIS_URL: redis.url,
-    REDIS_PREFIX: 'benchctx',
-    DATA_DIR: dataDir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    RUN_WORKERS: 'inline',
-  });
-  const server = await startServer(config, createLogger(config.logLevel));
-  const base = server.url;
+  const service = await startBenchService('ctx');
+  const { base, config } = service;
   const policy = { keepRecent: config.sessions.summary.keepRecentMessages, trigger: config.sessions.summary.triggerMessages };
   const verbose = (msg: string) => console.error(`context bench: ${msg}`);
   const measured: Array<{ turns: number; p50: number; p95: number; p99: number; rps1: number; rps8: number }> = [];
@@ -161,9 +135,7 @@ export async function runContextBench(opts: ContextBenchOptions): Promise<Contex
       measured.push({ turns, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), rps1, rps8 });
     }
   } finally {
-    await server.stop();
-    await redis.stop();
-    await fs.rm(dataDir, { recursive: true, force: true });
+    await service.stop();
   }
   const reference = measured.find((m) => m.turns === 100) ?? measured[0];
   return measured.map((m) => ({

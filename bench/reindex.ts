@@ -1,11 +1,6 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../src/config';
-import { createLogger } from '../src/infra/logger';
-import { startServer } from '../src/server';
-import { startRedis } from '../test/support/redis-server';
+import { startBenchService } from './bench-service';
 import { generateDocuments, rng, scifactSentences } from './corpus';
+import { callJson } from './http';
 
 export interface ReindexBenchOptions {
   /** Documents in the collection (about 2 KB each). */
@@ -32,16 +27,7 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 };
 
-async function call(base: string, method: string, p: string, body?: unknown): Promise<any> {
-  const res = await fetch(base + p, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p} answered ${res.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text);
-}
+const call = callJson;
 
 async function waitForIngestion(base: string): Promise<void> {
   for (;;) {
@@ -62,20 +48,8 @@ async function waitForIngestion(base: string): Promise<void> {
  * searches sharing the machine.
  */
 export async function runReindexBench(opts: ReindexBenchOptions): Promise<ReindexRow[]> {
-  const redis = await startRedis();
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-bench-reindex-'));
-  const config = loadConfig({
-    REDIS_URL: redis.url,
-    REDIS_PREFIX: 'benchreindex',
-    DATA_DIR: dataDir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    RUN_WORKERS: 'inline',
-    REINDEX_DROP_GRACE_MS: '1000',
-  });
-  const server = await startServer(config, createLogger(config.logLevel));
-  const base = server.url;
+  const service = await startBenchService('reindex', { REINDEX_DROP_GRACE_MS: '1000' });
+  const { base } = service;
   const log = (msg: string) => console.error(`reindex bench: ${msg}`);
   try {
     const docs = generateDocuments(opts.documents, 2000, 11);
@@ -120,8 +94,6 @@ export async function runReindexBench(opts: ReindexBenchOptions): Promise<Reinde
     const after = await measure('after the switch', async (n) => n < opts.queries);
     return [idle, during, after];
   } finally {
-    await server.stop();
-    await redis.stop();
-    await fs.rm(dataDir, { recursive: true, force: true });
+    await service.stop();
   }
 }

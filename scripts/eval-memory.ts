@@ -13,16 +13,14 @@
  * inline, CONTEXT_ANSWER_TOKENS 16) so that maxContextTokens = budget + 16 gives context.budget === budget.
  */
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { loadConfig } from '../src/config';
-import { createLogger } from '../src/infra/logger';
-import { startServer, type RunningServer } from '../src/server';
 import { TokenCounter } from '../src/ingest/token-counter';
 import { MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS } from '../src/context/message-tokens';
+import { callJson } from '../bench/http';
 import { printTable } from '../bench/table';
+import { startInProcessService, type InProcessService } from './eval/in-process-service';
+import { runMain } from './eval/run-main';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Arguments
@@ -143,16 +141,7 @@ function loadConversation(sample: LocomoSample): Conversation {
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP
 
-async function call(base: string, method: string, p: string, body?: unknown): Promise<any> {
-  const res = await fetch(base + p, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p} answered ${res.status}: ${text.slice(0, 500)}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const call = callJson;
 
 interface SessionView {
   messageCount: number;
@@ -270,22 +259,6 @@ function summarise(method: string, budget: number, results: QuestionResult[]) {
   };
 }
 
-/** Removes what the in-process run left in the shared Redis: every key holding its random prefix (queues, usage). */
-async function dropRedisKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 /** Recency-only: the newest whole turns that fit `budget` with the question (BOS, per-message overhead included). */
 function recencyWindow(conv: Conversation, ids: string[], question: string, budget: number, counter: TokenCounter, turnTokens: number[]) {
   let used = PROMPT_OVERHEAD_TOKENS + counter.count(question) + MESSAGE_OVERHEAD_TOKENS;
@@ -300,40 +273,6 @@ function recencyWindow(conv: Conversation, ids: string[], question: string, budg
 
 // ---------------------------------------------------------------------------------------------------------------
 // Main
-
-interface InProcess {
-  server: RunningServer;
-  dataDir: string;
-  redisUrl: string;
-  redisPrefix: string;
-  policy: { keepRecent: number; trigger: number };
-}
-
-async function startInProcess(): Promise<InProcess> {
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-eval-memory-'));
-  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-  const redisPrefix = `eval${randomBytes(5).toString('hex')}`;
-  // The caller's environment configures the service under test (RECALL_K, CONTEXT_SHARE_*, ...); these are fixed.
-  const config = loadConfig({
-    ...process.env,
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: redisPrefix,
-    DATA_DIR: dataDir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    RUN_WORKERS: 'inline',
-    CONTEXT_ANSWER_TOKENS: '16',
-  });
-  try {
-    const server = await startServer(config, createLogger(config.logLevel));
-    const s = config.sessions.summary;
-    return { server, dataDir, redisUrl, redisPrefix, policy: { keepRecent: s.keepRecentMessages, trigger: s.triggerMessages } };
-  } catch (err) {
-    await fs.rm(dataDir, { recursive: true, force: true });
-    throw err;
-  }
-}
 
 async function main() {
   const data = arg('data');
@@ -353,13 +292,15 @@ async function main() {
   }
 
   const counter = new TokenCounter();
-  let inProcess: InProcess | undefined;
+  let inProcess: InProcessService | undefined;
   let base = arg('url')?.replace(/\/+$/, '');
   // The summariser's defaults (config.ts) unless we run the service ourselves and know its config.
   let policy = { keepRecent: 24, trigger: 16 };
   if (!base) {
-    inProcess = await startInProcess();
-    policy = inProcess.policy;
+    // maxContextTokens = budget + 16 then gives context.budget === budget.
+    inProcess = await startInProcessService('eval-memory', { CONTEXT_ANSWER_TOKENS: '16' });
+    const s = inProcess.config.sessions.summary;
+    policy = { keepRecent: s.keepRecentMessages, trigger: s.triggerMessages };
     base = inProcess.server.url;
   }
 
@@ -505,9 +446,7 @@ async function main() {
     if (!process.argv.includes('--keep-sessions')) for (const s of sessions) await call(base, 'DELETE', `/sessions/${s.id}`).catch(() => undefined);
   } finally {
     if (inProcess) {
-      await inProcess.server.stop();
-      await fs.rm(inProcess.dataDir, { recursive: true, force: true });
-      await dropRedisKeys(inProcess.redisUrl, inProcess.redisPrefix).catch((err) => console.error(`could not clean Redis keys: ${err}`));
+      await inProcess.stop();
     }
   }
 }
@@ -515,18 +454,4 @@ async function main() {
 const pct = (x: number) => (Number.isNaN(x) ? '-' : `${(100 * x).toFixed(1)}%`);
 const sharesText = (s: Record<string, number>) => ['recalled', 'window', 'summary'].map((k) => `${Math.round(100 * (s[k] ?? 0))}%`).join('/');
 
-if (require.main === module) {
-  // LanceDB's native promises do not hold Node's event loop open: a ref'd timer keeps the process alive until main settles.
-  const keepAlive = setInterval(() => undefined, 60_000);
-  main().then(
-    () => {
-      clearInterval(keepAlive);
-      process.exit(0);
-    },
-    (err) => {
-      clearInterval(keepAlive);
-      console.error(err instanceof Error && err.message.startsWith('usage:') ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain(main);

@@ -16,14 +16,13 @@
  * parameters (scripts/eval/fusion-grid.ts): how the hybrid defaults were chosen, on `--split train`.
  */
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { loadConfig } from '../src/config';
-import { createLogger } from '../src/infra/logger';
-import { startServer, type RunningServer } from '../src/server';
+import { callJson } from '../bench/http';
+import { fusionFor } from '../src/search/hybrid-fusion';
 import { printTable } from '../bench/table';
+import { startInProcessService, type InProcessService } from './eval/in-process-service';
+import { runMain } from './eval/run-main';
 import { loadDataset, sliceDataset, type CorpusDoc, type Dataset } from './eval/datasets';
 import { fusionGrid, type GridPoint } from './eval/fusion-grid';
 import { mean, mrrAt, ndcgAt, percentile, recallAt } from './eval/retrieval-metrics';
@@ -60,16 +59,7 @@ const REFERENCES: Record<string, { ndcg10: number; what: string }> = {
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP
 
-async function call(base: string, method: string, p: string, body?: unknown): Promise<any> {
-  const res = await fetch(base + p, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p} answered ${res.status}: ${text.slice(0, 500)}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const call = callJson;
 
 /** Runs `fn` over `items` with at most `concurrency` at a time; results keep input order. */
 async function pool<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -245,55 +235,8 @@ function printFusionGrid(ds: Dataset, results: Array<{ mode: Mode; perQuery: Que
 // ---------------------------------------------------------------------------------------------------------------
 // Main
 
-interface InProcess {
-  server: RunningServer;
-  dataDir: string;
-  redisUrl: string;
-  redisPrefix: string;
-}
-
-async function startInProcess(): Promise<InProcess> {
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-eval-retrieval-'));
-  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-  const redisPrefix = `eval${randomBytes(5).toString('hex')}`;
-  // The caller's environment configures the service under test (CHUNK_SIZE_TOKENS, MODEL_EMBED, ...); these are fixed.
-  const config = loadConfig({
-    ...process.env,
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: redisPrefix,
-    DATA_DIR: dataDir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    RUN_WORKERS: 'inline',
-  });
-  try {
-    const server = await startServer(config, createLogger(config.logLevel));
-    return { server, dataDir, redisUrl, redisPrefix };
-  } catch (err) {
-    await fs.rm(dataDir, { recursive: true, force: true });
-    throw err;
-  }
-}
-
-/** Removes what the in-process run left in the shared Redis: every key holding its random prefix (queues, documents). */
-async function dropRedisKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 /** What we know of the service under test: everything when it runs in-process, only its address otherwise. */
-function describeService(inProcess: InProcess | undefined, url: string) {
+function describeService(inProcess: InProcessService | undefined, url: string) {
   if (!inProcess) return { url };
   const { services } = inProcess.server;
   return {
@@ -302,6 +245,7 @@ function describeService(inProcess: InProcess | undefined, url: string) {
     embeddingModel: services.embedder.model,
     embeddingDimensions: services.embedder.dimensions,
     chunking: services.config.chunking,
+    fusion: fusionFor(services.embedder, services.config.search.fusion),
   };
 }
 
@@ -321,10 +265,10 @@ async function main() {
   const sliced = limitQueries !== undefined || limitCorpus !== undefined;
   console.error(`${ds.name} (${ds.format}): ${ds.corpus.length} documents, ${ds.queries.length} queries${sliced ? ' (a slice)' : ''}`);
 
-  let inProcess: InProcess | undefined;
+  let inProcess: InProcessService | undefined;
   let base = arg('url')?.replace(/\/+$/, '');
   if (!base) {
-    inProcess = await startInProcess();
+    inProcess = await startInProcessService('eval-retrieval');
     base = inProcess.server.url;
   }
   const collection = `eval-${randomBytes(4).toString('hex')}`;
@@ -391,26 +335,8 @@ async function main() {
       const n = failures.reduce((x: number, y) => x + y, 0);
       if (n > 0) console.error(`could not delete ${n} of the collection's ${uploaded.size} documents`);
     }
-    if (inProcess) {
-      await inProcess.server.stop();
-      await fs.rm(inProcess.dataDir, { recursive: true, force: true });
-      await dropRedisKeys(inProcess.redisUrl, inProcess.redisPrefix).catch((err) => console.error(`could not clean Redis keys: ${err}`));
-    }
+    await inProcess?.stop();
   }
 }
 
-if (require.main === module) {
-  // LanceDB's native promises do not hold Node's event loop open: a ref'd timer keeps the process alive until main settles.
-  const keepAlive = setInterval(() => undefined, 60_000);
-  main().then(
-    () => {
-      clearInterval(keepAlive);
-      process.exit(0);
-    },
-    (err) => {
-      clearInterval(keepAlive);
-      console.error(err instanceof Error && err.message.startsWith('usage:') ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain(main);

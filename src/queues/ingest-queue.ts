@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { QueueNames, queuePrefix, retryingJobOptions } from './queue-names';
+import { QueueNames, openQueue, retryingJobOptions } from './queue-names';
 
 export const ingestJobSchema = z.object({
   tenant: z.string().min(1),
@@ -24,8 +24,7 @@ export class IngestProducer {
     prefix: string,
     private readonly defaults: JobsOptions,
   ) {
-    this.queue = new Queue<IngestJob>(QueueNames.ingest, { connection, prefix: queuePrefix(prefix) });
-    this.queue.on('error', () => undefined); // connection loss is reported by readiness, not thrown from an emitter
+    this.queue = openQueue<IngestJob>(QueueNames.ingest, connection, prefix);
   }
 
   async enqueue(job: IngestJob): Promise<string> {

@@ -1,4 +1,5 @@
-import type { JobsOptions } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 
 /** Every queue the service uses. Producers (src/queues) and processors (workers/) agree on these names. */
 export const QueueNames = {
@@ -16,6 +17,13 @@ export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
 
 /** BullMQ key prefix: a hash tag, so each queue's keys share one slot on Redis Cluster. */
 export const queuePrefix = (prefix: string) => `{${prefix}}`;
+
+/** A producer's handle on a queue. Connection loss is reported by readiness, not thrown from the queue's emitter. */
+export function openQueue<T>(name: QueueName, connection: Redis, prefix: string): Queue<T> {
+  const queue = new Queue<T>(name, { connection, prefix: queuePrefix(prefix) });
+  queue.on('error', () => undefined);
+  return queue;
+}
 
 /**
  * The retry policy every queue shares: transient faults (a store or model hiccup) retry with exponential backoff;

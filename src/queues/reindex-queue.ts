@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { QueueNames, queuePrefix } from './queue-names';
+import { QueueNames, openQueue } from './queue-names';
 
 export const reindexJobSchema = z.object({
   tenant: z.string().min(1),
@@ -18,8 +18,7 @@ export class ReindexProducer {
     prefix: string,
     private readonly defaults: JobsOptions,
   ) {
-    this.queue = new Queue<ReindexJob>(QueueNames.reindex, { connection, prefix: queuePrefix(prefix) });
-    this.queue.on('error', () => undefined); // connection loss is reported by readiness, not thrown from an emitter
+    this.queue = openQueue<ReindexJob>(QueueNames.reindex, connection, prefix);
   }
 
   async enqueue(job: ReindexJob): Promise<void> {

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { pendingSummaryMessages } from '../sessions/summarize-session';
 import type { SessionRecord } from '../stores/session/session-types';
-import { QueueNames, queuePrefix, retryingJobOptions } from './queue-names';
+import { QueueNames, openQueue, retryingJobOptions } from './queue-names';
 
 /** One payload for both session-memory queues: the job re-reads the session, so it only names it. */
 export const sessionMemoryJobSchema = z.object({
@@ -50,11 +50,8 @@ export class SessionMemoryProducer {
     private readonly defaults: JobsOptions,
     private readonly thresholds: SummaryThresholds,
   ) {
-    this.summarizeQueue = new Queue<SessionMemoryJob>(QueueNames.summarize, { connection, prefix: queuePrefix(prefix) });
-    this.recallQueue = new Queue<SessionMemoryJob>(QueueNames.recallIndex, { connection, prefix: queuePrefix(prefix) });
-    // Connection loss is reported by readiness, not thrown from an emitter.
-    this.summarizeQueue.on('error', () => undefined);
-    this.recallQueue.on('error', () => undefined);
+    this.summarizeQueue = openQueue<SessionMemoryJob>(QueueNames.summarize, connection, prefix);
+    this.recallQueue = openQueue<SessionMemoryJob>(QueueNames.recallIndex, connection, prefix);
   }
 
   /**

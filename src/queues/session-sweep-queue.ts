@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QueueNames, queuePrefix } from './queue-names';
+import { QueueNames, openQueue } from './queue-names';
 
 const SCHEDULER_ID = 'session-sweep';
 
@@ -9,8 +9,7 @@ const SCHEDULER_ID = 'session-sweep';
  * worker processes upsert it, so scaling workers never multiplies the sweep. Answers the queue, to close.
  */
 export async function scheduleSessionSweep(connection: Redis, prefix: string, everyMs: number): Promise<Queue> {
-  const queue = new Queue(QueueNames.sessionSweep, { connection, prefix: queuePrefix(prefix) });
-  queue.on('error', () => undefined); // connection loss is reported by readiness, not thrown from an emitter
+  const queue = openQueue(QueueNames.sessionSweep, connection, prefix);
   await queue.upsertJobScheduler(SCHEDULER_ID, { every: everyMs }, { name: 'sweep', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
   return queue;
 }

@@ -1,6 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
-import { exitOf, spawnEntry } from '../support/spawn-entry';
+import { exitOf, workerProcesses } from '../support/spawn-entry';
 
 /**
  * A collection rebuild outlives the worker that started it: workers run as their own processes (as in production),
@@ -8,31 +7,20 @@ import { exitOf, spawnEntry } from '../support/spawn-entry';
  * written each time, the old index serves throughout, and the collection ends on the new index with every document.
  */
 let server: TestServer;
-const workers: ChildProcess[] = [];
-
-function startWorker(): ChildProcess {
-  const cfg = server.services.config;
-  const child = spawnEntry('workers/index.ts', {
-    REDIS_URL: cfg.redisUrl,
-    REDIS_PREFIX: cfg.redisPrefix,
-    DATA_DIR: cfg.dataDir,
-    LOG_LEVEL: 'warn',
-    WORKER_CONCURRENCY: '4',
-    REINDEX_CONCURRENCY: '1',
-    REINDEX_DROP_GRACE_MS: '100',
-    JOB_LOCK_MS: '2000',
-    JOB_BACKOFF_MS: '100',
-  });
-  workers.push(child);
-  return child;
-}
+const workers = workerProcesses(() => server.services.config, {
+  WORKER_CONCURRENCY: '4',
+  REINDEX_CONCURRENCY: '1',
+  REINDEX_DROP_GRACE_MS: '100',
+  JOB_LOCK_MS: '2000',
+  JOB_BACKOFF_MS: '100',
+});
+const startWorker = () => workers.start();
 
 beforeAll(async () => {
   server = await startTestServer({ RUN_WORKERS: 'off', JOB_LOCK_MS: '2000' });
 });
 afterAll(async () => {
-  for (const w of workers) w.kill('SIGKILL');
-  await Promise.all(workers.map(exitOf));
+  await workers.killAll();
   await server?.cleanup();
 });
 

@@ -1,40 +1,25 @@
-import type { ChildProcess } from 'node:child_process';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
 import { generatedText } from '../support/fixtures';
 import { Chunker } from '../../src/ingest/chunker';
 import { parseSource } from '../../src/ingest/parsers';
-import { exitOf, spawnEntry } from '../support/spawn-entry';
+import { exitOf, workerProcesses } from '../support/spawn-entry';
 
 
 /** The API runs without workers; workers run as their own processes, as in production (`npm run worker`). */
 let server: TestServer;
-const workers: ChildProcess[] = [];
-
-function startWorker(): ChildProcess {
-  const cfg = server.services.config;
-  const child = spawnEntry(
-    'workers/index.ts',
-    {
-      REDIS_URL: cfg.redisUrl,
-      REDIS_PREFIX: cfg.redisPrefix,
-      DATA_DIR: cfg.dataDir,
-      LOG_LEVEL: 'warn',
-      WORKER_CONCURRENCY: '1',
-      EMBED_BATCH_SIZE: '4',
-      JOB_LOCK_MS: '2000',
-      JOB_BACKOFF_MS: '200',
-    },
-  );
-  workers.push(child);
-  return child;
-}
+const workers = workerProcesses(() => server.services.config, {
+  WORKER_CONCURRENCY: '1',
+  EMBED_BATCH_SIZE: '4',
+  JOB_LOCK_MS: '2000',
+  JOB_BACKOFF_MS: '200',
+});
+const startWorker = () => workers.start();
 
 beforeAll(async () => {
   server = await startTestServer({ RUN_WORKERS: 'off', JOB_LOCK_MS: '2000' });
 });
 afterAll(async () => {
-  for (const w of workers) w.kill('SIGKILL');
-  await Promise.all(workers.map(exitOf));
+  await workers.killAll();
   await server?.cleanup();
 });
 

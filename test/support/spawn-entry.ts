@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import path from 'node:path';
+import type { Config } from '../../src/config';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -21,8 +22,38 @@ export function spawnEntry(
   });
 }
 
+/** A worker process (`npm run worker`) of the service `config` describes: same Redis, prefix and data directory. */
+export function spawnWorker(config: Readonly<Pick<Config, 'redisUrl' | 'redisPrefix' | 'dataDir'>>, env: Record<string, string> = {}): ChildProcess {
+  return spawnEntry('workers/index.ts', {
+    REDIS_URL: config.redisUrl,
+    REDIS_PREFIX: config.redisPrefix,
+    DATA_DIR: config.dataDir,
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+}
+
 /** Resolves when the process has exited (at once if it already has). */
 export function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+/**
+ * Worker processes a test starts and must not leave behind: `start` spawns one (with `env` over the defaults given
+ * here), `killAll` SIGKILLs whatever still runs and waits for every exit.
+ */
+export function workerProcesses(config: () => Readonly<Pick<Config, 'redisUrl' | 'redisPrefix' | 'dataDir'>>, defaults: Record<string, string>) {
+  const started: ChildProcess[] = [];
+  return {
+    start(env: Record<string, string> = {}): ChildProcess {
+      const child = spawnWorker(config(), { ...defaults, ...env });
+      started.push(child);
+      return child;
+    },
+    async killAll(): Promise<void> {
+      for (const child of started) child.kill('SIGKILL');
+      await Promise.all(started.map(exitOf));
+    },
+  };
 }
