@@ -17,14 +17,14 @@ export function createReindexProcessor(deps: ReindexDeps) {
       // another worker (or this one after a restart) resumes the build where it stopped.
       const err = signal?.aborted ? new Error(`reindex interrupted: ${String(signal.reason)}`) : caught;
       if (err instanceof ReindexCancelled) {
-        await abandonReindex(deps, data, { status: 'cancelled' });
+        await abandonReindex(deps, data, { status: 'cancelled' }, signal);
         return;
       }
       const permanent = isAppError(err) && !err.retryable;
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (permanent || lastAttempt) {
         const error = isAppError(err) ? { code: err.code, message: err.message } : { code: 'reindex_failed', message: (err as Error).message };
-        await abandonReindex(deps, data, { status: 'failed', error });
+        await abandonReindex(deps, data, { status: 'failed', error }, signal);
         throw new UnrecoverableError(error.message);
       }
       throw err;

@@ -65,6 +65,7 @@ export async function runReindex(deps: ReindexDeps, job: ReindexJob, signal?: Ab
     // Cancelled before it ran (or its build was abandoned by a failure): make sure nothing half-built remains.
     await deps.indexes.drop(record.spec);
     await deps.reindexJobs.update(jobId, () => ({ status: 'cancelled', finishedAt: new Date().toISOString() }));
+    await dropAgainLater(deps, record.spec, signal);
     return;
   }
   const target = deps.indexes.resolveBuild(build);
@@ -117,6 +118,7 @@ export async function abandonReindex(
   deps: ReindexDeps,
   job: ReindexJob,
   outcome: { status: 'failed' | 'cancelled'; error?: { code: string; message: string } },
+  signal?: AbortSignal,
 ): Promise<void> {
   const { tenant, collection, jobId } = job;
   const catalog = deps.indexes.catalog;
@@ -132,6 +134,20 @@ export async function abandonReindex(
   await deps.indexes.drop(record.spec);
   await catalog.forgetBuilt(tenant, collection, jobId);
   await deps.reindexJobs.update(jobId, () => ({ ...outcome, finishedAt }));
+  await dropAgainLater(deps, record.spec, signal);
+}
+
+/**
+ * A writer that read the build as a target just before it was abandoned may still write into it, which (LanceDB)
+ * creates the table again: a second drop after the grace period removes such a leftover. Skipped on shutdown.
+ */
+async function dropAgainLater(deps: ReindexDeps, spec: IndexSpec, signal?: AbortSignal): Promise<void> {
+  try {
+    await sleep(deps.dropGraceMs, undefined, { signal });
+  } catch {
+    return;
+  }
+  await deps.indexes.drop(spec);
 }
 
 async function dropPrevious(deps: ReindexDeps, tenant: string, collection: string, previous: IndexSpec): Promise<void> {
