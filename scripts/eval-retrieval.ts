@@ -3,7 +3,7 @@
  *
  *   npm run eval:retrieval -- --dataset ../shared/data/scifact [--modes hybrid,dense,keyword] [--limit-queries N]
  *     [--limit-corpus N] [--out reports/eval-retrieval.json] [--url http://host:port] [--concurrency N] [--keep-collection]
- *     [--split test|train] [--fusion-grid]
+ *     [--split test|train] [--fusion-grid] [--store lancedb|qdrant-double]
  *
  * The corpus is ingested through POST /documents/bulk into a fresh collection and waited for until every document is
  * ready; then every query goes through POST /search (k 100) in each mode. Chunks map to their documents (first rank
@@ -11,6 +11,10 @@
  *
  * Without --url the service runs in-process (offline provider unless MISTRAL_API_KEY is set, LanceDB in a temp dir
  * unless QDRANT_URL is set, a random Redis prefix, workers inline).
+ *
+ * `--store qdrant-double` runs the in-process service on Qdrant's strict test double (test/support/qdrant-double: every
+ * request validated against Qdrant's OpenAPI document, Qdrant's scoring and RRF reimplemented): hybrid search then goes
+ * through the Query API's prefetch and fusion, so the two stores' rankings can be compared. Its speed is not Qdrant's.
  *
  * `--fusion-grid` (with the dense and keyword modes) also fuses each query's two rankings over a grid of RRF
  * parameters (scripts/eval/fusion-grid.ts): how the hybrid defaults were chosen, on `--split train`.
@@ -23,6 +27,7 @@ import { fusionFor } from '../src/search/hybrid-fusion';
 import { printTable } from '../bench/table';
 import { startInProcessService, type InProcessService } from './eval/in-process-service';
 import { runMain } from './eval/run-main';
+import { startQdrantDouble, type QdrantDouble } from '../test/support/qdrant-double';
 import { loadDataset, sliceDataset, type CorpusDoc, type Dataset } from './eval/datasets';
 import { fusionGrid, type GridPoint } from './eval/fusion-grid';
 import { mean, mrrAt, ndcgAt, percentile, recallAt } from './eval/retrieval-metrics';
@@ -38,7 +43,7 @@ function arg(name: string): string | undefined {
 const USAGE =
   'usage: npm run eval:retrieval -- --dataset ../shared/data/scifact [--modes hybrid,dense,keyword] [--limit-queries N] ' +
   '[--limit-corpus N] [--out reports/eval-retrieval.json] [--url http://host:port] [--concurrency N] [--keep-collection] ' +
-  '[--split test|train] [--fusion-grid]';
+  '[--split test|train] [--fusion-grid] [--store lancedb|qdrant-double]';
 
 const MODES = ['hybrid', 'dense', 'keyword'] as const;
 type Mode = (typeof MODES)[number];
@@ -265,10 +270,14 @@ async function main() {
   const sliced = limitQueries !== undefined || limitCorpus !== undefined;
   console.error(`${ds.name} (${ds.format}): ${ds.corpus.length} documents, ${ds.queries.length} queries${sliced ? ' (a slice)' : ''}`);
 
+  const store = arg('store') ?? 'lancedb';
+  if (store !== 'lancedb' && store !== 'qdrant-double') throw new Error(`bad --store ${store}\n${USAGE}`);
   let inProcess: InProcessService | undefined;
+  let qdrant: QdrantDouble | undefined;
   let base = arg('url')?.replace(/\/+$/, '');
   if (!base) {
-    inProcess = await startInProcessService('eval-retrieval');
+    if (store === 'qdrant-double') qdrant = await startQdrantDouble();
+    inProcess = await startInProcessService('eval-retrieval', qdrant ? { QDRANT_URL: qdrant.url } : {});
     base = inProcess.server.url;
   }
   const collection = `eval-${randomBytes(4).toString('hex')}`;
@@ -336,6 +345,11 @@ async function main() {
       if (n > 0) console.error(`could not delete ${n} of the collection's ${uploaded.size} documents`);
     }
     await inProcess?.stop();
+    if (qdrant) {
+      await qdrant.close();
+      // The double's strictness: a request Qdrant's OpenAPI document rejects would make every figure suspect.
+      if (qdrant.rejected.length > 0) throw new Error(`the Qdrant double rejected ${qdrant.rejected.length} requests: ${JSON.stringify(qdrant.rejected[0])}`);
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import type { QdrantClient as QdrantClientType, Schemas } from '@qdrant/js-clien
 import { AppError, invalidRequest } from '../../errors';
 import { chunkKeywordText } from '../../search/keyword-tokenizer';
 import { DEFAULT_RRF_K } from '../../search/rrf';
-import { sparseVector } from '../../search/sparse-vector';
+import { documentSparseVector, querySparseVector } from '../../search/sparse-vector';
 import { checkChunk, checkInt32, checkSearchRequest, checkString, hybridDepth, metaTag } from './chunk-checks';
 import { callQdrant, mapQdrantError } from './qdrant-errors';
 import type {
@@ -21,11 +21,12 @@ import type {
  * The production vector store: one Qdrant collection holds every tenant's chunks, and every read and delete carries a
  * tenant condition (the tenant payload index is `is_tenant`, so Qdrant keeps each tenant's points together).
  *
- * The physical collection is `${collectionBase}_v1`, reached through the alias `${collectionBase}`: a reindex can build
- * `_v2` and switch the alias atomically. Each point holds a dense vector `dense` (cosine) and a sparse vector `sparse`
- * (term frequencies from src/search/sparse-vector.ts; Qdrant's `idf` modifier supplies the IDF), so keyword search
- * matches exactly the terms LanceDB's full-text index matches. Hybrid search is one Query API call: a dense and a
- * sparse prefetch fused by RRF (k = 60, as src/search/rrf.ts).
+ * One store serves one index: the physical collection `${collectionBase}_v1`, reached through the alias
+ * `${collectionBase}` (the default index is `ragmem_chunks`; a reindexed collection gets its own, see src/indexes).
+ * Each point holds a dense vector `dense` (cosine) and a sparse vector `sparse` (BM25 term weights from
+ * src/search/sparse-vector.ts; Qdrant's `idf` modifier supplies the IDF), so keyword search matches exactly the terms
+ * LanceDB's full-text index matches and scores them as BM25. Hybrid search is one Query API call: a dense and a sparse
+ * prefetch fused by RRF (Qdrant's formula, as src/search/rrf.ts; k and weights from the request's fusion).
  *
  * The embedding model and vector size are recorded in the collection's metadata at creation and checked by init():
  * vectors of two models never share a collection.
@@ -52,8 +53,12 @@ export const DEFAULT_COLLECTION_BASE = 'ragmem_chunks';
 /** Large enough to amortise the request, small enough to stay well below Qdrant's 32 MB request limit at 1024 dims. */
 export const DEFAULT_UPSERT_BATCH = 256;
 export const DEFAULT_TIMEOUT_MS = 30_000;
-/** Bump when the payload layout or vector naming changes, so an old collection is refused instead of misread. */
-export const QDRANT_LAYOUT_VERSION = 1;
+/**
+ * Bump when the payload layout, vector naming or vector values change, so an old collection is refused instead of
+ * misread (embedding_mismatch, naming the layout). 2: sparse values are BM25 term weights (1 held raw term frequencies,
+ * and mixing the two in one collection would skew keyword ranking).
+ */
+export const QDRANT_LAYOUT_VERSION = 2;
 
 export const DENSE_VECTOR = 'dense';
 export const SPARSE_VECTOR = 'sparse';
@@ -151,7 +156,7 @@ export class QdrantVectorStore implements VectorStore {
     const filter = searchFilter(req.tenant, req.collection, req.filter);
     if (req.k === 0 || filter === undefined) return [];
     const dense = req.mode === 'keyword' ? undefined : Array.from(req.vector as Float32Array);
-    const sparse = req.mode === 'dense' ? undefined : sparseVector(req.text);
+    const sparse = req.mode === 'dense' ? undefined : querySparseVector(req.text);
     // Only stop words or punctuation: the keyword side cannot match anything.
     const hasSparse = sparse !== undefined && sparse.indices.length > 0;
     if (req.mode === 'keyword' && !hasSparse) return [];
@@ -399,7 +404,7 @@ export class QdrantVectorStore implements VectorStore {
   private toPoint(chunk: ChunkRecord): Schemas['PointStruct'] {
     checkChunk(chunk, this.options.dimensions);
     const vector: Record<string, Schemas['Vector']> = { [DENSE_VECTOR]: Array.from(chunk.vector) };
-    const sparse = sparseVector(chunkKeywordText(chunk));
+    const sparse = documentSparseVector(chunkKeywordText(chunk));
     // A chunk of only stop words has no sparse vector at all (named vectors are optional per point).
     if (sparse.indices.length > 0) vector[SPARSE_VECTOR] = sparse;
     return {
