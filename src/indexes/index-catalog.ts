@@ -62,9 +62,27 @@ export class IndexCatalog {
     await this.redis.hdel(this.key(tenant, collection, `built:${jobId}`), documentId);
   }
 
-  async builtVersions(tenant: string, collection: string, jobId: string): Promise<Map<string, number>> {
-    const all = await this.redis.hgetall(this.key(tenant, collection, `built:${jobId}`));
-    return new Map(Object.entries(all).map(([id, version]) => [id, Number(version)]));
+  /** The versions the build holds of these documents (undefined where it holds none), in order. */
+  async builtVersionsOf(tenant: string, collection: string, jobId: string, documentIds: string[]): Promise<Array<number | undefined>> {
+    if (documentIds.length === 0) return [];
+    const versions = await this.redis.hmget(this.key(tenant, collection, `built:${jobId}`), ...documentIds);
+    return versions.map((v) => (v === null ? undefined : Number(v)));
+  }
+
+  /** How many documents the build holds. */
+  async builtCount(tenant: string, collection: string, jobId: string): Promise<number> {
+    return this.redis.hlen(this.key(tenant, collection, `built:${jobId}`));
+  }
+
+  /** The document ids the build holds, a page at a time (HSCAN: memory stays bounded for any collection size). */
+  async *scanBuilt(tenant: string, collection: string, jobId: string, pageSize: number): AsyncGenerator<string[]> {
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.key(tenant, collection, `built:${jobId}`), cursor, 'COUNT', pageSize);
+      cursor = next;
+      const ids = flat.filter((_, i) => i % 2 === 0);
+      if (ids.length > 0) yield ids;
+    } while (cursor !== '0');
   }
 
   /**

@@ -157,47 +157,62 @@ async function dropPrevious(deps: ReindexDeps, tenant: string, collection: strin
 }
 
 /**
- * One pass: writes into `target` every served document version it does not hold yet and deletes what it holds of
- * documents that no longer exist. Answers whether anything changed.
+ * One pass over the collection, a page of documents at a time (memory stays bounded by the page, whatever the
+ * collection's size): writes into `target` every served document version it does not hold yet, then deletes what it
+ * holds of documents that no longer exist. Answers whether anything changed.
  */
 async function catchUp(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex, check: () => Promise<void>): Promise<boolean> {
   const { tenant, collection, jobId } = job;
   const catalog = deps.indexes.catalog;
-  const served = await listServed(deps.documents, tenant, collection);
-  const built = await catalog.builtVersions(tenant, collection, jobId);
-  const todo = served.filter((doc) => built.get(doc.id) !== doc.indexedVersion);
-  let done = served.length - todo.length;
-  const report = () => deps.reindexJobs.update(jobId, () => ({ progress: { done, total: served.length } }));
+  // Until the pass has seen which documents search serves, the total counts all of them and `done` those the build
+  // holds (a resumed build starts where it was, not at 0); each document rebuilt for the first time adds one.
+  const total = await deps.documents.countInCollection(tenant, collection);
+  const progress = { done: Math.min(total, await catalog.builtCount(tenant, collection, jobId)), total };
+  const report = () => deps.reindexJobs.update(jobId, () => ({ progress: { ...progress } }));
   await report();
-
-  // Progress writes are throttled (a record write per document would cost as much as the document's own writes).
   let reportedAt = Date.now();
-  let next = 0;
-  const worker = async () => {
-    while (next < todo.length) {
-      const listed = todo[next++];
+  let changed = false;
+  let served = 0;
+
+  for await (const page of servedPages(deps.documents, tenant, collection)) {
+    served += page.length;
+    const built = await catalog.builtVersionsOf(tenant, collection, jobId, page.map((doc) => doc.id));
+    const todo = page.map((doc, i) => ({ doc, built: built[i] })).filter(({ doc, built }) => built !== doc.indexedVersion);
+    changed ||= todo.length > 0;
+    await runPool(todo, deps.concurrency, async ({ doc, built }) => {
       await check();
-      await rebuildDocument(deps, job, target, listed.id, built.get(listed.id));
-      done++;
+      await rebuildDocument(deps, job, target, doc.id, built);
+      if (built === undefined) progress.done = Math.min(progress.total, progress.done + 1);
+      // Throttled: a record write per document would cost as much as the document's own writes.
       if (Date.now() - reportedAt >= PROGRESS_INTERVAL_MS) {
         reportedAt = Date.now();
         await report();
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(deps.concurrency, todo.length) }, worker));
-  if (todo.length > 0) await report();
+    });
+  }
+  // Every served document is in the build now.
+  progress.done = progress.total = served;
+  await report();
 
   // Documents the build holds but whose record is gone were deleted after it wrote them (or while it did).
-  const servedIds = new Set(served.map((doc) => doc.id));
-  const candidates = [...built.keys()].filter((id) => !servedIds.has(id));
-  const existing = candidates.length > 0 ? await deps.documents.getMany(tenant, candidates) : new Map();
-  const orphans = candidates.filter((id) => !existing.has(id));
-  for (const id of orphans) {
-    await target.store.deleteDocument(tenant, id);
-    await catalog.unmarkBuilt(tenant, collection, jobId, id);
+  for await (const ids of catalog.scanBuilt(tenant, collection, jobId, LIST_PAGE)) {
+    const existing = await deps.documents.getMany(tenant, ids);
+    for (const id of ids.filter((id) => !existing.has(id))) {
+      await target.store.deleteDocument(tenant, id);
+      await catalog.unmarkBuilt(tenant, collection, jobId, id);
+      changed = true;
+    }
   }
-  return todo.length > 0 || orphans.length > 0;
+  return changed;
+}
+
+/** Runs `fn` over `items`, at most `concurrency` at a time. */
+async function runPool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 /** Writes the version a document serves now into the target (re-read here: the listing may be a moment old). */
@@ -223,14 +238,13 @@ async function rebuildDocument(deps: ReindexDeps, job: ReindexJob, target: Resol
   await deps.indexes.catalog.markBuilt(tenant, collection, jobId, id, version);
 }
 
-/** Every document of the collection that search serves (has an indexed version), in pages. */
-async function listServed(documents: DocumentStore, tenant: string, collection: string): Promise<DocumentRecord[]> {
-  const served: DocumentRecord[] = [];
+/** The documents of the collection that search serves (they have an indexed version), a page at a time. */
+async function* servedPages(documents: DocumentStore, tenant: string, collection: string): AsyncGenerator<DocumentRecord[]> {
   let cursor: string | undefined;
   do {
     const page = await documents.list(tenant, { collection, limit: LIST_PAGE, cursor });
-    for (const doc of page.documents) if (doc.indexedVersion !== undefined) served.push(doc);
+    const served = page.documents.filter((doc) => doc.indexedVersion !== undefined);
+    if (served.length > 0) yield served;
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
-  return served;
 }

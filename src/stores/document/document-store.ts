@@ -133,6 +133,11 @@ export class DocumentStore {
     return doc;
   }
 
+  /** How many documents the collection holds, whatever their status. */
+  async countInCollection(tenant: string, collection: string): Promise<number> {
+    return this.redis.zcard(this.listKey(tenant, collection));
+  }
+
   /** Newest first; the cursor is the last id of the previous page. */
   async list(
     tenant: string,
