@@ -13,6 +13,7 @@ export interface IndexBuild {
  * - `:route`: the serving IndexSpec (JSON); absent means the default index.
  * - `:build`: the IndexBuild in progress, if any (at most one per route; writers also write into it).
  * - `:built:<jobId>`: a hash, document id -> the document version already written into that build's index.
+ * - `:previous:<jobId>`: the spec that served before that build switched (to drop after the grace period).
  *
  * The switch is the pointer swap: one SET of `:route` under a check that the build is still the one switching, so a
  * search reads either the old spec or the new one, never a mix, and a cancelled build can never switch.
@@ -92,13 +93,20 @@ export class IndexCatalog {
   async switchTo(tenant: string, collection: string, jobId: string): Promise<IndexSpec | undefined> {
     const result = (await this.redis.eval(
       SWITCH,
-      2,
+      3,
       this.key(tenant, collection, 'build'),
       this.key(tenant, collection, 'route'),
+      this.key(tenant, collection, `previous:${jobId}`),
       jobId,
       JSON.stringify(this.defaultSpec),
     )) as string | null;
     return result ? (JSON.parse(result) as IndexSpec) : undefined;
+  }
+
+  /** What served before `jobId` switched (recorded by the switch itself, so a worker dying after it loses nothing). */
+  async previousOf(tenant: string, collection: string, jobId: string): Promise<IndexSpec | undefined> {
+    const raw = await this.redis.get(this.key(tenant, collection, `previous:${jobId}`));
+    return raw ? (JSON.parse(raw) as IndexSpec) : undefined;
   }
 
   /** Ends the build without switching (failed or cancelled); true if `jobId` owned it. */
@@ -106,18 +114,21 @@ export class IndexCatalog {
     return (await this.redis.eval(ABANDON, 1, this.key(tenant, collection, 'build'), jobId)) === 1;
   }
 
+  /** Removes what the build kept beside the route: its built hash and the previous spec. */
   async forgetBuilt(tenant: string, collection: string, jobId: string): Promise<void> {
-    await this.redis.del(this.key(tenant, collection, `built:${jobId}`));
+    await this.redis.del(this.key(tenant, collection, `built:${jobId}`), this.key(tenant, collection, `previous:${jobId}`));
   }
 }
 
-// KEYS[1] build, KEYS[2] route; ARGV[1] job id, ARGV[2] the default spec (what an absent route means).
+// KEYS[1] build, KEYS[2] route, KEYS[3] where the previous spec is kept; ARGV[1] job id, ARGV[2] the default spec
+// (what an absent route means).
 const SWITCH = `local raw = redis.call('get', KEYS[1])
 if not raw then return false end
 local build = cjson.decode(raw)
 if build.jobId ~= ARGV[1] then return false end
 local old = redis.call('get', KEYS[2]) or ARGV[2]
 redis.call('set', KEYS[2], cjson.encode(build.spec))
+redis.call('set', KEYS[3], old)
 redis.call('del', KEYS[1])
 return old`;
 

@@ -12,8 +12,6 @@ export interface ReindexRecord {
   progress: { done: number; total: number };
   /** The index being built. */
   spec: IndexSpec;
-  /** The index that served before the switch (recorded at the switch, to drop after it). */
-  previous?: IndexSpec;
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;

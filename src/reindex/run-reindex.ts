@@ -57,7 +57,7 @@ export async function runReindex(deps: ReindexDeps, job: ReindexJob, signal?: Ab
   const catalog = deps.indexes.catalog;
   if ((await catalog.route(tenant, collection)).name === record.spec.name) {
     // A retry after the switch (the worker died while repairing or dropping): only the aftermath is left to do.
-    await afterSwitch(deps, job, deps.indexes.resolve(record.spec), record.previous, signal);
+    await afterSwitch(deps, job, deps.indexes.resolve(record.spec), await catalog.previousOf(tenant, collection, jobId), signal);
     return;
   }
   const build = await catalog.build(tenant, collection);
@@ -87,7 +87,6 @@ export async function runReindex(deps: ReindexDeps, job: ReindexJob, signal?: Ab
   await deps.reindexJobs.update(jobId, () => ({ status: 'switching' }));
   const previous = await catalog.switchTo(tenant, collection, jobId);
   if (!previous) throw new ReindexCancelled();
-  await deps.reindexJobs.update(jobId, () => ({ previous }));
   log.info({ from: previous.name, to: target.spec.name }, 'collection switched to its rebuilt index');
   await afterSwitch(deps, job, target, previous, signal);
   log.info('reindex completed');
@@ -103,9 +102,8 @@ async function afterSwitch(deps: ReindexDeps, job: ReindexJob, target: ResolvedI
     // each pass redoes only what changed during the previous one
   }
   await sleep(deps.dropGraceMs, undefined, { signal });
-  // Unknown only if a worker died between the switch and recording it: the old index is then left behind (logged).
+  // Unknown only when an earlier attempt already dropped it and then forgot it.
   if (previous) await dropPrevious(deps, tenant, collection, previous);
-  else deps.logger.warn({ reindex: jobId, collection }, 'the index served before this reindex is unknown and was not dropped');
   await deps.indexes.catalog.forgetBuilt(tenant, collection, jobId);
   await deps.reindexJobs.update(jobId, () => ({ status: 'completed', finishedAt: new Date().toISOString() }));
 }
