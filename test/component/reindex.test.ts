@@ -131,6 +131,35 @@ describe('When a collection is reindexed with another embedding model and chunki
   });
 });
 
+describe('When the default collection is reindexed', () => {
+  it('then session memory, which shares the default index, is left alone', async () => {
+    const ids = await uploadAll('default', ['garnet1', 'garnet2']);
+    const imported = await req('POST', '/sessions/memory-keeper/messages', {
+      messages: [
+        { role: 'user', content: 'The spare keys to the boathouse hang behind the blue door.' },
+        { role: 'assistant', content: 'Noted: behind the blue door.' },
+      ],
+    });
+    expect(imported.status).toBe(201);
+    const deadline = Date.now() + 30_000;
+    while ((await req('GET', '/sessions/memory-keeper')).body.recallIndexedThroughSeq < imported.body.lastSeq) {
+      if (Date.now() > deadline) throw new Error('recall indexing did not finish');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const memory = await server.services.vectors.count('tenant-a', { collection: '_sessions' });
+    expect(memory).toBeGreaterThan(0);
+
+    const started = await req('POST', '/reindex', {});
+    expect(started.body.collection).toBe('default');
+    expect((await waitForReindex(started.body.jobId)).status).toBe('completed');
+    expect(await server.services.vectors.count('tenant-a', { collection: '_sessions' })).toBe(memory);
+    expect(await server.services.vectors.count('tenant-a', { collection: 'default' })).toBe(0);
+    expect((await searchIds('default', 'garnet2 survey'))[0]).toBe(ids[1]);
+    const context = await req('POST', '/sessions/memory-keeper/context', { question: 'Where are the boathouse keys?', k: 0 });
+    expect(JSON.stringify(context.body.messages)).toContain('blue door');
+  });
+});
+
 describe('When documents are uploaded and deleted while a reindex runs', () => {
   it('then every search during the rebuild and the switch finds existing content, and the new index ends exactly right', async () => {
     const tags = Array.from({ length: 40 }, (_, i) => `quartz${i}`);
