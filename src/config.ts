@@ -40,6 +40,8 @@ const envSchema = z.object({
   MODEL_SUMMARIZE: z.string().optional(),
   MODEL_EMBED: z.string().optional(),
   API_KEYS: apiKeysSchema,
+  /** Opens the operator pages that span every tenant (/admin/queues); tenant keys never do. Long enough to resist guessing. */
+  ADMIN_API_KEY: z.string().trim().min(16, 'must be at least 16 characters').regex(/^\S+$/, 'must not contain whitespace').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Jobs mostly wait (Redis, disk, store commits, model calls), and concurrent jobs share store commits.
   WORKER_CONCURRENCY: intFrom(16, 1),
@@ -128,6 +130,8 @@ export interface Config {
   };
   /** undefined: auth off, every request is tenant `default`. */
   apiKeys?: ReadonlyMap<string, string>;
+  /** Required by /admin/queues; unset: the dashboard is open when auth is off, and absent (404) when it is on. */
+  adminApiKey?: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   workers: { mode: 'inline' | 'off'; concurrency: number; lockMs: number; attempts: number; backoffMs: number };
   limits: { maxUploadBytes: number; maxJsonBytes: number; maxBulkDocuments: number };
@@ -172,6 +176,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (e.CONTEXT_SHARE_RETRIEVED + e.CONTEXT_SHARE_SUMMARY + e.CONTEXT_SHARE_RECALLED > 1) {
     throw new ConfigError('Invalid configuration: CONTEXT_SHARE_RETRIEVED + CONTEXT_SHARE_SUMMARY + CONTEXT_SHARE_RECALLED must not exceed 1');
   }
+  if (e.ADMIN_API_KEY && e.API_KEYS?.has(e.ADMIN_API_KEY)) {
+    // Else that tenant's key would open every tenant's jobs.
+    throw new ConfigError('Invalid configuration: ADMIN_API_KEY must differ from every key in API_KEYS');
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   const config: Config = {
     port: e.PORT,
@@ -198,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       chatCache: e.CHAT_CACHE === 'on',
     },
     apiKeys: e.API_KEYS,
+    adminApiKey: e.ADMIN_API_KEY,
     logLevel: e.LOG_LEVEL,
     workers: {
       mode: e.RUN_WORKERS,

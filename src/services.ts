@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config';
@@ -16,7 +17,7 @@ import { VectorIndexes } from './indexes/vector-indexes';
 import { createMetrics, type Metrics } from './infra/metrics';
 import { assertRedisReachable, createCommandClient, createWorkerConnection } from './infra/redis';
 import { IngestProducer, ingestJobOptions } from './queues/ingest-queue';
-import { retryingJobOptions } from './queues/queue-names';
+import { QueueNames, openQueue, retryingJobOptions } from './queues/queue-names';
 import { ReindexProducer } from './queues/reindex-queue';
 import { ReindexJobs } from './reindex/reindex-jobs';
 import type { ReindexDeps } from './reindex/run-reindex';
@@ -56,6 +57,8 @@ export interface Services {
   memoryProducer: SessionMemoryProducer;
   reindexJobs: ReindexJobs;
   reindexProducer: ReindexProducer;
+  /** A handle on the session-sweep queue for the queue dashboard (workers schedule the sweep on their own handle). */
+  sessionSweepQueue: Queue;
   ingestDeps(): IngestDeps;
   reindexDeps(): ReindexDeps;
   close(): Promise<void>;
@@ -103,6 +106,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     sessionMemoryJobOptions(config.workers.attempts, config.workers.backoffMs),
     config.sessions.summary,
   );
+  const sessionSweepQueue = openQueue(QueueNames.sessionSweep, queueConnection, config.redisPrefix);
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -111,6 +115,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
         ['queue producer', () => producer.close()],
         ['session memory producer', () => memoryProducer.close()],
         ['reindex producer', () => reindexProducer.close()],
+        ['session sweep queue', () => sessionSweepQueue.close()],
         ['reindexed vector stores', () => indexes.close()],
         ['vector store', () => vectors.close()],
         ['redis', () => redis.quit()],
@@ -148,6 +153,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     memoryProducer,
     reindexJobs,
     reindexProducer,
+    sessionSweepQueue,
     reindexDeps: () => ({
       documents,
       sources,

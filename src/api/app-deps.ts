@@ -10,10 +10,11 @@ import type { SourceStore } from '../stores/document/source-store';
 import type { VectorIndexes } from '../indexes/vector-indexes';
 import type { VectorStore } from '../stores/vector/vector-store';
 import type { ReindexStartDeps } from '../reindex/start-reindex';
+import type { AdminQueuesDeps } from './routes/admin-queues';
 import type { SessionDeps } from '../sessions/session-deps';
 
 /** Everything the HTTP layer needs, built by the composition root (src/services.ts) and passed in. */
-export interface AppDeps extends SessionDeps, ReindexStartDeps {
+export interface AppDeps extends SessionDeps, ReindexStartDeps, AdminQueuesDeps {
   config: Readonly<Config>;
   logger: Logger;
   metrics: Metrics;

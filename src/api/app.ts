@@ -2,8 +2,10 @@ import express, { type Express } from 'express';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFoundRoute } from './middleware/error-handler';
 import { requestContext } from './middleware/request-context';
+import { adminQueuesRouter } from './routes/admin-queues';
 import { documentsRouter } from './routes/documents';
 import { healthRouter } from './routes/health';
+import { operationsRouter } from './routes/operations';
 import { reindexRouter } from './routes/reindex';
 import { searchRouter } from './routes/search';
 import { sessionsRouter } from './routes/sessions';
@@ -16,6 +18,9 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', true);
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(healthRouter(deps));
+  app.use(operationsRouter());
+  // Before tenant auth: the dashboard has its own key, which no tenant key replaces.
+  app.use(adminQueuesRouter(deps));
   app.use(authenticate(deps.config.apiKeys));
   app.use(express.json({ limit: deps.config.limits.maxJsonBytes, strict: false }));
   app.use(documentsRouter(deps));

@@ -27,6 +27,17 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('When ADMIN_API_KEY is set, then it is kept apart from the tenant keys; unset, it is undefined', () => {
+    expect(loadConfig({ ADMIN_API_KEY: ' admin-0123456789abcdef ', API_KEYS: 'k1=alpha' }).adminApiKey).toBe('admin-0123456789abcdef');
+    expect(loadConfig({}).adminApiKey).toBeUndefined();
+    expect(loadConfig({ ADMIN_API_KEY: '' }).adminApiKey).toBeUndefined();
+    expect(() => loadConfig({ ADMIN_API_KEY: 'short' })).toThrow(/ADMIN_API_KEY: must be at least 16 characters/);
+    expect(() => loadConfig({ ADMIN_API_KEY: 'has a space in it ok' })).toThrow(/ADMIN_API_KEY: must not contain whitespace/);
+    expect(() => loadConfig({ ADMIN_API_KEY: 'admin-0123456789abcdef', API_KEYS: 'admin-0123456789abcdef=alpha' })).toThrow(
+      /ADMIN_API_KEY must differ from every key in API_KEYS/,
+    );
+  });
+
   it.each([
     ['PORT', 'abc'],
     ['PORT', '70000'],
