@@ -1,4 +1,5 @@
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
+import { waitFor } from '../support/wait-for';
 import { exitOf, workerProcesses } from '../support/spawn-entry';
 
 /**
@@ -33,16 +34,6 @@ async function progressOf(jobId: string): Promise<{ status: string; progress: { 
   return res.body;
 }
 
-async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function expectServing(ids: string[]) {
   for (const i of [0, 17, ids.length - 1]) {
     const res = await server.request('POST', '/search', { query: `beacon${i} logbook`, collection: 'harbor', k: 3 });
@@ -63,7 +54,7 @@ describe('When the worker running a reindex stops or dies', () => {
     const jobId = started.body.jobId as string;
 
     // SIGTERM mid-build: the worker exits cleanly without waiting for the whole rebuild.
-    await waitUntil('the build to start', async () => ((await progressOf(jobId)).progress.done >= 10 ? true : undefined));
+    await waitFor('the build to start', async () => ((await progressOf(jobId)).progress.done >= 10 ? true : undefined));
     first.kill('SIGTERM');
     expect(await exitOf(first)).toBe(0);
     const interrupted = await progressOf(jobId);
@@ -74,12 +65,12 @@ describe('When the worker running a reindex stops or dies', () => {
 
     // The next worker resumes (never counting from 0 again), and is killed outright further on.
     const second = startWorker();
-    const resumedAt = await waitUntil('the build to resume', async () => {
+    const resumedAt = await waitFor('the build to resume', async () => {
       const now = await progressOf(jobId);
       return now.progress.done > interrupted.progress.done ? now.progress.done : undefined;
     });
     expect(resumedAt).toBeGreaterThan(interrupted.progress.done);
-    await waitUntil('more progress', async () => ((await progressOf(jobId)).progress.done >= resumedAt + 10 ? true : undefined));
+    await waitFor('more progress', async () => ((await progressOf(jobId)).progress.done >= resumedAt + 10 ? true : undefined));
     second.kill('SIGKILL');
     await exitOf(second);
     const killedAt = (await progressOf(jobId)).progress.done;
@@ -88,7 +79,7 @@ describe('When the worker running a reindex stops or dies', () => {
     // A third worker takes the stalled job over once its lock expires, and finishes it.
     startWorker();
     let lowest = Number.POSITIVE_INFINITY;
-    const done = await waitUntil('the reindex to finish', async () => {
+    const done = await waitFor('the reindex to finish', async () => {
       const now = await progressOf(jobId);
       if (now.status === 'running') lowest = Math.min(lowest, now.progress.done);
       return ['completed', 'failed', 'cancelled'].includes(now.status) ? now : undefined;

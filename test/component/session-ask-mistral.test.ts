@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { waitFor } from '../support/wait-for';
 import { startTestServer, type TestServer } from '../support/test-server';
 import { DOUBLE_API_KEY, startMistralDouble, type MistralDouble } from '../support/mistral-double';
 
@@ -16,16 +17,6 @@ afterAll(async () => {
 
 const newId = () => `m-${randomBytes(6).toString('hex')}`;
 const chatRequests = () => upstream.requests.filter((r) => r.path === '/v1/chat/completions');
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('When a session asks a Mistral model', () => {
   it('then the model receives exactly the messages the context endpoint shows, and the answer is stored', async () => {

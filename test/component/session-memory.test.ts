@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { waitFor } from '../support/wait-for';
 import { AppError } from '../../src/errors';
 import type { ModelGateway } from '../../src/gateway/model-gateway';
 import { recallJobId, summarizeJobId } from '../../src/queues/session-memory-queue';
@@ -67,15 +68,7 @@ async function appendScript(tenant: string, id: string, from: number, to: number
   return session!;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 45_000) => waitFor(what, probe, timeoutMs, 50);
 
 const getSession = async (tenant: string, id: string) => {
   const s = await server.services.sessions.get(tenant, id);
