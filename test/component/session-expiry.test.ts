@@ -31,17 +31,20 @@ describe('When a session stays idle past SESSION_TTL_SECONDS', () => {
     await until('both are indexed', async () => (await vectorsOf()) >= 16);
 
     // The busy session keeps talking; the idle one says nothing more.
-    const keepAlive = setInterval(() => void server.request('POST', `/sessions/${busy}/messages`, { messages: turns(1, 'still busy') }), 300);
+    const inFlight: Array<Promise<unknown>> = [];
+    const keepAlive = setInterval(() => inFlight.push(server.request('POST', `/sessions/${busy}/messages`, { messages: turns(1, 'still busy') })), 300);
     try {
       await until('the idle session expired', async () => (await server.request('GET', `/sessions/${idle}`)).status === 404);
       await until('the idle session’s vectors are swept', async () => (await vectorsOf()) < 16);
       await new Promise((r) => setTimeout(r, 1500));
       expect((await server.request('GET', `/sessions/${busy}`)).status).toBe(200);
-      const busySession = (await server.request('GET', `/sessions/${busy}`)).body;
-      await until('the busy session is indexed', async () => (await server.request('GET', `/sessions/${busy}`)).body.recallIndexedThroughSeq >= busySession.lastSeq);
     } finally {
       clearInterval(keepAlive);
     }
+    // Every append has landed (none may still be in flight), and recall has indexed through the last of them.
+    await Promise.all(inFlight);
+    const busySession = (await server.request('GET', `/sessions/${busy}`)).body;
+    await until('the busy session is indexed', async () => (await server.request('GET', `/sessions/${busy}`)).body.recallIndexedThroughSeq >= busySession.lastSeq);
     // Only the busy session's vectors remain: one per message it holds.
     const busyCount = (await server.request('GET', `/sessions/${busy}`)).body.messageCount;
     expect(await vectorsOf()).toBeGreaterThanOrEqual(busyCount);
