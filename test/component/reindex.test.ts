@@ -162,7 +162,7 @@ describe('When the default collection is reindexed', () => {
 
 describe('When documents are uploaded and deleted while a reindex runs', () => {
   it('then every search during the rebuild and the switch finds existing content, and the new index ends exactly right', async () => {
-    const tags = Array.from({ length: 40 }, (_, i) => `quartz${i}`);
+    const tags = Array.from({ length: 60 }, (_, i) => `quartz${i}`);
     const ids = await uploadAll('live', tags);
     const started = await req('POST', '/reindex', { collection: 'live', chunking: { chunkSize: 48, chunkOverlap: 8 } });
     expect(started.status).toBe(202);
@@ -186,14 +186,14 @@ describe('When documents are uploaded and deleted while a reindex runs', () => {
     for (let i = 0; i < 5; i++) added.push(await upload('live', `onyx${i}`));
     const deleted = [ids[0], ids[1], ids[2]];
     for (const id of deleted) expect((await req('DELETE', `/documents/${id}`)).status).toBe(204);
-    for (const id of added) expect((await waitForDocument(server, id, A)).status).toBe('ready');
+    // The writes really overlapped the rebuild (otherwise this test would prove nothing).
     const midway = await req('GET', `/reindex/${jobId}`);
+    for (const id of added) expect((await waitForDocument(server, id, A)).status).toBe('ready');
     const done = await waitForReindex(jobId);
     finished = true;
     await searching;
     expect(done.status).toBe('completed');
     expect(searches).toBeGreaterThan(0);
-    // The concurrent writes really overlapped the rebuild (otherwise this test proves nothing).
     expect(['queued', 'running', 'switching']).toContain(midway.body.status);
 
     for (const [i, id] of added.entries()) expect((await searchIds('live', `onyx${i} survey`))[0]).toBe(id);
