@@ -63,6 +63,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CONTEXT_SHARE_RETRIEVED: '0.8', CONTEXT_SHARE_RECALLED: '0.3' })).toThrow(/must not exceed 1/);
     expect(() => loadConfig({ RECALL_DENSE_WEIGHT: '-1' })).toThrow(/RECALL_DENSE_WEIGHT/);
   });
+
+  it('When reindex and hybrid-fusion settings are given, then they are typed; unset, fusion follows the embedder', () => {
+    const c = loadConfig({ REINDEX_DROP_GRACE_MS: '0', REINDEX_CONCURRENCY: '4', HYBRID_RRF_K: '10', HYBRID_DENSE_WEIGHT: '0.5' });
+    expect(c.reindex).toEqual({ dropGraceMs: 0, concurrency: 4 });
+    expect(c.search.fusion).toEqual({ k: 10, denseWeight: 0.5 });
+    const defaults = loadConfig({});
+    expect(defaults.reindex).toEqual({ dropGraceMs: 30_000, concurrency: 16 });
+    expect(defaults.search.fusion).toEqual({ k: undefined, denseWeight: undefined });
+    expect(() => loadConfig({ HYBRID_RRF_K: '0' })).toThrow(/HYBRID_RRF_K/);
+    expect(() => loadConfig({ HYBRID_DENSE_WEIGHT: '0' })).toThrow(/HYBRID_DENSE_WEIGHT/);
+    expect(() => loadConfig({ REINDEX_CONCURRENCY: '0' })).toThrow(/REINDEX_CONCURRENCY/);
+  });
 });
 
 describe('loadConfig with empty variables', () => {
