@@ -24,7 +24,7 @@ export interface ReindexStartDeps {
  */
 export async function startReindex(deps: ReindexStartDeps, tenant: string, req: ReindexRequest): Promise<ReindexRecord> {
   const current = await deps.indexes.catalog.route(tenant, req.collection);
-  const jobId = randomBytes(8).toString('hex');
+  const jobId = newJobId();
   const embeddingModel = req.embeddingModel ?? current.embeddingModel;
   // Throws unknown_embedding_model (400) for a model this deployment cannot run.
   const embedder = deps.indexes.options.embedders.forModel(embeddingModel);
@@ -55,6 +55,17 @@ export async function startReindex(deps: ReindexStartDeps, tenant: string, req: 
     throw err;
   }
   return record;
+}
+
+/**
+ * 16 hex digits, never all decimal digits: BullMQ refuses a custom job id that reads as an integer ("Custom Id cannot
+ * be integers"), which 1 random id in about 1,850 would.
+ */
+export function newJobId(): string {
+  for (;;) {
+    const id = randomBytes(8).toString('hex');
+    if (/[a-f]/.test(id)) return id;
+  }
 }
 
 /** A tenant sees only its own jobs: another tenant's id is as unknown as a made-up one. */
