@@ -52,7 +52,7 @@ export interface VectorSearchRequest {
   mode: SearchMode;
   k: number;
   filter?: SearchFilter;
-  /** Hybrid only: how the two sides are fused. Default DEFAULT_FUSION (equal weights, k = 60). */
+  /** Hybrid only: how the two sides are fused. Default: equal weights, k = DEFAULT_RRF_K (60). */
   fusion?: HybridFusion;
 }
 
