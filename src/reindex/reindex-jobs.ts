@@ -37,8 +37,50 @@ export class ReindexJobs {
     return `${this.prefix}:reindex:${jobId}`;
   }
 
+  /** A tenant's jobs, newest first: a sorted set read BYLEX, members `<createdAt ms, zero-padded>-<jobId>`. */
+  private listKey(tenant: string): string {
+    return `${this.prefix}:reindexes:${encodeURIComponent(tenant)}`;
+  }
+
+  private static member(record: Pick<ReindexRecord, 'createdAt' | 'jobId'>): string {
+    return `${String(Date.parse(record.createdAt)).padStart(15, '0')}-${record.jobId}`;
+  }
+
   async create(record: ReindexRecord): Promise<void> {
-    await this.redis.set(this.key(record.jobId), JSON.stringify(record));
+    await this.redis.multi().set(this.key(record.jobId), JSON.stringify(record)).zadd(this.listKey(record.tenant), 0, ReindexJobs.member(record)).exec();
+  }
+
+  /**
+   * A tenant's jobs, newest first, optionally of one collection; the cursor is the last member of the previous page.
+   * Records that expired (finished jobs are kept 7 days) leave the list as it is read.
+   */
+  async list(
+    tenant: string,
+    opts: { collection?: string; limit: number; cursor?: string },
+  ): Promise<{ jobs: ReindexRecord[]; nextCursor: string | null }> {
+    const jobs: ReindexRecord[] = [];
+    let cursor = opts.cursor;
+    // Filtering by collection happens here, so a page may take a few rounds; bounded so a filter matching nothing stays cheap.
+    for (let round = 0; round < 20 && jobs.length < opts.limit; round++) {
+      const members = await this.redis.zrange(this.listKey(tenant), cursor ? `(${cursor}` : '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, opts.limit);
+      if (members.length === 0) return { jobs, nextCursor: null };
+      const raws = await this.redis.mget(...members.map((m) => this.key(m.slice(m.indexOf('-') + 1))));
+      const expired: string[] = [];
+      for (const [i, member] of members.entries()) {
+        cursor = member;
+        const raw = raws[i];
+        if (raw === null) {
+          expired.push(member);
+          continue;
+        }
+        const record = JSON.parse(raw) as ReindexRecord;
+        if (opts.collection === undefined || record.collection === opts.collection) jobs.push(record);
+        if (jobs.length === opts.limit) break;
+      }
+      if (expired.length > 0) await this.redis.zrem(this.listKey(tenant), ...expired);
+      if (members.length < opts.limit && jobs.length < opts.limit) return { jobs, nextCursor: null };
+    }
+    return { jobs, nextCursor: jobs.length === opts.limit && cursor ? cursor : null };
   }
 
   async get(jobId: string): Promise<ReindexRecord | undefined> {
@@ -63,8 +105,8 @@ export class ReindexJobs {
     }
   }
 
-  async delete(jobId: string): Promise<void> {
-    await this.redis.del(this.key(jobId));
+  async delete(record: ReindexRecord): Promise<void> {
+    await this.redis.multi().del(this.key(record.jobId)).zrem(this.listKey(record.tenant), ReindexJobs.member(record)).exec();
   }
 }
 

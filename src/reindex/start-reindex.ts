@@ -40,7 +40,7 @@ export async function startReindex(deps: ReindexStartDeps, tenant: string, req: 
   };
   await deps.reindexJobs.create(record);
   if (!(await deps.indexes.catalog.startBuild(tenant, req.collection, { jobId, spec }))) {
-    await deps.reindexJobs.delete(jobId);
+    await deps.reindexJobs.delete(record);
     const running = await deps.indexes.catalog.build(tenant, req.collection);
     throw new AppError('reindex_in_progress', 409, `A reindex of collection "${req.collection}" is already running`, {
       collection: req.collection,
@@ -51,7 +51,7 @@ export async function startReindex(deps: ReindexStartDeps, tenant: string, req: 
     await deps.reindexProducer.enqueue({ tenant, collection: req.collection, jobId });
   } catch (err) {
     await deps.indexes.catalog.abandonBuild(tenant, req.collection, jobId);
-    await deps.reindexJobs.delete(jobId);
+    await deps.reindexJobs.delete(record);
     throw err;
   }
   return record;

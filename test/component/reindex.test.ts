@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
+import { waitFor } from '../support/wait-for';
 
 /**
  * Collection reindexing through the real HTTP API, queue and workers, on LanceDB (and on the Qdrant double in the
@@ -247,9 +248,12 @@ describe('When a reindex is cancelled', () => {
     if (cancelled.body.status === 'cancelled') {
       expect((await waitForReindex(jobId)).status).toBe('cancelled');
       expect(await server.services.indexes.catalog.route('tenant-a', 'cancel')).toEqual(server.services.indexes.catalog.default);
-      // The worker drops the half-built index once it notices.
-      const deadline = Date.now() + 30_000;
-      while (indexNamed(await physicalIndexes(), jobId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      // The worker notices (at once if the job had not started, else before its next document), drops the half-built
+      // index and ends the job; no half-built index is left once it has.
+      await waitFor('the worker to end the cancelled job', async () => {
+        const job = await server.services.reindexProducer.queue.getJob(jobId);
+        return job && (await job.getState()) === 'completed' ? true : undefined;
+      });
       expect(indexNamed(await physicalIndexes(), jobId)).toBe(false);
     }
     expect((await searchIds('cancel', 'topaz3 survey'))[0]).toBe(ids[3]);
@@ -280,5 +284,36 @@ describe('When a reindex request is bad', () => {
     expect((await req('GET', `/reindex/${started.body.jobId}`, undefined, B)).status).toBe(404);
     expect((await req('DELETE', `/reindex/${started.body.jobId}`, undefined, B)).status).toBe(404);
     expect((await waitForReindex(started.body.jobId)).status).toBe('completed');
+  });
+});
+
+describe('When a tenant lists its reindex jobs', () => {
+  it('then they come newest first, by collection if asked, a page at a time, and no other tenant’s appear', async () => {
+    const started: string[] = [];
+    for (const collection of ['list-one', 'list-two', 'list-one']) {
+      const res = await req('POST', '/reindex', { collection }, B);
+      expect(res.status).toBe(202);
+      started.push(res.body.jobId);
+      expect((await waitForReindex(res.body.jobId, B)).status).toBe('completed');
+    }
+    const all = await req('GET', '/reindex', undefined, B);
+    expect(all.status).toBe(200);
+    expect(all.body.jobs.map((j: { jobId: string }) => j.jobId)).toEqual([...started].reverse());
+    expect(all.body.jobs[0]).toMatchObject({ status: 'completed', collection: 'list-one', progress: { done: 0, total: 0 } });
+    expect(all.body.nextCursor).toBeNull();
+
+    const one = await req('GET', '/reindex?collection=list-one', undefined, B);
+    expect(one.body.jobs.map((j: { jobId: string }) => j.jobId)).toEqual([started[2], started[0]]);
+
+    const first = await req('GET', '/reindex?limit=2', undefined, B);
+    expect(first.body.jobs.map((j: { jobId: string }) => j.jobId)).toEqual([started[2], started[1]]);
+    const second = await req('GET', `/reindex?limit=2&cursor=${encodeURIComponent(first.body.nextCursor)}`, undefined, B);
+    expect(second.body.jobs.map((j: { jobId: string }) => j.jobId)).toEqual([started[0]]);
+    expect(second.body.nextCursor).toBeNull();
+
+    const mine = (await req('GET', '/reindex?limit=100')).body.jobs.map((j: { jobId: string }) => j.jobId);
+    for (const id of started) expect(mine).not.toContain(id);
+    expect((await req('GET', '/reindex?cursor=nope', undefined, B)).status).toBe(400);
+    expect((await req('GET', '/reindex?limit=0', undefined, B)).status).toBe(400);
   });
 });

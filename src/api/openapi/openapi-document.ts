@@ -1,6 +1,6 @@
 import pkg from '../../../package.json';
 import { bulkDocumentsSchema, documentIdParam, jsonDocumentSchema, listChunksQuery, listDocumentsQuery, uploadFieldsSchema } from '../schemas/documents';
-import { reindexBodySchema, reindexJobIdParam } from '../schemas/reindex';
+import { listReindexQuery, reindexBodySchema, reindexJobIdParam } from '../schemas/reindex';
 import { searchBodySchema } from '../schemas/search';
 import { askSchema, createSessionSchema, importMessagesSchema, listMessagesQuery, sessionIdParam } from '../schemas/sessions';
 import { ASK_EVENT_STREAM_DESCRIPTION, responseSchemas, type JsonSchema } from './response-schemas';
@@ -234,6 +234,13 @@ function reindexPaths(): Record<string, PathItem> {
         summary: 'Rebuild a collection into a new index (model or chunking); search switches when it is complete',
         requestBody: jsonBody(reindexBodySchema, false),
         responses: { '202': ok('Started', 'ReindexJob'), ...commonErrors, '409': errorRef('Conflict') },
+      },
+      get: {
+        tags: ['Reindex'],
+        operationId: 'listReindexes',
+        summary: 'The caller’s reindex jobs, newest first (finished ones are kept 7 days)',
+        parameters: queryParameters(listReindexQuery),
+        responses: { '200': ok('A page of jobs', 'ReindexJobList'), ...commonErrors },
       },
     },
     '/reindex/{jobId}': {

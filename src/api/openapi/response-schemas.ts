@@ -150,6 +150,7 @@ export const responseSchemas: Record<string, JsonSchema> = {
     recalledSeqs: arrayOf(int()),
     summaryCoversThroughSeq: nullable(int()),
   }),
+  ReindexJobList: obj({ jobs: arrayOf(ref('ReindexJob')), nextCursor: nullable(str()) }),
   ReindexJob: obj(
     {
       jobId: str(),

@@ -3,7 +3,7 @@ import type { ReindexRecord } from '../../reindex/reindex-jobs';
 import { cancelReindex, getReindex, startReindex } from '../../reindex/start-reindex';
 import { tenantOf } from '../middleware/auth';
 import { DEFAULT_COLLECTION } from '../schemas/common';
-import { reindexBodySchema, reindexJobIdParam } from '../schemas/reindex';
+import { listReindexQuery, reindexBodySchema, reindexJobIdParam } from '../schemas/reindex';
 import type { AppDeps } from '../app-deps';
 
 /** The public shape (api.md): status and progress first, then what is being built. */
@@ -29,6 +29,11 @@ export function reindexRouter(deps: AppDeps): Router {
     const body = reindexBodySchema.parse(req.body ?? {});
     const record = await startReindex(deps, tenantOf(res), { ...body, collection: body.collection ?? DEFAULT_COLLECTION });
     res.status(202).json({ ...toReindexView(record), jobId: record.jobId });
+  });
+  router.get('/reindex', async (req, res) => {
+    const q = listReindexQuery.parse(req.query);
+    const page = await deps.reindexJobs.list(tenantOf(res), q);
+    res.json({ jobs: page.jobs.map(toReindexView), nextCursor: page.nextCursor });
   });
   router.get('/reindex/:jobId', async (req, res) => {
     res.json(toReindexView(await getReindex(deps, tenantOf(res), reindexJobIdParam.parse(req.params.jobId))));

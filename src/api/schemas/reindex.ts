@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MIN_CHUNK_SIZE } from '../../ingest/chunker';
-import { collectionSchema } from './common';
+import { collectionSchema, cursorLimit } from './common';
 
 /** Larger chunks than this would not fit the embedding models' input windows. */
 const MAX_CHUNK_SIZE = 8192;
@@ -18,3 +18,9 @@ export const reindexBodySchema = z.strictObject({
 });
 
 export const reindexJobIdParam = z.string().regex(/^[0-9a-f]{16}$/, 'not a reindex job id');
+
+export const listReindexQuery = z.strictObject({
+  collection: collectionSchema.optional(),
+  limit: cursorLimit(20, 100),
+  cursor: z.string().regex(/^\d{15}-[0-9a-f]{16}$/, 'not a cursor from this list').optional(),
+});
