@@ -1,5 +1,5 @@
 import { invalidRequest } from '../../errors';
-import type { ChunkRecord, MetadataValue, VectorSearchRequest } from './vector-store';
+import type { ChunkRecord, MetadataValue, StoreLogger, VectorSearchRequest } from './vector-store';
 
 /**
  * Checks, encodings and search parameters both vector stores share, so the two behave alike on the contract suite's
@@ -66,4 +66,22 @@ export function checkSearchRequest(req: VectorSearchRequest, dimensions: number)
 /** Hybrid search fetches deeper than k on each side so that a chunk ranked moderately by both can win the fusion. */
 export function hybridDepth(k: number): number {
   return Math.max(k * 3, 30);
+}
+
+/** What every store is built with: the vectors of the one index it serves, and where to log. */
+export interface IndexIdentityOptions {
+  /** Vector size; recorded with the index, and an index with another size is refused. */
+  dimensions: number;
+  /** Embedding model name; recorded with the index, and an index from another model is refused. */
+  embeddingModel: string;
+  logger?: StoreLogger;
+}
+
+/** Checks a store's construction options: the index identity, and the name of its table or collection. */
+export function checkIndexIdentity(store: string, opts: IndexIdentityOptions, name: { what: string; value: string }): void {
+  if (!Number.isInteger(opts.dimensions) || opts.dimensions <= 0) {
+    throw new Error(`${store}: dimensions must be a positive integer, got ${opts.dimensions}`);
+  }
+  if (!opts.embeddingModel) throw new Error(`${store}: embeddingModel is required`);
+  if (!/^[A-Za-z0-9_-]+$/.test(name.value)) throw new Error(`${store}: bad ${name.what} ${JSON.stringify(name.value)}`);
 }

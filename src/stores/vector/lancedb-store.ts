@@ -12,12 +12,11 @@ import type {
   MetadataValue,
   ScoredChunk,
   SearchFilter,
-  StoreLogger,
   StoredChunk,
   VectorSearchRequest,
   VectorStore,
 } from './vector-store';
-import { checkChunk, checkInt32, checkSearchRequest, checkString, hybridDepth, metaTag } from './chunk-checks';
+import { checkChunk, checkIndexIdentity, checkInt32, checkSearchRequest, checkString, hybridDepth, metaTag, type IndexIdentityOptions } from './chunk-checks';
 
 /**
  * The embedded vector store: one LanceDB table in a local directory holds every tenant's chunks, and every read and
@@ -32,16 +31,11 @@ import { checkChunk, checkInt32, checkSearchRequest, checkString, hybridDepth, m
  * before a keyword search on a small table that still has unindexed rows (see freshenKeywordIndex for why).
  */
 
-export interface LanceDbVectorStoreOptions {
+export interface LanceDbVectorStoreOptions extends IndexIdentityOptions {
   /** Directory of the LanceDB database (created if missing). */
   dir: string;
-  /** Vector size; recorded with the table, and a table with another size is refused. */
-  dimensions: number;
-  /** Embedding model name; recorded with the table, and a table from another model is refused. */
-  embeddingModel: string;
   /** Default `DEFAULT_TABLE_NAME`. */
   tableName?: string;
-  logger?: StoreLogger;
   /** Compact and re-index after this many writes (upserts or deletes). Default `DEFAULT_OPTIMIZE_AFTER_WRITES`. */
   optimizeAfterWrites?: number;
   /** Compact and re-index once writes have paused this long; 0 turns it off. Default `DEFAULT_OPTIMIZE_IDLE_MS`. */
@@ -164,12 +158,8 @@ export class LanceDbVectorStore implements VectorStore {
 
   constructor(private readonly options: LanceDbVectorStoreOptions) {
     if (!options.dir) throw new Error('LanceDbVectorStore: dir is required');
-    if (!Number.isInteger(options.dimensions) || options.dimensions <= 0) {
-      throw new Error(`LanceDbVectorStore: dimensions must be a positive integer, got ${options.dimensions}`);
-    }
-    if (!options.embeddingModel) throw new Error('LanceDbVectorStore: embeddingModel is required');
     this.tableName = options.tableName ?? DEFAULT_TABLE_NAME;
-    if (!/^[A-Za-z0-9_-]+$/.test(this.tableName)) throw new Error(`LanceDbVectorStore: bad table name ${JSON.stringify(this.tableName)}`);
+    checkIndexIdentity('LanceDbVectorStore', options, { what: 'table name', value: this.tableName });
     this.optimizeAfterWrites = options.optimizeAfterWrites ?? DEFAULT_OPTIMIZE_AFTER_WRITES;
     this.optimizeIdleMs = options.optimizeIdleMs ?? DEFAULT_OPTIMIZE_IDLE_MS;
     this.keepVersionsMs = options.keepVersionsMs ?? DEFAULT_KEEP_VERSIONS_MS;

@@ -4,14 +4,13 @@ import { AppError, invalidRequest } from '../../errors';
 import { chunkKeywordText } from '../../search/keyword-tokenizer';
 import { DEFAULT_RRF_K } from '../../search/rrf';
 import { documentSparseVector, querySparseVector } from '../../search/sparse-vector';
-import { checkChunk, checkInt32, checkSearchRequest, checkString, hybridDepth, metaTag } from './chunk-checks';
+import { checkChunk, checkIndexIdentity, checkInt32, checkSearchRequest, checkString, hybridDepth, metaTag, type IndexIdentityOptions } from './chunk-checks';
 import { callQdrant, mapQdrantError } from './qdrant-errors';
 import type {
   ChunkRecord,
   MetadataValue,
   ScoredChunk,
   SearchFilter,
-  StoreLogger,
   StoredChunk,
   VectorSearchRequest,
   VectorStore,
@@ -32,17 +31,12 @@ import type {
  * vectors of two models never share a collection.
  */
 
-export interface QdrantVectorStoreOptions {
+export interface QdrantVectorStoreOptions extends IndexIdentityOptions {
   /** Qdrant REST URL, e.g. http://localhost:6333. */
   url: string;
   apiKey?: string;
-  /** Vector size; recorded with the collection, and a collection with another size is refused. */
-  dimensions: number;
-  /** Embedding model name; recorded with the collection, and a collection from another model is refused. */
-  embeddingModel: string;
   /** Alias name; the physical collection is `${collectionBase}_v1`. Default `DEFAULT_COLLECTION_BASE`. */
   collectionBase?: string;
-  logger?: StoreLogger;
   /** Points per upsert request. Default `DEFAULT_UPSERT_BATCH`. */
   upsertBatchSize?: number;
   /** Per-request timeout in ms. Default `DEFAULT_TIMEOUT_MS`. */
@@ -108,12 +102,8 @@ export class QdrantVectorStore implements VectorStore {
 
   constructor(private readonly options: QdrantVectorStoreOptions) {
     if (!options.url) throw new Error('QdrantVectorStore: url is required');
-    if (!Number.isInteger(options.dimensions) || options.dimensions <= 0) {
-      throw new Error(`QdrantVectorStore: dimensions must be a positive integer, got ${options.dimensions}`);
-    }
-    if (!options.embeddingModel) throw new Error('QdrantVectorStore: embeddingModel is required');
     const base = options.collectionBase ?? DEFAULT_COLLECTION_BASE;
-    if (!/^[A-Za-z0-9_-]+$/.test(base)) throw new Error(`QdrantVectorStore: bad collection base ${JSON.stringify(base)}`);
+    checkIndexIdentity('QdrantVectorStore', options, { what: 'collection base', value: base });
     this.alias = base;
     this.physicalCollection = `${base}_v1`;
     this.upsertBatchSize = options.upsertBatchSize ?? DEFAULT_UPSERT_BATCH;
