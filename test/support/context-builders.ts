@@ -1,4 +1,5 @@
-import type { BuildContextInput, TurnCandidate } from '../../src/context/context-types';
+import type { BuildContextInput, RetrievedCandidate, TurnCandidate } from '../../src/context/context-types';
+import type { SearchHit } from '../../src/search/search-chunks';
 import type { TokenCounter } from '../../src/ingest/token-counter';
 
 /** A message of a session's history, counted with the real tokenizer; odd seqs are the user's. */
@@ -20,3 +21,18 @@ export const contextInput = (base: Pick<BuildContextInput, 'systemPrompt' | 'que
   ...base,
   ...over,
 });
+
+/** A retrieved chunk with neutral defaults; `over` sets what a test is about. */
+export const retrievedChunk = (over: Partial<RetrievedCandidate> & { chunkId: string }): RetrievedCandidate => ({
+  documentId: 'doc-a',
+  title: 'Pricing guide',
+  text: `Text of ${over.chunkId}.`,
+  score: 0.5,
+  chunkIndex: 0,
+  pages: [],
+  metadata: {},
+  ...over,
+});
+
+/** The same as a search hit (which also carries the heading path). */
+export const searchHit = (over: Partial<SearchHit> & { chunkId: string }): SearchHit => ({ headingPath: [], ...retrievedChunk(over), ...over });

@@ -9,17 +9,9 @@ import {
 } from '../../src/context/retrieved';
 import { parseChatContext, parseContextBlocks } from '../../src/gateway/providers/offline-text';
 import { TokenCounter } from '../../src/ingest/token-counter';
+import { retrievedChunk } from '../support/context-builders';
 
-const chunk = (over: Partial<RetrievedCandidate> & { chunkId: string }): RetrievedCandidate => ({
-  documentId: 'doc-a',
-  title: 'Pricing guide',
-  text: `Text of ${over.chunkId}.`,
-  score: 0.5,
-  chunkIndex: 0,
-  pages: [],
-  metadata: {},
-  ...over,
-});
+const chunk = retrievedChunk;
 
 describe('retrieved passages', () => {
   let tokenCounter: TokenCounter;

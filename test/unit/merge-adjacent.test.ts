@@ -1,18 +1,9 @@
 import fc from 'fast-check';
 import { mergeAdjacent } from '../../src/search/merge-adjacent';
 import type { SearchHit } from '../../src/search/search-chunks';
+import { searchHit } from '../support/context-builders';
 
-const hit = (over: Partial<SearchHit> & { chunkId: string }): SearchHit => ({
-  documentId: 'doc-a',
-  title: 'Pricing guide',
-  text: `Text of ${over.chunkId}.`,
-  score: 0.5,
-  chunkIndex: 0,
-  pages: [],
-  headingPath: [],
-  metadata: {},
-  ...over,
-});
+const hit = searchHit;
 
 describe('merging adjacent chunks', () => {
   test('When two consecutive chunks overlap, then they become one hit with the overlap once', () => {
