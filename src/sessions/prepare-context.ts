@@ -77,7 +77,7 @@ export async function prepareContext(deps: SessionDeps, tenant: string, sessionI
           signal,
         )
       : Promise.resolve([]),
-    recalling ? recall(deps, tenant, session, req.question, vector) : Promise.resolve([]),
+    recalling ? recall(deps, tenant, session, req.question, recent, vector) : Promise.resolve([]),
   ]);
 
   const built = buildContext(
@@ -119,7 +119,14 @@ async function readRecent(deps: SessionDeps, tenant: string, session: SessionRec
  * followed by the turn after it: a question's answer usually comes in the reply, which rarely shares the question's
  * words. The builder drops those the window ends up showing.
  */
-async function recall(deps: SessionDeps, tenant: string, session: SessionRecord, question: string, vector?: Float32Array): Promise<TurnCandidate[]> {
+async function recall(
+  deps: SessionDeps,
+  tenant: string,
+  session: SessionRecord,
+  question: string,
+  recent: TurnCandidate[],
+  vector?: Float32Array,
+): Promise<TurnCandidate[]> {
   const hits = await deps.recallIndex.search(tenant, session, question, deps.config.sessions.context.recallK, { vector });
   if (hits.length === 0) return [];
   const seen = new Set<number>();
@@ -131,9 +138,11 @@ async function recall(deps: SessionDeps, tenant: string, session: SessionRecord,
       ranked.push(seq);
     }
   }
-  const messages = await deps.sessions.getMessages(tenant, session.id, ranked);
-  const bySeq = new Map(messages.map((m) => [m.seq, m]));
-  return ranked.flatMap((s) => (bySeq.has(s) ? [toTurn(bySeq.get(s)!)] : []));
+  // Messages never change once appended: those the recent window already read are not read again.
+  const bySeq = new Map(recent.map((turn) => [turn.seq, turn]));
+  const missing = ranked.filter((seq) => !bySeq.has(seq));
+  if (missing.length > 0) for (const m of await deps.sessions.getMessages(tenant, session.id, missing)) bySeq.set(m.seq, toTurn(m));
+  return ranked.flatMap((seq) => (bySeq.has(seq) ? [bySeq.get(seq)!] : []));
 }
 
 const toTurn = (m: StoredMessage): TurnCandidate => ({ seq: m.seq, role: m.role, content: m.content, createdAt: m.createdAt, tokenCount: m.tokenCount });
