@@ -1,5 +1,6 @@
 import { startBenchService } from './bench-service';
 import { callJson } from './http';
+import { forEachConcurrently } from '../src/infra/pool';
 import { rng, scifactSentences } from './corpus';
 
 export interface ContextBenchOptions {
@@ -126,11 +127,9 @@ export async function runContextBench(opts: ContextBenchOptions): Promise<Contex
 
       const pending = qs.slice(WARMUP + opts.requests);
       const concStart = performance.now();
-      await Promise.all(
-        Array.from({ length: CLIENTS }, async () => {
-          for (let q = pending.shift(); q !== undefined; q = pending.shift()) await ask(q);
-        }),
-      );
+      await forEachConcurrently(pending, CLIENTS, async (q) => {
+        await ask(q);
+      });
       const rps8 = opts.requests / ((performance.now() - concStart) / 1000);
       measured.push({ turns, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), rps1, rps8 });
     }

@@ -23,6 +23,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { callJson } from '../bench/http';
+import { forEachConcurrently } from '../src/infra/pool';
 import { fusionFor } from '../src/search/hybrid-fusion';
 import { printTable } from '../bench/table';
 import { startInProcessService, type InProcessService } from './eval/in-process-service';
@@ -66,18 +67,12 @@ const REFERENCES: Record<string, { ndcg10: number; what: string }> = {
 
 const call = callJson;
 
-/** Runs `fn` over `items` with at most `concurrency` at a time; results keep input order. */
+/** `fn` over `items`, at most `concurrency` at a time; results keep input order. */
 async function pool<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await fn(items[i]);
-      }
-    }),
-  );
+  await forEachConcurrently(items, concurrency, async (item, i) => {
+    results[i] = await fn(item);
+  });
   return results;
 }
 

@@ -25,6 +25,9 @@ export const notFound = (what: string, id: string) =>
 export const invalidRequest = (message: string, details?: Record<string, unknown>) =>
   new AppError('invalid_request', 400, message, details);
 
+/** A request over one of the service's size limits (413), with the limit and what was sent. */
+export const tooLarge = (code: string, message: string, limit: { max: number; got: number }) => new AppError(code, 413, message, limit);
+
 /** `label` names the dependency in the message (default: `dependency`); `headers` ride along (e.g. Retry-After). */
 export const dependencyUnavailable = (
   dependency: string,

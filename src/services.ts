@@ -16,12 +16,12 @@ import { DEFAULT_INDEX_NAME, type IndexSpec } from './indexes/index-spec';
 import { VectorIndexes } from './indexes/vector-indexes';
 import { createMetrics, type Metrics } from './infra/metrics';
 import { assertRedisReachable, createCommandClient, createWorkerConnection } from './infra/redis';
-import { IngestProducer, ingestJobOptions } from './queues/ingest-queue';
+import { IngestProducer } from './queues/ingest-queue';
 import { QueueNames, openQueue, retryingJobOptions } from './queues/queue-names';
 import { ReindexProducer } from './queues/reindex-queue';
 import { ReindexJobs } from './reindex/reindex-jobs';
 import type { ReindexDeps } from './reindex/run-reindex';
-import { SessionMemoryProducer, sessionMemoryJobOptions } from './queues/session-memory-queue';
+import { SessionMemoryProducer } from './queues/session-memory-queue';
 import { SessionRecallIndex } from './sessions/session-recall-index';
 import { DocumentStore } from './stores/document/document-store';
 import { SourceStore } from './stores/document/source-store';
@@ -57,7 +57,7 @@ export interface Services {
   memoryProducer: SessionMemoryProducer;
   reindexJobs: ReindexJobs;
   reindexProducer: ReindexProducer;
-  /** A handle on the session-sweep queue for the queue dashboard (workers schedule the sweep on their own handle). */
+  /** The session-sweep queue: workers schedule the sweep on it, and the queue dashboard shows it. */
   sessionSweepQueue: Queue;
   ingestDeps(): IngestDeps;
   reindexDeps(): ReindexDeps;
@@ -92,9 +92,11 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   });
   const documents = new DocumentStore(redis, config.redisPrefix);
   const sources = new SourceStore(path.join(config.dataDir, 'sources'));
-  const producer = new IngestProducer(queueConnection, config.redisPrefix, ingestJobOptions(config.workers.attempts, config.workers.backoffMs));
+  // Every queue retries the same way (see retryingJobOptions).
+  const jobOptions = retryingJobOptions(config.workers.attempts, config.workers.backoffMs);
+  const producer = new IngestProducer(queueConnection, config.redisPrefix, jobOptions);
   const reindexJobs = new ReindexJobs(redis, config.redisPrefix);
-  const reindexProducer = new ReindexProducer(queueConnection, config.redisPrefix, retryingJobOptions(config.workers.attempts, config.workers.backoffMs));
+  const reindexProducer = new ReindexProducer(queueConnection, config.redisPrefix, jobOptions);
   const sessions = new SessionStore(redis, config.redisPrefix, { ttlSeconds: config.sessions.ttlSeconds });
   const recallIndex = new SessionRecallIndex(vectors, embedder, {
     embedBatchSize: config.embedBatchSize,
@@ -103,7 +105,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const memoryProducer = new SessionMemoryProducer(
     queueConnection,
     config.redisPrefix,
-    sessionMemoryJobOptions(config.workers.attempts, config.workers.backoffMs),
+    jobOptions,
     config.sessions.summary,
   );
   const sessionSweepQueue = openQueue(QueueNames.sessionSweep, queueConnection, config.redisPrefix);

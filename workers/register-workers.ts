@@ -26,7 +26,8 @@ export interface WorkerDeps {
   /** Collection rebuilds; their worker starts only when given. */
   reindex?: ReindexDeps;
   /** Session memory (summaries, recall index); its workers start only when given. */
-  sessionMemory?: { summarize: SummarizeSessionDeps; recallIndex: IndexRecallDeps; sweep?: SweepDeps & { everyMs: number } };
+  /** The sweep schedules itself on `queue` (the composition root's handle, which it closes). */
+  sessionMemory?: { summarize: SummarizeSessionDeps; recallIndex: IndexRecallDeps; sweep?: SweepDeps & { everyMs: number; queue: Queue } };
   logger: Logger;
   metrics?: Metrics;
   concurrency: number;
@@ -60,13 +61,9 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
     workers.push(start<SessionMemoryJob>(QueueNames.recallIndex, createRecallIndexProcessor(deps.sessionMemory.recallIndex)));
   }
   const sweep = deps.sessionMemory?.sweep;
-  let sweepQueue: Promise<Queue | undefined> = Promise.resolve(undefined);
   if (sweep) {
     workers.push(start(QueueNames.sessionSweep, createSessionSweepProcessor(sweep)));
-    sweepQueue = scheduleSessionSweep(deps.connection, deps.redisPrefix, sweep.everyMs).catch((err: Error) => {
-      log.error({ err: err.message }, 'could not schedule the expired-session sweep');
-      return undefined;
-    });
+    scheduleSessionSweep(sweep.queue, sweep.everyMs).catch((err: Error) => log.error({ err: err.message }, 'could not schedule the expired-session sweep'));
   }
   for (const w of workers) {
     w.on('failed', (job, err) => {
@@ -85,7 +82,7 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
     close: () => {
       // A collection rebuild can run for hours: it is interrupted (it resumes from what it built) rather than awaited.
       reindexWorker?.cancelAllJobs('worker shutting down');
-      closing ??= Promise.allSettled([...workers.map((w) => w.close()), sweepQueue.then((q) => q?.close())])
+      closing ??= Promise.allSettled(workers.map((w) => w.close()))
         .then(() => deps.connection.quit())
         .then(
           () => undefined,
@@ -115,7 +112,7 @@ export function startWorkers(services: Services): RunningWorkers {
       // Without a TTL sessions never expire, so there is nothing to sweep.
       sweep:
         config.sessions.ttlSeconds > 0
-          ? { sessions: services.sessions, recallIndex: services.recallIndex, ttlSeconds: config.sessions.ttlSeconds, logger: services.logger, everyMs: config.sessions.sweepIntervalMs }
+          ? { sessions: services.sessions, recallIndex: services.recallIndex, ttlSeconds: config.sessions.ttlSeconds, logger: services.logger, everyMs: config.sessions.sweepIntervalMs, queue: services.sessionSweepQueue }
           : undefined,
     },
     logger: services.logger,

@@ -16,13 +16,6 @@ export type AllocatedPart = keyof ContextShares;
 
 export const ALLOCATED_PARTS: readonly AllocatedPart[] = ['retrieved', 'summary', 'recalled'];
 
-/** Shares callers use when they have no opinion: half for documents, some memory, the window takes the rest (25%). */
-export const DEFAULT_CONTEXT_SHARES: Readonly<ContextShares> = Object.freeze({
-  retrieved: 0.5,
-  summary: 0.1,
-  recalled: 0.15,
-});
-
 /** Floating-point slack allowed when checking that shares sum to at most 1. */
 const SHARE_SUM_TOLERANCE = 1e-9;
 

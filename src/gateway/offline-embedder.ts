@@ -24,14 +24,13 @@ const WORD_END = 0x03;
 export interface OfflineEmbedderOptions {
   /** Vector length. Default DEFAULT_OFFLINE_DIMENSIONS. */
   dimensions?: number;
-  /** The name recorded with the index. Default OFFLINE_EMBED_MODEL; other sizes are named by offlineModelName. */
+  /** The name recorded with the index. Default OFFLINE_EMBED_MODEL; other sizes are `offline-hash-v1-<dimensions>`. */
   model?: string;
 }
 
 export const OFFLINE_EMBED_MODEL = 'offline-hash-v1';
 /** `offline-hash-v1-<dimensions>`: the same embedder at another size, a distinct model for the indexes. */
-export const offlineModelName = (dimensions: number) => `${OFFLINE_EMBED_MODEL}-${dimensions}`;
-const SIZED_OFFLINE_MODEL = /^offline-hash-v1-([1-9][0-9]{0,4})$/;
+const SIZED_OFFLINE_MODEL = new RegExp(`^${OFFLINE_EMBED_MODEL}-([1-9][0-9]{0,4})$`);
 
 /** The vector size an offline model name asks for, or undefined when the name is not an offline sized model. */
 export function offlineModelDimensions(model: string): number | undefined {

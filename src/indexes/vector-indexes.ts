@@ -5,7 +5,7 @@ import type { TokenCounter } from '../ingest/token-counter';
 import type { ParsedDocument, TextChunk } from '../ingest/types';
 import type { VectorStore } from '../stores/vector/vector-store';
 import type { IndexBuild, IndexCatalog } from './index-catalog';
-import type { ChunkingSpec, IndexSpec } from './index-spec';
+import { isDefaultIndex, type ChunkingSpec, type IndexSpec } from './index-spec';
 
 /** An index ready to use: its store, the embedder of its model and the chunking its chunks are cut with. */
 export interface ResolvedIndex {
@@ -41,10 +41,6 @@ export class VectorIndexes {
     return this.options.catalog;
   }
 
-  get defaultStore(): VectorStore {
-    return this.options.defaultStore;
-  }
-
   resolve(spec: IndexSpec): ResolvedIndex {
     const embedder = this.options.embedders.forModel(spec.embeddingModel);
     if (embedder.dimensions !== spec.dimensions) {
@@ -76,7 +72,7 @@ export class VectorIndexes {
 
   /** Deletes a physical index. The default index is shared, so it is never dropped. */
   async drop(spec: IndexSpec): Promise<void> {
-    if (spec.name === this.options.catalog.default.name) throw new Error('the default index is never dropped');
+    if (isDefaultIndex(spec)) throw new Error('the default index is never dropped');
     const store = this.stores.get(spec.name) ?? this.options.openStore(spec);
     this.stores.delete(spec.name);
     await store.drop();

@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { QueueNames, openQueue, retryingJobOptions } from './queue-names';
+import { QueueNames, openQueue } from './queue-names';
 
 export const ingestJobSchema = z.object({
   tenant: z.string().min(1),
@@ -10,9 +10,6 @@ export const ingestJobSchema = z.object({
   reason: z.enum(['upload', 'replace', 'reindex']),
 });
 export type IngestJob = z.infer<typeof ingestJobSchema>;
-
-/** The shared retry policy (see retryingJobOptions). */
-export const ingestJobOptions = retryingJobOptions;
 
 /** One job per document version: enqueueing the same version twice returns the job already there. */
 export const ingestJobId = (documentId: string, version: number) => `${documentId}-v${version}`;

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { pendingSummaryMessages } from '../sessions/summarize-session';
 import type { SessionRecord } from '../stores/session/session-types';
-import { QueueNames, openQueue, retryingJobOptions } from './queue-names';
+import { QueueNames, openQueue } from './queue-names';
 
 /** One payload for both session-memory queues: the job re-reads the session, so it only names it. */
 export const sessionMemoryJobSchema = z.object({
@@ -13,9 +13,6 @@ export const sessionMemoryJobSchema = z.object({
   generation: z.string().min(1),
 });
 export type SessionMemoryJob = z.infer<typeof sessionMemoryJobSchema>;
-
-/** The shared retry policy (see retryingJobOptions). */
-export const sessionMemoryJobOptions = retryingJobOptions;
 
 /**
  * BullMQ custom ids may not contain ':' (nor be integers), and tenants and session ids may hold anything: the

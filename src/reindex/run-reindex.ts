@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isAppError } from '../errors';
+import { forEachConcurrently } from '../infra/pool';
 import { isDefaultIndex, type IndexSpec } from '../indexes/index-spec';
 import type { ResolvedIndex, VectorIndexes } from '../indexes/vector-indexes';
 import { loadParsed } from '../ingest/load-parsed';
@@ -177,7 +178,7 @@ async function catchUp(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex
     const built = await catalog.builtVersionsOf(tenant, collection, jobId, page.map((doc) => doc.id));
     const todo = page.map((doc, i) => ({ doc, built: built[i] })).filter(({ doc, built }) => built !== doc.indexedVersion);
     changed ||= todo.length > 0;
-    await runPool(todo, deps.concurrency, async ({ doc, built }) => {
+    await forEachConcurrently(todo, deps.concurrency, async ({ doc, built }) => {
       await check();
       await rebuildDocument(deps, job, target, doc.id, built);
       if (built === undefined) progress.done = Math.min(progress.total, progress.done + 1);
@@ -202,15 +203,6 @@ async function catchUp(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex
     }
   }
   return changed;
-}
-
-/** Runs `fn` over `items`, at most `concurrency` at a time. */
-async function runPool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 /** Writes the version a document serves now into the target (re-read here: the listing may be a moment old). */

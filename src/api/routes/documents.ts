@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import multer from 'multer';
-import { AppError, invalidRequest, notFound } from '../../errors';
+import { AppError, invalidRequest, notFound, tooLarge } from '../../errors';
+import { forEachConcurrently } from '../../infra/pool';
 import { addDocument, type AddDocumentResult, type NewDocument } from '../../ingest/add-document';
 import { deleteDocument } from '../../ingest/delete-document';
 import { reindexDocument } from '../../ingest/reindex-document';
@@ -54,7 +55,7 @@ export function documentsRouter(deps: AppDeps): Router {
     const max = deps.config.limits.maxBulkDocuments;
     const count = Array.isArray(req.body?.documents) ? req.body.documents.length : 0;
     if (count > max) {
-      throw new AppError('too_many_documents', 413, `A bulk request holds at most ${max} documents; split it (got ${count})`, { max, got: count });
+      throw tooLarge('too_many_documents', `A bulk request holds at most ${max} documents; split it (got ${count})`, { max, got: count });
     }
     const body = bulkDocumentsSchema.parse(req.body);
     const tenant = tenantOf(res);
@@ -65,16 +66,10 @@ export function documentsRouter(deps: AppDeps): Router {
     const firstOf = new Map<string, number>();
     const firsts = body.documents.flatMap((d, i) => (firstOf.has(d.text) ? [] : (firstOf.set(d.text, i), [i])));
     // Bounded parallelism; input order is kept in the answer.
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(BULK_PARALLELISM, firsts.length) }, async () => {
-        while (next < firsts.length) {
-          const i = firsts[next++];
-          const d = body.documents[i];
-          results[i] = await addDocument(deps, { ...describedBy(tenant, { ...d, collection }), ...plainText(d.text) });
-        }
-      }),
-    );
+    await forEachConcurrently(firsts, BULK_PARALLELISM, async (i) => {
+      const d = body.documents[i];
+      results[i] = await addDocument(deps, { ...describedBy(tenant, { ...d, collection }), ...plainText(d.text) });
+    });
     body.documents.forEach((d, i) => {
       results[i] ??= { kind: 'duplicate', doc: results[firstOf.get(d.text)!].doc };
     });

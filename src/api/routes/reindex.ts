@@ -28,7 +28,7 @@ export function reindexRouter(deps: AppDeps): Router {
   router.post('/reindex', async (req, res) => {
     const body = reindexBodySchema.parse(req.body ?? {});
     const record = await startReindex(deps, tenantOf(res), { ...body, collection: body.collection ?? DEFAULT_COLLECTION });
-    res.status(202).json({ ...toReindexView(record), jobId: record.jobId });
+    res.status(202).json(toReindexView(record));
   });
   router.get('/reindex', async (req, res) => {
     const q = listReindexQuery.parse(req.query);

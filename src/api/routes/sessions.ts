@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { AppError } from '../../errors';
+import { AppError, tooLarge } from '../../errors';
 import { askSession, askSessionStream } from '../../sessions/ask';
 import { prepareContext } from '../../sessions/prepare-context';
 import { deleteSession, getSession, importMessages, listMessages } from '../../sessions/session-history';
@@ -37,7 +37,7 @@ export function sessionsRouter(deps: SessionDeps): Router {
     const { id } = sessionIdParam.parse(req.params);
     const count = Array.isArray(req.body?.messages) ? req.body.messages.length : 0;
     if (count > limits.maxImportMessages) {
-      throw new AppError('too_many_messages', 413, `An import holds at most ${limits.maxImportMessages} messages; split it (got ${count})`, {
+      throw tooLarge('too_many_messages', `An import holds at most ${limits.maxImportMessages} messages; split it (got ${count})`, {
         max: limits.maxImportMessages,
         got: count,
       });
@@ -77,7 +77,7 @@ export function sessionsRouter(deps: SessionDeps): Router {
 function parseAsk(req: Request, maxQuestionChars: number) {
   const question: unknown = req.body?.question;
   if (typeof question === 'string' && question.length > maxQuestionChars) {
-    throw new AppError('question_too_large', 413, `A question holds at most ${maxQuestionChars} characters (got ${question.length})`, {
+    throw tooLarge('question_too_large', `A question holds at most ${maxQuestionChars} characters (got ${question.length})`, {
       max: maxQuestionChars,
       got: question.length,
     });

@@ -51,4 +51,3 @@ export const askSchema = z.strictObject({
   stream: z.boolean().optional(),
 });
 
-export type AskBody = z.infer<typeof askSchema>;

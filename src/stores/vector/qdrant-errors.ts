@@ -1,4 +1,4 @@
-import { AppError } from '../../errors';
+import { AppError, dependencyUnavailable } from '../../errors';
 
 /**
  * Maps whatever the Qdrant REST client throws to an AppError:
@@ -17,10 +17,6 @@ const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH',
   'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
 ]);
-
-export function qdrantUnavailable(cause: unknown): AppError {
-  return new AppError('dependency_unavailable', 503, 'Qdrant is unavailable; try again shortly', { dependency: 'qdrant' }, { retryable: true, cause });
-}
 
 /** The shape of a JSON value: keys kept, leaves replaced by their type names; bounded in depth and breadth. */
 export function bodyShape(value: unknown, depth = 0): unknown {
@@ -62,10 +58,10 @@ function isUnreachable(err: unknown): boolean {
 /** Maps an error thrown by the client during `operation` (e.g. 'query', 'upsert') to an AppError. */
 export function mapQdrantError(err: unknown, operation: string, logger?: QdrantErrorLogger): AppError {
   if (err instanceof AppError) return err;
-  if (isUnreachable(err)) return qdrantUnavailable(err);
+  if (isUnreachable(err)) return dependencyUnavailable('qdrant', err, { label: 'Qdrant' });
   const status = (err as { status?: unknown } | null)?.status;
   if (typeof status === 'number') {
-    if (status === 429 || status >= 500) return qdrantUnavailable(err);
+    if (status === 429 || status >= 500) return dependencyUnavailable('qdrant', err, { label: 'Qdrant' });
     const data = (err as { data?: unknown }).data;
     logger?.warn({ dependency: 'qdrant', operation, status, bodyShape: bodyShape(data) }, 'qdrant rejected a request');
     return new AppError(
