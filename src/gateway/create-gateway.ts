@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import type { TokenCounter } from '../ingest/token-counter';
 import type { Metrics } from '../infra/metrics';
 import type { Embedder } from './embedder';
-import { Embedders } from './embedders';
+import { Embedders, gatewayEmbedder } from './embedders';
 import { OfflineEmbedder } from './offline-embedder';
 import { buildModelRegistry } from './model-registry';
 import { ModelGateway } from './model-gateway';
@@ -42,12 +42,6 @@ export function createGateway(config: Readonly<Config>, redis: Redis, tokenCount
   });
   // Offline embeddings are computed in-process in microseconds: the cache and accounting would only add round trips.
   const embedModel = registry.routes.embed[0];
-  const embedder: Embedder = embedModel
-    ? {
-        model: embedModel,
-        dimensions: registry.models.get(embedModel)!.dimensions!,
-        embed: (texts, opts) => gateway.embed(opts?.tenant ?? 'default', texts, opts?.signal),
-      }
-    : offlineEmbedder;
+  const embedder: Embedder = embedModel ? gatewayEmbedder(gateway, registry.models.get(embedModel)!) : offlineEmbedder;
   return { gateway, usage, embedder, embedders: new Embedders(embedder, registry, gateway, m.provider === 'mistral') };
 }

@@ -1,8 +1,18 @@
 import { AppError } from '../errors';
 import type { Embedder } from './embedder';
-import type { ModelRegistry } from './model-registry';
+import type { ModelRegistry, ModelSpec } from './model-registry';
 import type { ModelGateway } from './model-gateway';
 import { OfflineEmbedder, offlineModelDimensions } from './offline-embedder';
+
+/** An embedding model the gateway calls (cache, limits, accounting, per-tenant usage). */
+export function gatewayEmbedder(gateway: ModelGateway, spec: ModelSpec): Embedder {
+  if (spec.dimensions === undefined) throw new Error(`model ${spec.id} is not an embedding model (it has no dimensions)`);
+  return {
+    model: spec.id,
+    dimensions: spec.dimensions,
+    embed: (texts, opts) => gateway.embed(opts?.tenant ?? 'default', texts, opts?.signal, spec.id),
+  };
+}
 
 /** Bounds on an offline model's size: below 16 every text collides, above 4096 it only costs memory. */
 const MIN_OFFLINE_DIMENSIONS = 16;
@@ -40,13 +50,7 @@ export class Embedders {
       return new OfflineEmbedder({ model, dimensions: offlineDimensions });
     }
     const spec = this.registry.models.get(model);
-    if (spec?.dimensions !== undefined && spec.provider === 'mistral' && this.mistralConfigured) {
-      return {
-        model: spec.id,
-        dimensions: spec.dimensions,
-        embed: (texts, opts) => this.gateway.embed(opts?.tenant ?? 'default', texts, opts?.signal, spec.id),
-      };
-    }
+    if (spec?.dimensions !== undefined && spec.provider === 'mistral' && this.mistralConfigured) return gatewayEmbedder(this.gateway, spec);
     throw new AppError('unknown_embedding_model', 400, `Unknown embedding model "${model}": known models are ${this.known().join(', ')}`, {
       model,
       known: this.known(),

@@ -131,13 +131,12 @@ export class ModelGateway {
   async embed(tenant: string, texts: string[], signal?: AbortSignal, model?: string): Promise<Float32Array[]> {
     const id = model ?? this.deps.registry.routes.embed[0];
     if (!id) throw new AppError('model_unavailable', 503, 'No embedding model is configured');
-    const spec = this.spec(id);
     const cached = await this.deps.embeddingCache.getMany(id, texts);
     const missing = texts.map((t, i) => (cached[i] ? -1 : i)).filter((i) => i >= 0);
     if (missing.length === 0) return cached as Float32Array[];
-    if (!(await this.deps.breaker.canCall(id))) throw unavailable('embed', [id]);
-    const provider = this.deps.providers[spec.provider];
-    if (!provider) throw new AppError('model_unavailable', 503, `Provider ${spec.provider} is not configured`, { model: spec.id });
+    const candidate = (await this.callable([id]).next()).value;
+    if (!candidate) throw unavailable('embed', [id]);
+    const { spec, provider } = candidate;
     const fresh = missing.map((i) => texts[i]);
     const estimated = fresh.reduce((n, t) => n + this.deps.countTokens(t), 0);
     const { result } = await this.call(spec, provider, 'embed', tenant, estimated, signal, (p) => p.embed(spec.name, fresh, { signal }));

@@ -56,12 +56,12 @@ export async function runReindex(deps: ReindexDeps, job: ReindexJob, signal?: Ab
   const record = await deps.reindexJobs.get(jobId);
   if (!record) return; // nothing to do: the record expired or was never completed
   const catalog = deps.indexes.catalog;
-  if ((await catalog.route(tenant, collection)).name === record.spec.name) {
+  const { live, build } = await catalog.writeTargets(tenant, collection);
+  if (live.name === record.spec.name) {
     // A retry after the switch (the worker died while repairing or dropping): only the aftermath is left to do.
     await afterSwitch(deps, job, deps.indexes.resolve(record.spec), await catalog.previousOf(tenant, collection, jobId), signal);
     return;
   }
-  const build = await catalog.build(tenant, collection);
   if (!build || build.jobId !== jobId) {
     // Cancelled before it ran (or its build was abandoned by a failure): make sure nothing half-built remains.
     await deps.indexes.drop(record.spec);

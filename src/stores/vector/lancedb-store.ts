@@ -244,19 +244,19 @@ export class LanceDbVectorStore implements VectorStore {
     const parts = [`tenant = ${sqlString(tenant)}`, `\`documentId\` = ${sqlString(documentId)}`];
     if (opts.onlyVersion !== undefined) parts.push(`\`documentVersion\` = ${sqlInt(opts.onlyVersion, 'onlyVersion')}`);
     if (opts.exceptVersion !== undefined) parts.push(`\`documentVersion\` <> ${sqlInt(opts.exceptVersion, 'exceptVersion')}`);
+    await this.deleteWhere(parts.join(' AND '));
+  }
+
+  async deleteCollection(tenant: string, collection: string): Promise<void> {
+    await this.deleteWhere(`tenant = ${sqlString(tenant)} AND collection = ${sqlString(collection)}`);
+  }
+
+  private async deleteWhere(where: string): Promise<void> {
     const { table } = await this.open();
     // Upserts called after this delete must land after it, so they may not join a batch queued before it.
     this.openBatch = undefined;
     await this.write(async () => {
-      await table.delete(parts.join(' AND '));
-    });
-  }
-
-  async deleteCollection(tenant: string, collection: string): Promise<void> {
-    const { table } = await this.open();
-    this.openBatch = undefined; // as in deleteDocument: later upserts land after this delete
-    await this.write(async () => {
-      await table.delete(`tenant = ${sqlString(tenant)} AND collection = ${sqlString(collection)}`);
+      await table.delete(where);
     });
   }
 

@@ -175,13 +175,14 @@ export class QdrantVectorStore implements VectorStore {
     const mustNot: Condition[] = [];
     if (opts.onlyVersion !== undefined) must.push(matchValue('documentVersion', checkInt32(opts.onlyVersion, 'onlyVersion')));
     if (opts.exceptVersion !== undefined) mustNot.push(matchValue('documentVersion', checkInt32(opts.exceptVersion, 'exceptVersion')));
-    const filter: Filter = mustNot.length > 0 ? { must, must_not: mustNot } : { must };
-    await this.ready();
-    await this.call('delete', () => this.client.delete(this.alias, { wait: true, filter }));
+    await this.deleteWhere(mustNot.length > 0 ? { must, must_not: mustNot } : { must });
   }
 
   async deleteCollection(tenant: string, collection: string): Promise<void> {
-    const filter: Filter = { must: [matchValue('tenant', checkString(tenant, 'tenant')), matchValue('collection', checkString(collection, 'collection'))] };
+    await this.deleteWhere({ must: [matchValue('tenant', checkString(tenant, 'tenant')), matchValue('collection', checkString(collection, 'collection'))] });
+  }
+
+  private async deleteWhere(filter: Filter): Promise<void> {
     await this.ready();
     await this.call('delete', () => this.client.delete(this.alias, { wait: true, filter }));
   }
