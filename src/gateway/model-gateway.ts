@@ -42,6 +42,11 @@ export interface GatewayChatRequest {
   maxTokens?: number;
   temperature?: number;
   signal?: AbortSignal;
+  /**
+   * The prompt's token count when the caller already has it (the context builder counts exactly this), so the
+   * gateway does not tokenise the whole prompt again for its rate-limit estimate.
+   */
+  promptTokens?: number;
 }
 
 export type GatewayChatResult = ChatResult & { modelId: string; costUsd: number; cached: boolean };
@@ -170,7 +175,7 @@ export class ModelGateway {
 
   /** The prompt's tokens for the rate limiter's estimate (the same count for every candidate). */
   private promptTokens(req: GatewayChatRequest): number {
-    return countMessages(req.messages, { count: this.deps.countTokens });
+    return req.promptTokens ?? countMessages(req.messages, { count: this.deps.countTokens });
   }
 
   private providerRequest(spec: ModelSpec, req: GatewayChatRequest): ChatRequest & { maxTokens: number } {

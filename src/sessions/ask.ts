@@ -49,6 +49,8 @@ function chatRequest(tenant: string, req: ContextRequest, prepared: PreparedCont
     tenant,
     purpose: 'chat' as const,
     messages: prepared.built.messages,
+    // Counted by the context builder: countMessages(messages) is `used` exactly.
+    promptTokens: used,
     // A pinned model is called without fallback; otherwise the chat route (with its fallbacks) decides.
     model: req.model,
     // What the prompt left of min(maxContextTokens, context window): the reserve, or more when the prompt came out smaller.
