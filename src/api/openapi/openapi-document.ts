@@ -1,10 +1,11 @@
 import pkg from '../../../package.json';
 import { bulkDocumentsSchema, documentIdParam, jsonDocumentSchema, listChunksQuery, listDocumentsQuery, uploadFieldsSchema } from '../schemas/documents';
 import { listReindexQuery, reindexBodySchema, reindexJobIdParam } from '../schemas/reindex';
+import { usageQuery } from '../schemas/usage';
 import { searchBodySchema } from '../schemas/search';
 import { askSchema, createSessionSchema, importMessagesSchema, listMessagesQuery, sessionIdParam } from '../schemas/sessions';
 import { ASK_EVENT_STREAM_DESCRIPTION, responseSchemas, type JsonSchema } from './response-schemas';
-import { pathParameter, queryParameters, requestSchema, type ParameterObject } from './zod-json-schema';
+import { pathParameter, queryParameters, requestSchema } from './zod-json-schema';
 
 /**
  * The OpenAPI 3.1 description of the whole HTTP API (served at GET /openapi.json, shown at GET /docs). Request bodies
@@ -30,15 +31,6 @@ const withNotFound = { ...commonErrors, '404': errorRef('NotFound') };
 const documentId = pathParameter('id', documentIdParam, 'Document id');
 const sessionId = pathParameter('id', sessionIdParam, 'Session id, chosen by the client or generated');
 const reindexJobId = pathParameter('jobId', reindexJobIdParam, 'Reindex job id');
-
-/** The usage route validates `from`/`to` with a schema local to src/api/routes/usage.ts; mirrored here. */
-const usageParameters: ParameterObject[] = ['from', 'to'].map((name) => ({
-  name,
-  in: 'query',
-  required: false,
-  schema: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
-  description: `UTC day, YYYY-MM-DD (default: ${name === 'to' ? 'today' : '29 days before `to`'}); at most 400 days apart`,
-}));
 
 const jsonBody = (schema: Parameters<typeof requestSchema>[0], required = true) => ({ required, content: json(requestSchema(schema)) });
 
@@ -270,7 +262,7 @@ function operationsPaths(): Record<string, PathItem> {
         tags: ['Operations'],
         operationId: 'getUsage',
         summary: 'Tokens and cost per model and day for the caller’s tenant',
-        parameters: usageParameters,
+        parameters: queryParameters(usageQuery),
         responses: { '200': ok('Usage rows and totals', 'Usage'), ...commonErrors },
       },
     },

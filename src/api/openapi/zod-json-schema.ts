@@ -28,6 +28,7 @@ export function queryParameters(schema: z.ZodType): ParameterObject[] {
     in: 'query',
     required: json.required?.includes(name) ?? false,
     schema: property,
+    ...(typeof property.description === 'string' ? { description: property.description } : {}),
   }));
 }
 

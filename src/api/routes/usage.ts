@@ -1,11 +1,9 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { utcDay } from '../../gateway/safety/usage-meter';
 import { tenantOf } from '../middleware/auth';
+import { usageQuery } from '../schemas/usage';
 import type { AppDeps } from '../app-deps';
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC day as YYYY-MM-DD');
-const usageQuery = z.strictObject({ from: day.optional(), to: day.optional() });
 
 /** Tokens and cost per model and day for the caller's tenant (default: the last 30 days). */
 export function usageRouter(deps: AppDeps): Router {
