@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { IndexSpec } from '../indexes/index-spec';
+import { updateJson } from '../infra/redis-json';
 
 export type ReindexStatus = 'queued' | 'running' | 'switching' | 'completed' | 'failed' | 'cancelled';
 
@@ -93,24 +94,20 @@ export class ReindexJobs {
    * outcome stays). Answers the record after the change, or undefined when it was missing or finished.
    */
   async update(jobId: string, change: (record: ReindexRecord) => Partial<ReindexRecord>): Promise<ReindexRecord | undefined> {
-    const key = this.key(jobId);
-    for (;;) {
-      const raw = await this.redis.get(key);
-      const record = raw ? (JSON.parse(raw) as ReindexRecord) : undefined;
-      if (!raw || !record || isFinished(record.status)) return undefined;
-      const next = { ...record, ...change(record) };
-      // Compare-and-set (the command connection is shared, so no WATCH): a concurrent writer makes us read again.
-      const ttl = isFinished(next.status) ? FINISHED_TTL_SECONDS : 0;
-      if ((await this.redis.eval(COMPARE_AND_SET, 1, key, raw, JSON.stringify(next), ttl)) === 1) return next;
-    }
+    // Only the worker and a cancel ever write a record: contention is brief, so retry for as long as it lasts.
+    return updateJson<ReindexRecord>(
+      this.redis,
+      this.key(jobId),
+      (record) => {
+        if (isFinished(record.status)) return undefined;
+        const value = { ...record, ...change(record) };
+        return { value, ttlSeconds: isFinished(value.status) ? FINISHED_TTL_SECONDS : undefined };
+      },
+      Number.POSITIVE_INFINITY,
+    );
   }
 
   async delete(record: ReindexRecord): Promise<void> {
     await this.redis.multi().del(this.key(record.jobId)).zrem(this.listKey(record.tenant), ReindexJobs.member(record)).exec();
   }
 }
-
-// KEYS[1] the record; ARGV[1] the value read, ARGV[2] the new value, ARGV[3] seconds to keep it (0: no expiry).
-const COMPARE_AND_SET = `if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
-if tonumber(ARGV[3]) > 0 then redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3]) else redis.call('set', KEYS[1], ARGV[2]) end
-return 1`;

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { updateJson } from '../../infra/redis-json';
 import type { DocumentRecord, DocumentStatus } from './document-types';
 
 /**
@@ -100,17 +101,15 @@ export class DocumentStore {
     change: (doc: DocumentRecord) => Partial<DocumentRecord>,
     opts: { expectVersion?: number } = {},
   ): Promise<DocumentRecord | undefined> {
-    const key = this.docKey(tenant, id);
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const raw = await this.redis.get(key);
-      if (!raw) return undefined;
-      const doc = JSON.parse(raw) as DocumentRecord;
-      if (opts.expectVersion !== undefined && doc.version !== opts.expectVersion) return undefined;
-      const next: DocumentRecord = { ...doc, ...change(doc), updatedAt: new Date().toISOString() };
-      const swapped = await this.redis.eval(COMPARE_AND_SET, 1, key, raw, JSON.stringify(next));
-      if (swapped === 1) return next;
-    }
-    throw new Error(`document ${id}: too much contention updating its record`);
+    return updateJson<DocumentRecord>(
+      this.redis,
+      this.docKey(tenant, id),
+      (doc) => {
+        if (opts.expectVersion !== undefined && doc.version !== opts.expectVersion) return undefined;
+        return { value: { ...doc, ...change(doc), updatedAt: new Date().toISOString() } };
+      },
+      MAX_UPDATE_ATTEMPTS,
+    );
   }
 
   /**
@@ -172,7 +171,8 @@ export class DocumentStore {
 
 const enc = (s: string) => encodeURIComponent(s);
 
-const COMPARE_AND_SET = `if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2]) return 1 else return 0 end`;
+/** Beyond this many lost compare-and-sets in a row something is wrong (a runaway writer), not just busy. */
+const MAX_UPDATE_ATTEMPTS = 50;
 
 const COMPARE_AND_DELETE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
