@@ -63,7 +63,7 @@ import {
 } from './retrieved';
 import { formatSummaryBlock, summaryNeed } from './summary';
 import { BLOCK_SEPARATOR, composeSystemMessage, systemHead } from './system-message';
-import { selectWindow, turnMessageTokens } from './window';
+import { extendWindow, selectWindow, turnMessageTokens } from './window';
 
 export interface BuildContextOptions {
   /** Characters of a passage kept as its citation snippet. Default DEFAULT_SNIPPET_CHARS (200). */
@@ -157,21 +157,13 @@ export function buildContext(
   let used = countMessages(rendered.messages, tc);
 
   // What the parts left unused extends the window back; a recalled turn it reaches moves into the window.
+  // (entryTokens holds exactly the placed recalled turns, so a turn's recall entry is what moving it frees.)
   if (used < budget && plan.windowTaken < recent.length) {
-    let leftover = budget - used;
-    let moved = false;
-    while (plan.windowTaken < recent.length) {
-      const turn = recent[plan.windowTaken];
-      const recalledAt = plan.recalled.findIndex((r) => r.seq === turn.seq);
-      const freed = recalledAt >= 0 ? (recalled.entryTokens.get(turn.seq) ?? 0) : 0;
-      const cost = costOf(turn) - freed;
-      if (cost > leftover) break;
-      leftover -= cost;
-      plan.windowTaken++;
-      if (recalledAt >= 0) plan.recalled.splice(recalledAt, 1);
-      moved = true;
-    }
-    if (moved) {
+    const extended = extendWindow(recent, plan.windowTaken, budget - used, (turn) => costOf(turn) - (recalled.entryTokens.get(turn.seq) ?? 0));
+    if (extended.taken > plan.windowTaken) {
+      const moved = new Set(recent.slice(plan.windowTaken, extended.taken).map((turn) => turn.seq));
+      plan.recalled = plan.recalled.filter((turn) => !moved.has(turn.seq));
+      plan.windowTaken = extended.taken;
       rendered = render();
       used = countMessages(rendered.messages, tc);
     }
