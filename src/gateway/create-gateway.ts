@@ -16,7 +16,8 @@ import type { ModelRateLimits } from './safety/rate-limiter';
 /** Builds the gateway from configuration; every piece of shared state lives in Redis under the service's prefix. */
 export function createGateway(config: Readonly<Config>, redis: Redis, tokenCounter: TokenCounter, logger: Logger, metrics?: Metrics): { gateway: ModelGateway; usage: UsageMeter; embedder: Embedder; embedders: Embedders } {
   const m = config.models;
-  const registry = buildModelRegistry({ mistral: m.provider === 'mistral', chat: m.chat, summarize: m.summarize, embed: m.embed });
+  const mistral = m.provider === 'mistral';
+  const registry = buildModelRegistry({ mistral, chat: m.chat, summarize: m.summarize, embed: m.embed });
   const offlineEmbedder = new OfflineEmbedder({ dimensions: m.offlineEmbedDimensions });
   const limits: Record<string, ModelRateLimits> = {};
   for (const spec of registry.models.values()) if (spec.limits) limits[spec.id] = spec.limits;
@@ -43,5 +44,5 @@ export function createGateway(config: Readonly<Config>, redis: Redis, tokenCount
   // Offline embeddings are computed in-process in microseconds: the cache and accounting would only add round trips.
   const embedModel = registry.routes.embed[0];
   const embedder: Embedder = embedModel ? gatewayEmbedder(gateway, registry.models.get(embedModel)!) : offlineEmbedder;
-  return { gateway, usage, embedder, embedders: new Embedders(embedder, registry, gateway, m.provider === 'mistral') };
+  return { gateway, usage, embedder, embedders: new Embedders(embedder, registry, gateway, mistral) };
 }

@@ -7,8 +7,8 @@ import { selectMmr } from './mmr';
 import { searchChunks, type SearchHit, type SearchInput } from './search-chunks';
 
 /** MMR can only promote what was fetched: it picks k of this many candidates, max(3k, MIN) capped at MAX. */
-export const MMR_CANDIDATE_FACTOR = 3;
-export const MMR_MIN_CANDIDATES = 20;
+const MMR_CANDIDATE_FACTOR = 3;
+const MMR_MIN_CANDIDATES = 20;
 export const MMR_MAX_CANDIDATES = 100;
 
 export interface SearchOptions {
@@ -24,7 +24,7 @@ export function candidateCount(k: number, opts: SearchOptions): number {
 }
 
 /** At most k hits: MMR over the candidates first, then runs of consecutive chunks merged (so possibly fewer than k). */
-export function applySearchOptions(candidates: readonly SearchHit[], k: number, opts: SearchOptions): Array<SearchHit | MergedHit> {
+function applySearchOptions(candidates: readonly SearchHit[], k: number, opts: SearchOptions): Array<SearchHit | MergedHit> {
   const selected = opts.diversity === undefined ? candidates.slice(0, k) : selectMmr(candidates, k, opts.diversity.lambda);
   return opts.mergeAdjacent ? mergeAdjacent(selected) : selected;
 }

@@ -15,14 +15,14 @@ export function adminAccess(config: { adminApiKey?: string; apiKeys?: ReadonlyMa
   return config.apiKeys ? { mode: 'disabled' } : { mode: 'open' };
 }
 
-export const ADMIN_REALM = 'ragmem admin';
+const ADMIN_REALM = 'ragmem admin';
 
 /** Hashing first gives both sides one length, so timingSafeEqual never throws and the key's length does not leak. */
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-export const sameSecret = (given: string, expected: string) => timingSafeEqual(digest(given), digest(expected));
+const sameSecret = (given: string, expected: string) => timingSafeEqual(digest(given), digest(expected));
 
 /** The secret a request presents: a bearer token, or the password of HTTP Basic (the user name is ignored). */
-export function presentedSecret(authorization: string | undefined): string | undefined {
+function presentedSecret(authorization: string | undefined): string | undefined {
   const match = /^(Bearer|Basic)\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!match) return undefined;
   if (match[1].toLowerCase() === 'bearer') return match[2];

@@ -62,7 +62,7 @@ function unavailable(ctx: MistralErrorContext, message: string, cause: unknown, 
 }
 
 /** Retry-After is either delta-seconds or an HTTP date; returns milliseconds (>= 0) or undefined. */
-export function parseRetryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
+function parseRetryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
   if (value == null || value.trim() === '') return undefined;
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);

@@ -59,7 +59,7 @@ interface Sentence {
 }
 
 /** Is this a request for a summary rather than an answer? */
-export function isSummaryRequest(req: ChatRequest, hasContext: boolean): boolean {
+function isSummaryRequest(req: ChatRequest, hasContext: boolean): boolean {
   if (/summar/i.test(req.model)) return true;
   if (hasContext) return false;
   return req.messages.some(
@@ -68,10 +68,10 @@ export function isSummaryRequest(req: ChatRequest, hasContext: boolean): boolean
 }
 
 /**
- * Answers `question` from `passages` extractively (see the class comment). Exported for tests and tools; the
- * provider adds usage and abort handling.
+ * Answers `question` from `passages` extractively (see the class comment); the provider adds usage and abort
+ * handling.
  */
-export function extractiveAnswer(
+function extractiveAnswer(
   question: string,
   passages: ContextPassage[],
   opts: { tokenCounter: TokenCounter; maxTokens?: number },
@@ -143,7 +143,7 @@ function jaccard(a: Set<string>, b: Set<string>): number {
 }
 
 /** Deltas of `text` whose concatenation is `text`: each word with the whitespace after it. */
-export function streamPieces(text: string): string[] {
+function streamPieces(text: string): string[] {
   return text.match(/^\s+|\S+\s*/g) ?? [];
 }
 

@@ -43,7 +43,7 @@ const TURN_LINE = /^[ \t]*(user|assistant|human|ai|system|bot|[A-Z][\p{L}'-]{0,3
 const TURNS_HEADER = /^[ \t]*(?:new\s+)?(?:turns|conversation|messages|transcript)[ \t]*:[ \t]*$/i;
 
 /** The previous summary and the turns of a summarisation input. */
-export function parseSummaryInput(input: string): SummaryInput {
+function parseSummaryInput(input: string): SummaryInput {
   let previousSummary = '';
   let text = input.replace(/\r\n?/g, '\n');
   const block = SUMMARY_BLOCK.exec(text);
@@ -109,7 +109,7 @@ const SMALL_TALK =
   /^(?:hi|hello|hey|thanks?|thank you|bye|goodbye|good (?:morning|afternoon|evening|night)|how are you|how's it going|how is it going|you're welcome|sure|ok(?:ay)?|great|cool|nice|lol|haha)\b/i;
 
 /** How many kinds of fact a sentence carries (names, numbers, dates, decisions), 0 for small talk. */
-export function factScore(sentence: string): number {
+function factScore(sentence: string): number {
   const words = sentence.match(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu) ?? [];
   const hasName = words.slice(1).some((w) => /^\p{Lu}/u.test(w) && !NOT_NAMES.has(w));
   const hasDate = DATE.test(sentence);

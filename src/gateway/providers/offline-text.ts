@@ -62,7 +62,7 @@ function attr(attrs: string, name: string): string | undefined {
 }
 
 /** Chunks of a `<context>` body (or of an undelimited message): `[n] Title` lines followed by text. */
-export function parseMarkedChunks(body: string): ContextPassage[] {
+function parseMarkedChunks(body: string): ContextPassage[] {
   const out: ContextPassage[] = [];
   let current: { marker: string; head: string; lines: string[] } | undefined;
   const flush = () => {
@@ -211,7 +211,7 @@ export function splitSentences(text: string): string[] {
 }
 
 /** The error for a request whose signal aborted: not retryable, 499 as nginx's "client closed request". */
-export function abortedError(signal: AbortSignal): AppError {
+function abortedError(signal: AbortSignal): AppError {
   return new AppError('aborted', 499, 'the request was aborted', undefined, { cause: signal.reason, retryable: false });
 }
 

@@ -168,7 +168,7 @@ export class RateLimiter {
   }
 }
 
-export function rateLimited(model: string, retryAfterMs: number): AppError {
+function rateLimited(model: string, retryAfterMs: number): AppError {
   return new AppError(
     'rate_limited',
     429,

@@ -25,10 +25,10 @@ export interface RetryOptions {
 /** A Retry-After header (whole seconds, at least 1) for a wait of `ms`. */
 export const retryAfterHeader = (ms: number): { 'Retry-After': string } => ({ 'Retry-After': String(Math.max(1, Math.ceil(ms / 1000))) });
 
-export const DEFAULT_RETRY = { attempts: 3, baseMs: 250, maxMs: 10_000, totalBudgetMs: 60_000 } as const;
+const DEFAULT_RETRY = { attempts: 3, baseMs: 250, maxMs: 10_000, totalBudgetMs: 60_000 } as const;
 
-export const appErrorRetryable = (err: unknown) => isAppError(err) && err.retryable;
-export const appErrorRetryAfterMs = (err: unknown) => {
+const appErrorRetryable = (err: unknown) => isAppError(err) && err.retryable;
+const appErrorRetryAfterMs = (err: unknown) => {
   const v = isAppError(err) ? err.details?.retryAfterMs : undefined;
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
 };

@@ -2,6 +2,7 @@ import { invalidRequest } from '../../errors';
 import type { Redis } from 'ioredis';
 import type { Purpose } from '../provider';
 import { enc, type Clock } from './keys';
+import { clockOf } from './options';
 
 export interface UsageRecord {
   tenant: string;
@@ -49,7 +50,7 @@ export class UsageMeter {
     private readonly prefix: string,
     options: UsageMeterOptions = {},
   ) {
-    this.now = options.now ?? Date.now;
+    this.now = clockOf(options);
     this.ttlSeconds = Math.round((options.retentionDays ?? DEFAULT_USAGE_RETENTION_DAYS) * 86_400);
   }
 
