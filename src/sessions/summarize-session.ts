@@ -118,10 +118,10 @@ async function foldOnce(deps: SummarizeSessionDeps, session: SessionRecord, resu
   let tokens = 0;
   let next = covers + 1;
   fill: while (next <= limit) {
+    // The range stops at `limit`, so every message read may be summarised.
     const page = await deps.sessions.range(tenant, id, next, Math.min(limit, next + pageSize - 1));
     if (page.length === 0) break;
     for (const m of page) {
-      if (m.seq > limit) break fill;
       if (batch.length > 0 && tokens + m.tokenCount > budget) break fill;
       batch.push(m);
       tokens += m.tokenCount;
