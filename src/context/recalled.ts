@@ -9,6 +9,7 @@
  */
 import type { TurnCandidate } from './context-types';
 import type { CountTokens } from './message-tokens';
+import { blockNeed, placeWithin, type BlockRules } from './place-within';
 
 export const RECALLED_OPEN = '<recalled>';
 export const RECALLED_HEADER = 'Earlier messages of this conversation, recalled as possibly relevant (oldest first):';
@@ -67,9 +68,15 @@ export function recallCandidates(candidates: readonly TurnCandidate[], windowSeq
 /** Tokens of the whole block if every candidate were placed (the part's need); 0 without candidates. */
 export function recalledNeed(candidates: readonly TurnCandidate[], tokenCounter: CountTokens): number {
   if (candidates.length === 0) return 0;
-  let need = recalledFrameTokens(tokenCounter);
-  for (const c of candidates) need += recalledEntryTokens(c, tokenCounter);
-  return need;
+  return blockNeed(candidates, recalledRules(tokenCounter));
+}
+
+function recalledRules(tokenCounter: CountTokens): BlockRules<TurnCandidate> {
+  return {
+    frameTokens: recalledFrameTokens(tokenCounter),
+    entryTokens: (turn) => recalledEntryTokens(turn, tokenCounter),
+    blockTokens: (placed) => tokenCounter.count(formatRecalledBlock(inTimeOrder(placed))),
+  };
 }
 
 /**
@@ -82,24 +89,10 @@ export function selectRecalled(
   grant: number,
   tokenCounter: CountTokens,
 ): RecalledSelection {
-  const ranked: TurnCandidate[] = [];
-  const entryTokens = new Map<number, number>();
   const pool = recallCandidates(candidates, windowSeqs);
-  if (pool.length === 0) return { ranked, entryTokens };
-  let used = recalledFrameTokens(tokenCounter);
-  if (used > grant) return { ranked, entryTokens };
-  for (const c of pool) {
-    const cost = recalledEntryTokens(c, tokenCounter);
-    if (used + cost > grant) continue;
-    used += cost;
-    ranked.push(c);
-    entryTokens.set(c.seq, cost);
-  }
-  while (ranked.length > 0 && tokenCounter.count(formatRecalledBlock(inTimeOrder(ranked))) > grant) {
-    const dropped = ranked.pop() as TurnCandidate;
-    entryTokens.delete(dropped.seq);
-  }
-  return { ranked, entryTokens };
+  if (pool.length === 0) return { ranked: [], entryTokens: new Map() };
+  const { placed, costs } = placeWithin(pool, grant, recalledRules(tokenCounter));
+  return { ranked: placed, entryTokens: new Map(placed.map((turn, i) => [turn.seq, costs[i]])) };
 }
 
 /** A copy sorted by ascending seq. */

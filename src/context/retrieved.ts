@@ -13,6 +13,7 @@
 import type { MessageCitation } from '../stores/session/session-types';
 import type { RetrievedCandidate } from './context-types';
 import type { CountTokens } from './message-tokens';
+import { blockNeed, placeWithin, type BlockRules } from './place-within';
 
 /** How far back in A's text the overlap with B's start is looked for (chunks overlap by up to ~64 tokens). */
 export const DEFAULT_MAX_OVERLAP_CHARS = 2048;
@@ -169,9 +170,15 @@ export function passageTokens(marker: number, p: Passage, tokenCounter: CountTok
 /** Tokens of the block if every passage were placed (the part's need); 0 without passages. */
 export function retrievedNeed(passages: readonly Passage[], tokenCounter: CountTokens): number {
   if (passages.length === 0) return 0;
-  let need = retrievedFrameTokens(tokenCounter);
-  passages.forEach((p, i) => (need += passageTokens(i + 1, p, tokenCounter)));
-  return need;
+  return blockNeed(passages, retrievedRules(tokenCounter));
+}
+
+function retrievedRules(tokenCounter: CountTokens): BlockRules<Passage> {
+  return {
+    frameTokens: retrievedFrameTokens(tokenCounter),
+    entryTokens: (p, marker) => passageTokens(marker, p, tokenCounter),
+    blockTokens: (placed) => tokenCounter.count(formatRetrievedBlock(placed)),
+  };
 }
 
 export interface RetrievedPlacement {
@@ -186,22 +193,8 @@ export interface RetrievedPlacement {
  * skipped; then, counting the real block, the last placed are dropped until it fits the grant exactly.
  */
 export function placePassages(passages: readonly Passage[], grant: number, tokenCounter: CountTokens): RetrievedPlacement {
-  const placed: Passage[] = [];
-  const costs: number[] = [];
-  if (passages.length === 0) return { placed, passageTokens: costs };
-  let used = retrievedFrameTokens(tokenCounter);
-  if (used > grant) return { placed, passageTokens: costs };
-  for (const p of passages) {
-    const cost = passageTokens(placed.length + 1, p, tokenCounter);
-    if (used + cost > grant) continue;
-    used += cost;
-    placed.push(p);
-    costs.push(cost);
-  }
-  while (placed.length > 0 && tokenCounter.count(formatRetrievedBlock(placed)) > grant) {
-    placed.pop();
-    costs.pop();
-  }
+  if (passages.length === 0) return { placed: [], passageTokens: [] };
+  const { placed, costs } = placeWithin(passages, grant, retrievedRules(tokenCounter));
   return { placed, passageTokens: costs };
 }
 
