@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { waitFor } from '../support/wait-for';
 import { startTestServer, type TestServer } from '../support/test-server';
-import { DOUBLE_API_KEY, startMistralDouble, type MistralDouble } from '../support/mistral-double';
+import { DOUBLE_API_KEY, startMistralDouble, type MistralDouble, type RecordedRequest } from '../support/mistral-double';
 
 /** Asks answered by Mistral's wire format (a local double): what is sent, and what a client that leaves gets stored. */
 let upstream: MistralDouble;
@@ -47,7 +47,8 @@ describe('When a session asks a Mistral model', () => {
   it('then a streaming client that disconnects cancels the model call and nothing is stored', async () => {
     const id = newId();
     const before = chatRequests().length;
-    upstream.script([{ delayMs: 5000 }]);
+    const isOurs = (r: RecordedRequest) => r.path === '/v1/chat/completions' && JSON.stringify(r.body.messages).includes('long story about lighthouses');
+    upstream.script([{ delayMs: 5000, for: isOurs }]);
     const controller = new AbortController();
     const pending = fetch(`${server.url}/sessions/${id}/ask`, {
       method: 'POST',
@@ -60,8 +61,7 @@ describe('When a session asks a Mistral model', () => {
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first).toMatch(/^event: context\n/);
     // This ask's own call: a background job (a summary of an earlier test's session) may call the model meanwhile.
-    const ours = () => chatRequests().slice(before).find((r) => JSON.stringify(r.body.messages).includes('long story about lighthouses'));
-    const index = upstream.requests.indexOf(await waitFor('the chat call', ours));
+    const index = upstream.requests.indexOf(await waitFor('the chat call', () => chatRequests().slice(before).find(isOurs)));
     controller.abort();
     await upstream.waitForClientClose(index, 5000);
     expect(upstream.requests[index].closedEarly).toBe(true);
@@ -72,7 +72,7 @@ describe('When a session asks a Mistral model', () => {
 
   it('then a model failure mid-stream ends the stream with an error event and stores nothing', async () => {
     const id = newId();
-    upstream.script([{ brokenStream: true }]);
+    upstream.script([{ brokenStream: true, for: (r) => JSON.stringify(r.body?.messages ?? '').includes('Bay of Fundy') }]);
     const res = await fetch(`${server.url}/sessions/${id}/ask`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

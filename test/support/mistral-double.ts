@@ -8,11 +8,15 @@ import type { AddressInfo, Socket } from 'node:net';
  * are derived from a hash of each input. Behaviours scripted with `script()` are consumed one per request.
  */
 
-export type Behaviour =
+export type Behaviour = (
   | { status: 429; retryAfter?: number; body?: unknown }
   | { status: number; body?: unknown }
   | { delayMs: number }
-  | { brokenStream: true };
+  | { brokenStream: true }
+) & {
+  /** Only a request this accepts takes the behaviour; others pass it by. Without it, the next request takes it. */
+  for?: (request: RecordedRequest) => boolean;
+};
 
 export interface RecordedRequest {
   path: string;
@@ -82,7 +86,10 @@ export async function startMistralDouble(opts: MistralDoubleOptions = {}): Promi
     if (req.headers.authorization !== `Bearer ${apiKey}`) {
       return sendJson(res, 401, { message: 'Unauthorized', request_id: 'double' });
     }
-    const behaviour = queue.shift();
+    // A service under test also calls the model from background jobs (summaries, embeddings): a behaviour meant for
+    // one call names it with `for`, or such a job could take it first.
+    const taken = queue.findIndex((b) => !b.for || b.for(record));
+    const behaviour = taken < 0 ? undefined : queue.splice(taken, 1)[0];
     if (behaviour && 'delayMs' in behaviour) {
       await sleep(behaviour.delayMs, res);
       if (res.destroyed) return;
