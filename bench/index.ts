@@ -3,10 +3,11 @@ import { runStoreBench } from './stores';
 import { runGatewayBench } from './gateway';
 import { runContextBench } from './context';
 import { runReindexBench } from './reindex';
+import { runTokenBench } from './tokens';
 import { printTable } from './table';
 
 /**
- * `npm run bench [-- --only ingest|stores|gateway|context|reindex] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
+ * `npm run bench [-- --only ingest|stores|gateway|context|reindex|tokens] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
  * Targets are read from the table, never asserted.
  */
 function arg(name: string, def: string): string {
@@ -53,6 +54,9 @@ async function runAll() {
       'Session context building: POST /sessions/:id/context against session length (in-process, offline provider, LanceDB, default budget; target: 10,000-turn p95 within 1.5x the 100-turn p95 and < 25 ms)',
       rows,
     );
+  }
+  if (only === 'all' || only === 'tokens') {
+    printTable('Token counting (tekken, exact), warm memo: TokenCounter.count against its pre-tokenizer pattern run alone', runTokenBench());
   }
   if (only === 'all' || only === 'reindex') {
     const rows = await runReindexBench({ documents: Number(arg('reindex-documents', '5000')), queries: Number(arg('queries', '200')) });

