@@ -91,10 +91,10 @@ describe('MistralProvider.chat', () => {
   });
 
   it('When the upstream is slower than timeoutMs, then it fails upstream_unavailable (timeout) and closes the connection', async () => {
-    double.script([{ delayMs: 2000 }]);
+    double.script([{ delayMs: 6000 }]);
     const started = Date.now();
     const err = await caught(provider({ timeoutMs: 150 }).chat({ model: MODEL, messages }));
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(Date.now() - started).toBeLessThan(4000); // the answer would take 6 s: the margin is for a loaded machine
     expect(err.code).toBe('upstream_unavailable');
     expect(err.retryable).toBe(true);
     expect(err.details).toMatchObject({ reason: 'timeout', timeoutMs: 150 });
