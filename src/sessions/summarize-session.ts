@@ -17,6 +17,11 @@ export const DEFAULT_SUMMARY_LOCK_TTL_MS = 120_000;
  */
 export const DEFAULT_CONDENSE_AT_SHARE = 0.75;
 export const SUMMARY_LOCK = 'summary';
+/**
+ * A summary should say what the turns say, not vary it: temperature 0. It also lets the gateway's chat cache
+ * (CHAT_CACHE=on) answer a fold it has already made, when a retried job or a copied session asks again.
+ */
+export const SUMMARY_TEMPERATURE = 0;
 
 export const FOLD_INSTRUCTIONS =
   'You maintain the running summary of a conversation. Update the summary with the new turns below: keep every ' +
@@ -139,6 +144,7 @@ async function foldOnce(deps: SummarizeSessionDeps, session: SessionRecord, resu
       { role: 'user', content: foldInput(previous, batch) },
     ],
     maxTokens,
+    temperature: SUMMARY_TEMPERATURE,
     signal,
   });
   let text = folded.text.trim();
@@ -155,6 +161,7 @@ async function foldOnce(deps: SummarizeSessionDeps, session: SessionRecord, resu
         { role: 'user', content: text },
       ],
       maxTokens: Math.max(16, Math.floor(maxTokens / 2)),
+      temperature: SUMMARY_TEMPERATURE,
       signal,
     });
     const shorter = condensed.text.trim();
