@@ -14,7 +14,7 @@ import { TokenCounter } from './ingest/token-counter';
 import { IndexCatalog } from './indexes/index-catalog';
 import { DEFAULT_INDEX_NAME, type IndexSpec } from './indexes/index-spec';
 import { VectorIndexes } from './indexes/vector-indexes';
-import { createMetrics, type Metrics } from './infra/metrics';
+import { createMetrics, registerOpenIndexesGauge, type Metrics } from './infra/metrics';
 import { assertRedisReachable, createCommandClient, createWorkerConnection } from './infra/redis';
 import { IngestProducer } from './queues/ingest-queue';
 import { QueueNames, openQueue, retryingJobOptions } from './queues/queue-names';
@@ -89,7 +89,11 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     tokenCounter,
     defaultStore: vectors,
     openStore: (spec) => createVectorStore(config, spec, logger),
+    // A search or write that read the old route just before a switch finishes on it first, even with no drop grace.
+    retireAfterMs: Math.max(config.reindex.dropGraceMs, 10_000),
+    onCloseError: (index, err) => logger.warn({ err, index }, 'closing a retired index failed'),
   });
+  registerOpenIndexesGauge(metrics.registry, () => indexes.openIndexes().length);
   const documents = new DocumentStore(redis, config.redisPrefix);
   const sources = new SourceStore(path.join(config.dataDir, 'sources'));
   // Every queue retries the same way (see retryingJobOptions).

@@ -23,15 +23,34 @@ export interface VectorIndexesOptions {
   defaultStore: VectorStore;
   /** Builds the store of another physical index (not initialised: stores open lazily). */
   openStore(spec: IndexSpec): VectorStore;
+  /**
+   * How long an index no collection routes to any more (here) stays open, so that calls already on it finish: the
+   * reindex drop grace. Default 30 s.
+   */
+  retireAfterMs?: number;
+  /** Told of a store that failed to close when retired (it is forgotten either way). */
+  onCloseError?(name: string, err: unknown): void;
 }
 
+/** The indexes one collection was last seen routed to, by live() and writeTargets(). */
+interface Routed {
+  live: string;
+  build?: string;
+}
+
+const DEFAULT_RETIRE_AFTER_MS = 30_000;
+
 /**
- * Every physical index this process has touched, and the routing of a (tenant, collection) to one. Stores are
- * opened once per index and kept; a dropped index is closed and forgotten.
+ * The physical indexes this process uses, and the routing of a (tenant, collection) to one. Stores are opened once per
+ * index and kept while routed: when a collection's route or build moves on (a reindex switched, or its build was
+ * abandoned) and no other collection routes to the old index, its store is closed after `retireAfterMs`, so a
+ * long-running process holds the indexes in use, not every index it ever touched. A dropped index is closed at once.
  */
 export class VectorIndexes {
   private readonly stores = new Map<string, VectorStore>();
   private readonly chunkers = new Map<string, Chunker>();
+  private readonly routed = new Map<string, Routed>();
+  private readonly retiring = new Map<string, NodeJS.Timeout>();
 
   constructor(readonly options: VectorIndexesOptions) {
     this.stores.set(options.catalog.default.name, options.defaultStore);
@@ -57,13 +76,21 @@ export class VectorIndexes {
 
   /** The index search reads for this collection. */
   async live(tenant: string, collection: string): Promise<ResolvedIndex> {
-    return this.resolve(await this.options.catalog.route(tenant, collection));
+    const spec = await this.options.catalog.route(tenant, collection);
+    this.noteRoute(tenant, collection, spec.name);
+    return this.resolve(spec);
   }
 
   /** Where writes for this collection go: the serving index, and the one being built if a reindex runs. */
   async writeTargets(tenant: string, collection: string): Promise<{ live: ResolvedIndex; build?: ResolvedIndex & { jobId: string } }> {
     const { live, build } = await this.options.catalog.writeTargets(tenant, collection);
+    this.noteRoute(tenant, collection, live.name, build?.spec.name ?? null);
     return { live: this.resolve(live), ...(build ? { build: this.resolveBuild(build) } : {}) };
+  }
+
+  /** Names of the indexes whose stores are open here (the default one included). */
+  openIndexes(): string[] {
+    return [...this.stores.keys()];
   }
 
   resolveBuild(build: IndexBuild): ResolvedIndex & { jobId: string } {
@@ -80,10 +107,51 @@ export class VectorIndexes {
 
   /** Closes every store but the default one (the composition root closes that). */
   async close(): Promise<void> {
+    for (const timer of this.retiring.values()) clearTimeout(timer);
+    this.retiring.clear();
     for (const [name, store] of this.stores) {
       if (store !== this.options.defaultStore) await store.close().catch(() => undefined);
       this.stores.delete(name);
     }
+  }
+
+  /**
+   * Records where a collection routes now (`build`: undefined when the caller did not read it, null when there is
+   * none); an index it stopped routing to is retired unless another collection still routes to it.
+   */
+  private noteRoute(tenant: string, collection: string, live: string, build?: string | null): void {
+    const key = `${tenant}\u0000${collection}`;
+    const before = this.routed.get(key);
+    const now: Routed = { live, build: build === undefined ? before?.build : (build ?? undefined) };
+    if (before && before.live === now.live && before.build === now.build) return;
+    this.routed.set(key, now);
+    for (const name of [now.live, now.build]) {
+      if (name !== undefined && this.retiring.has(name)) {
+        clearTimeout(this.retiring.get(name));
+        this.retiring.delete(name);
+      }
+    }
+    for (const name of [before?.live, before?.build]) {
+      if (name !== undefined && name !== now.live && name !== now.build) this.retireLater(name);
+    }
+  }
+
+  private retireLater(name: string): void {
+    if (name === this.options.catalog.default.name || this.retiring.has(name)) return;
+    const timer = setTimeout(() => {
+      this.retiring.delete(name);
+      const store = this.stores.get(name);
+      if (!store || this.isRouted(name)) return;
+      this.stores.delete(name);
+      store.close().catch((err) => this.options.onCloseError?.(name, err));
+    }, this.options.retireAfterMs ?? DEFAULT_RETIRE_AFTER_MS);
+    timer.unref();
+    this.retiring.set(name, timer);
+  }
+
+  private isRouted(name: string): boolean {
+    for (const r of this.routed.values()) if (r.live === name || r.build === name) return true;
+    return false;
   }
 
   private chunker(chunking: ChunkingSpec): Chunker {

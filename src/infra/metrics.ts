@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics, one registry per process (passed in, so tests get their own). */
 export function createMetrics() {
@@ -46,3 +46,15 @@ export function createMetrics() {
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The vector indexes (tables, collections) a process holds open, read when Prometheus scrapes. */
+export function registerOpenIndexesGauge(registry: Registry, openIndexes: () => number): void {
+  new Gauge({
+    name: 'ragmem_vector_indexes_open',
+    help: 'Physical vector indexes (tables, collections) this process holds open',
+    registers: [registry],
+    collect() {
+      this.set(openIndexes());
+    },
+  });
+}
