@@ -1,6 +1,6 @@
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
 import { waitFor } from '../support/wait-for';
-import { exitOf, workerProcesses } from '../support/spawn-entry';
+import { exitOf, SLOW_PROCESS_TEST_MS, workerProcesses } from '../support/spawn-entry';
 
 /**
  * A collection rebuild outlives the worker that started it: workers run as their own processes (as in production),
@@ -86,7 +86,7 @@ describe('When the worker running a reindex stops or dies', () => {
       const now = await progressOf(jobId);
       if (now.status === 'running') lowest = Math.min(lowest, now.progress.done);
       return ['completed', 'failed', 'cancelled'].includes(now.status) ? now : undefined;
-    });
+    }, 120_000); // a worker's start and the killed job's lock expiry, then the rest of the build
     expect(done).toMatchObject({ status: 'completed', progress: { done: 77, total: 77 } });
     if (Number.isFinite(lowest)) expect(lowest).toBeGreaterThanOrEqual(killedAt);
 
@@ -98,5 +98,5 @@ describe('When the worker running a reindex stops or dies', () => {
       else expect(await store.count('default', { documentId: id })).toBeGreaterThan(1);
     }
     expect(await server.services.vectors.count('default', { collection: 'harbor' })).toBe(0);
-  });
+  }, SLOW_PROCESS_TEST_MS);
 });

@@ -2,7 +2,7 @@ import { startTestServer, waitForDocument, type TestServer } from '../support/te
 import { generatedText } from '../support/fixtures';
 import { Chunker } from '../../src/ingest/chunker';
 import { parseSource } from '../../src/ingest/parsers';
-import { exitOf, workerProcesses } from '../support/spawn-entry';
+import { exitOf, SLOW_PROCESS_TEST_MS, workerProcesses } from '../support/spawn-entry';
 
 
 /** The API runs without workers; workers run as their own processes, as in production (`npm run worker`). */
@@ -60,5 +60,5 @@ describe('When a worker is killed (SIGKILL) in the middle of a large document', 
       for (const c of page) seen.add(c.chunkIndex);
     }
     expect(seen.size).toBe(expected);
-  });
+  }, SLOW_PROCESS_TEST_MS);
 });

@@ -2,6 +2,12 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import path from 'node:path';
 import type { Config } from '../../src/config';
 
+/**
+ * Timeout for a test that starts several worker processes and may wait for a killed one's job lock to expire: on a
+ * loaded CI machine that takes minutes, not jest's default of one.
+ */
+export const SLOW_PROCESS_TEST_MS = 180_000;
+
 export const ROOT = path.resolve(__dirname, '../..');
 
 /**
