@@ -56,7 +56,7 @@ async function runAll() {
     );
   }
   if (only === 'all' || only === 'tokens') {
-    printTable('Token counting (tekken, exact), warm memo: TokenCounter.count against its pre-tokenizer pattern run alone', runTokenBench());
+    printTable('Tokenising: tekken counts (exact, warm memo) against the pre-tokenizer pattern run alone, and keyword (BM25) terms', runTokenBench());
   }
   if (only === 'all' || only === 'reindex') {
     const rows = await runReindexBench({ documents: Number(arg('reindex-documents', '5000')), queries: Number(arg('queries', '200')) });

@@ -67,18 +67,6 @@ describe('keywordTokens', () => {
     expect(first).toEqual(['generous', 'generous']);
     expect(keywordTokens('generously')).toEqual(['generous']);
   });
-
-  test('When tokenizing 2 MB of prose, then it runs at several MB/s', () => {
-    const words = 'the retrieval augmented generation pipeline stores chunks and embeddings in 2024 quickly'.split(' ');
-    const parts: string[] = [];
-    for (let i = 0; i < 200_000; i++) parts.push(words[(i * 7919) % words.length]);
-    const text = parts.join(' ');
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < text.length; i += 2000) keywordTokens(text.slice(i, i + 2000));
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    // ~60 MB/s on the reference machine; 3 MB/s leaves room for slow CI while still catching an accidental O(n^2).
-    expect(text.length / 1e6 / seconds).toBeGreaterThan(3);
-  });
 });
 
 describe('keywordString', () => {
