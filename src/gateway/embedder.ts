@@ -9,5 +9,15 @@ export interface Embedder {
    */
   readonly lexical?: boolean;
   /** One L2-normalised vector per input, in input order. */
-  embed(texts: string[], opts?: { signal?: AbortSignal; tenant?: string }): Promise<Float32Array[]>;
+  embed(texts: string[], opts?: EmbedOptions): Promise<Float32Array[]>;
+}
+
+export interface EmbedOptions {
+  signal?: AbortSignal;
+  tenant?: string;
+  /**
+   * The texts' tekken token counts, when the caller has them (chunks and stored messages carry theirs): the gateway
+   * then need not tokenise the texts again for its rate-limit estimate.
+   */
+  tokenCounts?: readonly number[];
 }

@@ -10,7 +10,7 @@ export function gatewayEmbedder(gateway: ModelGateway, spec: ModelSpec): Embedde
   return {
     model: spec.id,
     dimensions: spec.dimensions,
-    embed: (texts, opts) => gateway.embed(opts?.tenant ?? 'default', texts, opts?.signal, spec.id),
+    embed: (texts, opts) => gateway.embed(opts?.tenant ?? 'default', texts, { signal: opts?.signal, model: spec.id, tokenCounts: opts?.tokenCounts }),
   };
 }
 

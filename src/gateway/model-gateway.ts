@@ -133,7 +133,8 @@ export class ModelGateway {
    * Embeddings through the cache: only texts not seen before (for this model) reach the provider. `model` pins another
    * embedding model than the configured one (a collection reindexed to it); there is never a fallback.
    */
-  async embed(tenant: string, texts: string[], signal?: AbortSignal, model?: string): Promise<Float32Array[]> {
+  async embed(tenant: string, texts: string[], opts: { signal?: AbortSignal; model?: string; tokenCounts?: readonly number[] } = {}): Promise<Float32Array[]> {
+    const { signal, model, tokenCounts } = opts;
     const id = model ?? this.deps.registry.routes.embed[0];
     if (!id) throw new AppError('model_unavailable', 503, 'No embedding model is configured');
     const cached = await this.deps.embeddingCache.getMany(id, texts);
@@ -143,7 +144,7 @@ export class ModelGateway {
     if (!candidate) throw unavailable('embed', [id]);
     const { spec, provider } = candidate;
     const fresh = missing.map((i) => texts[i]);
-    const estimated = fresh.reduce((n, t) => n + this.deps.countTokens(t), 0);
+    const estimated = missing.reduce((n, i) => n + (tokenCounts?.[i] ?? this.deps.countTokens(texts[i])), 0);
     const { result } = await this.call(spec, provider, 'embed', tenant, estimated, signal, (p) => p.embed(spec.name, fresh, { signal }));
     await this.deps.embeddingCache.setMany(id, fresh, result.vectors);
     const out = [...cached];

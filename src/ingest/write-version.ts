@@ -21,7 +21,10 @@ export async function writeVersion(
   for (let i = 0; i < pieces.length; i += opts.embedBatchSize) {
     opts.signal?.throwIfAborted();
     const batch = pieces.slice(i, i + opts.embedBatchSize);
-    const vectors = await index.embedder.embed(batch.map((c) => c.text), { signal: opts.signal, tenant: doc.tenant });
+    const vectors = await index.embedder.embed(
+      batch.map((c) => c.text),
+      { signal: opts.signal, tenant: doc.tenant, tokenCounts: batch.map((c) => c.tokenCount) },
+    );
     const records: ChunkRecord[] = batch.map((c, j) => ({
       id: chunkId(doc.id, version, c.index),
       tenant: doc.tenant,

@@ -70,7 +70,7 @@ export class SessionRecallIndex {
       const batch = messages.slice(i, i + this.embedBatchSize);
       const vectors = await this.embedder.embed(
         batch.map((m) => m.content),
-        { tenant, signal },
+        { tenant, signal, tokenCounts: batch.map((m) => m.tokenCount) },
       );
       const chunks: ChunkRecord[] = batch.map((m, j) => ({
         id: chunkId(documentId, MESSAGE_VERSION, m.seq),

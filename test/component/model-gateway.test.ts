@@ -15,7 +15,10 @@ let redis: Redis;
 let upstream: MistralDouble;
 const tokenCounter = new TokenCounter();
 
-function gateway(prefix: string, opts: { limits?: Record<string, { requestsPerMinute?: number }> } = {}) {
+function gateway(
+  prefix: string,
+  opts: { limits?: Record<string, { requestsPerMinute?: number; tokensPerMinute?: number }>; countTokens?: (text: string) => number } = {},
+) {
   const registry = buildModelRegistry({ mistral: true });
   return new ModelGateway({
     registry,
@@ -31,7 +34,7 @@ function gateway(prefix: string, opts: { limits?: Record<string, { requestsPerMi
     logger: pino({ level: 'silent' }),
     retry: { attempts: 2, baseMs: 1, maxMs: 5 },
     maxQueueWaitMs: 50,
-    countTokens: (t) => tokenCounter.count(t),
+    countTokens: opts.countTokens ?? ((t) => tokenCounter.count(t)),
   });
 }
 
@@ -99,6 +102,29 @@ describe('When the same texts are embedded twice', () => {
     expect(upstream.requests[seen + 1].body.input).toEqual(['a new one']);
     expect(Array.from(b[0])).toEqual(Array.from(a[1]));
     expect(a[0]).toHaveLength(1024);
+  });
+});
+
+describe('When the caller gives the texts’ token counts (chunks and messages carry theirs)', () => {
+  it('then the rate-limit charge uses them, and the gateway does not tokenise the texts again', async () => {
+    const counted: string[] = [];
+    const countTokens = (t: string) => {
+      counted.push(t);
+      return tokenCounter.count(t);
+    };
+    const gw = gateway(prefix(), { limits: { 'mistral-embed': { tokensPerMinute: 100 } }, countTokens });
+    const seen = upstream.requests.length;
+    // Short texts declared long: more than the 100-token bucket holds, refused at once and never sent.
+    await expect(gw.embed('acme', ['aurora', 'glacier'], { tokenCounts: [80, 80] })).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(upstream.requests.length).toBe(seen);
+    // Long texts declared short: charged as declared.
+    const long = [0, 1].map((i) => `${i}: ${'the northern lights over the Lyngen Alps, '.repeat(12)}`);
+    expect(tokenCounter.count(long[0]) + tokenCounter.count(long[1])).toBeGreaterThan(100);
+    await expect(gw.embed('acme', long, { tokenCounts: [5, 5] })).resolves.toHaveLength(2);
+    expect(counted).toEqual([]);
+    // Without counts, the gateway counts what it sends (its own bucket: the last call was charged its real usage).
+    await gateway(prefix(), { countTokens }).embed('acme', ['reindeer'], {});
+    expect(counted).toEqual(['reindeer']);
   });
 });
 
