@@ -74,17 +74,20 @@ export class VectorIndexes {
     return { spec, store, embedder, chunk: (doc) => chunker.chunk(doc) };
   }
 
-  /** The index search reads for this collection. */
+  /**
+   * The index search reads for this collection. The build is read too (the same round trip), so that a process that
+   * only searches also lets go of an abandoned build's index.
+   */
   async live(tenant: string, collection: string): Promise<ResolvedIndex> {
-    const spec = await this.options.catalog.route(tenant, collection);
-    this.noteRoute(tenant, collection, spec.name);
-    return this.resolve(spec);
+    const { live, build } = await this.options.catalog.writeTargets(tenant, collection);
+    this.noteRoute(tenant, collection, live.name, build?.spec.name);
+    return this.resolve(live);
   }
 
   /** Where writes for this collection go: the serving index, and the one being built if a reindex runs. */
   async writeTargets(tenant: string, collection: string): Promise<{ live: ResolvedIndex; build?: ResolvedIndex & { jobId: string } }> {
     const { live, build } = await this.options.catalog.writeTargets(tenant, collection);
-    this.noteRoute(tenant, collection, live.name, build?.spec.name ?? null);
+    this.noteRoute(tenant, collection, live.name, build?.spec.name);
     return { live: this.resolve(live), ...(build ? { build: this.resolveBuild(build) } : {}) };
   }
 
@@ -115,14 +118,11 @@ export class VectorIndexes {
     }
   }
 
-  /**
-   * Records where a collection routes now (`build`: undefined when the caller did not read it, null when there is
-   * none); an index it stopped routing to is retired unless another collection still routes to it.
-   */
-  private noteRoute(tenant: string, collection: string, live: string, build?: string | null): void {
+  /** Records where a collection routes now; an index it stopped routing to is retired unless another still routes to it. */
+  private noteRoute(tenant: string, collection: string, live: string, build: string | undefined): void {
     const key = `${tenant}\u0000${collection}`;
     const before = this.routed.get(key);
-    const now: Routed = { live, build: build === undefined ? before?.build : (build ?? undefined) };
+    const now: Routed = { live, build };
     if (before && before.live === now.live && before.build === now.build) return;
     this.routed.set(key, now);
     for (const name of [now.live, now.build]) {
