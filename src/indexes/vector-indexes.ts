@@ -51,6 +51,10 @@ export class VectorIndexes {
   private readonly chunkers = new Map<string, Chunker>();
   private readonly routed = new Map<string, Routed>();
   private readonly retiring = new Map<string, NodeJS.Timeout>();
+  /** Indexes work holds open beyond a request (a rebuild's target), with how many hold each. */
+  private readonly held = new Map<string, number>();
+  /** Retired stores still closing (finishing their queued writes): a drop waits for them. */
+  private readonly closing = new Map<string, Promise<void>>();
 
   constructor(readonly options: VectorIndexesOptions) {
     this.stores.set(options.catalog.default.name, options.defaultStore);
@@ -100,9 +104,28 @@ export class VectorIndexes {
     return { ...this.resolve(build.spec), jobId: build.jobId };
   }
 
+  /**
+   * Runs `work` on the index, kept open throughout: for work that holds an index far longer than a request (a rebuild
+   * writing its target for hours), which retirement must not close under it even if every route moved on meanwhile.
+   */
+  async holding<T>(spec: IndexSpec, work: (index: ResolvedIndex) => Promise<T>): Promise<T> {
+    this.held.set(spec.name, (this.held.get(spec.name) ?? 0) + 1);
+    try {
+      return await work(this.resolve(spec));
+    } finally {
+      const left = (this.held.get(spec.name) ?? 1) - 1;
+      if (left > 0) this.held.set(spec.name, left);
+      else {
+        this.held.delete(spec.name);
+        if (!this.isRouted(spec.name)) this.retireLater(spec.name);
+      }
+    }
+  }
+
   /** Deletes a physical index. The default index is shared, so it is never dropped. */
   async drop(spec: IndexSpec): Promise<void> {
     if (isDefaultIndex(spec)) throw new Error('the default index is never dropped');
+    await this.closing.get(spec.name);
     const store = this.stores.get(spec.name) ?? this.options.openStore(spec);
     this.stores.delete(spec.name);
     await store.drop();
@@ -141,9 +164,15 @@ export class VectorIndexes {
     const timer = setTimeout(() => {
       this.retiring.delete(name);
       const store = this.stores.get(name);
-      if (!store || this.isRouted(name)) return;
+      if (!store || this.isRouted(name) || this.held.has(name)) return;
       this.stores.delete(name);
-      store.close().catch((err) => this.options.onCloseError?.(name, err));
+      const closed: Promise<void> = store
+        .close()
+        .catch((err) => this.options.onCloseError?.(name, err))
+        .finally(() => {
+          if (this.closing.get(name) === closed) this.closing.delete(name);
+        });
+      this.closing.set(name, closed);
     }, this.options.retireAfterMs ?? DEFAULT_RETIRE_AFTER_MS);
     timer.unref();
     this.retiring.set(name, timer);

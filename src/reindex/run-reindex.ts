@@ -69,7 +69,14 @@ export async function runReindex(deps: ReindexDeps, job: ReindexJob, signal?: Ab
     await dropAgainLater(deps, record.spec, signal);
     return;
   }
-  const target = deps.indexes.resolveBuild(build);
+  // Held open for the whole build: no route of this process may point at it yet (or any more, once cancelled).
+  await deps.indexes.holding(build.spec, (target) => buildAndSwitch(deps, job, target, log, signal));
+}
+
+/** The rebuild passes into the new index, then the switch and what follows it. */
+async function buildAndSwitch(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex, log: Logger, signal?: AbortSignal): Promise<void> {
+  const { tenant, collection, jobId } = job;
+  const catalog = deps.indexes.catalog;
   await deps.reindexJobs.update(jobId, (r) => ({ status: 'running', startedAt: r.startedAt ?? new Date().toISOString() }));
   await target.store.init();
 

@@ -87,6 +87,21 @@ describe('When a collection is reindexed twice in a long-running process', () =>
     expect(await isClosed((await indexes.live(tenant, 'stays')).store.count(tenant, {}))).toBe(false);
   });
 
+  it('then an index a rebuild holds stays open while every route moves on, and is closed once the rebuild lets go', async () => {
+    const catalog = indexes.catalog;
+    const build = { jobId: `j5${randomBytes(3).toString('hex')}`, spec: spec(`chunks_r${randomBytes(4).toString('hex')}`) };
+    expect(await catalog.startBuild(tenant, 'held', build)).toBe(true);
+    await indexes.writeTargets(tenant, 'held');
+    await indexes.holding(build.spec, async (target) => {
+      // Cancelled meanwhile, and this process has seen it (the rebuild notices at its next check).
+      expect(await catalog.abandonBuild(tenant, 'held', build.jobId)).toBe(true);
+      await indexes.live(tenant, 'held');
+      await new Promise((r) => setTimeout(r, RETIRE_MS * 3));
+      expect(await isClosed(target.store.count(tenant, {}))).toBe(false);
+    });
+    await waitFor('the released index to be closed', () => (indexes.openIndexes().includes(build.spec.name) ? undefined : true));
+  });
+
   it('then /metrics shows how many indexes the service process holds open', async () => {
     const metrics = await server.request('GET', '/metrics');
     expect(metrics.body).toMatch(new RegExp(`\\nragmem_vector_indexes_open ${server.services.indexes.openIndexes().length}\\n`));
