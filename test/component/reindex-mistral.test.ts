@@ -1,5 +1,6 @@
-import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
-import { DOUBLE_API_KEY, startMistralDouble, type MistralDouble } from '../support/mistral-double';
+import { waitForDocument, type TestServer } from '../support/test-server';
+import type { MistralDouble } from '../support/mistral-double';
+import { startServiceOnMistral } from '../support/mistral-service';
 
 /**
  * A reindex on Mistral embeddings (a local double speaking Mistral's wire format): texts whose embedding the cache
@@ -7,13 +8,12 @@ import { DOUBLE_API_KEY, startMistralDouble, type MistralDouble } from '../suppo
  */
 let upstream: MistralDouble;
 let server: TestServer;
+let stop: (() => Promise<void>) | undefined;
 beforeAll(async () => {
-  upstream = await startMistralDouble({ dimensions: 1024 });
-  server = await startTestServer({ MISTRAL_API_KEY: DOUBLE_API_KEY, MISTRAL_SERVER_URL: upstream.url, REINDEX_DROP_GRACE_MS: '0' });
+  ({ server, upstream, stop } = await startServiceOnMistral({ REINDEX_DROP_GRACE_MS: '0' }));
 });
 afterAll(async () => {
-  await server?.cleanup();
-  await upstream?.close();
+  await stop?.();
 });
 
 /** Texts sent to the embeddings endpoint since `from` (a request index). */

@@ -1,42 +1,32 @@
-import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
+import { waitForDocument } from '../support/test-server';
 import { waitFor } from '../support/wait-for';
-import { exitOf, SLOW_PROCESS_TEST_MS, workerProcesses } from '../support/spawn-entry';
+import { apiWithWorkerProcesses, exitOf, SLOW_PROCESS_TEST_MS } from '../support/spawn-entry';
 
 /**
  * A collection rebuild outlives the worker that started it: workers run as their own processes (as in production),
  * one is stopped with SIGTERM mid-build and the next is killed outright; the build resumes from what was already
  * written each time, the old index serves throughout, and the collection ends on the new index with every document.
  */
-let server: TestServer;
-const workers = workerProcesses(() => server.services.config, {
+const api = apiWithWorkerProcesses({
   WORKER_CONCURRENCY: '4',
   REINDEX_CONCURRENCY: '1',
   REINDEX_DROP_GRACE_MS: '100',
-  JOB_LOCK_MS: '2000',
   JOB_BACKOFF_MS: '100',
 });
-const startWorker = () => workers.start();
-
-beforeAll(async () => {
-  server = await startTestServer({ RUN_WORKERS: 'off', JOB_LOCK_MS: '2000' });
-});
-afterAll(async () => {
-  await workers.killAll();
-  await server?.cleanup();
-});
+const { startWorker } = api;
 
 const text = (i: number) =>
   Array.from({ length: 12 }, (_, s) => `Record ${i} entry ${s}: the beacon${i} logbook notes tide, wind and lamp hours for the night watch.`).join(' ');
 
 async function progressOf(jobId: string): Promise<{ status: string; progress: { done: number; total: number } }> {
-  const res = await server.request('GET', `/reindex/${jobId}`);
+  const res = await api.server.request('GET', `/reindex/${jobId}`);
   expect(res.status).toBe(200);
   return res.body;
 }
 
 async function expectServing(ids: string[]) {
   for (const i of [0, 17, ids.length - 1]) {
-    const res = await server.request('POST', '/search', { query: `beacon${i} logbook`, collection: 'harbor', k: 3 });
+    const res = await api.server.request('POST', '/search', { query: `beacon${i} logbook`, collection: 'harbor', k: 3 });
     expect(res.status).toBe(200);
     expect(res.body.results[0]?.documentId).toBe(ids[i]);
   }
@@ -45,11 +35,11 @@ async function expectServing(ids: string[]) {
 describe('When the worker running a reindex stops or dies', () => {
   it('then another worker resumes the build from where it was, and the switch happens once, complete', async () => {
     const first = startWorker();
-    const bulk = await server.request('POST', '/documents/bulk', { collection: 'harbor', documents: Array.from({ length: 80 }, (_, i) => ({ text: text(i) })) });
+    const bulk = await api.server.request('POST', '/documents/bulk', { collection: 'harbor', documents: Array.from({ length: 80 }, (_, i) => ({ text: text(i) })) });
     const ids = bulk.body.documents.map((d: { id: string }) => d.id) as string[];
-    for (const id of ids) expect((await waitForDocument(server, id)).status).toBe('ready');
+    for (const id of ids) expect((await waitForDocument(api.server, id)).status).toBe('ready');
 
-    const started = await server.request('POST', '/reindex', { collection: 'harbor', embeddingModel: 'offline-hash-v1-64', chunking: { chunkSize: 24, chunkOverlap: 0 } });
+    const started = await api.server.request('POST', '/reindex', { collection: 'harbor', embeddingModel: 'offline-hash-v1-64', chunking: { chunkSize: 24, chunkOverlap: 0 } });
     expect({ status: started.status, body: started.body }).toMatchObject({ status: 202 }); // the body explains any other status
     const jobId = started.body.jobId as string;
 
@@ -57,13 +47,13 @@ describe('When the worker running a reindex stops or dies', () => {
     await waitFor('the build to start', async () => ((await progressOf(jobId)).progress.done >= 10 ? true : undefined));
     // Deletes from the API process write into the index the worker process is building (two processes, one table).
     const deleted = ids.slice(40, 43);
-    for (const id of deleted) expect((await server.request('DELETE', `/documents/${id}`)).status).toBe(204);
+    for (const id of deleted) expect((await api.server.request('DELETE', `/documents/${id}`)).status).toBe(204);
     first.kill('SIGTERM');
     expect(await exitOf(first)).toBe(0);
     const interrupted = await progressOf(jobId);
     expect(interrupted.status).toBe('running');
     expect(interrupted.progress.done).toBeLessThan(interrupted.progress.total);
-    expect((await server.services.indexes.catalog.build('default', 'harbor'))?.jobId).toBe(jobId);
+    expect((await api.server.services.indexes.catalog.build('default', 'harbor'))?.jobId).toBe(jobId);
     await expectServing(ids);
 
     // The next worker resumes (never counting from 0 again), and is killed outright further on.
@@ -90,13 +80,13 @@ describe('When the worker running a reindex stops or dies', () => {
     expect(done).toMatchObject({ status: 'completed', progress: { done: 77, total: 77 } });
     if (Number.isFinite(lowest)) expect(lowest).toBeGreaterThanOrEqual(killedAt);
 
-    expect(await server.services.indexes.catalog.route('default', 'harbor')).toMatchObject({ embeddingModel: 'offline-hash-v1-64', chunking: { chunkSize: 24 } });
+    expect(await api.server.services.indexes.catalog.route('default', 'harbor')).toMatchObject({ embeddingModel: 'offline-hash-v1-64', chunking: { chunkSize: 24 } });
     await expectServing(ids);
-    const { store } = await server.services.indexes.live('default', 'harbor');
+    const { store } = await api.server.services.indexes.live('default', 'harbor');
     for (const id of ids) {
       if (deleted.includes(id)) expect(await store.count('default', { documentId: id })).toBe(0);
       else expect(await store.count('default', { documentId: id })).toBeGreaterThan(1);
     }
-    expect(await server.services.vectors.count('default', { collection: 'harbor' })).toBe(0);
+    expect(await api.server.services.vectors.count('default', { collection: 'harbor' })).toBe(0);
   }, SLOW_PROCESS_TEST_MS);
 });

@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { waitFor } from '../support/wait-for';
-import { startTestServer, type TestServer } from '../support/test-server';
-import { DOUBLE_API_KEY, startMistralDouble, type MistralDouble, type RecordedRequest } from '../support/mistral-double';
+import type { TestServer } from '../support/test-server';
+import type { MistralDouble, RecordedRequest } from '../support/mistral-double';
+import { startServiceOnMistral } from '../support/mistral-service';
 
 /** Asks answered by Mistral's wire format (a local double): what is sent, and what a client that leaves gets stored. */
 let upstream: MistralDouble;
 let server: TestServer;
+let stop: (() => Promise<void>) | undefined;
 beforeAll(async () => {
-  upstream = await startMistralDouble({ dimensions: 1024, streamChunks: 4 });
-  server = await startTestServer({ MISTRAL_API_KEY: DOUBLE_API_KEY, MISTRAL_SERVER_URL: upstream.url });
+  ({ server, upstream, stop } = await startServiceOnMistral({}, { dimensions: 1024, streamChunks: 4 }));
 });
 afterAll(async () => {
-  await server?.cleanup();
-  await upstream?.close();
+  await stop?.();
 });
 
 const newId = () => `m-${randomBytes(6).toString('hex')}`;

@@ -1,27 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { waitFor } from '../support/wait-for';
-import { startTestServer, type TestServer } from '../support/test-server';
-import { DOUBLE_API_KEY, startMistralDouble, type MistralDouble } from '../support/mistral-double';
+import type { TestServer } from '../support/test-server';
+import type { MistralDouble } from '../support/mistral-double';
+import { startServiceOnMistral } from '../support/mistral-service';
 import { FOLD_INSTRUCTIONS } from '../../src/sessions/summarize-session';
 
 /** Summaries are made at temperature 0, so with CHAT_CACHE=on a fold the model already made is not asked for again. */
 let upstream: MistralDouble;
 let server: TestServer;
+let stop: (() => Promise<void>) | undefined;
 const KEEP_RECENT = 2;
 const TRIGGER = 4;
 beforeAll(async () => {
-  upstream = await startMistralDouble({ dimensions: 1024 });
-  server = await startTestServer({
-    MISTRAL_API_KEY: DOUBLE_API_KEY,
-    MISTRAL_SERVER_URL: upstream.url,
+  ({ server, upstream, stop } = await startServiceOnMistral({
     CHAT_CACHE: 'on',
     SUMMARY_KEEP_RECENT_MESSAGES: String(KEEP_RECENT),
     SUMMARY_TRIGGER_MESSAGES: String(TRIGGER),
-  });
+  }));
 });
 afterAll(async () => {
-  await server?.cleanup();
-  await upstream?.close();
+  await stop?.();
 });
 
 /** The same conversation, timestamps included, so both sessions fold exactly the same input. */

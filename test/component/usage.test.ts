@@ -1,16 +1,16 @@
-import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
-import { DOUBLE_API_KEY, startMistralDouble, type MistralDouble } from '../support/mistral-double';
+import { waitForDocument, type TestServer } from '../support/test-server';
+import type { MistralDouble } from '../support/mistral-double';
+import { startServiceOnMistral } from '../support/mistral-service';
 
 /** The service with a Mistral key: embeddings go through the gateway to Mistral's wire format (a local double). */
 let upstream: MistralDouble;
 let server: TestServer;
+let stop: (() => Promise<void>) | undefined;
 beforeAll(async () => {
-  upstream = await startMistralDouble({ dimensions: 1024 });
-  server = await startTestServer({ MISTRAL_API_KEY: DOUBLE_API_KEY, MISTRAL_SERVER_URL: upstream.url, API_KEYS: 'ka=alpha,kb=beta' });
+  ({ server, upstream, stop } = await startServiceOnMistral({ API_KEYS: 'ka=alpha,kb=beta' }));
 });
 afterAll(async () => {
-  await server?.cleanup();
-  await upstream?.close();
+  await stop?.();
 });
 
 const A = { authorization: 'Bearer ka' };

@@ -1,39 +1,28 @@
-import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
+import { waitForDocument } from '../support/test-server';
 import { generatedText } from '../support/fixtures';
 import { Chunker } from '../../src/ingest/chunker';
 import { parseSource } from '../../src/ingest/parsers';
-import { exitOf, SLOW_PROCESS_TEST_MS, workerProcesses } from '../support/spawn-entry';
-
+import { apiWithWorkerProcesses, exitOf, SLOW_PROCESS_TEST_MS } from '../support/spawn-entry';
 
 /** The API runs without workers; workers run as their own processes, as in production (`npm run worker`). */
-let server: TestServer;
-const workers = workerProcesses(() => server.services.config, {
+const api = apiWithWorkerProcesses({
   WORKER_CONCURRENCY: '1',
   EMBED_BATCH_SIZE: '4',
-  JOB_LOCK_MS: '2000',
   JOB_BACKOFF_MS: '200',
 });
-const startWorker = () => workers.start();
-
-beforeAll(async () => {
-  server = await startTestServer({ RUN_WORKERS: 'off', JOB_LOCK_MS: '2000' });
-});
-afterAll(async () => {
-  await workers.killAll();
-  await server?.cleanup();
-});
+const { startWorker } = api;
 
 describe('When a worker is killed (SIGKILL) in the middle of a large document', () => {
   it('then another worker finishes it: ready, with exactly the expected chunks and no duplicates', async () => {
     const text = generatedText(11, 120_000);
-    const created = await server.request('POST', '/documents', { text, title: 'Crash test' });
+    const created = await api.server.request('POST', '/documents', { text, title: 'Crash test' });
     expect(created.status).toBe(202);
     const id = created.body.id;
 
     const first = startWorker();
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const doc = (await server.request('GET', `/documents/${id}`)).body;
+      const doc = (await api.server.request('GET', `/documents/${id}`)).body;
       if (doc.status === 'processing' && doc.progress.done >= 40) break;
       if (doc.status === 'ready') throw new Error('finished before the kill: make the document longer');
       if (Date.now() > deadline) throw new Error(`worker never got going: ${JSON.stringify(doc)}`);
@@ -41,22 +30,22 @@ describe('When a worker is killed (SIGKILL) in the middle of a large document', 
     }
     first.kill('SIGKILL');
     await exitOf(first);
-    const partial = await server.services.vectors.count('default', { documentId: id });
+    const partial = await api.server.services.vectors.count('default', { documentId: id });
     expect(partial).toBeGreaterThan(0);
 
     startWorker();
-    const doc = await waitForDocument(server, id, {}, 90_000);
+    const doc = await waitForDocument(api.server, id, {}, 90_000);
     expect(doc.status).toBe('ready');
 
-    const expected = new Chunker({ tokenCounter: server.services.tokenCounter, ...server.services.config.chunking }).chunk(
+    const expected = new Chunker({ tokenCounter: api.server.services.tokenCounter, ...api.server.services.config.chunking }).chunk(
       await parseSource(Buffer.from(text, 'utf8'), 'text'),
     ).length;
     expect(doc.chunkCount).toBe(expected);
     expect(partial).toBeLessThan(expected);
-    expect(await server.services.vectors.count('default', { documentId: id })).toBe(expected);
+    expect(await api.server.services.vectors.count('default', { documentId: id })).toBe(expected);
     const seen = new Set<number>();
     for (let from = 0; from < expected; from += 200) {
-      const page = await server.services.vectors.listChunks('default', id, doc.version, from, 200);
+      const page = await api.server.services.vectors.listChunks('default', id, doc.version, from, 200);
       for (const c of page) seen.add(c.chunkIndex);
     }
     expect(seen.size).toBe(expected);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import path from 'node:path';
 import type { Config } from '../../src/config';
+import { startTestServer, type TestServer } from './test-server';
 
 /**
  * Timeout for a test that starts several worker processes and may wait for a killed one's job lock to expire: on a
@@ -49,7 +50,7 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
  * Worker processes a test starts and must not leave behind: `start` spawns one (with `env` over the defaults given
  * here), `killAll` SIGKILLs whatever still runs and waits for every exit.
  */
-export function workerProcesses(config: () => Readonly<Pick<Config, 'redisUrl' | 'redisPrefix' | 'dataDir'>>, defaults: Record<string, string>) {
+function workerProcesses(config: () => Readonly<Pick<Config, 'redisUrl' | 'redisPrefix' | 'dataDir'>>, defaults: Record<string, string>) {
   const started: ChildProcess[] = [];
   return {
     start(env: Record<string, string> = {}): ChildProcess {
@@ -61,5 +62,28 @@ export function workerProcesses(config: () => Readonly<Pick<Config, 'redisUrl' |
       for (const child of started) child.kill('SIGKILL');
       await Promise.all(started.map(exitOf));
     },
+  };
+}
+
+/**
+ * The API with no workers of its own, and workers started as their own processes (as in production), for a test file:
+ * registers the jest hooks that start the API and, at the end, kill every worker and clean up. Workers get
+ * `workerEnv`; both sides share `jobLockMs`, so a killed worker's job is taken over that soon.
+ */
+export function apiWithWorkerProcesses(workerEnv: Record<string, string>, jobLockMs = '2000') {
+  let server: TestServer;
+  const workers = workerProcesses(() => server.services.config, { JOB_LOCK_MS: jobLockMs, ...workerEnv });
+  beforeAll(async () => {
+    server = await startTestServer({ RUN_WORKERS: 'off', JOB_LOCK_MS: jobLockMs });
+  });
+  afterAll(async () => {
+    await workers.killAll();
+    await server?.cleanup();
+  });
+  return {
+    get server(): TestServer {
+      return server;
+    },
+    startWorker: (env?: Record<string, string>) => workers.start(env),
   };
 }
