@@ -64,9 +64,7 @@ export async function runReindex(deps: ReindexDeps, job: ReindexJob, signal?: Ab
   }
   if (!build || build.jobId !== jobId) {
     // Cancelled before it ran (or its build was abandoned by a failure): make sure nothing half-built remains.
-    await deps.indexes.drop(record.spec);
-    await deps.reindexJobs.update(jobId, () => ({ status: 'cancelled', finishedAt: new Date().toISOString() }));
-    await dropAgainLater(deps, record.spec, signal);
+    await abandonReindex(deps, job, { status: 'cancelled' }, signal);
     return;
   }
   // Held open for the whole build: no route of this process may point at it yet (or any more, once cancelled).
