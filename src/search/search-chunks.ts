@@ -12,10 +12,11 @@ export interface SearchInput {
   mode: SearchMode;
   filter?: SearchFilter;
   /**
-   * The query's embedding by the default embedder, when the caller already has it. Used only if the collection's index
-   * is of that model; otherwise (and when absent) the query is embedded here with the index's own model.
+   * The query's embedding by the default embedder, shared with another search of the caller (memoised there). Asked
+   * for only if the collection's index is of that model; otherwise (and when absent) the query is embedded here with
+   * the index's own model.
    */
-  vector?: Float32Array;
+  vector?: () => Promise<Float32Array>;
 }
 
 export interface SearchHit {
@@ -42,8 +43,8 @@ export async function searchChunks(
 ): Promise<SearchHit[]> {
   // The route is read on every search: after a reindex switches, the next search reads the new index.
   const index = await deps.indexes.live(tenant, input.collection);
-  const given = index.embedder.model === deps.embedder.model ? input.vector : undefined;
-  const vector = input.mode === 'keyword' ? undefined : (given ?? (await index.embedder.embed([input.query], { signal, tenant }))[0]);
+  const shared = index.embedder.model === deps.embedder.model ? input.vector : undefined;
+  const vector = input.mode === 'keyword' ? undefined : shared ? await shared() : (await index.embedder.embed([input.query], { signal, tenant }))[0];
   // Over-fetch a little: chunks of documents being replaced or deleted are dropped below.
   const fetchK = Math.min(input.k * 2 + 10, 200);
   const found = await index.store.search({

@@ -63,9 +63,10 @@ export async function prepareContext(deps: SessionDeps, tenant: string, sessionI
 
   const retrieving = req.k > 0;
   const recalling = session !== undefined && session.recallIndexedThroughSeq > 0;
-  // The question is embedded once for both searches (run side by side, each would embed it: two model calls).
-  const sharedVector = (retrieving && query === req.question) || (recalling && deps.recallIndex.usesDense);
-  const vector = sharedVector ? (await deps.embedder.embed([req.question], { signal, tenant }))[0] : undefined;
+  // The question is embedded at most once for both searches, and only if one of them needs it (a collection reindexed
+  // onto another model embeds it with that model instead).
+  let embedded: Promise<Float32Array> | undefined;
+  const vector = () => (embedded ??= deps.embedder.embed([req.question], { signal, tenant }).then((vectors) => vectors[0]));
 
   const [retrieved, recalled] = await Promise.all([
     retrieving
@@ -125,7 +126,7 @@ async function recall(
   session: SessionRecord,
   question: string,
   recent: TurnCandidate[],
-  vector?: Float32Array,
+  vector: () => Promise<Float32Array>,
 ): Promise<TurnCandidate[]> {
   const hits = await deps.recallIndex.search(tenant, session, question, deps.config.sessions.context.recallK, { vector });
   if (hits.length === 0) return [];

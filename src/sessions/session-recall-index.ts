@@ -97,13 +97,13 @@ export class SessionRecallIndex {
     return this.denseWeight > 0;
   }
 
-  /** `opts.vector`: the query's embedding when the caller already has it (it is computed here otherwise). */
+  /** `opts.vector`: the query's embedding, shared with the caller's other search (it is computed here otherwise). */
   async search(
     tenant: string,
     session: SessionRecord,
     query: string,
     k: number,
-    opts: { mode?: SearchMode; signal?: AbortSignal; vector?: Float32Array } = {},
+    opts: { mode?: SearchMode; signal?: AbortSignal; vector?: () => Promise<Float32Array> } = {},
   ): Promise<RecallHit[]> {
     const mode = opts.mode ?? 'hybrid';
     if (k <= 0 || query.trim() === '') return [];
@@ -125,9 +125,9 @@ export class SessionRecallIndex {
     query: string,
     k: number,
     mode: 'dense' | 'keyword',
-    opts: { signal?: AbortSignal; vector?: Float32Array },
+    opts: { signal?: AbortSignal; vector?: () => Promise<Float32Array> },
   ): Promise<RecallHit[]> {
-    const vector = mode === 'keyword' ? undefined : (opts.vector ?? (await this.embedder.embed([query], { tenant, signal: opts.signal }))[0]);
+    const vector = mode === 'keyword' ? undefined : opts.vector ? await opts.vector() : (await this.embedder.embed([query], { tenant, signal: opts.signal }))[0];
     const hits = await this.vectors.search({
       tenant,
       collection: SESSION_COLLECTION,
