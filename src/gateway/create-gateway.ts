@@ -44,5 +44,5 @@ export function createGateway(config: Readonly<Config>, redis: Redis, tokenCount
   // Offline embeddings are computed in-process in microseconds: the cache and accounting would only add round trips.
   const embedModel = registry.routes.embed[0];
   const embedder: Embedder = embedModel ? gatewayEmbedder(gateway, registry.models.get(embedModel)!) : offlineEmbedder;
-  return { gateway, usage, embedder, embedders: new Embedders(embedder, registry, gateway, mistral) };
+  return { gateway, usage, embedder, embedders: new Embedders(embedder, registry, gateway) };
 }

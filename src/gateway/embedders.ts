@@ -30,7 +30,6 @@ export class Embedders {
     readonly defaultEmbedder: Embedder,
     private readonly registry: ModelRegistry,
     private readonly gateway: ModelGateway,
-    private readonly mistralConfigured: boolean,
   ) {
     this.byModel.set(defaultEmbedder.model, defaultEmbedder);
   }
@@ -50,7 +49,8 @@ export class Embedders {
       return new OfflineEmbedder({ model, dimensions: offlineDimensions });
     }
     const spec = this.registry.models.get(model);
-    if (spec?.dimensions !== undefined && spec.provider === 'mistral' && this.mistralConfigured) return gatewayEmbedder(this.gateway, spec);
+    // Offline models are built above, in-process; any other embedding model goes through the gateway if it serves it.
+    if (spec?.dimensions !== undefined && spec.provider !== 'offline' && this.gateway.serves(spec)) return gatewayEmbedder(this.gateway, spec);
     throw new AppError('unknown_embedding_model', 400, `Unknown embedding model "${model}": known models are ${this.known().join(', ')}`, {
       model,
       known: this.known(),
@@ -58,8 +58,8 @@ export class Embedders {
   }
 
   /** For error messages: the models that can be asked for by name. */
-  known(): string[] {
-    const registered = [...this.registry.models.values()].filter((m) => m.dimensions !== undefined && (m.provider !== 'mistral' || this.mistralConfigured)).map((m) => m.id);
+  private known(): string[] {
+    const registered = [...this.registry.models.values()].filter((m) => m.dimensions !== undefined && this.gateway.serves(m)).map((m) => m.id);
     return [...new Set([this.defaultEmbedder.model, ...registered, `offline-hash-v1-<${MIN_OFFLINE_DIMENSIONS}..${MAX_OFFLINE_DIMENSIONS}>`])];
   }
 }

@@ -161,6 +161,11 @@ export class ModelGateway {
     return req.model ? [this.spec(req.model).id] : [...this.deps.registry.routes[req.purpose]];
   }
 
+  /** Whether this deployment has the model's provider configured (Mistral needs its key; offline is always there). */
+  serves(spec: ModelSpec): boolean {
+    return this.deps.providers[spec.provider] !== undefined;
+  }
+
   /**
    * The candidates that may be called now, in order: a model whose provider is not configured is skipped before its
    * breaker is asked (so it never claims a half-open trial); then one whose breaker refuses the call.
@@ -168,9 +173,8 @@ export class ModelGateway {
   private async *callable(candidates: string[]): AsyncGenerator<{ id: string; spec: ModelSpec; provider: ModelProvider }> {
     for (const id of candidates) {
       const spec = this.spec(id);
-      const provider = this.deps.providers[spec.provider];
-      if (!provider || !(await this.deps.breaker.canCall(id))) continue;
-      yield { id, spec, provider };
+      if (!this.serves(spec) || !(await this.deps.breaker.canCall(id))) continue;
+      yield { id, spec, provider: this.deps.providers[spec.provider]! };
     }
   }
 
