@@ -138,6 +138,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     return closing;
   };
 
+  const ingestDeps = (): IngestDeps => ({ documents, sources, indexes, parse: parseSource, embedBatchSize: config.embedBatchSize, logger });
   return {
     config,
     logger,
@@ -160,25 +161,8 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     reindexJobs,
     reindexProducer,
     sessionSweepQueue,
-    reindexDeps: () => ({
-      documents,
-      sources,
-      indexes,
-      reindexJobs,
-      parse: parseSource,
-      embedBatchSize: config.embedBatchSize,
-      concurrency: config.reindex.concurrency,
-      dropGraceMs: config.reindex.dropGraceMs,
-      logger,
-    }),
-    ingestDeps: () => ({
-      documents,
-      sources,
-      indexes,
-      parse: parseSource,
-      embedBatchSize: config.embedBatchSize,
-      logger,
-    }),
+    reindexDeps: () => ({ ...ingestDeps(), reindexJobs, concurrency: config.reindex.concurrency, dropGraceMs: config.reindex.dropGraceMs }),
+    ingestDeps,
     close,
   };
 }

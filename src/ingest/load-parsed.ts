@@ -1,6 +1,6 @@
 import { AppError } from '../errors';
 import type { DocumentRecord } from '../stores/document/document-types';
-import type { SourceStore } from '../stores/document/source-store';
+import type { IngestDeps } from './ingest-document';
 import type { ParsedDocument } from './types';
 
 /**
@@ -8,7 +8,7 @@ import type { ParsedDocument } from './types';
  * them again would cost seconds), else the original parsed now. Text and Markdown are their own extracted text.
  */
 export async function loadParsed(
-  deps: { sources: SourceStore; parse: (bytes: Buffer, format: DocumentRecord['format']) => Promise<ParsedDocument> },
+  deps: Pick<IngestDeps, 'sources' | 'parse'>,
   doc: Pick<DocumentRecord, 'tenant' | 'id' | 'format'>,
   version: number,
 ): Promise<ParsedDocument> {

@@ -3,28 +3,23 @@ import type { Logger } from 'pino';
 import { isAppError } from '../errors';
 import { forEachConcurrently } from '../infra/pool';
 import { isDefaultIndex, type IndexSpec } from '../indexes/index-spec';
-import type { ResolvedIndex, VectorIndexes } from '../indexes/vector-indexes';
+import type { ResolvedIndex } from '../indexes/vector-indexes';
 import { loadParsed } from '../ingest/load-parsed';
 import type { ParsedDocument } from '../ingest/types';
 import { writeVersion } from '../ingest/write-version';
 import type { ReindexJob } from '../queues/reindex-queue';
 import type { DocumentStore } from '../stores/document/document-store';
 import type { DocumentRecord } from '../stores/document/document-types';
-import type { SourceStore } from '../stores/document/source-store';
+import type { IngestDeps } from '../ingest/ingest-document';
 import type { ReindexJobs } from './reindex-jobs';
 
-export interface ReindexDeps {
-  documents: DocumentStore;
-  sources: SourceStore;
-  indexes: VectorIndexes;
+/** What ingestion needs (a rebuild parses, chunks and embeds the same way), and the rebuild's own settings. */
+export interface ReindexDeps extends IngestDeps {
   reindexJobs: ReindexJobs;
-  parse: (bytes: Buffer, format: DocumentRecord['format']) => Promise<ParsedDocument>;
-  embedBatchSize: number;
   /** Documents rebuilt at once. */
   concurrency: number;
   /** How long the old index outlives the switch (searches that read the old route finish on it). */
   dropGraceMs: number;
-  logger: Logger;
 }
 
 /** Passes over the collection before giving up on it settling (each pass only redoes what changed meanwhile). */
