@@ -7,7 +7,6 @@ import type { Metrics } from '../infra/metrics';
 import type { IngestProducer } from '../queues/ingest-queue';
 import type { DocumentStore } from '../stores/document/document-store';
 import type { SourceStore } from '../stores/document/source-store';
-import type { VectorIndexes } from '../indexes/vector-indexes';
 import type { VectorStore } from '../stores/vector/vector-store';
 import type { ReindexStartDeps } from '../reindex/start-reindex';
 import type { AdminQueuesDeps } from './routes/admin-queues';
@@ -22,7 +21,6 @@ export interface AppDeps extends SessionDeps, ReindexStartDeps, AdminQueuesDeps 
   documents: DocumentStore;
   sources: SourceStore;
   vectors: VectorStore;
-  indexes: VectorIndexes;
   embedder: Embedder;
   usage: UsageMeter;
   producer: IngestProducer;

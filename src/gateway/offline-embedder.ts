@@ -28,7 +28,7 @@ export interface OfflineEmbedderOptions {
   model?: string;
 }
 
-export const OFFLINE_EMBED_MODEL = 'offline-hash-v1';
+const OFFLINE_EMBED_MODEL = 'offline-hash-v1';
 /** `offline-hash-v1-<dimensions>`: the same embedder at another size, a distinct model for the indexes. */
 const SIZED_OFFLINE_MODEL = new RegExp(`^${OFFLINE_EMBED_MODEL}-([1-9][0-9]{0,4})$`);
 

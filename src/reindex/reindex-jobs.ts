@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import type { IndexSpec } from '../indexes/index-spec';
 import { updateJson } from '../infra/redis-json';
 
-export type ReindexStatus = 'queued' | 'running' | 'switching' | 'completed' | 'failed' | 'cancelled';
+export const REINDEX_STATUSES = ['queued', 'running', 'switching', 'completed', 'failed', 'cancelled'] as const;
+export type ReindexStatus = (typeof REINDEX_STATUSES)[number];
 
 export interface ReindexRecord {
   jobId: string;

@@ -21,7 +21,7 @@ export const SUMMARY_LOCK = 'summary';
  * A summary should say what the turns say, not vary it: temperature 0. It also lets the gateway's chat cache
  * (CHAT_CACHE=on) answer a fold it has already made, when a retried job or a copied session asks again.
  */
-export const SUMMARY_TEMPERATURE = 0;
+const SUMMARY_TEMPERATURE = 0;
 
 export const FOLD_INSTRUCTIONS =
   'You maintain the running summary of a conversation. Update the summary with the new turns below: keep every ' +

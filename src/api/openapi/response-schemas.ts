@@ -1,3 +1,5 @@
+import { REINDEX_STATUSES } from '../../reindex/reindex-jobs';
+import { DOCUMENT_STATUSES } from '../../stores/document/document-types';
 /**
  * JSON Schemas (2020-12, as OpenAPI 3.1 uses them) of what the API answers. Request schemas are generated from the zod
  * schemas the routes validate with; responses are built by plain view functions (toDocumentView, toSessionView, ...),
@@ -58,7 +60,7 @@ export const responseSchemas: Record<string, JsonSchema> = {
       id: str(),
       collection: str(),
       title: str(),
-      status: { type: 'string', enum: ['queued', 'processing', 'ready', 'failed'] },
+      status: { type: 'string', enum: [...DOCUMENT_STATUSES] },
       progress: obj({
         stage: { type: 'string', enum: ['queued', 'parsing', 'chunking', 'embedding', 'indexing', 'done', 'failed'] },
         done: int(),
@@ -154,7 +156,7 @@ export const responseSchemas: Record<string, JsonSchema> = {
   ReindexJob: obj(
     {
       jobId: str(),
-      status: { type: 'string', enum: ['queued', 'running', 'switching', 'completed', 'failed', 'cancelled'] },
+      status: { type: 'string', enum: [...REINDEX_STATUSES] },
       progress: obj({ done: int(), total: int() }),
       collection: str(),
       embeddingModel: str(),

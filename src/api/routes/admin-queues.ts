@@ -25,7 +25,7 @@ export interface AdminQueuesDeps {
 }
 
 /** Keyed by every queue name, so a queue added to QueueNames without a dashboard entry does not compile. */
-export function dashboardQueues(deps: AdminQueuesDeps): Record<QueueName, Queue> {
+function dashboardQueues(deps: AdminQueuesDeps): Record<QueueName, Queue> {
   return {
     [QueueNames.ingest]: deps.producer.queue,
     [QueueNames.summarize]: deps.memoryProducer.summarizeQueue,

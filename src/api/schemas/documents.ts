@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DOCUMENT_STATUSES } from '../../stores/document/document-types';
 import { collectionSchema, cursorLimit, externalIdSchema, metadataSchema, nonBlank, titleSchema } from './common';
 
 const MAX_TEXT_CHARS = 20_000_000;
@@ -53,7 +54,7 @@ export const bulkDocumentsSchema = z.strictObject({
 
 export const listDocumentsQuery = z.strictObject({
   collection: collectionSchema.optional(),
-  status: z.enum(['queued', 'processing', 'ready', 'failed']).optional(),
+  status: z.enum(DOCUMENT_STATUSES).optional(),
   limit: cursorLimit(20, 100),
   cursor: z.string().max(64).optional(),
 });

@@ -1,7 +1,8 @@
 import type { MetadataValue } from '../vector/vector-store';
 import type { SourceFormat } from '../../ingest/types';
 
-export type DocumentStatus = 'queued' | 'processing' | 'ready' | 'failed';
+export const DOCUMENT_STATUSES = ['queued', 'processing', 'ready', 'failed'] as const;
+export type DocumentStatus = (typeof DOCUMENT_STATUSES)[number];
 export type IngestStage = 'queued' | 'parsing' | 'chunking' | 'embedding' | 'indexing' | 'done' | 'failed';
 
 export interface DocumentRecord {
