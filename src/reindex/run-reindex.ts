@@ -195,7 +195,8 @@ async function catchUp(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex
 
   // Documents the build holds but whose record is gone were deleted after it wrote them (or while it did).
   for await (const ids of catalog.scanBuilt(tenant, collection, jobId, LIST_PAGE)) {
-    const existing = await deps.documents.getMany(tenant, ids);
+    // Membership only (the pass above already read every record): no record is read again here.
+    const existing = await deps.documents.inCollection(tenant, collection, ids);
     for (const id of ids.filter((id) => !existing.has(id))) {
       await target.store.deleteDocument(tenant, id);
       await catalog.unmarkBuilt(tenant, collection, jobId, id);

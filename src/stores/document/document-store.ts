@@ -132,6 +132,13 @@ export class DocumentStore {
     return doc;
   }
 
+  /** Which of `ids` the collection holds now (a document's record and its membership are created and removed together). */
+  async inCollection(tenant: string, collection: string, ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const scores = await this.redis.zmscore(this.listKey(tenant, collection), ...ids);
+    return new Set(ids.filter((_, i) => scores[i] !== null));
+  }
+
   /** How many documents the collection holds, whatever their status. */
   async countInCollection(tenant: string, collection: string): Promise<number> {
     return this.redis.zcard(this.listKey(tenant, collection));
