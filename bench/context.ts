@@ -2,6 +2,7 @@ import { startBenchService } from './bench-service';
 import { callJson } from './http';
 import { forEachConcurrently } from '../src/infra/pool';
 import { rng, scifactSentences } from './corpus';
+import { percentile } from '../scripts/eval/retrieval-metrics';
 
 export interface ContextBenchOptions {
   /** Session lengths (turns) to measure, e.g. [100, 1000, 10000]. */
@@ -23,11 +24,6 @@ export interface ContextRow extends Record<string, string | number> {
 const IMPORT_BATCH = 5000;
 const WARMUP = 20;
 const CLIENTS = 8;
-
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-};
 
 /** `count` turns of real prose (1-3 SciFact sentences each), alternating user and assistant, a minute apart. */
 function conversation(count: number, seed: number): Array<{ role: 'user' | 'assistant'; content: string; createdAt: string }> {

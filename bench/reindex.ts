@@ -1,6 +1,7 @@
 import { startBenchService } from './bench-service';
 import { generateDocuments, rng, scifactSentences } from './corpus';
-import { callJson } from './http';
+import { callJson as call } from './http';
+import { percentile } from '../scripts/eval/retrieval-metrics';
 
 export interface ReindexBenchOptions {
   /** Documents in the collection (about 2 KB each). */
@@ -21,13 +22,6 @@ export interface ReindexRow extends Record<string, string | number> {
 
 const BULK = 1000;
 const COLLECTION = 'bench';
-
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-};
-
-const call = callJson;
 
 async function waitForIngestion(base: string): Promise<void> {
   for (;;) {

@@ -17,10 +17,11 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TokenCounter } from '../src/ingest/token-counter';
 import { MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS } from '../src/context/message-tokens';
-import { callJson } from '../bench/http';
+import { callJson as call } from '../bench/http';
 import { printTable } from '../bench/table';
 import { startInProcessService, type InProcessService } from './eval/in-process-service';
 import { runMain } from './eval/run-main';
+import { percentile } from './eval/retrieval-metrics';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Arguments
@@ -141,8 +142,6 @@ function loadConversation(sample: LocomoSample): Conversation {
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP
 
-const call = callJson;
-
 interface SessionView {
   messageCount: number;
   lastSeq?: number;
@@ -219,12 +218,6 @@ interface QuestionResult {
   windowTurns?: number;
   recalledTurns?: number;
 }
-
-const percentile = (xs: number[], p: number) => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-};
 
 const CATEGORIES = [1, 2, 3, 4];
 

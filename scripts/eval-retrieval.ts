@@ -22,7 +22,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { callJson } from '../bench/http';
+import { callJson as call } from '../bench/http';
 import { forEachConcurrently } from '../src/infra/pool';
 import { fusionFor } from '../src/search/hybrid-fusion';
 import { printTable } from '../bench/table';
@@ -64,8 +64,6 @@ const REFERENCES: Record<string, { ndcg10: number; what: string }> = {
 
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP
-
-const call = callJson;
 
 /** `fn` over `items`, at most `concurrency` at a time; results keep input order. */
 async function pool<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
