@@ -1,7 +1,7 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { QueueNames, openQueue } from './queue-names';
+import { QueueNames, QueueProducer } from './queue-names';
 
 export const ingestJobSchema = z.object({
   tenant: z.string().min(1),
@@ -14,14 +14,9 @@ export type IngestJob = z.infer<typeof ingestJobSchema>;
 /** One job per document version: enqueueing the same version twice returns the job already there. */
 export const ingestJobId = (documentId: string, version: number) => `${documentId}-v${version}`;
 
-export class IngestProducer {
-  readonly queue: Queue<IngestJob>;
-  constructor(
-    connection: Redis,
-    prefix: string,
-    private readonly defaults: JobsOptions,
-  ) {
-    this.queue = openQueue<IngestJob>(QueueNames.ingest, connection, prefix);
+export class IngestProducer extends QueueProducer<IngestJob> {
+  constructor(connection: Redis, prefix: string, defaults: JobsOptions) {
+    super(QueueNames.ingest, connection, prefix, defaults);
   }
 
   async enqueue(job: IngestJob): Promise<string> {
@@ -42,9 +37,5 @@ export class IngestProducer {
     const job = await this.queue.getJob(ingestJobId(documentId, version));
     if (!job) return;
     await job.remove().catch(() => undefined); // active or locked: the processor checks the record and stops
-  }
-
-  async close(): Promise<void> {
-    await this.queue.close();
   }
 }

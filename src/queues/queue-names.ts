@@ -25,6 +25,24 @@ export function openQueue<T>(name: QueueName, connection: Redis, prefix: string)
   return queue;
 }
 
+/** A producer over one queue: the queue (the dashboard and tests read it), the job options it adds with, its close. */
+export abstract class QueueProducer<T> {
+  readonly queue: Queue<T>;
+
+  protected constructor(
+    name: QueueName,
+    connection: Redis,
+    prefix: string,
+    protected readonly defaults: JobsOptions,
+  ) {
+    this.queue = openQueue<T>(name, connection, prefix);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
 /**
  * The retry policy every queue shares: transient faults (a store or model hiccup) retry with exponential backoff;
  * processors throw UnrecoverableError for permanent ones. Finished jobs are kept a while for inspection, bounded.
