@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { IndexSpec } from '../indexes/index-spec';
+import { pageByLex } from '../infra/lex-pages';
 import { updateJson } from '../infra/redis-json';
 
 export const REINDEX_STATUSES = ['queued', 'running', 'switching', 'completed', 'failed', 'cancelled'] as const;
@@ -60,29 +61,21 @@ export class ReindexJobs {
     tenant: string,
     opts: { collection?: string; limit: number; cursor?: string },
   ): Promise<{ jobs: ReindexRecord[]; nextCursor: string | null }> {
-    const jobs: ReindexRecord[] = [];
-    let cursor = opts.cursor;
-    // Filtering by collection happens here, so a page may take a few rounds; bounded so a filter matching nothing stays cheap.
-    for (let round = 0; round < 20 && jobs.length < opts.limit; round++) {
-      const members = await this.redis.zrange(this.listKey(tenant), cursor ? `(${cursor}` : '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, opts.limit);
-      if (members.length === 0) return { jobs, nextCursor: null };
-      const raws = await this.redis.mget(...members.map((m) => this.key(m.slice(m.indexOf('-') + 1))));
-      const expired: string[] = [];
-      for (const [i, member] of members.entries()) {
-        cursor = member;
-        const raw = raws[i];
-        if (raw === null) {
-          expired.push(member);
-          continue;
-        }
-        const record = JSON.parse(raw) as ReindexRecord;
-        if (opts.collection === undefined || record.collection === opts.collection) jobs.push(record);
-        if (jobs.length === opts.limit) break;
-      }
-      if (expired.length > 0) await this.redis.zrem(this.listKey(tenant), ...expired);
-      if (members.length < opts.limit && jobs.length < opts.limit) return { jobs, nextCursor: null };
-    }
-    return { jobs, nextCursor: jobs.length === opts.limit && cursor ? cursor : null };
+    const listKey = this.listKey(tenant);
+    const { items, nextCursor } = await pageByLex<ReindexRecord>(
+      this.redis,
+      listKey,
+      { limit: opts.limit, cursor: opts.cursor, maxRounds: 20 },
+      async (members) => {
+        const raws = await this.redis.mget(...members.map((m) => this.key(m.slice(m.indexOf('-') + 1))));
+        return raws.map((raw) => (raw === null ? undefined : (JSON.parse(raw) as ReindexRecord)));
+      },
+      (record) => opts.collection === undefined || record.collection === opts.collection,
+      async (expired) => {
+        await this.redis.zrem(listKey, ...expired);
+      },
+    );
+    return { jobs: items, nextCursor };
   }
 
   async get(jobId: string): Promise<ReindexRecord | undefined> {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { pageByLex } from '../../infra/lex-pages';
 import { updateJson } from '../../infra/redis-json';
 import type { DocumentRecord, DocumentStatus } from './document-types';
 
@@ -150,29 +151,17 @@ export class DocumentStore {
     opts: { collection?: string; status?: DocumentStatus; limit: number; cursor?: string },
   ): Promise<{ documents: DocumentRecord[]; nextCursor: string | null }> {
     const key = opts.collection ? this.listKey(tenant, opts.collection) : this.tenantListKey(tenant);
-    const documents: DocumentRecord[] = [];
-    let cursor = opts.cursor;
-    // Status filtering happens here, so a page may take a few rounds; bounded so a filter matching nothing stays cheap.
-    for (let round = 0; round < 50 && documents.length < opts.limit; round++) {
-      const max = cursor ? `(${cursor}` : '+';
-      const ids = await this.redis.zrange(key, max, '-', 'BYLEX', 'REV', 'LIMIT', 0, opts.limit);
-      if (ids.length === 0) {
-        cursor = undefined;
-        break;
-      }
-      const docs = await this.getMany(tenant, ids);
-      for (const id of ids) {
-        cursor = id;
-        const doc = docs.get(id);
-        if (doc && (!opts.status || doc.status === opts.status)) documents.push(doc);
-        if (documents.length === opts.limit) break;
-      }
-      if (ids.length < opts.limit && documents.length < opts.limit) {
-        cursor = undefined;
-        break;
-      }
-    }
-    return { documents, nextCursor: documents.length === opts.limit && cursor ? cursor : null };
+    const { items, nextCursor } = await pageByLex<DocumentRecord>(
+      this.redis,
+      key,
+      { limit: opts.limit, cursor: opts.cursor, maxRounds: 50 },
+      async (ids) => {
+        const docs = await this.getMany(tenant, ids);
+        return ids.map((id) => docs.get(id));
+      },
+      (doc) => !opts.status || doc.status === opts.status,
+    );
+    return { documents: items, nextCursor };
   }
 }
 
