@@ -1,9 +1,5 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig, type Config } from '../src/config';
-import { createLogger } from '../src/infra/logger';
-import { startServer } from '../src/server';
+import type { Config } from '../src/config';
+import { startWithTempDataDir, type InProcessService } from '../scripts/eval/in-process-service';
 import { startRedis } from '../test/support/redis-server';
 
 export interface BenchService {
@@ -19,25 +15,19 @@ export interface BenchService {
  */
 export async function startBenchService(name: string, env: Record<string, string> = {}): Promise<BenchService> {
   const redis = await startRedis();
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), `ragmem-bench-${name}-`));
-  const config = loadConfig({
-    REDIS_URL: redis.url,
-    REDIS_PREFIX: `bench${name}`,
-    DATA_DIR: dataDir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    RUN_WORKERS: 'inline',
-    ...env,
-  });
-  const server = await startServer(config, createLogger(config.logLevel));
+  let service: InProcessService;
+  try {
+    service = await startWithTempDataDir(`bench-${name}`, {}, { REDIS_URL: redis.url, REDIS_PREFIX: `bench${name}`, ...env });
+  } catch (err) {
+    await redis.stop();
+    throw err;
+  }
   return {
-    base: server.url,
-    config,
+    base: service.server.url,
+    config: service.config,
     stop: async () => {
-      await server.stop();
+      await service.stop();
       await redis.stop();
-      await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
 }

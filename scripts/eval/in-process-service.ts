@@ -16,26 +16,36 @@ export interface InProcessService {
 
 /**
  * The service under evaluation, in this process: the caller's environment configures it (models, chunking, store,
- * context shares...), then `fixed` and these win: a temp DATA_DIR, a random Redis prefix on REDIS_URL (default the
- * local Redis), port 0, workers inline, warnings only.
+ * context shares...), then `fixed` and these win: a random Redis prefix on REDIS_URL (default the local Redis), and
+ * startWithTempDataDir's settings. Stopping it also deletes every key under the prefix.
  */
 export async function startInProcessService(name: string, fixed: Record<string, string> = {}): Promise<InProcessService> {
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), `ragmem-${name}-`));
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
   const redisPrefix = `eval${randomBytes(5).toString('hex')}`;
-  const config = loadConfig({
-    ...process.env,
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: redisPrefix,
-    DATA_DIR: dataDir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    RUN_WORKERS: 'inline',
-    ...fixed,
-  });
+  const service = await startWithTempDataDir(name, process.env, { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix, ...fixed });
+  return {
+    ...service,
+    stop: async () => {
+      await service.stop();
+      await dropRedisKeys(redisUrl, redisPrefix).catch((err) => console.error(`could not clean Redis keys: ${err}`));
+    },
+  };
+}
+
+/**
+ * The service in this process: `base`, then a temp DATA_DIR, port 0, workers inline and warnings only, then
+ * `overrides`. Stopping it (or a failed start) removes the directory; what else the caller set up, it tears down.
+ */
+export async function startWithTempDataDir(
+  name: string,
+  base: Record<string, string | undefined>,
+  overrides: Record<string, string>,
+): Promise<InProcessService> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), `ragmem-${name}-`));
   let server: RunningServer;
+  let config: Readonly<Config>;
   try {
+    config = loadConfig({ ...base, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', RUN_WORKERS: 'inline', ...overrides });
     server = await startServer(config, createLogger(config.logLevel));
   } catch (err) {
     await fs.rm(dataDir, { recursive: true, force: true });
@@ -47,7 +57,6 @@ export async function startInProcessService(name: string, fixed: Record<string, 
     stop: async () => {
       await server.stop();
       await fs.rm(dataDir, { recursive: true, force: true });
-      await dropRedisKeys(redisUrl, redisPrefix).catch((err) => console.error(`could not clean Redis keys: ${err}`));
     },
   };
 }
