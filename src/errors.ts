@@ -1,32 +1,98 @@
 /**
+ * The one catalogue of error codes. Every code the service can answer (or record on a document or job) is here with
+ * its HTTP status and whether a worker or the gateway may retry it. `AppError` takes its status and retryability from
+ * this table, so a code cannot drift between call sites; the README's error table is checked against it by a test.
+ *
+ * `where` says where a client meets the code: `http` (an error response), `document` (a document's or reindex job's
+ * `error.code`), or both.
+ */
+type Where = 'http' | 'document' | 'both';
+interface CodeSpec {
+  status: number;
+  retryable: boolean;
+  where: Where;
+  /** One line for the docs' table. */
+  meaning: string;
+}
+
+const spec = (status: number, retryable: boolean, where: Where, meaning: string): CodeSpec => ({ status, retryable, where, meaning });
+
+export const ERROR_CATALOGUE = {
+  // Requests the client can fix.
+  invalid_request: spec(400, false, 'http', 'a field, parameter or path is invalid; details name the failing fields'),
+  invalid_json: spec(400, false, 'http', 'the body is not valid JSON'),
+  invalid_encoding: spec(400, false, 'both', 'the text is not valid UTF-8'),
+  empty_document: spec(400, false, 'http', 'the uploaded file or text is empty'),
+  context_too_small: spec(400, false, 'http', 'maxContextTokens cannot hold the system prompt, the question and the newest turn'),
+  unknown_model: spec(400, false, 'http', 'the request names a model the registry does not know'),
+  unknown_embedding_model: spec(400, false, 'http', 'a reindex names an embedding model the service cannot serve'),
+  unauthorized: spec(401, false, 'http', 'no key, or a key that is not valid'),
+  not_found: spec(404, false, 'http', 'the document (or job) does not exist for this tenant'),
+  session_not_found: spec(404, false, 'http', 'the session does not exist for this tenant'),
+  route_not_found: spec(404, false, 'http', 'no such route'),
+  session_exists: spec(409, false, 'http', 'POST /sessions with an id already taken'),
+  session_deleted: spec(409, false, 'http', 'the session was deleted while its answer was being made; nothing was stored'),
+  conflict: spec(409, false, 'http', 'the document changed while the request was made; try again'),
+  reindex_in_progress: spec(409, false, 'http', 'a reindex of the collection is already running'),
+  reindex_finished: spec(409, false, 'http', 'the reindex job already ended'),
+  source_missing: spec(409, false, 'both', 'the stored source of a document is gone; upload it again'),
+  payload_too_large: spec(413, false, 'http', 'the body or file is over its size limit'),
+  too_many_documents: spec(413, false, 'http', 'a bulk request over 1,000 documents'),
+  too_many_messages: spec(413, false, 'http', 'an import over MAX_IMPORT_MESSAGES'),
+  question_too_large: spec(413, false, 'http', 'a question over MAX_QUESTION_CHARS'),
+  unsupported_media_type: spec(415, false, 'http', 'a file type or content encoding the service does not take'),
+  rate_limited: spec(429, true, 'http', "a model's rate budget did not free up in time (Retry-After)"),
+  client_closed_request: spec(499, false, 'http', 'the client went away before the answer was made'),
+  aborted: spec(499, false, 'http', 'a model call was cancelled by its caller'),
+  // Document outcomes (a document's `error.code`).
+  pdf_encrypted: spec(422, false, 'document', 'the PDF is password-protected'),
+  pdf_invalid: spec(422, false, 'document', 'the file is not a readable PDF (truncated or corrupt)'),
+  pdf_no_text: spec(422, false, 'document', 'the PDF has no text layer (a scan)'),
+  ingest_failed: spec(500, false, 'document', 'ingestion failed after its last attempt; the message says why'),
+  // Dependencies and our own faults.
+  internal_error: spec(500, false, 'http', 'a bug on our side; the log has the cause'),
+  embedding_mismatch: spec(500, false, 'http', 'a vector index was built with another embedding model or size'),
+  vector_store_error: spec(500, false, 'both', 'the vector store refused a request (a bug on our side)'),
+  upstream_rejected: spec(502, false, 'http', 'the model provider refused the request'),
+  dependency_unavailable: spec(503, true, 'both', 'Redis or the vector store does not answer right now (Retry-After)'),
+  model_unavailable: spec(503, true, 'http', 'no model of the purpose can serve right now (Retry-After)'),
+  upstream_unavailable: spec(503, true, 'http', 'the model provider failed or did not answer'),
+  upstream_rate_limited: spec(503, true, 'http', 'the model provider rate-limited the call'),
+} as const satisfies Record<string, CodeSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CATALOGUE, code);
+
+/**
  * The one error type the service raises on purpose. `code` is stable and machine-readable (clients branch on it);
- * `status` is the HTTP status the error middleware answers with; `retryable` tells workers whether to try again.
+ * `status` (the HTTP status the error middleware answers with) and `retryable` (whether workers and the gateway try
+ * again) come from the catalogue. `retryable` may be overridden where one code covers both kinds, which is rare.
  */
 export class AppError extends Error {
   override name = 'AppError';
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly headers?: Record<string, string>;
   constructor(
-    readonly code: string,
-    readonly status: number,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
     options?: { cause?: unknown; retryable?: boolean; headers?: Record<string, string> },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.retryable = options?.retryable ?? status >= 500;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.retryable = options?.retryable ?? ERROR_CATALOGUE[code].retryable;
     this.headers = options?.headers;
   }
-  readonly retryable: boolean;
-  readonly headers?: Record<string, string>;
 }
 
-export const notFound = (what: string, id: string) =>
-  new AppError('not_found', 404, `${what} ${JSON.stringify(id)} does not exist`, { id });
+export const notFound = (what: string, id: string) => new AppError('not_found', `${what} ${JSON.stringify(id)} does not exist`, { id });
 
-export const invalidRequest = (message: string, details?: Record<string, unknown>) =>
-  new AppError('invalid_request', 400, message, details);
+export const invalidRequest = (message: string, details?: Record<string, unknown>) => new AppError('invalid_request', message, details);
 
 /** A request over one of the service's size limits (413), with the limit and what was sent. */
-export const tooLarge = (code: string, message: string, limit: { max: number; got: number }) => new AppError(code, 413, message, limit);
+export const tooLarge = (code: ErrorCode, message: string, limit: { max: number; got: number }) => new AppError(code, message, limit);
 
 /** `label` names the dependency in the message (default: `dependency`); `headers` ride along (e.g. Retry-After). */
 export const dependencyUnavailable = (
@@ -34,7 +100,7 @@ export const dependencyUnavailable = (
   cause?: unknown,
   options: { label?: string; headers?: Record<string, string> } = {},
 ) =>
-  new AppError('dependency_unavailable', 503, `${options.label ?? dependency} is unavailable; try again shortly`, { dependency }, {
+  new AppError('dependency_unavailable', `${options.label ?? dependency} is unavailable; try again shortly`, { dependency }, {
     cause,
     headers: options.headers,
   });

@@ -266,7 +266,7 @@ function newestFirst(recent: readonly TurnCandidate[]): TurnCandidate[] {
 }
 
 function contextTooSmall(budget: number, required: number, message: string): AppError {
-  return new AppError('context_too_small', 400, `${message}: ${required} tokens needed, budget ${budget}`, {
+  return new AppError('context_too_small', `${message}: ${required} tokens needed, budget ${budget}`, {
     budget,
     required,
   });

@@ -33,7 +33,7 @@ export function selectWindow(
   costOf: (turn: TurnCandidate) => number = turnMessageTokens,
 ): WindowSelection {
   if (recent.length > 0 && costOf(recent[0]) > grant) {
-    throw new AppError('context_too_small', 400, 'the context budget cannot hold the newest message of the session', {
+    throw new AppError('context_too_small', 'the context budget cannot hold the newest message of the session', {
       budget: grant,
       required: costOf(recent[0]),
     });

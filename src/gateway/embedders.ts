@@ -51,7 +51,7 @@ export class Embedders {
     const spec = this.registry.models.get(model);
     // Offline models are built above, in-process; any other embedding model goes through the gateway if it serves it.
     if (spec?.dimensions !== undefined && spec.provider !== 'offline' && this.gateway.serves(spec)) return gatewayEmbedder(this.gateway, spec);
-    throw new AppError('unknown_embedding_model', 400, `Unknown embedding model "${model}": known models are ${this.known().join(', ')}`, {
+    throw new AppError('unknown_embedding_model', `Unknown embedding model "${model}": known models are ${this.known().join(', ')}`, {
       model,
       known: this.known(),
     });

@@ -62,14 +62,14 @@ export class ModelGateway {
 
   spec(id: string): ModelSpec {
     const spec = this.deps.registry.models.get(id);
-    if (!spec) throw new AppError('unknown_model', 400, `Model "${id}" is not in the registry`, { known: [...this.deps.registry.models.keys()] });
+    if (!spec) throw new AppError('unknown_model', `Model "${id}" is not in the registry`, { known: [...this.deps.registry.models.keys()] });
     return spec;
   }
 
   /** The model a chat or summary request would try first: the one it pins, else its route's primary. */
   primary(purpose: 'chat' | 'summarize', model?: string): ModelSpec {
     const id = model ?? this.deps.registry.routes[purpose][0];
-    if (!id) throw new AppError('model_unavailable', 503, `No ${purpose} model is configured`);
+    if (!id) throw new AppError('model_unavailable', `No ${purpose} model is configured`);
     return this.spec(id);
   }
 
@@ -119,7 +119,7 @@ export class ModelGateway {
           yield { type: 'done', result: { ...event.result, modelId: id, costUsd: cost, cached: false } };
           return;
         }
-        throw new AppError('upstream_unavailable', 503, `The ${id} stream ended without a result`, { model: id });
+        throw new AppError('upstream_unavailable', `The ${id} stream ended without a result`, { model: id });
       } catch (err) {
         await this.failed(spec, req.purpose, req.tenant, err, { started, attempts: 1, stream: true });
         if (sent || !(isAppError(err) && err.retryable)) throw err;
@@ -136,7 +136,7 @@ export class ModelGateway {
   async embed(tenant: string, texts: string[], opts: { signal?: AbortSignal; model?: string; tokenCounts?: readonly number[] } = {}): Promise<Float32Array[]> {
     const { signal, model, tokenCounts } = opts;
     const id = model ?? this.deps.registry.routes.embed[0];
-    if (!id) throw new AppError('model_unavailable', 503, 'No embedding model is configured');
+    if (!id) throw new AppError('model_unavailable', 'No embedding model is configured');
     const cached = await this.deps.embeddingCache.getMany(id, texts);
     const missing = texts.map((t, i) => (cached[i] ? -1 : i)).filter((i) => i >= 0);
     if (missing.length === 0) return cached as Float32Array[];
@@ -256,4 +256,4 @@ export class ModelGateway {
 }
 
 const unavailable = (purpose: Purpose, tried: string[], cause?: unknown) =>
-  new AppError('model_unavailable', 503, `No ${purpose} model is available right now`, { tried }, { cause, headers: { 'Retry-After': '5' } });
+  new AppError('model_unavailable', `No ${purpose} model is available right now`, { tried }, { cause, headers: { 'Retry-After': '5' } });

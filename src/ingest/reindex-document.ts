@@ -18,9 +18,9 @@ export async function reindexDocument(
   const version = doc.version + 1;
   // The parsed copy when there is one (a reindex reuses the extracted text), else the original.
   if (!(await deps.sources.copyVersion(tenant, id, doc.version, version))) {
-    throw new AppError('source_missing', 409, 'The stored source of this document is missing; upload it again', { id });
+    throw new AppError('source_missing', 'The stored source of this document is missing; upload it again', { id });
   }
   const updated = await deps.documents.update(tenant, id, () => ({ version, ...queuedState() }), { expectVersion: doc.version });
-  if (!updated) throw new AppError('conflict', 409, 'The document changed while the reindex was requested; try again', { id });
+  if (!updated) throw new AppError('conflict', 'The document changed while the reindex was requested; try again', { id });
   return { tenant, documentId: id, version, reason: 'reindex' };
 }

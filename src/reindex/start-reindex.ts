@@ -42,7 +42,7 @@ export async function startReindex(deps: ReindexStartDeps, tenant: string, req: 
   if (!(await deps.indexes.catalog.startBuild(tenant, req.collection, { jobId, spec }))) {
     await deps.reindexJobs.delete(record);
     const running = await deps.indexes.catalog.build(tenant, req.collection);
-    throw new AppError('reindex_in_progress', 409, `A reindex of collection "${req.collection}" is already running`, {
+    throw new AppError('reindex_in_progress', `A reindex of collection "${req.collection}" is already running`, {
       collection: req.collection,
       ...(running ? { jobId: running.jobId } : {}),
     });
@@ -82,7 +82,7 @@ export async function getReindex(deps: Pick<ReindexStartDeps, 'reindexJobs'>, te
 export async function cancelReindex(deps: ReindexStartDeps, tenant: string, jobId: string): Promise<ReindexRecord> {
   const record = await getReindex(deps, tenant, jobId);
   if (isFinished(record.status)) {
-    throw new AppError('reindex_finished', 409, `Reindex job ${jobId} already ${record.status}`, { jobId, status: record.status });
+    throw new AppError('reindex_finished', `Reindex job ${jobId} already ${record.status}`, { jobId, status: record.status });
   }
   const owned = await deps.indexes.catalog.abandonBuild(tenant, record.collection, jobId);
   if (!owned) {

@@ -70,7 +70,7 @@ async function storeTurn(
   signal?: AbortSignal,
 ): Promise<AskAnswer> {
   // A client gone by now asked for nothing: store nothing rather than an answer nobody saw.
-  if (signal?.aborted) throw new AppError('client_closed_request', 499, 'The client closed the request');
+  if (signal?.aborted) throw new AppError('client_closed_request', 'The client closed the request');
   const citations = citationsUsed(result.text, prepared.built.citations);
   const usage = { promptTokens: result.usage.promptTokens, completionTokens: result.usage.completionTokens, costUsd: result.costUsd };
   const appended = await deps.sessions.append(
@@ -83,7 +83,7 @@ async function storeTurn(
     { collection: req.collection ?? DEFAULT_COLLECTION },
     { expectGeneration: prepared.session?.generation },
   );
-  if (!appended) throw new AppError('session_deleted', 409, 'The session was deleted while this answer was being made; nothing was stored');
+  if (!appended) throw new AppError('session_deleted', 'The session was deleted while this answer was being made; nothing was stored');
   try {
     await deps.memoryProducer.afterAppend(tenant, appended.session);
   } catch (err) {

@@ -52,7 +52,7 @@ export async function prepareContext(deps: SessionDeps, tenant: string, sessionI
   const budget = limit - answerTokens;
 
   if (budget < 1) {
-    throw new AppError('context_too_small', 400, `maxContextTokens ${requested} leaves no room for a prompt after the ${answerTokens} tokens reserved for the answer`, {
+    throw new AppError('context_too_small', `maxContextTokens ${requested} leaves no room for a prompt after the ${answerTokens} tokens reserved for the answer`, {
       maxContextTokens: requested,
       answerTokens,
     });

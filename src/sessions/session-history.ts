@@ -3,7 +3,7 @@ import { DEFAULT_COLLECTION } from '../api/schemas/common';
 import type { MessageRole, SessionRecord, StoredMessage } from '../stores/session/session-types';
 import type { SessionDeps } from './session-deps';
 
-export const sessionNotFound = (id: string) => new AppError('session_not_found', 404, `No session "${id}"`);
+export const sessionNotFound = (id: string) => new AppError('session_not_found', `No session "${id}"`);
 
 export async function getSession(deps: Pick<SessionDeps, 'sessions'>, tenant: string, id: string): Promise<SessionRecord> {
   const session = await deps.sessions.get(tenant, id);

@@ -21,7 +21,7 @@ function flakyStore(inner: VectorStore): VectorStore {
         return async (...args: Parameters<VectorStore['upsert']>) => {
           if (failuresLeft > 0) {
             failuresLeft--;
-            throw new AppError('dependency_unavailable', 503, 'vector store briefly unavailable', undefined, { retryable: true });
+            throw new AppError('dependency_unavailable', 'vector store briefly unavailable', undefined, { retryable: true });
           }
           return target.upsert(...args);
         };

@@ -225,7 +225,7 @@ describe('When the summariser model fails', () => {
     await appendScript(tenant, id, 21, 40);
     const failing: Pick<ModelGateway, 'chat'> = {
       chat: async () => {
-        throw new AppError('model_unavailable', 503, 'No summarize model is available right now');
+        throw new AppError('model_unavailable', 'No summarize model is available right now');
       },
     };
     await expect(summarizeSession(summaryDeps({ gateway: failing }), { tenant, sessionId: id, generation: first.generation })).rejects.toMatchObject({

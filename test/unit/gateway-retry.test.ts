@@ -4,8 +4,8 @@ import { costUsd } from '../../src/gateway/safety/pricing';
 import { dayRange, utcDay } from '../../src/gateway/safety/usage-meter';
 
 const transient = (retryAfterMs?: number) =>
-  new AppError('upstream', 503, 'try later', retryAfterMs === undefined ? undefined : { retryAfterMs }, { retryable: true });
-const permanent = () => new AppError('invalid_request', 400, 'bad');
+  new AppError('upstream_unavailable', 'try later', retryAfterMs === undefined ? undefined : { retryAfterMs }, { retryable: true });
+const permanent = () => new AppError('invalid_request', 'bad');
 
 /** fn failing with the given errors in turn, then answering 'ok'. */
 function failing(...errors: unknown[]) {

@@ -39,10 +39,7 @@ export function requireAdminKey(key: string): RequestHandler {
   return (req, _res, next) => {
     const secret = presentedSecret(req.headers.authorization);
     if (secret !== undefined && sameSecret(secret, key)) return next();
-    throw new AppError(
-      'unauthorized',
-      401,
-      secret === undefined ? 'Send the admin key as "Authorization: Bearer <key>" or as the HTTP Basic password' : 'The admin key is not valid',
+    throw new AppError('unauthorized', secret === undefined ? 'Send the admin key as "Authorization: Bearer <key>" or as the HTTP Basic password' : 'The admin key is not valid',
       undefined,
       { headers: { 'WWW-Authenticate': `Basic realm="${ADMIN_REALM}"` } },
     );

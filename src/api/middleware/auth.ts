@@ -18,7 +18,7 @@ export function authenticate(apiKeys: ReadonlyMap<string, string> | undefined): 
     const tenant = match ? apiKeys.get(match[1].trim()) : undefined;
     if (!tenant) {
       res.setHeader('WWW-Authenticate', 'Bearer');
-      throw new AppError('unauthorized', 401, match ? 'The API key is not valid' : 'Send an API key as "Authorization: Bearer <key>"');
+      throw new AppError('unauthorized', match ? 'The API key is not valid' : 'Send an API key as "Authorization: Bearer <key>"');
     }
     res.locals.tenant = tenant;
     next();

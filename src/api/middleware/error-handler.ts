@@ -8,32 +8,32 @@ import { isRedisUnavailable, redisUnavailable } from '../../infra/redis';
 export function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
   if (err instanceof ZodError) {
-    return new AppError('invalid_request', 400, describeZod(err), {
+    return new AppError('invalid_request', describeZod(err), {
       fields: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code })),
     });
   }
   if (err instanceof MulterError) {
-    if (err.code === 'LIMIT_FILE_SIZE') return new AppError('payload_too_large', 413, 'The file is larger than the upload limit');
+    if (err.code === 'LIMIT_FILE_SIZE') return new AppError('payload_too_large', 'The file is larger than the upload limit');
     if (err.code === 'LIMIT_UNEXPECTED_FILE') {
-      return new AppError('invalid_request', 400, `Unexpected file field "${err.field}": send one file as "file"`);
+      return new AppError('invalid_request', `Unexpected file field "${err.field}": send one file as "file"`);
     }
-    return new AppError('invalid_request', 400, `Invalid multipart upload: ${err.message}`, { multer: err.code });
+    return new AppError('invalid_request', `Invalid multipart upload: ${err.message}`, { multer: err.code });
   }
   const bodyErr = err as { type?: string; status?: number; message?: string };
   switch (bodyErr.type) {
     case 'entity.too.large':
-      return new AppError('payload_too_large', 413, 'The request body is larger than the limit');
+      return new AppError('payload_too_large', 'The request body is larger than the limit');
     case 'entity.parse.failed':
-      return new AppError('invalid_json', 400, 'The request body is not valid JSON');
+      return new AppError('invalid_json', 'The request body is not valid JSON');
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new AppError('unsupported_media_type', 415, bodyErr.message ?? 'Unsupported content encoding');
+      return new AppError('unsupported_media_type', bodyErr.message ?? 'Unsupported content encoding');
   }
   if (isRedisUnavailable(err)) return redisUnavailable(err);
   if (err instanceof Error && /Unexpected end of form|Malformed part header|Multipart: Boundary not found/i.test(err.message)) {
-    return new AppError('invalid_request', 400, `Invalid multipart body: ${err.message}`);
+    return new AppError('invalid_request', `Invalid multipart body: ${err.message}`);
   }
-  return new AppError('internal_error', 500, 'Something went wrong on our side', undefined, { cause: err });
+  return new AppError('internal_error', 'Something went wrong on our side', undefined, { cause: err });
 }
 
 function describeZod(err: ZodError): string {
@@ -54,5 +54,5 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
 };
 
 export const notFoundRoute: RequestHandler = (req) => {
-  throw new AppError('route_not_found', 404, `No route for ${req.method} ${req.path}`);
+  throw new AppError('route_not_found', `No route for ${req.method} ${req.path}`);
 };

@@ -42,7 +42,7 @@ export function documentsRouter(deps: AppDeps): Router {
     if (req.is('multipart/form-data')) {
       await new Promise<void>((resolve, reject) => upload.single('file')(req, res, (err) => (err ? reject(err) : resolve())));
     } else if (!req.is('application/json')) {
-      throw new AppError('unsupported_media_type', 415, 'Send multipart/form-data with a "file" field, or application/json with "text"');
+      throw new AppError('unsupported_media_type', 'Send multipart/form-data with a "file" field, or application/json with "text"');
     }
     const input = req.file ? fromUpload(req, tenantOf(res)) : fromJson(req.body, tenantOf(res));
     const result = await addDocument(deps, input);
@@ -135,17 +135,17 @@ export function documentsRouter(deps: AppDeps): Router {
 function fromUpload(req: Request, tenant: string): NewDocument {
   const file = req.file!;
   const fields = uploadFieldsSchema.parse(req.body ?? {});
-  if (file.size === 0) throw new AppError('empty_document', 400, 'The uploaded file is empty');
+  if (file.size === 0) throw new AppError('empty_document', 'The uploaded file is empty');
   const format = detectFormat(file.originalname, file.mimetype, file.buffer.subarray(0, 1024));
   if (!format) {
-    throw new AppError('unsupported_media_type', 415, `Unsupported file type "${file.mimetype}" (${file.originalname}): send PDF, Markdown, plain text or HTML`, {
+    throw new AppError('unsupported_media_type', `Unsupported file type "${file.mimetype}" (${file.originalname}): send PDF, Markdown, plain text or HTML`, {
       mimeType: file.mimetype,
       filename: file.originalname,
     });
   }
   if (format !== 'pdf') {
     const text = decodeUtf8Strict(file.buffer);
-    if (text.trim() === '') throw new AppError('empty_document', 400, 'The uploaded file has no text');
+    if (text.trim() === '') throw new AppError('empty_document', 'The uploaded file has no text');
   }
   return { ...describedBy(tenant, fields), bytes: file.buffer, mimeType: file.mimetype, format, filename: file.originalname };
 }

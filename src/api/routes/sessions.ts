@@ -17,7 +17,7 @@ export function sessionsRouter(deps: SessionDeps): Router {
   router.post('/sessions', async (req, res) => {
     const body = createSessionSchema.parse(req.body ?? {});
     const { session, created } = await deps.sessions.create(tenantOf(res), body, { collection: DEFAULT_COLLECTION });
-    if (!created) throw new AppError('session_exists', 409, `A session "${session.id}" already exists`, { id: session.id });
+    if (!created) throw new AppError('session_exists', `A session "${session.id}" already exists`, { id: session.id });
     res.status(201).json(toSessionView(session));
   });
 

@@ -212,7 +212,7 @@ export function splitSentences(text: string): string[] {
 
 /** The error for a request whose signal aborted: not retryable, 499 as nginx's "client closed request". */
 function abortedError(signal: AbortSignal): AppError {
-  return new AppError('aborted', 499, 'the request was aborted', undefined, { cause: signal.reason, retryable: false });
+  return new AppError('aborted', 'the request was aborted', undefined, { cause: signal.reason, retryable: false });
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {

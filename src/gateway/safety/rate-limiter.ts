@@ -169,10 +169,7 @@ export class RateLimiter {
 }
 
 function rateLimited(model: string, retryAfterMs: number): AppError {
-  return new AppError(
-    'rate_limited',
-    429,
-    `the rate limit of ${model} is reached; try again in ${Math.ceil(retryAfterMs / 1000)} s`,
+  return new AppError('rate_limited', `the rate limit of ${model} is reached; try again in ${Math.ceil(retryAfterMs / 1000)} s`,
     { model, retryAfterMs },
     { retryable: true, headers: retryAfterHeader(retryAfterMs) },
   );

@@ -37,10 +37,7 @@ export async function parsePdf(bytes: Buffer): Promise<ParsedDocument> {
     offset += text.length;
   }
   if (parts.length === 0) {
-    throw new AppError(
-      'pdf_no_text',
-      422,
-      'The PDF has no extractable text (it may be a scanned image); OCR is not performed: upload a PDF with a text layer',
+    throw new AppError('pdf_no_text', 'The PDF has no extractable text (it may be a scanned image); OCR is not performed: upload a PDF with a text layer',
       { pages: pageTexts.length },
       { retryable: false },
     );
@@ -65,19 +62,13 @@ export function normalizePdfText(raw: string): string {
 
 function pdfError(err: unknown): unknown {
   if (err instanceof PasswordException) {
-    return new AppError(
-      'pdf_encrypted',
-      422,
-      'The PDF is password-protected: upload a decrypted copy',
+    return new AppError('pdf_encrypted', 'The PDF is password-protected: upload a decrypted copy',
       undefined,
       { cause: err, retryable: false },
     );
   }
   if (err instanceof InvalidPDFException || err instanceof FormatError || err instanceof UnknownErrorException) {
-    return new AppError(
-      'pdf_invalid',
-      422,
-      'The file is not a readable PDF (it may be truncated or corrupt)',
+    return new AppError('pdf_invalid', 'The file is not a readable PDF (it may be truncated or corrupt)',
       { reason: err.message },
       { cause: err, retryable: false },
     );

@@ -416,10 +416,7 @@ export class LanceDbVectorStore implements VectorStore {
     };
     const wanted = { dimensions: String(this.options.dimensions), embeddingModel: this.options.embeddingModel, layout: LAYOUT_VERSION };
     if (recorded.dimensions !== wanted.dimensions || recorded.embeddingModel !== wanted.embeddingModel || recorded.layout !== wanted.layout) {
-      throw new AppError(
-        'embedding_mismatch',
-        500,
-        `LanceDB table ${this.tableName} in ${this.options.dir} holds ${recorded.dimensions ?? '?'}-dimension vectors from model ` +
+      throw new AppError('embedding_mismatch', `LanceDB table ${this.tableName} in ${this.options.dir} holds ${recorded.dimensions ?? '?'}-dimension vectors from model ` +
           `${JSON.stringify(recorded.embeddingModel ?? '?')} (layout ${recorded.layout ?? '?'}), but this service is configured for ` +
           `${wanted.dimensions} dimensions from ${JSON.stringify(wanted.embeddingModel)} (layout ${wanted.layout}). ` +
           'Use another directory or table name, or re-index into a new table.',

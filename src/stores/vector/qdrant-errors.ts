@@ -64,16 +64,13 @@ export function mapQdrantError(err: unknown, operation: string, logger?: QdrantE
     if (status === 429 || status >= 500) return dependencyUnavailable('qdrant', err, { label: 'Qdrant' });
     const data = (err as { data?: unknown }).data;
     logger?.warn({ dependency: 'qdrant', operation, status, bodyShape: bodyShape(data) }, 'qdrant rejected a request');
-    return new AppError(
-      'vector_store_error',
-      500,
-      `Qdrant rejected the ${operation} request (HTTP ${status})`,
+    return new AppError('vector_store_error', `Qdrant rejected the ${operation} request (HTTP ${status})`,
       { dependency: 'qdrant', operation, status },
       { retryable: false, cause: err },
     );
   }
   logger?.warn({ dependency: 'qdrant', operation, errorName: (err as Error | null)?.name }, 'qdrant call failed unexpectedly');
-  return new AppError('vector_store_error', 500, `Qdrant ${operation} failed unexpectedly`, { dependency: 'qdrant', operation }, { retryable: false, cause: err });
+  return new AppError('vector_store_error', `Qdrant ${operation} failed unexpectedly`, { dependency: 'qdrant', operation }, { retryable: false, cause: err });
 }
 
 /** Runs one client call, mapping its failure. */

@@ -233,7 +233,7 @@ export class QdrantVectorStore implements VectorStore {
   async ping(): Promise<void> {
     const { exists } = await this.call('collectionExists', () => this.client.collectionExists(this.alias));
     if (!exists) {
-      throw new AppError('vector_store_error', 500, `Qdrant collection alias ${this.alias} does not exist`, { dependency: 'qdrant', collection: this.alias }, { retryable: false });
+      throw new AppError('vector_store_error', `Qdrant collection alias ${this.alias} does not exist`, { dependency: 'qdrant', collection: this.alias }, { retryable: false });
     }
   }
 
@@ -353,10 +353,7 @@ export class QdrantVectorStore implements VectorStore {
     }
     if (problems.length === 0) return;
     const configured = { embeddingModel: this.options.embeddingModel, dimensions: this.options.dimensions, layout: QDRANT_LAYOUT_VERSION };
-    throw new AppError(
-      'embedding_mismatch',
-      500,
-      `Qdrant collection ${name} holds ${String(recorded.dimensions ?? dense?.size ?? '?')}-dimension vectors from model ` +
+    throw new AppError('embedding_mismatch', `Qdrant collection ${name} holds ${String(recorded.dimensions ?? dense?.size ?? '?')}-dimension vectors from model ` +
         `${JSON.stringify(recorded.embeddingModel ?? '?')} (layout ${String(recorded.layout ?? '?')}), but this service is configured for ` +
         `${configured.dimensions} dimensions from ${JSON.stringify(configured.embeddingModel)} (layout ${configured.layout}); ` +
         `mismatch in: ${problems.join(', ')}. Use another collection base, or re-index into a new collection and switch the alias.`,
@@ -461,7 +458,7 @@ function sortByIndex(chunks: StoredChunk[]): StoredChunk[] {
 }
 
 function toStoredChunk(payload: Record<string, unknown> | null | undefined): StoredChunk {
-  if (!payload) throw new AppError('vector_store_error', 500, 'Qdrant returned a point without payload', { dependency: 'qdrant' }, { retryable: false });
+  if (!payload) throw new AppError('vector_store_error', 'Qdrant returned a point without payload', { dependency: 'qdrant' }, { retryable: false });
   return {
     id: payload.chunkId as string,
     tenant: payload.tenant as string,
