@@ -2,11 +2,7 @@
  * Tests run against real Redis (a throwaway server started in globalSetup) and real LanceDB in temp dirs.
  * The `qdrant` project runs the HTTP ingestion and session suites once more with QDRANT_URL set, on the strict Qdrant double.
  */
-const shared = {
-  testEnvironment: 'node',
-  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
-  transformIgnorePatterns: ['/node_modules/(?!(@mistralai/mistralai)/)'],
-};
+const shared = require('./jest.shared.js');
 
 module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
