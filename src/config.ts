@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -48,6 +49,11 @@ const envSchema = z.object({
   RUN_WORKERS: z.enum(['inline', 'off']).default('inline'),
   MAX_UPLOAD_BYTES: intFrom(50 * 1024 * 1024, 1),
   MAX_JSON_BYTES: intFrom(20 * 1024 * 1024, 1024),
+  /**
+   * Request bodies one process holds in memory at once (uploads are buffered whole): past this, new bodies answer 503
+   * `uploads_busy` with Retry-After instead of N concurrent 50 MB uploads exhausting the heap.
+   */
+  MAX_INFLIGHT_UPLOAD_BYTES: intFrom(256 * 1024 * 1024, 1),
   CHUNK_SIZE_TOKENS: intFrom(512, 16),
   CHUNK_OVERLAP_TOKENS: intFrom(64, 0),
   EMBED_BATCH_SIZE: intFrom(64, 1),
@@ -101,6 +107,13 @@ const envSchema = z.object({
   SUMMARY_MAX_TOKENS: intFrom(1024, 64),
   MAX_IMPORT_MESSAGES: intFrom(10_000, 1),
   MAX_QUESTION_CHARS: intFrom(32_768, 16),
+  /** Bounded parsing (src/ingest/parse-sandbox): PDF and HTML are parsed in child processes killed past these limits. */
+  PARSE_TIMEOUT_MS: intFrom(60_000, 100),
+  PDF_MAX_PAGES: intFrom(2000, 1),
+  /** Resident memory and heap of one parse process; an idle one holds about 60 MB, so less would fail every parse. */
+  PARSE_MAX_MEMORY_MB: intFrom(512, 128),
+  /** Parse processes at most; unset: one per core. */
+  PARSE_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
 });
 
 export type VectorBackend = 'lancedb' | 'qdrant';
@@ -134,12 +147,14 @@ export interface Config {
   adminApiKey?: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   workers: { mode: 'inline' | 'off'; concurrency: number; lockMs: number; attempts: number; backoffMs: number };
-  limits: { maxUploadBytes: number; maxJsonBytes: number; maxBulkDocuments: number };
+  limits: { maxUploadBytes: number; maxJsonBytes: number; maxBulkDocuments: number; maxInflightUploadBytes: number };
   chunking: { chunkSize: number; chunkOverlap: number };
   embedBatchSize: number;
   reindex: { dropGraceMs: number; concurrency: number };
   /** Overrides of the hybrid fusion; unset fields follow the embedder. */
   search: { fusion: { k?: number; denseWeight?: number } };
+  /** Limits of the parse sandbox (src/ingest/parse-sandbox/parse-limits.ts). */
+  parse: { timeoutMs: number; maxPdfPages: number; maxMemoryMb: number; concurrency: number };
   shutdownTimeoutMs: number;
   sessions: {
     ttlSeconds: number;
@@ -215,11 +230,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       attempts: e.JOB_ATTEMPTS,
       backoffMs: e.JOB_BACKOFF_MS,
     },
-    limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxJsonBytes: e.MAX_JSON_BYTES, maxBulkDocuments: 1000 },
+    limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxJsonBytes: e.MAX_JSON_BYTES, maxBulkDocuments: 1000, maxInflightUploadBytes: e.MAX_INFLIGHT_UPLOAD_BYTES },
     chunking: { chunkSize: e.CHUNK_SIZE_TOKENS, chunkOverlap: e.CHUNK_OVERLAP_TOKENS },
     embedBatchSize: e.EMBED_BATCH_SIZE,
     reindex: { dropGraceMs: e.REINDEX_DROP_GRACE_MS, concurrency: e.REINDEX_CONCURRENCY },
     search: { fusion: { k: e.HYBRID_RRF_K, denseWeight: e.HYBRID_DENSE_WEIGHT } },
+    parse: {
+      timeoutMs: e.PARSE_TIMEOUT_MS,
+      maxPdfPages: e.PDF_MAX_PAGES,
+      maxMemoryMb: e.PARSE_MAX_MEMORY_MB,
+      concurrency: e.PARSE_CONCURRENCY ?? os.availableParallelism(),
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     sessions: {
       ttlSeconds: e.SESSION_TTL_SECONDS,

@@ -1,7 +1,8 @@
 /**
  * The one catalogue of error codes. Every code the service can answer (or record on a document or job) is here with
  * its HTTP status and whether a worker or the gateway may retry it. `AppError` takes its status and retryability from
- * this table, so a code cannot drift between call sites; the README's error table is checked against it by a test.
+ * this table, so a code cannot drift between call sites; docs/errors.md is generated from it (`npm run docs:errors`)
+ * and test/unit/error-docs.test.ts fails when the two differ.
  *
  * `where` says where a client meets the code: `http` (an error response), `document` (a document's or reindex job's
  * `error.code`), or both.
@@ -22,6 +23,9 @@ export const ERROR_CATALOGUE = {
   invalid_request: spec(400, false, 'http', 'a field, parameter or path is invalid; details name the failing fields'),
   invalid_json: spec(400, false, 'http', 'the body is not valid JSON'),
   invalid_encoding: spec(400, false, 'both', 'the text is not valid UTF-8'),
+  invalid_path_encoding: spec(400, false, 'http', 'a path segment is not valid percent-encoding (e.g. %ZZ or a cut UTF-8 sequence)'),
+  invalid_content_encoding: spec(400, false, 'http', 'the body does not decode with its Content-Encoding (e.g. gzip that is not gzip)'),
+  invalid_multipart: spec(400, false, 'http', 'a multipart body is malformed: no boundary, truncated, too many parts or oversized part headers'),
   empty_document: spec(400, false, 'http', 'the uploaded file or text is empty'),
   context_too_small: spec(400, false, 'http', 'maxContextTokens cannot hold the system prompt, the question and the newest turn'),
   unknown_model: spec(400, false, 'http', 'the request names a model the registry does not know'),
@@ -40,15 +44,22 @@ export const ERROR_CATALOGUE = {
   too_many_documents: spec(413, false, 'http', 'a bulk request over 1,000 documents'),
   too_many_messages: spec(413, false, 'http', 'an import over MAX_IMPORT_MESSAGES'),
   question_too_large: spec(413, false, 'http', 'a question over MAX_QUESTION_CHARS'),
+  metadata_too_large: spec(413, false, 'http', 'document or session metadata over 64 keys or 8 KiB serialized (it is copied into every chunk)'),
+  filter_too_large: spec(413, false, 'http', 'a search or ask filter over 32 metadata keys or 256 values in all'),
   unsupported_media_type: spec(415, false, 'http', 'a file type or content encoding the service does not take'),
   rate_limited: spec(429, true, 'http', "a model's rate budget did not free up in time (Retry-After)"),
+  headers_too_large: spec(431, false, 'http', 'the request line and headers are over 16 KiB (Node\'s limit); refused before routing'),
   client_closed_request: spec(499, false, 'http', 'the client went away before the answer was made'),
   aborted: spec(499, false, 'http', 'a model call was cancelled by its caller'),
   // Document outcomes (a document's `error.code`).
   pdf_encrypted: spec(422, false, 'document', 'the PDF is password-protected'),
   pdf_invalid: spec(422, false, 'document', 'the file is not a readable PDF (truncated or corrupt)'),
   pdf_no_text: spec(422, false, 'document', 'the PDF has no text layer (a scan)'),
+  pdf_too_large: spec(422, false, 'document', 'the PDF has more pages than PDF_MAX_PAGES (checked before any text is read)'),
+  parse_timeout: spec(422, false, 'document', 'parsing ran past PARSE_TIMEOUT_MS and was stopped'),
+  parse_out_of_memory: spec(422, false, 'document', 'parsing needed more than PARSE_MAX_MEMORY_MB and was stopped'),
   ingest_failed: spec(500, false, 'document', 'ingestion failed after its last attempt; the message says why'),
+  reindex_failed: spec(500, false, 'document', 'a reindex job failed on an error without a code of its own; the message says why'),
   // Dependencies and our own faults.
   internal_error: spec(500, false, 'http', 'a bug on our side; the log has the cause'),
   embedding_mismatch: spec(500, false, 'http', 'a vector index was built with another embedding model or size'),
@@ -58,6 +69,8 @@ export const ERROR_CATALOGUE = {
   model_unavailable: spec(503, true, 'http', 'no model of the purpose can serve right now (Retry-After)'),
   upstream_unavailable: spec(503, true, 'http', 'the model provider failed or did not answer'),
   upstream_rate_limited: spec(503, true, 'http', 'the model provider rate-limited the call'),
+  uploads_busy: spec(503, true, 'http', 'the process already holds MAX_INFLIGHT_UPLOAD_BYTES of request bodies; retry after Retry-After'),
+  storage_full: spec(507, true, 'both', 'Redis is out of memory (maxmemory with noeviction); an operator must free or add memory (Retry-After)'),
 } as const satisfies Record<string, CodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -9,7 +9,8 @@ import { createGateway } from './gateway/create-gateway';
 import type { ModelGateway } from './gateway/model-gateway';
 import type { UsageMeter } from './gateway/safety/usage-meter';
 import type { IngestDeps } from './ingest/ingest-document';
-import { parseSource } from './ingest/parsers';
+import { ParsePool } from './ingest/parse-sandbox/parse-pool';
+import { sandboxedParse } from './ingest/parse-sandbox/sandboxed-parse';
 import { TokenCounter } from './ingest/token-counter';
 import { IndexCatalog } from './indexes/index-catalog';
 import { DEFAULT_INDEX_NAME, type IndexSpec } from './indexes/index-spec';
@@ -59,6 +60,8 @@ export interface Services {
   reindexProducer: ReindexProducer;
   /** The session-sweep queue: workers schedule the sweep on it, and the queue dashboard shows it. */
   sessionSweepQueue: Queue;
+  /** The bounded child processes that parse PDF and HTML (closed by `close()`). */
+  parsePool: ParsePool;
   ingestDeps(): IngestDeps;
   reindexDeps(): ReindexDeps;
   close(): Promise<void>;
@@ -113,12 +116,16 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     config.sessions.summary,
   );
   const sessionSweepQueue = openQueue(QueueNames.sessionSweep, queueConnection, config.redisPrefix);
+  // PDF and HTML are parsed in child processes with time, page and memory limits, never on this event loop.
+  const parsePool = new ParsePool({ ...config.parse, logger });
+  const parse = sandboxedParse(parsePool);
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       const steps: Array<[string, () => Promise<unknown>]> = [
         ['queue producer', () => producer.close()],
+        ['parse processes', () => parsePool.close()],
         ['session memory producer', () => memoryProducer.close()],
         ['reindex producer', () => reindexProducer.close()],
         ['session sweep queue', () => sessionSweepQueue.close()],
@@ -138,7 +145,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     return closing;
   };
 
-  const ingestDeps = (): IngestDeps => ({ documents, sources, indexes, parse: parseSource, embedBatchSize: config.embedBatchSize, logger });
+  const ingestDeps = (): IngestDeps => ({ documents, sources, indexes, parse, embedBatchSize: config.embedBatchSize, logger });
   return {
     config,
     logger,
@@ -161,6 +168,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     reindexJobs,
     reindexProducer,
     sessionSweepQueue,
+    parsePool,
     reindexDeps: () => ({ ...ingestDeps(), reindexJobs, concurrency: config.reindex.concurrency, dropGraceMs: config.reindex.dropGraceMs }),
     ingestDeps,
     close,

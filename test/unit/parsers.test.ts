@@ -6,6 +6,9 @@ import { decodeUtf8Strict } from '../../src/ingest/parsers/decode-text';
 import { detectFormat } from '../../src/ingest/parsers/detect-format';
 import { htmlToText } from '../../src/ingest/parsers/html';
 import { normalizePdfText, parsePdf } from '../../src/ingest/parsers/pdf';
+import { ParsePool } from '../../src/ingest/parse-sandbox/parse-pool';
+import { createLogger } from '../../src/infra/logger';
+import { nestedArraysPdf, nestedDictionariesPdf, pageBombPdf } from '../support/pdf-bombs';
 
 const PDFS = path.resolve(__dirname, '../../../shared/data/pdfs');
 const pdf = (name: string) => readFileSync(path.join(PDFS, name));
@@ -201,9 +204,92 @@ describe('pdf', () => {
     }
   });
 
+  it('When a PDF has more pages than maxPages, Then it fails as pdf_too_large before reading a page', async () => {
+    const err = await rejection(parsePdf(pageBombPdf(30), { maxPages: 20 }));
+    expect([err.code, err.status, err.retryable]).toEqual(['pdf_too_large', 422, false]);
+    expect(err.details).toEqual({ max: 20, got: 30 });
+    expect((await parsePdf(pageBombPdf(20), { maxPages: 20 })).pages).toHaveLength(20);
+  });
+
+  it('When objects nest tens of thousands of levels deep, Then it fails as pdf_invalid (not retried)', async () => {
+    for (const bytes of [nestedArraysPdf(50_000), nestedDictionariesPdf(50_000)]) {
+      const err = await rejection(parsePdf(bytes));
+      expect([err.code, err.retryable]).toEqual(['pdf_invalid', false]);
+    }
+  });
+
   it('When page text has layout spacing, Then runs collapse, tabs and paragraphs stay, hyphenated words rejoin', () => {
     expect(normalizePdfText('  Title   here \r\n\r\n\r\n\r\nA  com-\nputer and Trace-\nMonkey\u00ad.\u0000\nName \tAge  \n')).toBe(
       'Title here\n\nA computer and Trace-\nMonkey.\nName\tAge',
     );
+  });
+});
+
+describe('parse sandbox', () => {
+  const pool = new ParsePool({ timeoutMs: 60_000, maxPdfPages: 2000, maxMemoryMb: 512, concurrency: 2, logger: createLogger('silent') });
+  afterAll(() => pool.close());
+
+  it.each(['tracemonkey.pdf', 'federal-register-2020-17221.pdf', 'nics-background-checks-2015-11.pdf'])(
+    'When %s is parsed in a parse process, Then its text and page spans are those of parsing in-process',
+    async (name) => {
+      const inProcess = await parsePdf(pdf(name));
+      const sandboxed = await pool.parse(pdf(name), 'pdf');
+      expect(sandboxed).toEqual(inProcess);
+      expect(sandboxed.pages!.length).toBeGreaterThan(0);
+    },
+  );
+
+  const regexBomb = Buffer.from('<a '.repeat(200_000)); // the tag pattern rescans to the end from every `<`
+  const small = Buffer.from('<p>Small and quick</p>');
+
+  it('When one parse is killed at its time limit, Then the parse waiting behind it runs in a new process and succeeds', async () => {
+    const one = new ParsePool({ timeoutMs: 1500, maxPdfPages: 10, maxMemoryMb: 512, concurrency: 1, logger: createLogger('silent') });
+    try {
+      const bomb = one.parse(regexBomb, 'html');
+      const waiting = one.parse(small, 'html'); // waits its turn: its clock starts when a process takes it
+      const err = await rejection(bomb);
+      expect([err.code, err.retryable, err.details]).toEqual(['parse_timeout', false, { limitMs: 1500 }]);
+      expect((await waiting).text).toBe('Small and quick');
+      expect(one.pids()).toHaveLength(1);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('When a parse outgrows the heap limit, Then V8 stops its process and it fails as parse_out_of_memory', async () => {
+    // The resident-memory watch is left out (checked hourly) so that the heap limit (--max-old-space-size) trips first.
+    const one = new ParsePool({ timeoutMs: 60_000, maxPdfPages: 10, maxMemoryMb: 128, concurrency: 1, memoryCheckMs: 3_600_000, logger: createLogger('silent') });
+    try {
+      const err = await rejection(one.parse(Buffer.from('<p>x</p>'.repeat(2_500_000)), 'html')); // 20 MB, millions of lines
+      expect([err.code, err.retryable, err.details]).toEqual(['parse_out_of_memory', false, { limitMb: 128 }]);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('When the pool closes, Then running and waiting parses fail retryably, no process is left, and closing again resolves', async () => {
+    const one = new ParsePool({ timeoutMs: 60_000, maxPdfPages: 10, maxMemoryMb: 512, concurrency: 1, logger: createLogger('silent') });
+    await one.parse(small, 'html'); // a ready process, so the bomb below is sent to it at once
+    const pids = one.pids();
+    const running = one.parse(regexBomb, 'html').catch((e: unknown) => e);
+    const waiting = one.parse(small, 'html').catch((e: unknown) => e);
+    await new Promise((resolve) => setImmediate(resolve));
+    await one.close();
+    for (const outcome of [await running, await waiting]) {
+      expect(outcome).toBeInstanceOf(Error);
+      expect(outcome).not.toBeInstanceOf(AppError); // not a document failure: another worker retries the job
+      expect((outcome as Error).message).toMatch(/shutting down/);
+    }
+    expect(one.pids()).toEqual([]);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+    await expect(one.close()).resolves.toBeUndefined();
+    await expect(one.parse(small, 'html')).rejects.toThrow(/closed/);
+  });
+
+  it('When a parse fails in a parse process, Then the same AppError code, details and retryability come back', async () => {
+    const err = await rejection(pool.parse(pdf('password-example.pdf'), 'pdf'));
+    expect([err.code, err.status, err.retryable]).toEqual(['pdf_encrypted', 422, false]);
+    const html = await rejection(pool.parse(Buffer.from('caf\u00e9', 'latin1'), 'html'));
+    expect([html.code, html.details]).toEqual(['invalid_encoding', { encoding: 'utf-8', offset: 3 }]);
   });
 });

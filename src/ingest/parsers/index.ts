@@ -1,14 +1,19 @@
 import type { ParsedDocument, SourceFormat } from '../types';
 import { parseHtml } from './html';
 import { parseMarkdown } from './markdown';
-import { parsePdf } from './pdf';
+import { parsePdf, type PdfOptions } from './pdf';
 import { parseText } from './text';
 
-/** Source bytes to the text we store and chunk, by format (see detectFormat). */
-export async function parseSource(bytes: Buffer, format: SourceFormat): Promise<ParsedDocument> {
+export type ParseOptions = PdfOptions;
+
+/**
+ * Source bytes to the text we store and chunk, by format (see detectFormat), in this process. The service runs PDF
+ * and HTML through the parse sandbox (src/ingest/parse-sandbox), which calls this in a child process it can kill.
+ */
+export async function parseSource(bytes: Buffer, format: SourceFormat, options: ParseOptions = {}): Promise<ParsedDocument> {
   switch (format) {
     case 'pdf':
-      return parsePdf(bytes);
+      return parsePdf(bytes, options);
     case 'markdown':
       return parseMarkdown(bytes);
     case 'html':

@@ -1,4 +1,4 @@
-import { FormatError, InvalidPDFException, PasswordException, PDFParse, UnknownErrorException } from 'pdf-parse';
+import { PDFParse } from 'pdf-parse';
 import { AppError } from '../../errors';
 import type { PageSpan, ParsedDocument } from '../types';
 
@@ -7,15 +7,28 @@ const PAGE_SEPARATOR = '\n\n';
 /** pdf.js verbosity: errors only (its warnings about fonts and the like would go to stdout, outside our logger). */
 const PDFJS_ERRORS_ONLY = 0;
 
+export interface PdfOptions {
+  /** Refuse (pdf_too_large) a PDF with more pages, before reading any page: a page costs time and memory. */
+  maxPages?: number;
+}
+
 /**
- * The text layer of a PDF, page by page. CPU-bound and blocking: call it in a worker, never in the API process.
- * Failures that retrying cannot fix are AppErrors with retryable: false (422), so the job fails at once.
+ * The text layer of a PDF, page by page. CPU-bound and blocking: the service calls it in the parse sandbox
+ * (src/ingest/parse-sandbox), which bounds its time and memory. Failures that retrying cannot fix are AppErrors with
+ * retryable: false (422), so the job fails at once.
  */
-export async function parsePdf(bytes: Buffer): Promise<ParsedDocument> {
+export async function parsePdf(bytes: Buffer, options: PdfOptions = {}): Promise<ParsedDocument> {
   // A Buffer is copied by PDFParse; a plain Uint8Array would be handed to pdf.js and detached, so make sure of it.
   const parser = new PDFParse({ data: Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes), verbosity: PDFJS_ERRORS_ONLY });
   let pageTexts: { num: number; text: string }[];
   try {
+    const numPages = await pageCount(parser);
+    if (options.maxPages !== undefined && numPages > options.maxPages) {
+      throw new AppError('pdf_too_large', `The PDF has ${numPages} pages; at most ${options.maxPages} are accepted`,
+        { max: options.maxPages, got: numPages },
+        { retryable: false },
+      );
+    }
     pageTexts = (await parser.getText()).pages;
   } catch (err) {
     throw pdfError(err);
@@ -46,6 +59,16 @@ export async function parsePdf(bytes: Buffer): Promise<ParsedDocument> {
 }
 
 /**
+ * The page count from the page tree, without reading any page. PDFParse keeps its `load` (the pdf.js document, which
+ * getText loads anyway) private; its public getInfo would also parse the outline and XMP metadata, more hostile input
+ * to read before the check. pdf-parse is pinned, and the page-bomb test fails if `load` changes.
+ */
+async function pageCount(parser: PDFParse): Promise<number> {
+  const { numPages } = await (parser as unknown as { load(): Promise<{ numPages: number }> }).load();
+  return numPages;
+}
+
+/**
  * pdf.js gives one line per text line and spaces as laid out. Collapse runs of spaces (keeping a tab, which marks a
  * table cell), drop control characters, rejoin words hyphenated across a line break, keep paragraph breaks.
  */
@@ -61,17 +84,26 @@ export function normalizePdfText(raw: string): string {
 }
 
 function pdfError(err: unknown): unknown {
-  if (err instanceof PasswordException) {
+  if (err instanceof AppError) return err;
+  if (isNamed(err, 'PasswordException')) {
     return new AppError('pdf_encrypted', 'The PDF is password-protected: upload a decrypted copy',
       undefined,
       { cause: err, retryable: false },
     );
   }
-  if (err instanceof InvalidPDFException || err instanceof FormatError || err instanceof UnknownErrorException) {
+  if (isNamed(err, 'InvalidPDFException', 'FormatError', 'UnknownErrorException')) {
     return new AppError('pdf_invalid', 'The file is not a readable PDF (it may be truncated or corrupt)',
       { reason: err.message },
       { cause: err, retryable: false },
     );
   }
   return err; // not about the file (e.g. out of memory): let the job retry
+}
+
+/**
+ * By name, not instanceof: pdf-parse maps pdf.js's exceptions to its exported classes only while loading; one raised
+ * while reading a page (e.g. objects nested deeper than the stack allows) is pdf.js's own class of the same name.
+ */
+function isNamed(err: unknown, ...names: string[]): err is Error {
+  return err instanceof Error && names.includes(err.name);
 }
