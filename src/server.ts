@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app';
+import { answerClientError } from './api/middleware/error-handler';
 import type { Config } from './config';
 import { createLogger, type Logger } from './infra/logger';
 import { runEntry } from './infra/entry';
@@ -27,6 +28,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger = cre
     s.once('error', reject);
   });
   server.keepAliveTimeout = 65_000;
+  // Requests Node's HTTP parser refuses (header block over 16 KiB, broken framing) get the error envelope too.
+  server.on('clientError', answerClientError);
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   logger.info({ port, vectorStore: services.vectors.kind, workers: config.workers.mode }, 'ragmem listening');

@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFoundRoute } from './middleware/error-handler';
 import { requestContext } from './middleware/request-context';
+import { uploadAdmission } from './middleware/upload-admission';
 import { adminQueuesRouter } from './routes/admin-queues';
 import { documentsRouter } from './routes/documents';
 import { healthRouter } from './routes/health';
@@ -22,6 +23,12 @@ export function createApp(deps: AppDeps): Express {
   // Before tenant auth: the dashboard has its own key, which no tenant key replaces.
   app.use(adminQueuesRouter(deps));
   app.use(authenticate(deps.config.apiKeys));
+  // Before any body is read: bounds the request bodies this process holds in memory at once.
+  app.use(uploadAdmission({
+    maxInflightBytes: deps.config.limits.maxInflightUploadBytes,
+    maxUploadBytes: deps.config.limits.maxUploadBytes,
+    maxJsonBytes: deps.config.limits.maxJsonBytes,
+  }).middleware);
   app.use(express.json({ limit: deps.config.limits.maxJsonBytes, strict: false }));
   app.use(documentsRouter(deps));
   app.use(searchRouter(deps));

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { dependencyUnavailable, type AppError } from '../errors';
+import { AppError, dependencyUnavailable } from '../errors';
 
 /**
  * Redis connections. The API's client fails fast while Redis is away (no offline queue), so requests answer
@@ -90,3 +90,26 @@ export function isRedisUnavailable(err: unknown): boolean {
 export function redisUnavailable(cause: unknown): AppError {
   return dependencyUnavailable('redis', cause, { label: 'Redis', headers: { 'Retry-After': '2' } });
 }
+
+/** Redis at `maxmemory` with `noeviction` refuses writes with this reply (reads still work). */
+export function isRedisOutOfMemory(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (/\bOOM command not allowed/.test(err.message)) return true;
+  // A MULTI whose queued command was refused fails as EXECABORT; the OOM reply is among ioredis's `previousErrors`.
+  const previous = (err as { previousErrors?: unknown }).previousErrors;
+  return Array.isArray(previous) && previous.some((e) => e instanceof Error && /\bOOM command not allowed/.test(e.message));
+}
+
+/**
+ * 507 `storage_full`, not 503 `dependency_unavailable`: Redis answers, it is full, and it stays full until an operator
+ * frees or adds memory (or sessions expire). A 503 would tell clients to retry in seconds, which only adds load; 507
+ * says "the server cannot store this" and Retry-After asks for minutes. Retryable for workers: a job backs off and may
+ * succeed once memory is freed.
+ */
+export function redisOutOfMemory(cause: unknown): AppError {
+  return new AppError('storage_full', 'Redis is out of memory; the request was not stored. Try again later', { dependency: 'redis' }, {
+    cause,
+    headers: { 'Retry-After': '60' },
+  });
+}
+

@@ -140,3 +140,18 @@ describe('When an id does not exist', () => {
     expect(res.headers.get('x-request-id')).toBe('trace-123');
   });
 });
+
+describe('When a request once answered 500 (issue 11)', () => {
+  it('bad percent-escapes in path ids answer 400 invalid_path_encoding, an impossible day 400 invalid_request', async () => {
+    expectError(await server.request('GET', '/documents/%E0%A4%A'), 400, 'invalid_path_encoding');
+    expectError(await server.request('GET', '/sessions/%ZZ/messages'), 400, 'invalid_path_encoding');
+    expectError(await server.request('GET', '/usage?to=2024-13-01'), 400, 'invalid_request');
+  });
+
+  it('metadata over 8 KiB and filters over their bounds answer 413 with their own codes', async () => {
+    const big = { a: 'x'.repeat(4000), b: 'y'.repeat(4000), c: 'z'.repeat(400) };
+    expectError(await server.request('POST', '/documents', { text: 'a b c', metadata: big }), 413, 'metadata_too_large');
+    const filter = { metadata: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])) };
+    expectError(await server.request('POST', '/search', { query: 'lighthouse', filter }), 413, 'filter_too_large');
+  });
+});

@@ -46,12 +46,13 @@ async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-export async function startRedis(port?: number): Promise<ThrowawayRedis> {
+/** `extraArgs` go to redis-server as they are (e.g. `['--maxmemory-policy', 'noeviction']`). */
+export async function startRedis(port?: number, extraArgs: string[] = []): Promise<ThrowawayRedis> {
   const p = port ?? (await freePort());
   let child: ChildProcess | undefined;
   const launch = async () => {
     if (child && child.exitCode === null && child.signalCode === null) return; // already running
-    child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], {
       stdio: 'ignore',
     });
     child.on('error', () => undefined);

@@ -28,7 +28,9 @@ export function documentsRouter(deps: AppDeps): Router {
   const router = Router();
   const upload = multer({
     storage: multer.memoryStorage(),
-    limits: { fileSize: deps.config.limits.maxUploadBytes, files: 1, fields: 16, fieldSize: 64 * 1024 },
+    // Framing bounds: one file, a few small fields, few header pairs per part (busboy caps a part's header block at
+    // 16 KiB by itself); anything past them is 400 invalid_multipart before more of the body is read.
+    limits: { fileSize: deps.config.limits.maxUploadBytes, files: 1, fields: 16, fieldSize: 64 * 1024, parts: 17, fieldNameSize: 128, headerPairs: 16 },
   });
 
   const countOutcome = (result: AddDocumentResult) => deps.metrics.documentsTotal.inc({ outcome: result.kind });
@@ -43,6 +45,10 @@ export function documentsRouter(deps: AppDeps): Router {
       await new Promise<void>((resolve, reject) => upload.single('file')(req, res, (err) => (err ? reject(err) : resolve())));
     } else if (!req.is('application/json')) {
       throw new AppError('unsupported_media_type', 'Send multipart/form-data with a "file" field, or application/json with "text"');
+    }
+    if (req.is('multipart/form-data') && !req.file) {
+      // Fields alone (e.g. the text sent as a field): a multipart upload is a file.
+      throw new AppError('invalid_multipart', 'A multipart upload needs its document as a file part named "file"');
     }
     const input = req.file ? fromUpload(req, tenantOf(res)) : fromJson(req.body, tenantOf(res));
     const result = await addDocument(deps, input);

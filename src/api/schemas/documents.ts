@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DOCUMENT_STATUSES } from '../../stores/document/document-types';
-import { collectionSchema, cursorLimit, externalIdSchema, metadataSchema, nonBlank, titleSchema } from './common';
+import { collectionSchema, cursorLimit, documentIdSchema, externalIdSchema, metadataSchema, nonBlank, titleSchema } from './common';
 
 const MAX_TEXT_CHARS = 20_000_000;
 
@@ -29,9 +29,17 @@ export const uploadFieldsSchema = z.strictObject({
         ctx.addIssue({ code: 'custom', message: 'metadata must be a JSON object encoded as a string' });
         return z.NEVER;
       }
-      const parsed = metadataSchema.safeParse(value);
-      if (!parsed.success || value === null || Array.isArray(value) || typeof value !== 'object') {
+      if (value === null || Array.isArray(value) || typeof value !== 'object') {
         ctx.addIssue({ code: 'custom', message: 'metadata must be a JSON object of string, number or boolean values' });
+        return z.NEVER;
+      }
+      const parsed = metadataSchema.safeParse(value);
+      if (!parsed.success) {
+        // Passed on as they are, so a size bound keeps its own code (metadata_too_large), as in a JSON body.
+        for (const issue of parsed.error.issues) {
+          const params = (issue as { params?: Record<string, unknown> }).params;
+          ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, ...(params ? { params } : {}) });
+        }
         return z.NEVER;
       }
       return parsed.data;
@@ -64,4 +72,4 @@ export const listChunksQuery = z.strictObject({
   cursor: z.coerce.number().int().min(0).optional(),
 });
 
-export const documentIdParam = z.string().min(1).max(64);
+export const documentIdParam = documentIdSchema;

@@ -11,9 +11,12 @@ export const reindexBodySchema = z.strictObject({
   chunking: z
     .strictObject({
       chunkSize: z.number().int().min(MIN_CHUNK_SIZE).max(MAX_CHUNK_SIZE),
-      chunkOverlap: z.number().int().min(0),
+      chunkOverlap: z.number().int().min(0).max(MAX_CHUNK_SIZE / 2),
     })
-    .refine((c) => c.chunkOverlap < c.chunkSize, { message: 'chunkOverlap must be smaller than chunkSize', path: ['chunkOverlap'] })
+    // Each chunk advances by chunkSize - chunkOverlap tokens: an overlap of chunkSize - 1 makes one chunk per token
+    // (a 20 MB document would become millions of chunks). At most half keeps a document's chunk count within 2x
+    // that of no overlap.
+    .refine((c) => c.chunkOverlap * 2 <= c.chunkSize, { message: 'chunkOverlap must be at most half of chunkSize', path: ['chunkOverlap'] })
     .optional(),
 });
 

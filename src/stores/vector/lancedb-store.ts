@@ -7,6 +7,7 @@ import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8 } from 'apache
 import { AppError, invalidRequest } from '../../errors';
 import { MAX_KEYWORD_TOKEN_LENGTH, chunkKeywordText, keywordString } from '../../search/keyword-tokenizer';
 import { DEFAULT_RRF_K, reciprocalRankFusion } from '../../search/rrf';
+import { callLanceDb } from './lancedb-errors';
 import type {
   ChunkRecord,
   MetadataValue,
@@ -174,7 +175,12 @@ export class LanceDbVectorStore implements VectorStore {
     return this.open().then(() => undefined);
   }
 
-  async upsert(chunks: ChunkRecord[]): Promise<void> {
+  /** Public operations map LanceDB's raw errors to catalogue codes at this boundary (lancedb-errors.ts). */
+  upsert(chunks: ChunkRecord[]): Promise<void> {
+    return callLanceDb('upsert', () => this.upsertUnmapped(chunks));
+  }
+
+  private async upsertUnmapped(chunks: ChunkRecord[]): Promise<void> {
     if (chunks.length === 0) return;
     const rows = chunks.map((chunk) => this.toRow(chunk));
     const { table } = await this.open();
@@ -213,7 +219,11 @@ export class LanceDbVectorStore implements VectorStore {
     }
   }
 
-  async search(req: VectorSearchRequest): Promise<ScoredChunk[]> {
+  search(req: VectorSearchRequest): Promise<ScoredChunk[]> {
+    return callLanceDb('search', () => this.searchUnmapped(req));
+  }
+
+  private async searchUnmapped(req: VectorSearchRequest): Promise<ScoredChunk[]> {
     checkSearchRequest(req, this.options.dimensions);
     const where = chunkFilter(req.tenant, req.collection, req.filter);
     if (req.k === 0 || where === undefined) return [];
@@ -251,7 +261,11 @@ export class LanceDbVectorStore implements VectorStore {
     await this.deleteWhere(`tenant = ${sqlString(tenant)} AND collection = ${sqlString(collection)}`);
   }
 
-  private async deleteWhere(where: string): Promise<void> {
+  private deleteWhere(where: string): Promise<void> {
+    return callLanceDb('delete', () => this.deleteWhereUnmapped(where));
+  }
+
+  private async deleteWhereUnmapped(where: string): Promise<void> {
     const { table } = await this.open();
     // Upserts called after this delete must land after it, so they may not join a batch queued before it.
     this.openBatch = undefined;
@@ -260,7 +274,11 @@ export class LanceDbVectorStore implements VectorStore {
     });
   }
 
-  async listChunks(tenant: string, documentId: string, version: number, fromIndex: number, limit: number): Promise<StoredChunk[]> {
+  listChunks(tenant: string, documentId: string, version: number, fromIndex: number, limit: number): Promise<StoredChunk[]> {
+    return callLanceDb('list', () => this.listChunksUnmapped(tenant, documentId, version, fromIndex, limit));
+  }
+
+  private async listChunksUnmapped(tenant: string, documentId: string, version: number, fromIndex: number, limit: number): Promise<StoredChunk[]> {
     const where = [
       `tenant = ${sqlString(tenant)}`,
       `\`documentId\` = ${sqlString(documentId)}`,
@@ -280,7 +298,11 @@ export class LanceDbVectorStore implements VectorStore {
     return rows.map(toStoredChunk);
   }
 
-  async count(tenant: string, where: { collection?: string; documentId?: string } = {}): Promise<number> {
+  count(tenant: string, where: { collection?: string; documentId?: string } = {}): Promise<number> {
+    return callLanceDb('count', () => this.countUnmapped(tenant, where));
+  }
+
+  private async countUnmapped(tenant: string, where: { collection?: string; documentId?: string }): Promise<number> {
     const parts = [`tenant = ${sqlString(tenant)}`];
     if (where.collection !== undefined) parts.push(`collection = ${sqlString(where.collection)}`);
     if (where.documentId !== undefined) parts.push(`\`documentId\` = ${sqlString(where.documentId)}`);

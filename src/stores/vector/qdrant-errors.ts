@@ -64,6 +64,8 @@ export function mapQdrantError(err: unknown, operation: string, logger?: QdrantE
     if (status === 429 || status >= 500) return dependencyUnavailable('qdrant', err, { label: 'Qdrant' });
     const data = (err as { data?: unknown }).data;
     logger?.warn({ dependency: 'qdrant', operation, status, bodyShape: bodyShape(data) }, 'qdrant rejected a request');
+    const known = mapQdrantClientError(status, operation, err);
+    if (known) return known;
     return new AppError('vector_store_error', `Qdrant rejected the ${operation} request (HTTP ${status})`,
       { dependency: 'qdrant', operation, status },
       { retryable: false, cause: err },
@@ -71,6 +73,33 @@ export function mapQdrantError(err: unknown, operation: string, logger?: QdrantE
   }
   logger?.warn({ dependency: 'qdrant', operation, errorName: (err as Error | null)?.name }, 'qdrant call failed unexpectedly');
   return new AppError('vector_store_error', `Qdrant ${operation} failed unexpectedly`, { dependency: 'qdrant', operation }, { retryable: false, cause: err });
+}
+
+/**
+ * The 4xx answers that are not a malformed request of ours, each with its own code:
+ * - 401/403: Qdrant refuses our credentials (QDRANT_API_KEY wrong or missing): to the client the store is unavailable
+ *   (503), but not retryable, as no retry fixes a key; the message names the setting for the operator's log.
+ * - 404: the collection or alias is gone (dropped behind the service's back): `vector_store_error` saying so.
+ * - 409: another replica created the same collection or alias first: `conflict`, retryable (the next try sees it).
+ */
+function mapQdrantClientError(status: number, operation: string, err: unknown): AppError | undefined {
+  const details = { dependency: 'qdrant', operation, status };
+  if (status === 401 || status === 403) {
+    return new AppError('dependency_unavailable', 'Qdrant refused the credentials of this service (check QDRANT_API_KEY)', details, {
+      cause: err,
+      retryable: false,
+    });
+  }
+  if (status === 404) {
+    return new AppError('vector_store_error', `Qdrant has no such collection or alias for the ${operation} request (HTTP 404)`, details, {
+      cause: err,
+      retryable: false,
+    });
+  }
+  if (status === 409) {
+    return new AppError('conflict', `Qdrant ${operation} conflicted with a concurrent change; try again`, details, { cause: err, retryable: true });
+  }
+  return undefined;
 }
 
 /** Runs one client call, mapping its failure. */
