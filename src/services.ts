@@ -27,7 +27,7 @@ import { SessionRecallIndex } from './sessions/session-recall-index';
 import { DocumentStore } from './stores/document/document-store';
 import { SourceStore } from './stores/document/source-store';
 import { SessionStore } from './stores/session/session-store';
-import { LanceDbVectorStore } from './stores/vector/lancedb-store';
+import { partitionedLanceDbStore } from './stores/vector/lancedb-partitions';
 import { QdrantVectorStore } from './stores/vector/qdrant-store';
 import type { VectorStore } from './stores/vector/vector-store';
 
@@ -67,13 +67,14 @@ export interface Services {
   close(): Promise<void>;
 }
 
-/** The store of one physical index: a LanceDB table of that name, or the Qdrant collection base `ragmem_<name>`. */
+/** The store of one physical index: LanceDB tables `<name>__t_<tenant>`, or the Qdrant collection base `ragmem_<name>`. */
 export function createVectorStore(config: Readonly<Config>, spec: IndexSpec, logger: Logger): VectorStore {
   const common = { dimensions: spec.dimensions, embeddingModel: spec.embeddingModel, logger };
   if (config.vector.backend === 'qdrant') {
     return new QdrantVectorStore({ url: config.vector.url, apiKey: config.vector.apiKey, collectionBase: `ragmem_${spec.name}`, ...common });
   }
-  return new LanceDbVectorStore({ dir: config.vector.dir, tableName: spec.name, ...common });
+  // One table per tenant: LanceDB's BM25 statistics are per table, so tenants cannot move each other's keyword scores.
+  return partitionedLanceDbStore({ dir: config.vector.dir, tableName: spec.name, ...common });
 }
 
 export async function createServices(config: Readonly<Config>, logger: Logger): Promise<Services> {

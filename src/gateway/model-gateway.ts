@@ -130,14 +130,17 @@ export class ModelGateway {
   }
 
   /**
-   * Embeddings through the cache: only texts not seen before (for this model) reach the provider. `model` pins another
-   * embedding model than the configured one (a collection reindexed to it); there is never a fallback.
+   * Embeddings through the cache: only texts this tenant has not embedded before (with this model) reach the provider.
+   * `model` pins another embedding model than the configured one (a collection reindexed to it); there is never a
+   * fallback. The cache is per tenant, so a hit is always the tenant's own earlier (already metered) call: recording no
+   * usage for it tells the tenant nothing about other tenants. A shared cache would save the provider calls of texts
+   * several tenants embed, but its hits (no usage, faster answer) would tell one tenant what another had embedded.
    */
   async embed(tenant: string, texts: string[], opts: { signal?: AbortSignal; model?: string; tokenCounts?: readonly number[] } = {}): Promise<Float32Array[]> {
     const { signal, model, tokenCounts } = opts;
     const id = model ?? this.deps.registry.routes.embed[0];
     if (!id) throw new AppError('model_unavailable', 'No embedding model is configured');
-    const cached = await this.deps.embeddingCache.getMany(id, texts);
+    const cached = await this.deps.embeddingCache.getMany(id, texts, tenant);
     const missing = texts.map((t, i) => (cached[i] ? -1 : i)).filter((i) => i >= 0);
     if (missing.length === 0) return cached as Float32Array[];
     const candidate = (await this.callable([id]).next()).value;
@@ -146,7 +149,7 @@ export class ModelGateway {
     const fresh = missing.map((i) => texts[i]);
     const estimated = missing.reduce((n, i) => n + (tokenCounts?.[i] ?? this.deps.countTokens(texts[i])), 0);
     const { result } = await this.call(spec, provider, 'embed', tenant, estimated, signal, (p) => p.embed(spec.name, fresh, { signal }));
-    await this.deps.embeddingCache.setMany(id, fresh, result.vectors);
+    await this.deps.embeddingCache.setMany(id, fresh, result.vectors, tenant);
     const out = [...cached];
     missing.forEach((i, j) => (out[i] = result.vectors[j]));
     return out as Float32Array[];

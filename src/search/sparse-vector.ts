@@ -7,8 +7,9 @@ import { keywordTokens } from './keyword-tokenizer';
  * - Term id: the 32-bit FNV-1a hash of the token's UTF-8 bytes. Stable across processes and releases (no vocabulary to
  *   store or share); two tokens that collide simply share a dimension, which can only add a little noise to ranking.
  * - Document value: BM25's term-frequency part, tf (k1 + 1) / (tf + k1 (1 - b + b dl / avgdl)), with k1 1.2 and b 0.75
- *   as Lucene and LanceDB use. The collection's `modifier: 'idf'` makes Qdrant multiply in each term's IDF at query
- *   time, and the query's values are 1 per distinct term, so a score is BM25's sum over the query's terms.
+ *   as Lucene and LanceDB use. The query's value of each distinct term is its IDF over the searching tenant's own
+ *   chunks (`termIdf`, counted by the store), so a score is BM25's sum over the query's terms. (Qdrant's `idf`
+ *   modifier would count every tenant's points: one tenant could then move another's scores.)
  * - avgdl is a constant (AVERAGE_DOCUMENT_TERMS), as in Qdrant's own BM25 models: the true average changes with every
  *   write, and a stored vector cannot follow it. The constant sets where length normalisation pivots; it is not tuned
  *   to any data set (256 is fastembed's default; a full 512-token chunk of English prose holds about 230 terms).
@@ -61,6 +62,14 @@ export function documentSparseVector(text: string): SparseVector {
   const { counts, length } = termCounts(text);
   const norm = BM25_K1 * (1 - BM25_B + (BM25_B * length) / AVERAGE_DOCUMENT_TERMS);
   return toSparse(counts, (tf) => (tf * (BM25_K1 + 1)) / (tf + norm));
+}
+
+/**
+ * BM25's IDF as Qdrant's `idf` modifier computes it, ln((N - df + 0.5) / (df + 0.5) + 1), for N documents of which df
+ * hold the term: always positive, 0 for N = 0.
+ */
+export function termIdf(documents: number, withTerm: number): number {
+  return Math.log((documents - withTerm + 0.5) / (withTerm + 0.5) + 1);
 }
 
 /** A query's sparse vector: 1 per distinct term (BM25 counts a query term once, as LanceDB's full-text search does). */

@@ -1,6 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { partitionedLanceDbStore } from '../../src/stores/vector/lancedb-partitions';
+import { partitionTableName } from '../../src/stores/vector/tenant-partitioned-store';
+import { waitFor } from '../support/wait-for';
 import { LanceDbVectorStore, type LanceDbVectorStoreOptions } from '../../src/stores/vector/lancedb-store';
 import { CONTRACT_DIMENSIONS, e, makeChunk, uniqueTenant, vectorStoreContract } from '../support/vector-store-contract';
 
@@ -14,11 +17,24 @@ function storeAt(dir: string, overrides: Partial<LanceDbVectorStoreOptions> = {}
   return new LanceDbVectorStore({ dir, dimensions: CONTRACT_DIMENSIONS, embeddingModel: MODEL, ...overrides });
 }
 
+// A single table: what an index created before partitioning keeps serving from (and what each partition is).
 vectorStoreContract('LanceDbVectorStore', async () => {
   const dir = await tempDir();
   return {
     store: storeAt(dir),
     reopen: async () => storeAt(dir),
+    sharedKeywordStatistics: true,
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+// What the service runs: one table per tenant.
+const partitionedAt = (dir: string) => partitionedLanceDbStore({ dir, tableName: 'chunks', dimensions: CONTRACT_DIMENSIONS, embeddingModel: MODEL });
+vectorStoreContract('LanceDB partitioned by tenant', async () => {
+  const dir = await tempDir();
+  return {
+    store: partitionedAt(dir),
+    reopen: async () => partitionedAt(dir),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 });
@@ -164,5 +180,77 @@ describe('LanceDbVectorStore (LanceDB specifics)', () => {
     await store.close();
     await expect(store.count('t')).rejects.toThrow(/closed/);
     await expect(store.ping()).rejects.toThrow(/closed/);
+  });
+});
+
+describe('LanceDB partitioned by tenant (specifics)', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('When an index was created before partitioning (its shared table exists), then it keeps serving every tenant from that table and nothing is lost', async () => {
+    const tenants = [uniqueTenant('old-a'), uniqueTenant('old-b')];
+    const legacy = storeAt(dir, { tableName: 'chunks' });
+    await legacy.upsert(tenants.map((tenant, i) => makeChunk({ id: `old-${i}`, tenant, text: 'basalt columns', vector: e(0) })));
+    await legacy.close();
+
+    const store = partitionedAt(dir);
+    await store.init();
+    try {
+      for (const tenant of tenants) {
+        expect(await store.count(tenant)).toBe(1);
+        expect((await store.search({ tenant, collection: 'docs', text: 'basalt', mode: 'keyword', k: 5 })).map((hit) => hit.chunk.tenant)).toEqual([tenant]);
+      }
+      await store.upsert([makeChunk({ id: 'new-0', tenant: tenants[0], documentId: 'doc-2', vector: e(1) })]);
+      expect(await store.count(tenants[0])).toBe(2);
+    } finally {
+      await store.close();
+    }
+    const reopened = storeAt(dir, { tableName: 'chunks' });
+    expect(await reopened.count(tenants[0])).toBe(2);
+    await reopened.close();
+  });
+
+  test('When a tenant has no table yet, then reads answer empty without creating one, and its first write creates it', async () => {
+    const store = partitionedAt(dir);
+    await store.init();
+    const tenant = uniqueTenant('fresh');
+    const tableDir = join(dir, `${partitionTableName('chunks', tenant)}.lance`);
+    try {
+      expect(await store.count(tenant)).toBe(0);
+      expect(await store.search({ tenant, collection: 'docs', text: 'anything', vector: e(0), mode: 'hybrid', k: 5 })).toEqual([]);
+      await store.deleteDocument(tenant, 'doc-1');
+      await expect(stat(tableDir)).rejects.toMatchObject({ code: 'ENOENT' });
+      await store.upsert([makeChunk({ id: 'f1', tenant })]);
+      expect(await store.count(tenant)).toBe(1);
+      await expect(stat(tableDir)).resolves.toBeDefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('When a partition is idle past idleCloseMs, then it is closed and a later call reopens it with its data', async () => {
+    const store = partitionedLanceDbStore({ dir, tableName: 'chunks', dimensions: CONTRACT_DIMENSIONS, embeddingModel: MODEL, idleCloseMs: 20 });
+    const tenant = uniqueTenant('idle');
+    try {
+      await store.upsert([makeChunk({ id: 'i1', tenant })]);
+      await waitFor('the idle partition to close', () => (store.openPartitions() === 0 ? true : undefined), 10_000);
+      expect(await store.count(tenant)).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('When opened as another embedding model, then init throws embedding_mismatch', async () => {
+    const store = partitionedAt(dir);
+    await store.upsert([makeChunk({ id: 'x1', tenant: uniqueTenant('model') })]);
+    await store.close();
+    const other = partitionedLanceDbStore({ dir, tableName: 'chunks', dimensions: CONTRACT_DIMENSIONS, embeddingModel: 'another-model' });
+    await expect(other.init()).rejects.toMatchObject({ code: 'embedding_mismatch' });
+    await other.close();
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { QdrantVectorStore, type QdrantVectorStoreOptions } from '../../src/stores/vector/qdrant-store';
+import { QDRANT_LAYOUT_VERSION, QdrantVectorStore, type QdrantVectorStoreOptions } from '../../src/stores/vector/qdrant-store';
 import { startQdrantDouble } from '../support/qdrant-double';
 import { CONTRACT_DIMENSIONS, makeChunk, uniqueTenant, vectorStoreContract } from '../support/vector-store-contract';
 
@@ -103,9 +103,42 @@ describe('QdrantVectorStore (Qdrant specifics)', () => {
     expect(creates).toHaveLength(1);
     expect((creates[0] as { body: unknown }).body).toMatchObject({
       vectors: { dense: { size: CONTRACT_DIMENSIONS, distance: 'Cosine' } },
-      sparse_vectors: { sparse: { modifier: 'idf' } },
-      metadata: { ragmem: { embeddingModel: MODEL, dimensions: CONTRACT_DIMENSIONS } },
+      sparse_vectors: { sparse: {} },
+      metadata: { ragmem: { embeddingModel: MODEL, dimensions: CONTRACT_DIMENSIONS, layout: QDRANT_LAYOUT_VERSION } },
     });
+    // No `idf` modifier: Qdrant would compute it over every tenant's points.
+    expect((creates[0] as { body: { sparse_vectors: { sparse: object } } }).body.sparse_vectors.sparse).not.toHaveProperty('modifier');
+  });
+
+  test('When a collection of the previous layout (Qdrant computing IDF over every tenant) exists, then init refuses it with embedding_mismatch naming the layout', async () => {
+    const base = freshBase();
+    const res = await fetch(`${double.url}/collections/${base}_v1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        vectors: { dense: { size: CONTRACT_DIMENSIONS, distance: 'Cosine' } },
+        sparse_vectors: { sparse: { modifier: 'idf' } },
+        metadata: { ragmem: { embeddingModel: MODEL, dimensions: CONTRACT_DIMENSIONS, layout: 2 } },
+      }),
+    });
+    expect(res.status).toBe(200);
+    await expect(open(base).init()).rejects.toMatchObject({ code: 'embedding_mismatch', details: { mismatch: ['sparse vector config', 'layout'] } });
+  });
+
+  test('When searching by keyword, then the query carries the tenant IDF, counted over that tenant points only', async () => {
+    const base = freshBase();
+    const store = open(base);
+    const [mine, other] = [uniqueTenant('idf-own'), uniqueTenant('idf-other')];
+    await store.upsert([
+      makeChunk({ id: 'm1', tenant: mine, text: 'walrus colony' }),
+      makeChunk({ id: 'm2', tenant: mine, documentId: 'doc-2', text: 'seal colony' }),
+      ...Array.from({ length: 5 }, (_, i) => makeChunk({ id: `o${i}`, tenant: other, documentId: `o${i}`, text: 'walrus walrus' })),
+    ]);
+    const from = double.requests.length;
+    await store.search({ tenant: mine, collection: 'docs', text: 'walrus', mode: 'keyword', k: 5 });
+    const query = double.requests.slice(from).find((r: { path: string }) => r.path === `/collections/${base}/points/query`) as { body: { query: { values: number[] } } };
+    // N = 2 (this tenant's points), df = 1: the other tenant's five walrus points count for nothing.
+    expect(query.body.query.values).toEqual([Math.log((2 - 1 + 0.5) / (1 + 0.5) + 1)]);
   });
 
   test('When Qdrant is unreachable, then calls fail with a retryable dependency_unavailable', async () => {

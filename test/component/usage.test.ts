@@ -7,13 +7,15 @@ let upstream: MistralDouble;
 let server: TestServer;
 let stop: (() => Promise<void>) | undefined;
 beforeAll(async () => {
-  ({ server, upstream, stop } = await startServiceOnMistral({ API_KEYS: 'ka=alpha,kb=beta' }));
+  ({ server, upstream, stop } = await startServiceOnMistral({ API_KEYS: 'ka=alpha,kb=beta', ADMIN_API_KEY: ADMIN_KEY }));
 });
 afterAll(async () => {
   await stop?.();
 });
 
 const A = { authorization: 'Bearer ka' };
+/** /metrics needs the admin key. */
+const ADMIN_KEY = 'admin-usage-0123456789abcdef';
 
 describe('When a Mistral key is configured', () => {
   it('then documents are embedded by mistral-embed through the gateway, and /usage shows the tenant’s tokens', async () => {
@@ -34,7 +36,7 @@ describe('When a Mistral key is configured', () => {
     expect(embed.promptTokens).toBeGreaterThan(0);
     expect(usage.body.totals.costUsd).toBeGreaterThan(0);
 
-    const metrics = await server.request('GET', '/metrics');
+    const metrics = await server.request('GET', '/metrics', undefined, { authorization: `Bearer ${ADMIN_KEY}` });
     expect(metrics.body).toMatch(/ragmem_model_tokens_total\{model="mistral-embed",purpose="embed",kind="prompt"\} [1-9]/);
     expect(metrics.body).toMatch(/ragmem_model_calls_total\{model="mistral-embed",purpose="embed",outcome="ok"\} [1-9]/);
 
@@ -55,5 +57,33 @@ describe('When a usage range is reversed or too long', () => {
     expect({ status: reversed.status, code: reversed.body.error?.code }).toEqual({ status: 400, code: 'invalid_request' });
     const long = await server.request('GET', '/usage?from=2020-01-01&to=2026-01-01', undefined, A);
     expect(long.status).toBe(400);
+  });
+});
+
+describe('When two tenants embed the same text', () => {
+  it('then each tenant’s first embedding of it is a provider call metered to that tenant: the cache never answers one tenant with another’s work', async () => {
+    const B = { authorization: 'Bearer kb' };
+    const text = `Cormorants dry their wings on the breakwater ${Date.now()}`;
+    const embedsOf = () => upstream.requests.filter((r) => r.path === '/v1/embeddings' && JSON.stringify(r.body).includes(text)).length;
+    const embedUsage = async (headers: Record<string, string>) =>
+      ((await server.request('GET', '/usage', undefined, headers)).body.usage as Array<{ model: string; calls: number; promptTokens: number }>).find(
+        (row) => row.model === 'mistral-embed',
+      ) ?? { calls: 0, promptTokens: 0 };
+
+    expect((await server.request('POST', '/search', { query: text, mode: 'dense' }, A)).status).toBe(200);
+    expect(embedsOf()).toBe(1);
+    // A's own repeat is a cache hit: no provider call, nothing more metered.
+    const afterA = await embedUsage(A);
+    expect((await server.request('POST', '/search', { query: text, mode: 'dense' }, A)).status).toBe(200);
+    expect(embedsOf()).toBe(1);
+    expect(await embedUsage(A)).toMatchObject({ calls: afterA.calls, promptTokens: afterA.promptTokens });
+
+    // B asks for the same text: it is embedded for B and metered to B, exactly as if A had never asked.
+    const beforeB = await embedUsage(B);
+    expect((await server.request('POST', '/search', { query: text, mode: 'dense' }, B)).status).toBe(200);
+    expect(embedsOf()).toBe(2);
+    const afterB = await embedUsage(B);
+    expect(afterB.calls).toBe(beforeB.calls + 1);
+    expect(afterB.promptTokens).toBeGreaterThan(beforeB.promptTokens);
   });
 });

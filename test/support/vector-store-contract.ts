@@ -12,6 +12,11 @@ export interface ContractFixture {
   store: VectorStore;
   /** A new store over the same data (after `store` was closed); omit when the backend cannot persist. */
   reopen?: () => Promise<VectorStore>;
+  /**
+   * Set only by a store whose keyword statistics are still shared by every tenant of the index (a single LanceDB table,
+   * kept for indexes created before partitioning): skips the case that one tenant's writes never move another's scores.
+   */
+  sharedKeywordStatistics?: true;
   cleanup: () => Promise<void>;
 }
 
@@ -289,6 +294,46 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
         const evil = `${tenantA}' OR '1'='1`;
         expect(await store.count(evil)).toBe(0);
         for (const mode of MODES) expect(await searchIds(evil, mode, { text: 'secret', vector: e(0) })).toEqual([]);
+      });
+    });
+
+    describe('no side channel through keyword statistics', () => {
+      /** Tenant B's keyword and hybrid answers, ids and scores, to the query A's writes are about. */
+      async function answersOf(tenant: string) {
+        const out: Array<Array<{ id: string; score: number }>> = [];
+        for (const mode of ['keyword', 'hybrid'] as const) {
+          const hits = await store.search({ tenant, collection: 'docs', text: 'orchid greenhouse humidity', vector: e(0), mode, k: 10 });
+          out.push(hits.map((hit) => ({ id: hit.chunk.id, score: hit.score })));
+        }
+        return out;
+      }
+
+      test('When tenant A writes and deletes many chunks holding the query terms, then tenant B keyword and hybrid results (ids, order, scores) do not change', async () => {
+        if (fixture.sharedKeywordStatistics) return; // a pre-partitioning shared table: statistics are shared by design
+        const tenantA = uniqueTenant('noisy');
+        const tenantB = uniqueTenant('quiet');
+        await store.upsert([
+          makeChunk({ id: 'b1', tenant: tenantB, documentId: 'db1', text: 'orchid greenhouse care and watering', vector: e(0) }),
+          makeChunk({ id: 'b2', tenant: tenantB, documentId: 'db2', text: 'greenhouse humidity sensors and orchid roots in bark', vector: e(1) }),
+          makeChunk({ id: 'b3', tenant: tenantB, documentId: 'db3', text: 'humidity in winter', vector: e(2) }),
+          makeChunk({ id: 'b4', tenant: tenantB, documentId: 'db4', text: 'pruning roses in spring', vector: e(3) }),
+        ]);
+        await store.optimize();
+        const before = await answersOf(tenantB);
+        expect(before[0].map((hit) => hit.id)).toEqual(expect.arrayContaining(['b1', 'b2', 'b3']));
+
+        // A's chunks hold B's query terms at very different rates than B's own: with shared statistics, every IDF moves.
+        const noisy = Array.from({ length: 60 }, (_, i) =>
+          makeChunk({ id: `a${i}`, tenant: tenantA, documentId: `da${i % 6}`, chunkIndex: i, text: `orchid orchid greenhouse report ${i} ${i % 3 === 0 ? 'humidity' : 'filler'}`, vector: e(i % 8) }),
+        );
+        await store.upsert(noisy);
+        await store.optimize();
+        expect(await answersOf(tenantB)).toEqual(before);
+
+        for (let d = 0; d < 6; d++) await store.deleteDocument(tenantA, `da${d}`);
+        await store.optimize();
+        expect(await store.count(tenantA)).toBe(0);
+        expect(await answersOf(tenantB)).toEqual(before);
       });
     });
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { modelKey, sha256, type Clock } from './keys';
+import { enc, modelKey, sha256, type Clock } from './keys';
 import { clockOf, requirePositive, requirePositiveInt } from './options';
 
 export interface EmbeddingCacheOptions {
@@ -43,7 +43,7 @@ return evicted
 `;
 
 /**
- * Embeddings by model + sha256(text), stored as raw little-endian Float32 bytes with a TTL.
+ * Embeddings by model + tenant + sha256(text), stored as raw little-endian Float32 bytes with a TTL.
  *
  * Memory bound: Redis `maxmemory` with an eviction policy (allkeys-lru, volatile-lru, ...) would bound this cache,
  * but the same Redis holds BullMQ queues, which need `maxmemory-policy noeviction` (evicting a job key corrupts the
@@ -68,24 +68,29 @@ export class EmbeddingCache {
     this.now = clockOf(options);
   }
 
-  private entryKey(model: string, text: string) {
-    return modelKey(this.prefix, model, 'emb', sha256(text));
+  /**
+   * Entries are per tenant: a hit can only come from the same tenant's earlier call, so neither `/usage` (a hit records
+   * no usage) nor latency tells a tenant that another one embedded the same text. The gateway always passes the
+   * tenant; without one (tools, tests of the cache itself) entries live in a space no tenant's calls read.
+   */
+  private entryKey(model: string, text: string, tenant: string | undefined) {
+    return tenant === undefined ? modelKey(this.prefix, model, 'emb', sha256(text)) : modelKey(this.prefix, model, 'emb', 't', enc(tenant), sha256(text));
   }
 
   /** One MGET; `undefined` for each miss, in the order of `texts`. */
-  async getMany(model: string, texts: string[]): Promise<(Float32Array | undefined)[]> {
+  async getMany(model: string, texts: string[], tenant?: string): Promise<(Float32Array | undefined)[]> {
     if (texts.length === 0) return [];
-    const raw = await this.redis.mgetBuffer(...texts.map((t) => this.entryKey(model, t)));
+    const raw = await this.redis.mgetBuffer(...texts.map((t) => this.entryKey(model, t, tenant)));
     return raw.map((b) => (b && b.length > 0 && b.length % 4 === 0 ? toVector(b) : undefined));
   }
 
   /** Stores `vectors[i]` for `texts[i]`. Returns how many old entries were evicted to keep the bound. */
-  async setMany(model: string, texts: string[], vectors: Float32Array[]): Promise<number> {
+  async setMany(model: string, texts: string[], vectors: Float32Array[], tenant?: string): Promise<number> {
     if (texts.length !== vectors.length) throw new Error(`setMany got ${texts.length} texts and ${vectors.length} vectors`);
     if (texts.length === 0) return 0;
     // The same text twice in one batch would be one key twice: keep the last.
     const byKey = new Map<string, Buffer>();
-    texts.forEach((t, i) => byKey.set(this.entryKey(model, t), toBuffer(vectors[i])));
+    texts.forEach((t, i) => byKey.set(this.entryKey(model, t, tenant), toBuffer(vectors[i])));
     const keys = [...byKey.keys()];
     return (await this.redis.eval(
       SET_MANY,

@@ -3,7 +3,7 @@ import type { QdrantClient as QdrantClientType, Schemas } from '@qdrant/js-clien
 import { AppError, invalidRequest } from '../../errors';
 import { chunkKeywordText } from '../../search/keyword-tokenizer';
 import { DEFAULT_RRF_K } from '../../search/rrf';
-import { documentSparseVector, querySparseVector } from '../../search/sparse-vector';
+import { documentSparseVector, querySparseVector, termIdf, type SparseVector } from '../../search/sparse-vector';
 import { checkChunk, checkIndexIdentity, checkInt32, checkSearchRequest, checkString, hybridDepth, metaTag, type IndexIdentityOptions } from './chunk-checks';
 import { callQdrant, mapQdrantError } from './qdrant-errors';
 import type {
@@ -23,8 +23,9 @@ import type {
  * One store serves one index: the physical collection `${collectionBase}_v1`, reached through the alias
  * `${collectionBase}` (the default index is `ragmem_chunks`; a reindexed collection gets its own, see src/indexes).
  * Each point holds a dense vector `dense` (cosine) and a sparse vector `sparse` (BM25 term weights from
- * src/search/sparse-vector.ts; Qdrant's `idf` modifier supplies the IDF), so keyword search matches exactly the terms
- * LanceDB's full-text index matches and scores them as BM25. Hybrid search is one Query API call: a dense and a sparse
+ * src/search/sparse-vector.ts), so keyword search matches exactly the terms LanceDB's full-text index matches and scores
+ * them as BM25. The IDF is the tenant's own (see tenantIdf): Qdrant's `idf` modifier would compute it over the whole
+ * collection, every tenant's points, so one tenant's uploads would move another's keyword scores and rankings. Hybrid search is one Query API call: a dense and a sparse
  * prefetch fused by RRF (Qdrant's formula, as src/search/rrf.ts; k and weights from the request's fusion).
  *
  * The embedding model and vector size are recorded in the collection's metadata at creation and checked by init():
@@ -50,9 +51,10 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 /**
  * Bump when the payload layout, vector naming or vector values change, so an old collection is refused instead of
  * misread (embedding_mismatch, naming the layout). 2: sparse values are BM25 term weights (1 held raw term frequencies,
- * and mixing the two in one collection would skew keyword ranking).
+ * and mixing the two in one collection would skew keyword ranking). 3: no `idf` modifier (the query carries the tenant's
+ * own IDF) and a `terms` payload (the point's term ids, indexed) that the per-tenant document frequencies are counted on.
  */
-export const QDRANT_LAYOUT_VERSION = 2;
+export const QDRANT_LAYOUT_VERSION = 3;
 
 export const DENSE_VECTOR = 'dense';
 export const SPARSE_VECTOR = 'sparse';
@@ -69,6 +71,7 @@ const PAYLOAD_INDEXES: Array<{ field_name: string; field_schema: Schemas['Payloa
   { field_name: 'documentVersion', field_schema: { type: 'integer' } },
   { field_name: 'chunkIndex', field_schema: { type: 'integer' } },
   { field_name: 'meta', field_schema: { type: 'keyword' } },
+  { field_name: 'terms', field_schema: { type: 'integer' } },
 ];
 
 /**
@@ -146,11 +149,12 @@ export class QdrantVectorStore implements VectorStore {
     const filter = searchFilter(req.tenant, req.collection, req.filter);
     if (req.k === 0 || filter === undefined) return [];
     const dense = req.mode === 'keyword' ? undefined : Array.from(req.vector as Float32Array);
-    const sparse = req.mode === 'dense' ? undefined : querySparseVector(req.text);
+    const terms = req.mode === 'dense' ? undefined : querySparseVector(req.text);
     // Only stop words or punctuation: the keyword side cannot match anything.
-    const hasSparse = sparse !== undefined && sparse.indices.length > 0;
+    const hasSparse = terms !== undefined && terms.indices.length > 0;
     if (req.mode === 'keyword' && !hasSparse) return [];
     await this.ready();
+    const sparse = hasSparse ? await this.tenantIdf(req.tenant, terms) : undefined;
 
     let request: Schemas['QueryRequest'];
     if (req.mode === 'hybrid') {
@@ -168,6 +172,20 @@ export class QdrantVectorStore implements VectorStore {
     }
     const result = await this.call('query', () => this.client.query(this.alias, request));
     return result.points.map((point) => ({ chunk: toStoredChunk(point.payload), score: point.score }));
+  }
+
+  /**
+   * The query's sparse vector weighted by the tenant's own IDF: N and each term's document frequency are counted over
+   * the tenant's points only (exact counts on the indexed `tenant` and `terms` payloads, one request per distinct query
+   * term, in parallel), so no other tenant's writes or deletes change a score. Counting at query time keeps the figures
+   * exact under any write or delete with no bookkeeping to keep in step (the alternative, per-tenant counters kept by
+   * every write and delete, must scroll the points a filtered delete removes and can drift after a crash).
+   */
+  private async tenantIdf(tenant: string, terms: SparseVector): Promise<SparseVector> {
+    const count = (must: Condition[]) => this.call('count', () => this.client.count(this.alias, { filter: { must }, exact: true })).then((r) => r.count);
+    const own = matchValue('tenant', tenant);
+    const [total, ...df] = await Promise.all([count([own]), ...terms.indices.map((term) => count([own, matchValue('terms', term)]))]);
+    return { indices: terms.indices, values: df.map((n) => termIdf(total, n)) };
   }
 
   async deleteDocument(tenant: string, documentId: string, opts: { onlyVersion?: number; exceptVersion?: number } = {}): Promise<void> {
@@ -301,7 +319,8 @@ export class QdrantVectorStore implements VectorStore {
     const recorded: RecordedEmbedding = { embeddingModel: this.options.embeddingModel, dimensions: this.options.dimensions, layout: QDRANT_LAYOUT_VERSION };
     const body: Schemas['CreateCollection'] = {
       vectors: { [DENSE_VECTOR]: { size: this.options.dimensions, distance: 'Cosine' } },
-      sparse_vectors: { [SPARSE_VECTOR]: { modifier: 'idf' } },
+      // No `idf` modifier: Qdrant's would count every tenant's points (see tenantIdf).
+      sparse_vectors: { [SPARSE_VECTOR]: {} },
       metadata: { [METADATA_KEY]: recorded },
     };
     try {
@@ -338,7 +357,7 @@ export class QdrantVectorStore implements VectorStore {
     const problems: string[] = [];
     // The vector config itself: a collection without our named vectors (or of another size) is never written to.
     if (dense?.size !== this.options.dimensions || dense?.distance !== 'Cosine') problems.push('dense vector config');
-    if (sparse === undefined || sparse.modifier !== 'idf') problems.push('sparse vector config');
+    if (sparse === undefined || (sparse.modifier !== undefined && sparse.modifier !== null && sparse.modifier !== 'none')) problems.push('sparse vector config');
     if (metadata === undefined || metadata === null) {
       // Collection metadata exists since Qdrant 1.16; a server that does not report it cannot tell us the model, so
       // only the vector config above is checked. Warn: a model change of the same size would go unnoticed.
@@ -412,6 +431,8 @@ export class QdrantVectorStore implements VectorStore {
         headingPath: [...chunk.headingPath],
         metadata: { ...chunk.metadata },
         meta: Object.entries(chunk.metadata).map(([key, value]) => metaTag(key, value)),
+        // The chunk's term ids, for the per-tenant document frequencies (tenantIdf).
+        terms: sparse.indices,
       },
     };
   }
