@@ -15,7 +15,7 @@ module.exports = {
       ...shared,
       displayName: 'qdrant',
       roots: ['<rootDir>/test'],
-      testMatch: ['**/component/{documents,bad-input,document-lifecycle,ingest-retries,sessions,reindex}.test.ts'],
+      testMatch: ['**/component/{documents,bad-input,document-lifecycle,ingest-retries,sessions,reindex,tenant-side-channels}.test.ts'],
       setupFiles: ['<rootDir>/test/support/use-qdrant.ts'],
     },
   ],

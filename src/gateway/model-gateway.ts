@@ -79,12 +79,12 @@ export class ModelGateway {
     let lastError: unknown;
     for await (const { id, spec, provider } of this.callable(candidates)) {
       const providerReq = this.providerRequest(spec, req);
-      const cached = await this.deps.chatCache.get(providerReq);
+      const cached = await this.deps.chatCache.get(providerReq, req.tenant);
       if (cached) return { ...cached, modelId: id, costUsd: 0, cached: true };
       try {
         const estimated = promptTokens + providerReq.maxTokens;
         const { result, cost } = await this.call(spec, provider, req.purpose, req.tenant, estimated, req.signal, (p) => p.chat(providerReq), req.messages);
-        await this.deps.chatCache.set(providerReq, result);
+        await this.deps.chatCache.set(providerReq, result, req.tenant);
         return { ...result, modelId: id, costUsd: cost, cached: false };
       } catch (err) {
         if (!isAppError(err) || !err.retryable || err.code === 'rate_limited') throw err;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ChatRequest, ChatResult } from '../provider';
-import { modelKey, sha256 } from './keys';
+import { enc, modelKey, sha256 } from './keys';
 import { requirePositive } from './options';
 
 export interface ChatCacheOptions {
@@ -16,6 +16,10 @@ export const DEFAULT_CHAT_CACHE_TTL_MS = 3_600_000;
  * Answers to identical temperature-0 chat requests (same model, messages and maxTokens), with a TTL.
  * Requests with any other temperature (including unset, which means the provider's default) are never cached.
  * Only complete answers (finishReason `stop`) are stored.
+ *
+ * Entries are per tenant, like the embedding cache's: a hit costs nothing and records no usage, so a cache shared
+ * across tenants would tell one tenant that another had sent the same prompt. Without a tenant (tests of the cache
+ * itself) entries live in a space no tenant's calls read.
  */
 export class ChatCache {
   readonly enabled: boolean;
@@ -34,25 +38,26 @@ export class ChatCache {
     return this.enabled && req.temperature === 0;
   }
 
-  private key(req: ChatRequest) {
+  private key(req: ChatRequest, tenant: string | undefined) {
     const canonical = JSON.stringify({
       model: req.model,
       messages: req.messages.map((m) => [m.role, m.content]),
       maxTokens: req.maxTokens ?? null,
     });
-    return modelKey(this.prefix, req.model, 'chat', sha256(canonical));
+    const hash = sha256(canonical);
+    return tenant === undefined ? modelKey(this.prefix, req.model, 'chat', hash) : modelKey(this.prefix, req.model, 'chat', 't', enc(tenant), hash);
   }
 
-  async get(req: ChatRequest): Promise<ChatResult | undefined> {
+  async get(req: ChatRequest, tenant?: string): Promise<ChatResult | undefined> {
     if (!this.isCacheable(req)) return undefined;
-    const raw = await this.redis.get(this.key(req));
+    const raw = await this.redis.get(this.key(req, tenant));
     return raw ? (JSON.parse(raw) as ChatResult) : undefined;
   }
 
   /** Returns whether the result was stored. */
-  async set(req: ChatRequest, result: ChatResult): Promise<boolean> {
+  async set(req: ChatRequest, result: ChatResult, tenant?: string): Promise<boolean> {
     if (!this.isCacheable(req) || result.finishReason !== 'stop') return false;
-    await this.redis.set(this.key(req), JSON.stringify(result), 'PX', this.ttlMs);
+    await this.redis.set(this.key(req, tenant), JSON.stringify(result), 'PX', this.ttlMs);
     return true;
   }
 }
