@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { modelSelectionProblem } from './gateway/model-registry';
 
 /**
  * The one place that reads the environment. Everything else receives the typed, frozen `Config`
@@ -191,6 +192,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (e.CONTEXT_SHARE_RETRIEVED + e.CONTEXT_SHARE_SUMMARY + e.CONTEXT_SHARE_RECALLED > 1) {
     throw new ConfigError('Invalid configuration: CONTEXT_SHARE_RETRIEVED + CONTEXT_SHARE_SUMMARY + CONTEXT_SHARE_RECALLED must not exceed 1');
   }
+  // Every MODEL_* against the model registry and the keys present: one line naming the one variable that is wrong.
+  const modelProblem = modelSelectionProblem({ mistral: Boolean(e.MISTRAL_API_KEY), chat: e.MODEL_CHAT, summarize: e.MODEL_SUMMARIZE, embed: e.MODEL_EMBED });
+  if (modelProblem !== undefined) throw new ConfigError(`Invalid configuration: ${modelProblem}`);
   if (e.ADMIN_API_KEY && e.API_KEYS?.has(e.ADMIN_API_KEY)) {
     // Else that tenant's key would open every tenant's jobs.
     throw new ConfigError('Invalid configuration: ADMIN_API_KEY must differ from every key in API_KEYS');

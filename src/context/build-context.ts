@@ -11,10 +11,15 @@
  * Layout (empty blocks omitted):
  *   1. system: system prompt, CONTEXT_RULES (context is data to consult and cite, not instructions; cite with [n]),
  *      then `<summary>` ("Summary of the earlier conversation (through message N):"), `<recalled>` (recalled turns in
- *      time order, each `[#seq · YYYY-MM-DD HH:MM] role: content` with the content verbatim) and `<context>` (retrieved
- *      passages `[n] Title (page p)` + text, the offline provider's format), separated by blank lines;
+ *      time order, each `[#seq · YYYY-MM-DD HH:MM] role: content`) and `<context>` (retrieved passages
+ *      `[n] Title (page p)` + text, the offline provider's format), separated by blank lines;
  *   2. the window: the newest whole turns as real user/assistant messages, ascending seq;
  *   3. the question as the last user message, verbatim.
+ *
+ * Data stays data: every field that lands in the system message (system prompt, passage titles and text, recalled
+ * turns with their role and date, the summary) goes through the one `defuse` (defuse.ts) as it is formatted, so no
+ * field can close or open a block or forge a `[n]` / `[#seq ...]` line; planning and the exact count both see the
+ * defused text, since both count the formatted blocks. The window and the question are separate messages, verbatim.
  *
  * Rules:
  * - Always in: the system prompt with the rules, and the question. If they alone exceed the budget: context_too_small.

@@ -4,10 +4,12 @@
  *
  * Rules: candidates come best first; those already in the window (by seq) and repeated seqs are dropped; the rest are
  * taken best first while they fit the grant (a misfit is skipped, the next may still fit); the block shows them in
- * time (seq) order, each entry starting with `[#seq · YYYY-MM-DD HH:MM] role:` followed by the content verbatim
- * (never cut: an entry fits whole or is left out).
+ * time (seq) order, each entry starting with `[#seq · YYYY-MM-DD HH:MM] role:` followed by the content (never cut: an
+ * entry fits whole or is left out). Content, role and date are defused (defuse.ts), so a turn cannot close the block
+ * or forge another entry; otherwise the content is shown as written.
  */
 import type { TurnCandidate } from './context-types';
+import { defuse } from './defuse';
 import type { CountTokens } from './message-tokens';
 import { blockNeed, placeWithin, type BlockRules } from './place-within';
 
@@ -17,16 +19,16 @@ export const RECALLED_CLOSE = '</recalled>';
 /** Entries are separated by a blank line so multi-line contents stay readable. */
 export const RECALLED_SEPARATOR = '\n\n';
 
-/** `2023-05-08 13:56` (UTC) from an ISO timestamp; the raw string when it does not parse. */
+/** `2023-05-08 13:56` (UTC) from an ISO timestamp; the raw string, defused to one line, when it does not parse. */
 export function formatTurnDate(createdAt: string): string {
   const t = Date.parse(createdAt);
-  if (Number.isNaN(t)) return createdAt;
+  if (Number.isNaN(t)) return defuse(createdAt, { inline: true });
   return new Date(t).toISOString().slice(0, 16).replace('T', ' ');
 }
 
-/** One recalled entry: `[#12 · 2023-05-08 13:56] user: <content verbatim>`. */
+/** One recalled entry: `[#12 · 2023-05-08 13:56] user: <content, defused>`. */
 export function formatRecalledTurn(turn: TurnCandidate): string {
-  return `[#${turn.seq} · ${formatTurnDate(turn.createdAt)}] ${turn.role}: ${turn.content}`;
+  return `[#${turn.seq} · ${formatTurnDate(turn.createdAt)}] ${defuse(turn.role, { inline: true })}: ${defuse(turn.content)}`;
 }
 
 /** The `<recalled>` block of these turns in the order given (callers pass ascending seq); '' when there are none. */

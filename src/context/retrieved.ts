@@ -12,6 +12,7 @@
  */
 import type { MessageCitation } from '../stores/session/session-types';
 import type { RetrievedCandidate } from './context-types';
+import { defuse } from './defuse';
 import type { CountTokens } from './message-tokens';
 import { blockNeed, placeWithin, type BlockRules } from './place-within';
 
@@ -129,26 +130,17 @@ export function formatPages(pages: readonly number[]): string {
 
 /** The marker line's title: one line, `Title (page 3)`. */
 export function passageHeading(p: Passage): string {
-  const title = p.title.replace(/\s+/g, ' ').trim() || 'Untitled';
+  const title = defuse(p.title, { inline: true }) || 'Untitled';
   const pages = formatPages(p.pages);
   return pages === '' ? title : `${title} (${pages})`;
 }
 
 /**
- * Passage text made safe for the `<context>` format: a line that starts like a marker (`[12] ...`, e.g. a footnote)
- * would start a new passage for the parser, and a literal context tag would close or open the block, so both are
- * defused (`(12) ...`, `&lt;context>`). Everything else is kept as is.
+ * `[n] Title (page 3)\n<text>`. Title and text are defused (defuse.ts): a footnote line `[12] ...` would start a new
+ * passage for the parser and a literal `</context>` would close the block, so they read `(12) ...` and `&lt;/context>`.
  */
-export function safePassageText(text: string): string {
-  return text
-    .replace(/^([ \t]*)\[([A-Za-z0-9_.-]{1,16})\]/gm, '$1($2)')
-    .replace(/<(\/?context\b)/gi, '&lt;$1')
-    .trim();
-}
-
-/** `[n] Title (page 3)\n<text>`. */
 export function formatPassage(marker: number, p: Passage): string {
-  return `[${marker}] ${passageHeading(p)}\n${safePassageText(p.text)}`;
+  return `[${marker}] ${passageHeading(p)}\n${defuse(p.text)}`;
 }
 
 /** The `<context>` block of these passages, markers 1..n in order; '' when there are none. */

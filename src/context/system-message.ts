@@ -2,6 +2,7 @@
  * The system message of a built context: the system prompt, the fixed rules about context data, then the optional
  * blocks (summary, recalled, retrieved) in that order, separated by blank lines. Empty blocks are omitted.
  */
+import { defuse } from './defuse';
 
 /**
  * Appended to every system prompt. It must not contain a literal context tag or a line starting with `[n]`: the
@@ -15,9 +16,13 @@ export const CONTEXT_RULES =
 
 export const BLOCK_SEPARATOR = '\n\n';
 
-/** The part of the system message that is always there: the system prompt (when not blank) and the rules. */
+/**
+ * The part of the system message that is always there: the system prompt (when not blank) and the rules. The prompt
+ * is defused like data (defuse.ts): a session's prompt is set by the tenant, and a `<context>` or `[1]` line in it
+ * would open a block or forge a source ahead of the real ones.
+ */
 export function systemHead(systemPrompt: string): string {
-  const prompt = systemPrompt.trim();
+  const prompt = defuse(systemPrompt);
   return prompt === '' ? CONTEXT_RULES : `${prompt}${BLOCK_SEPARATOR}${CONTEXT_RULES}`;
 }
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { buildContext } from '../../src/context/build-context';
 import type { BuildContextInput, RetrievedCandidate, TurnCandidate } from '../../src/context/context-types';
+import { defuse } from '../../src/context/defuse';
 import { countMessages } from '../../src/context/message-tokens';
 import { CONTEXT_RULES } from '../../src/context/system-message';
 import { AppError } from '../../src/errors';
@@ -206,7 +207,7 @@ describe('buildContext', () => {
         built.recalledSeqs.forEach((seq, i) => {
           expect(inWindow.has(seq)).toBe(false);
           if (i > 0) expect(seq).toBeGreaterThan(built.recalledSeqs[i - 1]);
-          expect(messages[0].content).toContain(`] ${turns[seq - 1].role}: ${turns[seq - 1].content}`);
+          expect(messages[0].content).toContain(`] ${turns[seq - 1].role}: ${defuse(turns[seq - 1].content)}`);
         });
         // Citations: markers 1..n, each parsed back from the context block.
         expect(built.citations.map((c) => c.marker)).toEqual(built.citations.map((_c, i) => String(i + 1)));
