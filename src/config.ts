@@ -62,6 +62,10 @@ const envSchema = z.object({
   /** BullMQ lock: how long a worker may go silent before its job counts as stalled and is taken over. */
   JOB_LOCK_MS: intFrom(30_000, 1000),
   JOB_ATTEMPTS: intFrom(5, 1),
+  /** Times a job may stall (its worker died or blocked past JOB_LOCK_MS) before it ends failed (`ingest_stalled`). */
+  JOB_MAX_STALLS: intFrom(3, 0),
+  /** How long a stopping worker waits for its active jobs before it lets go of them (another worker retries them). */
+  WORKER_CLOSE_TIMEOUT_MS: intFrom(20_000, 0),
   JOB_BACKOFF_MS: intFrom(2000, 0),
   /**
    * After a reindex switches a collection to its new index, the old one is dropped this much later: a search that read
@@ -147,7 +151,7 @@ export interface Config {
   /** Required by /admin/queues; unset: the dashboard is open when auth is off, and absent (404) when it is on. */
   adminApiKey?: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
-  workers: { mode: 'inline' | 'off'; concurrency: number; lockMs: number; attempts: number; backoffMs: number };
+  workers: { mode: 'inline' | 'off'; concurrency: number; lockMs: number; attempts: number; backoffMs: number; maxStalls: number; closeTimeoutMs: number };
   limits: { maxUploadBytes: number; maxJsonBytes: number; maxBulkDocuments: number; maxInflightUploadBytes: number };
   chunking: { chunkSize: number; chunkOverlap: number };
   embedBatchSize: number;
@@ -233,6 +237,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       lockMs: e.JOB_LOCK_MS,
       attempts: e.JOB_ATTEMPTS,
       backoffMs: e.JOB_BACKOFF_MS,
+      maxStalls: e.JOB_MAX_STALLS,
+      closeTimeoutMs: e.WORKER_CLOSE_TIMEOUT_MS,
     },
     limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxJsonBytes: e.MAX_JSON_BYTES, maxBulkDocuments: 1000, maxInflightUploadBytes: e.MAX_INFLIGHT_UPLOAD_BYTES },
     chunking: { chunkSize: e.CHUNK_SIZE_TOKENS, chunkOverlap: e.CHUNK_OVERLAP_TOKENS },

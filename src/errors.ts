@@ -59,6 +59,7 @@ export const ERROR_CATALOGUE = {
   parse_timeout: spec(422, false, 'document', 'parsing ran past PARSE_TIMEOUT_MS and was stopped'),
   parse_out_of_memory: spec(422, false, 'document', 'parsing needed more than PARSE_MAX_MEMORY_MB and was stopped'),
   ingest_failed: spec(500, false, 'document', 'ingestion failed after its last attempt; the message says why'),
+  ingest_stalled: spec(500, false, 'document', 'the ingestion job stalled (its worker died or hung past JOB_LOCK_MS) more than JOB_MAX_STALLS times'),
   reindex_failed: spec(500, false, 'document', 'a reindex job failed on an error without a code of its own; the message says why'),
   // Dependencies and our own faults.
   internal_error: spec(500, false, 'http', 'a bug on our side; the log has the cause'),

@@ -17,6 +17,7 @@ import { createReindexProcessor } from './reindex.processor';
 import { createRecallIndexProcessor } from './recall-index.processor';
 import { createSummarizeProcessor } from './summarize.processor';
 import { createSessionSweepProcessor } from './session-sweep.processor';
+import { endFailedJobs } from './final-failure';
 import { createWorkerRedis, type Services } from '../src/services';
 
 export interface WorkerDeps {
@@ -32,6 +33,10 @@ export interface WorkerDeps {
   metrics?: Metrics;
   concurrency: number;
   lockMs: number;
+  /** Stalls a job may have before BullMQ fails it (its record is then marked failed, see final-failure.ts). */
+  maxStalls?: number;
+  /** How long close() waits for active jobs before it aborts them and lets go (their locks expire, another worker retries). */
+  closeTimeoutMs?: number;
 }
 
 export interface RunningWorkers {
@@ -51,7 +56,7 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
       lockDuration: deps.lockMs,
       stalledInterval: Math.max(1000, Math.floor(deps.lockMs / 2)),
       // A job whose worker died (SIGKILL, OOM) is taken over; more stalls than this mean the job itself kills workers.
-      maxStalledCount: 3,
+      maxStalledCount: deps.maxStalls ?? 3,
     }) as Worker;
   const workers: Worker[] = [start<IngestJob>(QueueNames.ingest, createIngestProcessor(deps.ingest))];
   const reindexWorker = deps.reindex ? start<ReindexJob>(QueueNames.reindex, createReindexProcessor(deps.reindex)) : undefined;
@@ -65,6 +70,8 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
     workers.push(start(QueueNames.sessionSweep, createSessionSweepProcessor(sweep)));
     scheduleSessionSweep(sweep.queue, sweep.everyMs).catch((err: Error) => log.error({ err: err.message }, 'could not schedule the expired-session sweep'));
   }
+  endFailedJobs(workers[0], 'ingest', deps, log);
+  if (reindexWorker) endFailedJobs(reindexWorker, 'reindex', deps, log);
   for (const w of workers) {
     w.on('failed', (job, err) => {
       log.warn({ queue: w.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job attempt failed');
@@ -82,8 +89,11 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
     close: () => {
       // A collection rebuild can run for hours: it is interrupted (it resumes from what it built) rather than awaited.
       reindexWorker?.cancelAllJobs('worker shutting down');
-      closing ??= Promise.allSettled(workers.map((w) => w.close()))
-        .then(() => deps.connection.quit())
+      closing ??= closeWithDeadline(workers, deps.closeTimeoutMs ?? 20_000, log)
+        .then(async (graceful) => {
+          if (graceful) await deps.connection.quit();
+          else deps.connection.disconnect();
+        })
         .then(
           () => undefined,
           () => undefined,
@@ -91,6 +101,27 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
       return closing;
     },
   };
+}
+
+/**
+ * Graceful close, bounded: a job that hangs (a model that never answers) must not hold the process forever. Past the
+ * deadline its signal is aborted and we stop waiting; its lock is no longer renewed once the process exits, so the stall
+ * checker hands it to another worker. BullMQ's close(true) cannot help here: once close() runs, a second call answers
+ * the same pending promise. Answers whether every job finished in time.
+ */
+async function closeWithDeadline(workers: Worker[], timeoutMs: number, log: Logger): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const graceful = Promise.allSettled(workers.map((w) => w.close())).then(() => true as const);
+  const finished = await Promise.race([graceful, deadline]);
+  clearTimeout(timer);
+  if (!finished) {
+    log.warn({ timeoutMs }, 'workers did not finish their jobs in time: aborting them (another worker will retry them)');
+    for (const w of workers) w.cancelAllJobs('worker shutdown deadline passed');
+  }
+  return finished;
 }
 
 /** Workers wired from the composition root's services (the API's inline mode and `npm run worker` share this). */
@@ -119,5 +150,7 @@ export function startWorkers(services: Services): RunningWorkers {
     metrics: services.metrics,
     concurrency: config.workers.concurrency,
     lockMs: config.workers.lockMs,
+    maxStalls: config.workers.maxStalls,
+    closeTimeoutMs: config.workers.closeTimeoutMs,
   });
 }

@@ -5,7 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { freePort } from '../support/redis-server';
 import { generatedText } from '../support/fixtures';
 import { startTestServer } from '../support/test-server';
-import { exitOf, spawnEntry } from '../support/spawn-entry';
+import { exitOf, spawnEntry, spawnWorker, SLOW_PROCESS_TEST_MS } from '../support/spawn-entry';
+import { startServiceOnMistral } from '../support/mistral-service';
+import { DOUBLE_API_KEY } from '../support/mistral-double';
+import { waitFor } from '../support/wait-for';
+import { waitForDocument } from '../support/test-server';
 
 
 describe('When the service gets SIGTERM while a document is being ingested', () => {
@@ -54,4 +58,43 @@ describe('When the service gets SIGTERM while a document is being ingested', () 
       await fs.rm(dataDir, { recursive: true, force: true });
     }
   });
+});
+
+describe('When a worker gets SIGTERM while its job hangs on a model that never answers', () => {
+  it('then it exits once WORKER_CLOSE_TIMEOUT_MS has passed, and the job completes on another worker', async () => {
+    const svc = await startServiceOnMistral({ RUN_WORKERS: 'off', JOB_LOCK_MS: '2000' });
+    const workerEnv = {
+      MISTRAL_API_KEY: DOUBLE_API_KEY,
+      MISTRAL_SERVER_URL: svc.upstream.url,
+      JOB_LOCK_MS: '2000',
+      MODEL_TIMEOUT_MS: '600000',
+      WORKER_CLOSE_TIMEOUT_MS: '1500',
+    };
+    const started = [] as ReturnType<typeof spawnWorker>[];
+    try {
+      // The first embedding request hangs for ten minutes: far past any deadline the test could wait for.
+      svc.upstream.script([{ delayMs: 600_000, for: (r) => r.path.endsWith('/embeddings') }]);
+      const created = await svc.server.request('POST', '/documents', { text: generatedText(5, 4_000), title: 'Hangs' });
+      expect(created.status).toBe(202);
+      const hanging = spawnWorker(svc.server.services.config, workerEnv);
+      started.push(hanging);
+      await waitFor('the hanging embedding request', () => svc.upstream.requests.find((r) => r.path.endsWith('/embeddings')), 60_000);
+
+      const stoppedAt = Date.now();
+      hanging.kill('SIGTERM');
+      // Without the deadline the worker would wait on the hung job for its ten minutes; 60 s is well short of that.
+      const code = await Promise.race([exitOf(hanging), new Promise<'still running'>((r) => setTimeout(() => r('still running'), 60_000))]);
+      expect(code).toBe(0);
+      console.log(`shutdown deadline: a worker with a hung job exited ${Date.now() - stoppedAt} ms after SIGTERM (WORKER_CLOSE_TIMEOUT_MS 1500)`);
+
+      started.push(spawnWorker(svc.server.services.config, workerEnv));
+      const doc = await waitForDocument(svc.server, created.body.id, {}, 90_000);
+      expect(doc.status).toBe('ready');
+      expect(await svc.server.services.vectors.count('default', { documentId: created.body.id })).toBe(doc.chunkCount);
+    } finally {
+      for (const c of started) c.kill('SIGKILL');
+      await Promise.all(started.map(exitOf));
+      await svc.stop();
+    }
+  }, SLOW_PROCESS_TEST_MS);
 });

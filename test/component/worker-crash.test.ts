@@ -10,7 +10,7 @@ const api = apiWithWorkerProcesses({
   EMBED_BATCH_SIZE: '4',
   JOB_BACKOFF_MS: '200',
 });
-const { startWorker } = api;
+const { startWorker, killWorkers } = api;
 
 describe('When a worker is killed (SIGKILL) in the middle of a large document', () => {
   it('then another worker finishes it: ready, with exactly the expected chunks and no duplicates', async () => {
@@ -49,5 +49,34 @@ describe('When a worker is killed (SIGKILL) in the middle of a large document', 
       for (const c of page) seen.add(c.chunkIndex);
     }
     expect(seen.size).toBe(expected);
+  }, SLOW_PROCESS_TEST_MS);
+});
+
+describe('When a job stalls more often than JOB_MAX_STALLS (its worker killed mid-job, no stalls allowed)', () => {
+  it('then its document ends failed with ingest_stalled instead of staying processing forever', async () => {
+    await killWorkers();
+    const text = generatedText(12, 120_000);
+    const created = await api.server.request('POST', '/documents', { text, title: 'Stall-out test' });
+    expect(created.status).toBe(202);
+    const id = created.body.id;
+
+    const first = startWorker({ JOB_MAX_STALLS: '0' });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const doc = (await api.server.request('GET', `/documents/${id}`)).body;
+      if (doc.status === 'processing' && doc.progress.done >= 8) break;
+      if (doc.status === 'ready') throw new Error('finished before the kill: make the document longer');
+      if (Date.now() > deadline) throw new Error(`worker never got going: ${JSON.stringify(doc)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    first.kill('SIGKILL');
+    await exitOf(first);
+
+    // The next worker's stall checker finds the dead worker's job and, with no stalls allowed, fails it.
+    startWorker({ JOB_MAX_STALLS: '0' });
+    const doc = await waitForDocument(api.server, id, {}, 90_000);
+    expect(doc.status).toBe('failed');
+    expect(doc.error.code).toBe('ingest_stalled');
+    expect(doc.error.message).toMatch(/stalled/);
   }, SLOW_PROCESS_TEST_MS);
 });

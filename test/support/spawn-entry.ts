@@ -68,13 +68,14 @@ function workerProcesses(config: () => Readonly<Pick<Config, 'redisUrl' | 'redis
 /**
  * The API with no workers of its own, and workers started as their own processes (as in production), for a test file:
  * registers the jest hooks that start the API and, at the end, kill every worker and clean up. Workers get
- * `workerEnv`; both sides share `jobLockMs`, so a killed worker's job is taken over that soon.
+ * `workerEnv`; both sides share `jobLockMs`, so a killed worker's job is taken over that soon. `serverEnv` (read when
+ * the API starts) points it elsewhere, e.g. at a throwaway Redis a chaos test owns.
  */
-export function apiWithWorkerProcesses(workerEnv: Record<string, string>, jobLockMs = '2000') {
+export function apiWithWorkerProcesses(workerEnv: Record<string, string>, jobLockMs = '2000', serverEnv: () => Record<string, string> = () => ({})) {
   let server: TestServer;
   const workers = workerProcesses(() => server.services.config, { JOB_LOCK_MS: jobLockMs, ...workerEnv });
   beforeAll(async () => {
-    server = await startTestServer({ RUN_WORKERS: 'off', JOB_LOCK_MS: jobLockMs });
+    server = await startTestServer({ RUN_WORKERS: 'off', JOB_LOCK_MS: jobLockMs, ...serverEnv() });
   });
   afterAll(async () => {
     await workers.killAll();
@@ -85,5 +86,7 @@ export function apiWithWorkerProcesses(workerEnv: Record<string, string>, jobLoc
       return server;
     },
     startWorker: (env?: Record<string, string>) => workers.start(env),
+    /** SIGKILLs every worker started so far (so the next test's workers are the only ones taking jobs). */
+    killWorkers: () => workers.killAll(),
   };
 }
