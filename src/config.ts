@@ -41,6 +41,8 @@ const envSchema = z.object({
   MODEL_CHAT: z.string().optional(),
   MODEL_SUMMARIZE: z.string().optional(),
   MODEL_EMBED: z.string().optional(),
+  /** With a Mistral key, chat and summaries fall back to the offline models last; `off`: 503 model_unavailable instead. */
+  MODEL_OFFLINE_FALLBACK: z.enum(['on', 'off']).default('on'),
   API_KEYS: apiKeysSchema,
   /** Opens the operator pages that span every tenant (/admin/queues); tenant keys never do. Long enough to resist guessing. */
   ADMIN_API_KEY: z.string().trim().min(16, 'must be at least 16 characters').regex(/^\S+$/, 'must not contain whitespace').optional(),
@@ -137,6 +139,8 @@ export interface Config {
     chat?: string;
     summarize?: string;
     embed?: string;
+    /** With Mistral: whether the offline models end the chat and summarize routes. */
+    offlineFallback: boolean;
     offlineEmbedDimensions: number;
     logPrompts: boolean;
     timeoutMs: number;
@@ -219,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       chat: e.MODEL_CHAT,
       summarize: e.MODEL_SUMMARIZE,
       embed: e.MODEL_EMBED,
+      offlineFallback: e.MODEL_OFFLINE_FALLBACK === 'on',
       offlineEmbedDimensions: e.OFFLINE_EMBED_DIMENSIONS,
       logPrompts: e.LOG_PROMPTS === 'true',
       timeoutMs: e.MODEL_TIMEOUT_MS,

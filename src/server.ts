@@ -5,6 +5,7 @@ import { answerClientError } from './api/middleware/error-handler';
 import type { Config } from './config';
 import { createLogger, type Logger } from './infra/logger';
 import { runEntry } from './infra/entry';
+import { trackForDrain } from './infra/http-drain';
 import { createServices, type Services } from './services';
 import { startWorkers, type RunningWorkers } from '../workers/register-workers';
 
@@ -30,6 +31,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger = cre
   server.keepAliveTimeout = 65_000;
   // Requests Node's HTTP parser refuses (header block over 16 KiB, broken framing) get the error envelope too.
   server.on('clientError', answerClientError);
+  const http = trackForDrain(server);
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   logger.info({ port, vectorStore: services.vectors.kind, workers: config.workers.mode }, 'ragmem listening');
@@ -37,13 +39,11 @@ export async function startServer(config: Readonly<Config>, logger: Logger = cre
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
       // Requests still running after the grace period are cut, so shutdown always ends.
-      const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
-      force.unref();
-      await Promise.allSettled([closed, workers?.close()]);
-      clearTimeout(force);
+      const drained = http.drain(config.shutdownTimeoutMs).then(({ cut }) => {
+        if (cut > 0) logger.warn({ cut, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout passed: requests still running were cut');
+      });
+      await Promise.allSettled([drained, workers?.close()]);
       await services.close();
       logger.info('ragmem stopped');
     })();

@@ -17,7 +17,7 @@ import type { ModelRateLimits } from './safety/rate-limiter';
 export function createGateway(config: Readonly<Config>, redis: Redis, tokenCounter: TokenCounter, logger: Logger, metrics?: Metrics): { gateway: ModelGateway; usage: UsageMeter; embedder: Embedder; embedders: Embedders } {
   const m = config.models;
   const mistral = m.provider === 'mistral';
-  const registry = buildModelRegistry({ mistral, chat: m.chat, summarize: m.summarize, embed: m.embed });
+  const registry = buildModelRegistry({ mistral, chat: m.chat, summarize: m.summarize, embed: m.embed, offlineFallback: m.offlineFallback });
   const offlineEmbedder = new OfflineEmbedder({ dimensions: m.offlineEmbedDimensions });
   const limits: Record<string, ModelRateLimits> = {};
   for (const spec of registry.models.values()) if (spec.limits) limits[spec.id] = spec.limits;

@@ -44,6 +44,11 @@ export interface ModelSelection {
   chat?: string;
   summarize?: string;
   embed?: string;
+  /**
+   * With Mistral: end the chat and summarize routes with the offline models (default). Off, a Mistral outage answers
+   * 503 `model_unavailable` and summaries wait for the queue's retries, instead of extractive stand-ins.
+   */
+  offlineFallback?: boolean;
 }
 
 /** The in-process embedder's name (offline-embedder.ts): the only MODEL_EMBED that needs no key. */
@@ -105,11 +110,12 @@ export function buildModelRegistry(opts: ModelSelection): ModelRegistry {
   }
   const chat = opts.chat ?? 'mistral-small-latest';
   const summarize = opts.summarize ?? 'mistral-small-latest';
+  const last = (offline: string) => (opts.offlineFallback === false ? [] : [offline]);
   return {
     models,
     routes: {
-      chat: unique([chat, 'mistral-small-latest', 'offline-extractive']),
-      summarize: unique([summarize, 'mistral-small-latest', 'offline-summarizer']),
+      chat: unique([chat, 'mistral-small-latest', ...last('offline-extractive')]),
+      summarize: unique([summarize, 'mistral-small-latest', ...last('offline-summarizer')]),
       embed: [opts.embed ?? 'mistral-embed'],
     },
   };

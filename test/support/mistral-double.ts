@@ -32,6 +32,8 @@ export interface MistralDouble {
   close(): Promise<void>;
   requests: RecordedRequest[];
   script(next: Behaviour[]): void;
+  /** Drops what is left of the script (a storm ends at once); answers how many behaviours were still unused. */
+  clearScript(): number;
   /** Resolves when the request at `index` has been closed by the client before its response ended. */
   waitForClientClose(index: number, timeoutMs?: number): Promise<void>;
 }
@@ -200,6 +202,9 @@ export async function startMistralDouble(opts: MistralDoubleOptions = {}): Promi
     requests,
     script(next) {
       queue.push(...next);
+    },
+    clearScript() {
+      return queue.splice(0).length;
     },
     waitForClientClose(index, timeoutMs = 5000) {
       if (requests[index]?.closedEarly) return Promise.resolve();

@@ -55,13 +55,16 @@ function isUnreachable(err: unknown): boolean {
   return name === 'TypeError' && message === 'fetch failed';
 }
 
+const RETRY_AFTER = { 'Retry-After': '2' };
+
 /** Maps an error thrown by the client during `operation` (e.g. 'query', 'upsert') to an AppError. */
 export function mapQdrantError(err: unknown, operation: string, logger?: QdrantErrorLogger): AppError {
   if (err instanceof AppError) return err;
-  if (isUnreachable(err)) return dependencyUnavailable('qdrant', err, { label: 'Qdrant' });
+  // Retry-After as for Redis and LanceDB: the catalogue promises it with every dependency_unavailable a client can retry.
+  if (isUnreachable(err)) return dependencyUnavailable('qdrant', err, { label: 'Qdrant', headers: RETRY_AFTER });
   const status = (err as { status?: unknown } | null)?.status;
   if (typeof status === 'number') {
-    if (status === 429 || status >= 500) return dependencyUnavailable('qdrant', err, { label: 'Qdrant' });
+    if (status === 429 || status >= 500) return dependencyUnavailable('qdrant', err, { label: 'Qdrant', headers: RETRY_AFTER });
     const data = (err as { data?: unknown }).data;
     logger?.warn({ dependency: 'qdrant', operation, status, bodyShape: bodyShape(data) }, 'qdrant rejected a request');
     const known = mapQdrantClientError(status, operation, err);

@@ -42,6 +42,8 @@ export interface RejectedRequest {
 export interface QdrantDouble {
   url: string;
   close(): Promise<void>;
+  /** Listens again on the same port after close(), with the collections and points it held (an outage that ends). */
+  restart(): Promise<void>;
   /** Requests refused as malformed (400 JSON/schema, 404 unknown route) or using a feature the double lacks (501). */
   rejected: RejectedRequest[];
   /** Every request received, in order. */
@@ -246,6 +248,15 @@ export async function startQdrantDouble(opts: QdrantDoubleOptions = {}): Promise
       return new Promise((resolve, reject) => {
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
+      });
+    },
+    restart(): Promise<void> {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
     },
   };
