@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { modelSelectionProblem } from './gateway/model-registry';
+import { tenantNameProblem } from './tenancy/tenant-name';
 
 /**
  * The one place that reads the environment. Everything else receives the typed, frozen `Config`
@@ -22,6 +23,11 @@ const apiKeysSchema = z
         ctx.addIssue({ code: 'custom', message: `expected key=tenant pairs separated by commas, got "${pair}"` });
         return z.NEVER;
       }
+      const problem = tenantNameProblem(tenant);
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: problem });
+        return z.NEVER;
+      }
       map.set(key, tenant);
     }
     return map;
@@ -29,7 +35,12 @@ const apiKeysSchema = z
 
 const envSchema = z.object({
   PORT: intFrom(3000).pipe(z.number().max(65535)),
-  HOST: z.string().default('0.0.0.0'),
+  /** Unset: 127.0.0.1 while no API key exists at all, 0.0.0.0 once one does (decided at startup, see src/server.ts). */
+  HOST: z.string().trim().min(1).optional(),
+  /** Refuse to start without any API key (API_KEYS or a key in Redis); docker-compose sets it for the API. */
+  REQUIRE_AUTH: z.enum(['true', 'false']).default('false'),
+  /** The escape hatch: serve without keys on a non-loopback HOST (anyone who reaches the port is tenant "default"). */
+  ALLOW_ANONYMOUS: z.enum(['true', 'false']).default('false'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** Prefix for every Redis key and BullMQ queue, so several deployments (or test runs) can share one Redis. */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('ragmem'),
@@ -128,7 +139,12 @@ export type ModelProvider = 'mistral' | 'offline';
 
 export interface Config {
   port: number;
-  host: string;
+  /** undefined: chosen at startup by whether any key exists (loopback only when none does). */
+  host?: string;
+  /** Startup refuses when no key exists at all. */
+  requireAuth: boolean;
+  /** Startup allows a non-loopback HOST with no keys (auth off for everyone who can reach it). */
+  allowAnonymous: boolean;
   redisUrl: string;
   redisPrefix: string;
   dataDir: string;
@@ -211,6 +227,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const config: Config = {
     port: e.PORT,
     host: e.HOST,
+    requireAuth: e.REQUIRE_AUTH === 'true',
+    allowAnonymous: e.ALLOW_ANONYMOUS === 'true',
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     dataDir,

@@ -7,25 +7,37 @@ import { createLogger, type Logger } from './infra/logger';
 import { runEntry } from './infra/entry';
 import { trackForDrain } from './infra/http-drain';
 import { createServices, type Services } from './services';
+import { decideListen, type ListenDecision } from './tenancy/listen-policy';
 import { startWorkers, type RunningWorkers } from '../workers/register-workers';
 
 export interface RunningServer {
   url: string;
   port: number;
+  /** The address listened on (127.0.0.1 when no key exists and HOST is unset). */
+  host: string;
   services: Services;
   /** Graceful: stop accepting, finish in-flight requests and jobs, close connections. Idempotent. */
   stop(): Promise<void>;
 }
 
 export async function startServer(config: Readonly<Config>, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
-  if (!config.apiKeys) logger.warn('API_KEYS is not set: authentication is off and every request is tenant "default"');
   const services = await createServices(config, logger);
+  // Keys in Redis are known only now; a refusal closes what was opened so the process can exit with one line.
+  let listen: ListenDecision;
+  try {
+    listen = decideListen(config, await services.authenticator.anyKeys());
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
+  if (listen.warning) logger.warn(listen.warning);
+  if (listen.requireKeys) services.authenticator.requireKeys();
   const app = createApp(services);
 
   const workers: RunningWorkers | undefined = config.workers.mode === 'inline' ? startWorkers(services) : undefined;
 
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
+    const s = app.listen(config.port, listen.host, () => resolve(s));
     s.once('error', reject);
   });
   server.keepAliveTimeout = 65_000;
@@ -33,8 +45,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger = cre
   server.on('clientError', answerClientError);
   const http = trackForDrain(server);
   const { port } = server.address() as AddressInfo;
-  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-  logger.info({ port, vectorStore: services.vectors.kind, workers: config.workers.mode }, 'ragmem listening');
+  const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host;
+  logger.info({ host: listen.host, port, vectorStore: services.vectors.kind, workers: config.workers.mode }, 'ragmem listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -49,7 +61,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger = cre
     })();
     return stopping;
   };
-  return { url: `http://${host}:${port}`, port, services, stop };
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, host: listen.host, services, stop };
 }
 
 /** Process entry (`npm start`): see runEntry for exits and signals. */

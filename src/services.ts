@@ -27,6 +27,8 @@ import { SessionRecallIndex } from './sessions/session-recall-index';
 import { DocumentStore } from './stores/document/document-store';
 import { SourceStore } from './stores/document/source-store';
 import { SessionStore } from './stores/session/session-store';
+import { Authenticator } from './tenancy/authenticator';
+import { KeyStore } from './tenancy/key-store';
 import { partitionedLanceDbStore } from './stores/vector/lancedb-partitions';
 import { QdrantVectorStore } from './stores/vector/qdrant-store';
 import type { VectorStore } from './stores/vector/vector-store';
@@ -62,6 +64,10 @@ export interface Services {
   sessionSweepQueue: Queue;
   /** The bounded child processes that parse PDF and HTML (closed by `close()`). */
   parsePool: ParsePool;
+  /** API keys stored hashed in Redis (`npm run keys`). */
+  keyStore: KeyStore;
+  /** Who a key is: API_KEYS and the KeyStore together; says whether auth is on. */
+  authenticator: Authenticator;
   ingestDeps(): IngestDeps;
   reindexDeps(): ReindexDeps;
   close(): Promise<void>;
@@ -99,6 +105,8 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   });
   registerOpenIndexesGauge(metrics.registry, () => indexes.openIndexes().length);
   const documents = new DocumentStore(redis, config.redisPrefix);
+  const keyStore = new KeyStore(redis, config.redisPrefix);
+  const authenticator = new Authenticator(config.apiKeys, keyStore);
   const sources = new SourceStore(path.join(config.dataDir, 'sources'));
   // Every queue retries the same way (see retryingJobOptions).
   const jobOptions = retryingJobOptions(config.workers.attempts, config.workers.backoffMs);
@@ -170,6 +178,8 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     reindexProducer,
     sessionSweepQueue,
     parsePool,
+    keyStore,
+    authenticator,
     reindexDeps: () => ({ ...ingestDeps(), reindexJobs, concurrency: config.reindex.concurrency, dropGraceMs: config.reindex.dropGraceMs }),
     ingestDeps,
     close,

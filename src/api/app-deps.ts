@@ -11,6 +11,7 @@ import type { VectorStore } from '../stores/vector/vector-store';
 import type { ReindexStartDeps } from '../reindex/start-reindex';
 import type { AdminQueuesDeps } from './routes/admin-queues';
 import type { SessionDeps } from '../sessions/session-deps';
+import type { Authenticator } from '../tenancy/authenticator';
 
 /** Everything the HTTP layer needs, built by the composition root (src/services.ts) and passed in. */
 export interface AppDeps extends SessionDeps, ReindexStartDeps, AdminQueuesDeps {
@@ -24,4 +25,6 @@ export interface AppDeps extends SessionDeps, ReindexStartDeps, AdminQueuesDeps 
   embedder: Embedder;
   usage: UsageMeter;
   producer: IngestProducer;
+  /** API_KEYS and the keys in Redis: who a request is, and whether auth is on. */
+  authenticator: Authenticator;
 }

@@ -22,7 +22,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(operationsRouter());
   // Before tenant auth: the dashboard has its own key, which no tenant key replaces.
   app.use(adminQueuesRouter(deps));
-  app.use(authenticate(deps.config.apiKeys));
+  // Sets res.locals.tenant and res.locals.keyId (per-key limits go right after it).
+  app.use(authenticate(deps.authenticator));
   // Before any body is read: bounds the request bodies this process holds in memory at once.
   app.use(uploadAdmission({
     maxInflightBytes: deps.config.limits.maxInflightUploadBytes,

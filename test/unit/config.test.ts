@@ -27,6 +27,15 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('When HOST is unset, then it is left to startup (loopback without keys); REQUIRE_AUTH and ALLOW_ANONYMOUS default off', () => {
+    const c = loadConfig({});
+    expect(c.host).toBeUndefined();
+    expect(c.requireAuth).toBe(false);
+    expect(c.allowAnonymous).toBe(false);
+    expect(loadConfig({ HOST: '0.0.0.0', REQUIRE_AUTH: 'true', ALLOW_ANONYMOUS: 'true' })).toMatchObject({ host: '0.0.0.0', requireAuth: true, allowAnonymous: true });
+    expect(() => loadConfig({ REQUIRE_AUTH: 'yes' })).toThrow(/REQUIRE_AUTH/);
+  });
+
   it('When ADMIN_API_KEY is set, then it is kept apart from the tenant keys; unset, it is undefined', () => {
     expect(loadConfig({ ADMIN_API_KEY: ' admin-0123456789abcdef ', API_KEYS: 'k1=alpha' }).adminApiKey).toBe('admin-0123456789abcdef');
     expect(loadConfig({}).adminApiKey).toBeUndefined();

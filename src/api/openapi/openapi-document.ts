@@ -274,12 +274,22 @@ function operationsPaths(): Record<string, PathItem> {
         tags: ['Operations'],
         operationId: 'ready',
         summary: 'Redis and the vector store answer',
+        description:
+          'Public: answers `{"status"}` with 200 or 503. The `checks` (with their error text) are shown only with ADMIN_API_KEY, ' +
+          'or when no key exists at all (auth off, loopback only).',
         security: PUBLIC,
         responses: { '200': ok('Ready', 'Readiness'), '503': ok('A dependency does not answer', 'Readiness') },
       },
     },
     '/metrics': {
-      get: { tags: ['Operations'], operationId: 'metrics', summary: 'Prometheus metrics', security: PUBLIC, responses: { '200': text('Prometheus text format', 'text/plain') } },
+      get: {
+        tags: ['Operations'],
+        operationId: 'metrics',
+        summary: 'Prometheus metrics',
+        description: 'Needs ADMIN_API_KEY (bearer or HTTP Basic password) as soon as any key exists; open only while there are no keys at all.',
+        security: [{ adminBearer: [] }, { adminBasic: [] }],
+        responses: { '200': text('Prometheus text format', 'text/plain'), '401': errorRef('Unauthorized') },
+      },
     },
     '/openapi.json': {
       get: {
@@ -299,8 +309,8 @@ function operationsPaths(): Record<string, PathItem> {
         operationId: 'queueDashboard',
         summary: 'BullMQ dashboard over every queue and tenant (its UI and JSON API live under this path)',
         description:
-          'Needs ADMIN_API_KEY as a bearer token or as the password of HTTP Basic; tenant keys are refused. Open when neither ' +
-          'API_KEYS nor ADMIN_API_KEY is set; 404 when API_KEYS is set and ADMIN_API_KEY is not.',
+          'Needs ADMIN_API_KEY as a bearer token or as the password of HTTP Basic; tenant keys are refused. Without ' +
+          'ADMIN_API_KEY: read-only and open while no key exists at all (loopback only), 404 as soon as a key exists.',
         security: [{ adminBearer: [] }, { adminBasic: [] }],
         responses: { '200': text('The dashboard', 'text/html'), '401': errorRef('Unauthorized'), '404': errorRef('NotFound') },
       },

@@ -179,7 +179,7 @@ export const responseSchemas: Record<string, JsonSchema> = {
   Readiness: obj({
     status: { type: 'string', enum: ['ready', 'not_ready'] },
     checks: obj({ redis: str('"ok" or "unavailable: <reason>"'), vectorStore: str('"ok" or "unavailable: <reason>"') }),
-  }),
+  }, ['status']),
 };
 
 /** How the SSE variant of POST /sessions/{id}/ask is framed (OpenAPI has no schema language for event streams). */

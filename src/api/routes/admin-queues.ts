@@ -2,13 +2,14 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
-import { Router, type Express } from 'express';
+import { Router, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../../config';
 import type { IngestProducer } from '../../queues/ingest-queue';
 import { QueueNames, type QueueName } from '../../queues/queue-names';
 import type { ReindexProducer } from '../../queues/reindex-queue';
 import type { SessionMemoryProducer } from '../../queues/session-memory-queue';
+import type { Authenticator } from '../../tenancy/authenticator';
 import { adminAccess, requireAdminKey } from '../middleware/admin-auth';
 import { notFoundRoute } from '../middleware/error-handler';
 import { ADMIN_QUEUES_PATH } from '../openapi/openapi-document';
@@ -17,6 +18,8 @@ import { ADMIN_QUEUES_PATH } from '../openapi/openapi-document';
 export interface AdminQueuesDeps {
   config: Readonly<Pick<Config, 'apiKeys' | 'adminApiKey'>>;
   logger: Logger;
+  /** Says whether any key exists now (keys in Redis may appear after startup). */
+  authenticator: Authenticator;
   producer: IngestProducer;
   memoryProducer: SessionMemoryProducer;
   reindexProducer: ReindexProducer;
@@ -38,6 +41,7 @@ function dashboardQueues(deps: AdminQueuesDeps): Record<QueueName, Queue> {
 /**
  * The BullMQ dashboard (bull-board) at /admin/queues: its page, assets and JSON API (`/admin/queues/api/...`). It shows
  * every tenant's jobs and payloads, so it has its own key (see admin-auth.ts), checked before bull-board sees a request.
+ * Without ADMIN_API_KEY it can only ever be read (no retry, clean or delete), and only while no key exists at all.
  */
 export function adminQueuesRouter(deps: AdminQueuesDeps): Router {
   const router = Router();
@@ -47,19 +51,24 @@ export function adminQueuesRouter(deps: AdminQueuesDeps): Router {
     router.use(ADMIN_QUEUES_PATH, notFoundRoute);
     return router;
   }
-  if (access.mode === 'open') {
-    deps.logger.warn(`API_KEYS and ADMIN_API_KEY are not set: the queue dashboard ${ADMIN_QUEUES_PATH} is open to anyone`);
+  const readOnly = access.mode === 'open';
+  if (readOnly) {
+    deps.logger.warn(`ADMIN_API_KEY is not set: the queue dashboard ${ADMIN_QUEUES_PATH} is read-only and open while no API key exists`);
   }
 
   const serverAdapter = new ExpressAdapter().setBasePath(ADMIN_QUEUES_PATH);
   createBullBoard({
-    queues: Object.values(dashboardQueues(deps)).map((queue) => new BullMQAdapter(queue, { readOnlyMode: false })),
+    queues: Object.values(dashboardQueues(deps)).map((queue) => new BullMQAdapter(queue, { readOnlyMode: readOnly })),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'ragmem queues' } },
   });
   // bull-board answers from its own Express app, which would otherwise announce itself like ours does not.
   const board = serverAdapter.getRouter() as Express;
   board.disable('x-powered-by');
-  router.use(ADMIN_QUEUES_PATH, ...(access.mode === 'key' ? [requireAdminKey(access.key)] : []), board);
+  const guard: RequestHandler = access.mode === 'key'
+    ? requireAdminKey(access.key)
+    // Open mode: keys created in Redis after startup turn auth on, and the dashboard then stops existing (as `disabled`).
+    : async (req, res, next) => ((await deps.authenticator.authOff()) ? next() : notFoundRoute(req, res, next));
+  router.use(ADMIN_QUEUES_PATH, guard, board);
   return router;
 }

@@ -1,22 +1,32 @@
 import { Router } from 'express';
+import { presentsAdminKey, requireAdminKeyWhileAuthOn } from '../middleware/admin-auth';
 import type { AppDeps } from '../app-deps';
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
 
-/** Liveness says the process runs; readiness says it can serve (Redis and the vector store answer). */
+/**
+ * Liveness says the process runs; readiness says it can serve (Redis and the vector store answer).
+ * /healthz and the status of /readyz are public (load balancers probe them without keys). The dependency details of
+ * /readyz (their error text names hosts and ports) and /metrics (every tenant's traffic) need ADMIN_API_KEY as soon as
+ * any key exists; with no keys at all the service listens on loopback only and they stay open.
+ */
 export function healthRouter(deps: AppDeps): Router {
   const router = Router();
+  const adminKey = deps.config.adminApiKey;
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', async (_req, res) => {
+  router.get('/readyz', async (req, res) => {
     const checks = await Promise.allSettled([withTimeout(deps.redis.ping(), 1000), withTimeout(deps.vectors.ping(), 2000)]);
     const [redis, vectors] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : `unavailable: ${(c.reason as Error).message}`));
     const ready = redis === 'ok' && vectors === 'ok';
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: { redis, vectorStore: vectors } });
+    // Whether keys exist is read from Redis, which may be the dependency that is down: then the last answer counts.
+    const details = presentsAdminKey(req, adminKey) || (await deps.authenticator.authOffLastKnown());
+    const status = ready ? 'ready' : 'not_ready';
+    res.status(ready ? 200 : 503).json(details ? { status, checks: { redis, vectorStore: vectors } } : { status });
   });
-  router.get('/metrics', async (_req, res) => {
+  router.get('/metrics', requireAdminKeyWhileAuthOn(deps.authenticator, adminKey), async (_req, res) => {
     res.setHeader('Content-Type', deps.metrics.registry.contentType);
     res.send(await deps.metrics.registry.metrics());
   });
