@@ -125,6 +125,22 @@ const envSchema = z.object({
   SUMMARY_MAX_TOKENS: intFrom(1024, 64),
   MAX_IMPORT_MESSAGES: intFrom(10_000, 1),
   MAX_QUESTION_CHARS: intFrom(32_768, 16),
+  /**
+   * Requests per second one API key may make, across every replica (a Redis token bucket), with bursts up to
+   * KEY_RATE_LIMIT_BURST; past it 429 `too_many_requests` with Retry-After. 0 turns the limit off.
+   */
+  KEY_RATE_LIMIT_RPS: z.coerce.number().min(0).max(1_000_000).default(500),
+  KEY_RATE_LIMIT_BURST: intFrom(1000, 1),
+  /** The fraction of each model's per-minute budgets one tenant may use (1: no per-tenant share). */
+  MODEL_TENANT_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
+  /** Override every remote model's requests and tokens per minute (your Mistral workspace's limits); 0 means none. */
+  MODEL_RPM: z.coerce.number().int().min(0).optional(),
+  MODEL_TPM: z.coerce.number().int().min(0).optional(),
+  /** Quotas per tenant (403 `quota_exceeded`); 0 means no quota. Bytes count each document's current source. */
+  TENANT_MAX_DOCUMENTS: intFrom(1_000_000, 0),
+  TENANT_MAX_BYTES: intFrom(20 * 1024 ** 3, 0),
+  /** Reindex jobs one tenant may have queued or running at once (each builds a new physical index). */
+  TENANT_MAX_REINDEX_JOBS: intFrom(2, 0),
   /** Bounded parsing (src/ingest/parse-sandbox): PDF and HTML are parsed in child processes killed past these limits. */
   PARSE_TIMEOUT_MS: intFrom(60_000, 100),
   PDF_MAX_PAGES: intFrom(2000, 1),
@@ -165,7 +181,15 @@ export interface Config {
     breaker: { failures: number; coolDownMs: number };
     embedCache: { ttlMs: number; maxEntries: number };
     chatCache: boolean;
+    /** Each tenant's share of every model's rate budgets. */
+    tenantShare: number;
+    /** Overrides of the registry's per-minute budgets of remote models. */
+    rateOverride: { requestsPerMinute?: number; tokensPerMinute?: number };
   };
+  /** Requests per second per API key (0: off) and the burst allowed above it. */
+  keyRateLimit: { perSecond: number; burst: number };
+  /** Per-tenant quotas; 0 means none. */
+  quotas: { documents: number; bytes: number; reindexJobs: number };
   /** undefined: auth off, every request is tenant `default`. */
   apiKeys?: ReadonlyMap<string, string>;
   /** Required by /admin/queues; unset: the dashboard is open when auth is off, and absent (404) when it is on. */
@@ -250,7 +274,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       breaker: { failures: e.BREAKER_FAILURES, coolDownMs: e.BREAKER_COOLDOWN_MS },
       embedCache: { ttlMs: e.EMBED_CACHE_TTL_SECONDS * 1000, maxEntries: e.EMBED_CACHE_MAX_ENTRIES },
       chatCache: e.CHAT_CACHE === 'on',
+      tenantShare: e.MODEL_TENANT_SHARE,
+      rateOverride: { requestsPerMinute: e.MODEL_RPM, tokensPerMinute: e.MODEL_TPM },
     },
+    keyRateLimit: { perSecond: e.KEY_RATE_LIMIT_RPS, burst: e.KEY_RATE_LIMIT_BURST },
+    quotas: { documents: e.TENANT_MAX_DOCUMENTS, bytes: e.TENANT_MAX_BYTES, reindexJobs: e.TENANT_MAX_REINDEX_JOBS },
     apiKeys: e.API_KEYS,
     adminApiKey: e.ADMIN_API_KEY,
     logLevel: e.LOG_LEVEL,

@@ -31,6 +31,7 @@ export const ERROR_CATALOGUE = {
   unknown_model: spec(400, false, 'http', 'the request names a model the registry does not know'),
   unknown_embedding_model: spec(400, false, 'http', 'a reindex names an embedding model the service cannot serve'),
   unauthorized: spec(401, false, 'http', 'no key, or a key that is not valid'),
+  quota_exceeded: spec(403, false, 'http', "the tenant's quota of documents, bytes or running reindex jobs is used up; details name which (TENANT_MAX_*)"),
   not_found: spec(404, false, 'http', 'the document (or job) does not exist for this tenant'),
   session_not_found: spec(404, false, 'http', 'the session does not exist for this tenant'),
   route_not_found: spec(404, false, 'http', 'no such route'),
@@ -47,7 +48,8 @@ export const ERROR_CATALOGUE = {
   metadata_too_large: spec(413, false, 'http', 'document or session metadata over 64 keys or 8 KiB serialized (it is copied into every chunk)'),
   filter_too_large: spec(413, false, 'http', 'a search or ask filter over 32 metadata keys or 256 values in all'),
   unsupported_media_type: spec(415, false, 'http', 'a file type or content encoding the service does not take'),
-  rate_limited: spec(429, true, 'http', "a model's rate budget did not free up in time (Retry-After)"),
+  rate_limited: spec(429, true, 'http', "a model's rate budget, or this tenant's share of it (MODEL_TENANT_SHARE), did not free up in time (Retry-After)"),
+  too_many_requests: spec(429, true, 'http', 'the API key is over KEY_RATE_LIMIT_RPS requests per second (Retry-After)'),
   headers_too_large: spec(431, false, 'http', 'the request line and headers are over 16 KiB (Node\'s limit); refused before routing'),
   client_closed_request: spec(499, false, 'http', 'the client went away before the answer was made'),
   aborted: spec(499, false, 'http', 'a model call was cancelled by its caller'),
@@ -100,6 +102,9 @@ export class AppError extends Error {
     this.headers = options?.headers;
   }
 }
+
+/** Retry-After in whole seconds (at least 1), as HTTP wants it, from a wait in milliseconds. */
+export const retryAfterHeader = (ms: number): { 'Retry-After': string } => ({ 'Retry-After': String(Math.max(1, Math.ceil(ms / 1000))) });
 
 export const notFound = (what: string, id: string) => new AppError('not_found', `${what} ${JSON.stringify(id)} does not exist`, { id });
 

@@ -29,6 +29,7 @@ import { SourceStore } from './stores/document/source-store';
 import { SessionStore } from './stores/session/session-store';
 import { Authenticator } from './tenancy/authenticator';
 import { KeyStore } from './tenancy/key-store';
+import { RequestLimiter } from './tenancy/request-limiter';
 import { partitionedLanceDbStore } from './stores/vector/lancedb-partitions';
 import { QdrantVectorStore } from './stores/vector/qdrant-store';
 import type { VectorStore } from './stores/vector/vector-store';
@@ -68,6 +69,9 @@ export interface Services {
   keyStore: KeyStore;
   /** Who a key is: API_KEYS and the KeyStore together; says whether auth is on. */
   authenticator: Authenticator;
+  requestLimiter: RequestLimiter;
+  /** TENANT_MAX_REINDEX_JOBS, for starting reindexes. */
+  maxReindexJobs: number;
   ingestDeps(): IngestDeps;
   reindexDeps(): ReindexDeps;
   close(): Promise<void>;
@@ -104,9 +108,10 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     onCloseError: (index, err) => logger.warn({ err, index }, 'closing a retired index failed'),
   });
   registerOpenIndexesGauge(metrics.registry, () => indexes.openIndexes().length);
-  const documents = new DocumentStore(redis, config.redisPrefix);
+  const documents = new DocumentStore(redis, config.redisPrefix, { documents: config.quotas.documents, bytes: config.quotas.bytes });
   const keyStore = new KeyStore(redis, config.redisPrefix);
   const authenticator = new Authenticator(config.apiKeys, keyStore);
+  const requestLimiter = new RequestLimiter(redis, config.redisPrefix, config.keyRateLimit);
   const sources = new SourceStore(path.join(config.dataDir, 'sources'));
   // Every queue retries the same way (see retryingJobOptions).
   const jobOptions = retryingJobOptions(config.workers.attempts, config.workers.backoffMs);
@@ -180,6 +185,8 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     parsePool,
     keyStore,
     authenticator,
+    requestLimiter,
+    maxReindexJobs: config.quotas.reindexJobs,
     reindexDeps: () => ({ ...ingestDeps(), reindexJobs, concurrency: config.reindex.concurrency, dropGraceMs: config.reindex.dropGraceMs }),
     ingestDeps,
     close,

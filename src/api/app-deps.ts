@@ -12,6 +12,7 @@ import type { ReindexStartDeps } from '../reindex/start-reindex';
 import type { AdminQueuesDeps } from './routes/admin-queues';
 import type { SessionDeps } from '../sessions/session-deps';
 import type { Authenticator } from '../tenancy/authenticator';
+import type { RequestLimiter } from '../tenancy/request-limiter';
 
 /** Everything the HTTP layer needs, built by the composition root (src/services.ts) and passed in. */
 export interface AppDeps extends SessionDeps, ReindexStartDeps, AdminQueuesDeps {
@@ -27,4 +28,6 @@ export interface AppDeps extends SessionDeps, ReindexStartDeps, AdminQueuesDeps 
   producer: IngestProducer;
   /** API_KEYS and the keys in Redis: who a request is, and whether auth is on. */
   authenticator: Authenticator;
+  /** Requests per second per key, shared through Redis. */
+  requestLimiter: RequestLimiter;
 }

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFoundRoute } from './middleware/error-handler';
+import { keyRateLimit } from './middleware/key-rate-limit';
 import { requestContext } from './middleware/request-context';
 import { uploadAdmission } from './middleware/upload-admission';
 import { adminQueuesRouter } from './routes/admin-queues';
@@ -24,6 +25,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminQueuesRouter(deps));
   // Sets res.locals.tenant and res.locals.keyId (per-key limits go right after it).
   app.use(authenticate(deps.authenticator));
+  app.use(keyRateLimit(deps.requestLimiter));
   // Before any body is read: bounds the request bodies this process holds in memory at once.
   app.use(uploadAdmission({
     maxInflightBytes: deps.config.limits.maxInflightUploadBytes,

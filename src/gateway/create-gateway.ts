@@ -20,7 +20,7 @@ export function createGateway(config: Readonly<Config>, redis: Redis, tokenCount
   const registry = buildModelRegistry({ mistral, chat: m.chat, summarize: m.summarize, embed: m.embed, offlineFallback: m.offlineFallback });
   const offlineEmbedder = new OfflineEmbedder({ dimensions: m.offlineEmbedDimensions });
   const limits: Record<string, ModelRateLimits> = {};
-  for (const spec of registry.models.values()) if (spec.limits) limits[spec.id] = spec.limits;
+  for (const spec of registry.models.values()) if (spec.limits) limits[spec.id] = { ...spec.limits, ...definedOnly(m.rateOverride) };
   const prefix = `${config.redisPrefix}:gw`;
   const usage = new UsageMeter(redis, prefix, {});
   const gateway = new ModelGateway({
@@ -29,7 +29,7 @@ export function createGateway(config: Readonly<Config>, redis: Redis, tokenCount
       offline: new OfflineProvider({ tokenCounter, embedder: offlineEmbedder }),
       ...(m.mistral ? { mistral: new MistralProvider({ apiKey: m.mistral.apiKey, serverUrl: m.mistral.serverUrl, timeoutMs: m.timeoutMs }) } : {}),
     },
-    limiter: new RateLimiter(redis, prefix, { limits }),
+    limiter: new RateLimiter(redis, prefix, { limits, tenantShare: m.tenantShare }),
     breaker: new CircuitBreaker(redis, prefix, { failureThreshold: m.breaker.failures, coolDownMs: m.breaker.coolDownMs }),
     embeddingCache: new EmbeddingCache(redis, prefix, { ttlMs: m.embedCache.ttlMs, maxEntries: m.embedCache.maxEntries }),
     chatCache: new ChatCache(redis, prefix, { enabled: m.chatCache }),
@@ -46,3 +46,5 @@ export function createGateway(config: Readonly<Config>, redis: Redis, tokenCount
   const embedder: Embedder = embedModel ? gatewayEmbedder(gateway, registry.models.get(embedModel)!) : offlineEmbedder;
   return { gateway, usage, embedder, embedders: new Embedders(embedder, registry, gateway) };
 }
+
+const definedOnly = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

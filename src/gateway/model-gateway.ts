@@ -105,7 +105,7 @@ export class ModelGateway {
     for await (const { id, spec, provider } of this.callable(candidates)) {
       const providerReq = this.providerRequest(spec, req);
       const estimated = promptTokens + providerReq.maxTokens;
-      await this.deps.limiter.acquire(id, { tokens: estimated, maxWaitMs: this.maxQueueWaitMs, signal: req.signal });
+      await this.deps.limiter.acquire(id, { tenant: req.tenant, tokens: estimated, maxWaitMs: this.maxQueueWaitMs, signal: req.signal });
       const started = performance.now();
       let sent = false;
       try {
@@ -203,7 +203,7 @@ export class ModelGateway {
   ): Promise<{ result: T; cost: number }> {
     const started = performance.now();
     let attempts = 0;
-    await this.deps.limiter.acquire(spec.id, { tokens: estimatedTokens, maxWaitMs: this.maxQueueWaitMs, signal });
+    await this.deps.limiter.acquire(spec.id, { tenant, tokens: estimatedTokens, maxWaitMs: this.maxQueueWaitMs, signal });
     try {
       const result = await retryWithBackoff(
         () => {
@@ -233,7 +233,7 @@ export class ModelGateway {
     // Independent writes: issued together, they share one Redis round trip.
     await Promise.all([
       this.deps.breaker.recordSuccess(spec.id),
-      this.deps.limiter.settle(spec.id, usage.promptTokens + usage.completionTokens - estimatedTokens),
+      this.deps.limiter.settle(spec.id, tenant, usage.promptTokens + usage.completionTokens - estimatedTokens),
       this.deps.usage.record({ tenant, model: spec.id, purpose, ...usage, costUsd: cost }),
     ]);
     // Prompt text stays out of logs unless LOG_PROMPTS=true: it holds users' documents and questions.

@@ -45,6 +45,11 @@ export async function addDocument(deps: AddDocumentDeps, input: NewDocument): Pr
     if (existing) return replaceContent(deps, existing, input, hash);
   }
 
+  // The same content again is answered before anything is written, so it is never refused by a quota it does not use.
+  // (Two first uploads racing are settled by the hash claim below.)
+  const same = await deps.documents.holderOfHash(input.tenant, input.collection, hash);
+  if (same) return { kind: 'duplicate', doc: same };
+
   const now = new Date().toISOString();
   const id = newDocumentId();
   const doc: DocumentRecord = {
@@ -66,7 +71,8 @@ export async function addDocument(deps: AddDocumentDeps, input: NewDocument): Pr
   };
   // Source first, record second, claims last: a claim that loses a race leaves nothing behind but our own rows.
   await deps.sources.putOriginal(doc.tenant, id, 1, input.bytes);
-  await deps.documents.create(doc);
+  // Refused (a quota) or failed: the stored source would belong to nothing.
+  await withSourceUndo(deps, doc.tenant, id, 1, () => deps.documents.create(doc));
   const holder = await deps.documents.claimHash(doc.tenant, doc.collection, hash, id);
   if (holder) {
     await discard(deps, doc);
@@ -94,7 +100,7 @@ async function replaceContent(
   if (existing.contentHash === hash) return { kind: 'duplicate', doc: existing };
   const version = existing.version + 1;
   await deps.sources.putOriginal(existing.tenant, existing.id, version, input.bytes);
-  const doc = await deps.documents.update(
+  const doc = await withSourceUndo(deps, existing.tenant, existing.id, version, () => deps.documents.update(
     existing.tenant,
     existing.id,
     () => ({
@@ -108,7 +114,7 @@ async function replaceContent(
       ...queuedState(),
     }),
     { expectVersion: existing.version },
-  );
+  ));
   if (!doc) {
     // Deleted or replaced by someone else in the meantime: treat this upload as new.
     return addDocument(deps, input);
@@ -116,6 +122,16 @@ async function replaceContent(
   await deps.documents.releaseHash(doc.tenant, doc.collection, existing.contentHash, doc.id);
   await deps.documents.claimHash(doc.tenant, doc.collection, hash, doc.id);
   return { kind: 'replaced', doc, job: { tenant: doc.tenant, documentId: doc.id, version, reason: 'replace' } };
+}
+
+/** Runs the record write that makes a just-stored source version count; if it throws, the version is removed again. */
+async function withSourceUndo<T>(deps: AddDocumentDeps, tenant: string, id: string, version: number, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    await deps.sources.removeVersion(tenant, id, version).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Undoes a new document that lost a claim: its record (held here) and its one stored version. */

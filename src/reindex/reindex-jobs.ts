@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { IndexSpec } from '../indexes/index-spec';
 import { pageByLex } from '../infra/lex-pages';
 import { updateJson } from '../infra/redis-json';
+import { AppError } from '../errors';
 
 export const REINDEX_STATUSES = ['queued', 'running', 'switching', 'completed', 'failed', 'cancelled'] as const;
 export type ReindexStatus = (typeof REINDEX_STATUSES)[number];
@@ -23,6 +24,12 @@ export interface ReindexRecord {
 
 export const isFinished = (status: ReindexStatus) => status === 'completed' || status === 'failed' || status === 'cancelled';
 
+// KEYS[1] the tenant's active set; ARGV: job id, max. Answers {1} when taken, else {0, how many are held}.
+const TAKE_SLOT = `local n = redis.call('SCARD', KEYS[1])
+if n >= tonumber(ARGV[2]) then return { 0, n } end
+redis.call('SADD', KEYS[1], ARGV[1])
+return { 1 }`;
+
 /** Finished reindex records are kept this long for clients polling them. */
 const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -43,6 +50,36 @@ export class ReindexJobs {
   /** A tenant's jobs, newest first: a sorted set read BYLEX, members `<createdAt ms, zero-padded>-<jobId>`. */
   private listKey(tenant: string): string {
     return `${this.prefix}:reindexes:${encodeURIComponent(tenant)}`;
+  }
+
+  /** The tenant's jobs not yet finished (queued, running, switching): what TENANT_MAX_REINDEX_JOBS bounds. */
+  private activeKey(tenant: string): string {
+    return `${this.prefix}:reindexes-active:${encodeURIComponent(tenant)}`;
+  }
+
+  /**
+   * Takes one of the tenant's `max` reindex slots for `jobId` (0: no quota), or throws 403 `quota_exceeded`. The check
+   * and the take are one script, so replicas racing for the last slot cannot both win. Slots are given back when a job
+   * finishes (`update`) or is deleted; one left behind by a process that died between the two writes is found here,
+   * because its record is finished or gone, and given back before counting.
+   */
+  async reserveSlot(tenant: string, jobId: string, max: number): Promise<void> {
+    if (max <= 0) return;
+    const key = this.activeKey(tenant);
+    const held = await this.redis.smembers(key);
+    if (held.length >= max) {
+      const records = await Promise.all(held.map((id) => this.get(id)));
+      const stale = held.filter((_, i) => !records[i] || isFinished(records[i]!.status));
+      if (stale.length > 0) await this.redis.srem(key, ...stale);
+    }
+    const [taken, used] = (await this.redis.eval(TAKE_SLOT, 1, key, jobId, max)) as [number, number?];
+    if (taken !== 1) {
+      throw new AppError('quota_exceeded', `this tenant already has ${max} reindex jobs queued or running (TENANT_MAX_REINDEX_JOBS); wait for one to finish or cancel one`, {
+        quota: 'reindex_jobs',
+        limit: max,
+        used,
+      });
+    }
   }
 
   private static member(record: Pick<ReindexRecord, 'createdAt' | 'jobId'>): string {
@@ -89,7 +126,7 @@ export class ReindexJobs {
    */
   async update(jobId: string, change: (record: ReindexRecord) => Partial<ReindexRecord>): Promise<ReindexRecord | undefined> {
     // Only the worker and a cancel ever write a record: contention is brief, so retry for as long as it lasts.
-    return updateJson<ReindexRecord>(
+    const updated = await updateJson<ReindexRecord>(
       this.redis,
       this.key(jobId),
       (record) => {
@@ -99,9 +136,12 @@ export class ReindexJobs {
       },
       Number.POSITIVE_INFINITY,
     );
+    if (updated && isFinished(updated.status)) await this.redis.srem(this.activeKey(updated.tenant), jobId);
+    return updated;
   }
 
   async delete(record: ReindexRecord): Promise<void> {
     await this.redis.multi().del(this.key(record.jobId)).zrem(this.listKey(record.tenant), ReindexJobs.member(record)).exec();
+    await this.redis.srem(this.activeKey(record.tenant), record.jobId);
   }
 }

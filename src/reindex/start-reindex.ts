@@ -15,6 +15,8 @@ export interface ReindexStartDeps {
   indexes: VectorIndexes;
   reindexJobs: ReindexJobs;
   reindexProducer: ReindexProducer;
+  /** Reindex jobs a tenant may have queued or running at once (TENANT_MAX_REINDEX_JOBS; 0: no quota). */
+  maxReindexJobs: number;
 }
 
 /**
@@ -38,7 +40,14 @@ export async function startReindex(deps: ReindexStartDeps, tenant: string, req: 
     spec,
     createdAt: new Date().toISOString(),
   };
-  await deps.reindexJobs.create(record);
+  // Each job builds a whole new physical index: the tenant's quota of them is taken before anything is written.
+  await deps.reindexJobs.reserveSlot(tenant, jobId, deps.maxReindexJobs);
+  try {
+    await deps.reindexJobs.create(record);
+  } catch (err) {
+    await deps.reindexJobs.delete(record);
+    throw err;
+  }
   if (!(await deps.indexes.catalog.startBuild(tenant, req.collection, { jobId, spec }))) {
     await deps.reindexJobs.delete(record);
     const running = await deps.indexes.catalog.build(tenant, req.collection);

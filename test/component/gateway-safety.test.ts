@@ -39,19 +39,19 @@ describe('RateLimiter', () => {
     const limits = { m: { requestsPerMinute: 5 } };
     const one = new RateLimiter(a, prefix, { limits, now: c.now });
     const two = new RateLimiter(b, prefix, { limits, now: c.now });
-    for (let i = 0; i < 3; i++) await one.acquire('m', { tokens: 0, maxWaitMs: 0 });
-    for (let i = 0; i < 2; i++) await two.acquire('m', { tokens: 0, maxWaitMs: 0 });
-    const err = await one.acquire('m', { tokens: 0, maxWaitMs: 0 }).catch((e) => e);
+    for (let i = 0; i < 3; i++) await one.acquire('m', { tenant: 't1', tokens: 0, maxWaitMs: 0 });
+    for (let i = 0; i < 2; i++) await two.acquire('m', { tenant: 't1', tokens: 0, maxWaitMs: 0 });
+    const err = await one.acquire('m', { tenant: 't1', tokens: 0, maxWaitMs: 0 }).catch((e) => e);
     expect(err).toBeInstanceOf(AppError);
     expect(err.code).toBe('rate_limited');
     expect(err.status).toBe(429);
     expect(err.retryable).toBe(true);
-    expect(err.details).toEqual({ model: 'm', retryAfterMs: 12_000 }); // one request refills in 60 000 / 5 ms
+    expect(err.details).toEqual({ model: 'm', scope: 'model', retryAfterMs: 12_000 }); // one request refills in 60 000 / 5 ms
     expect(err.headers).toEqual({ 'Retry-After': '12' });
     // Refill is continuous: 12 s later exactly one more request fits.
     c.t += 12_000;
-    await two.acquire('m', { tokens: 0, maxWaitMs: 0 });
-    await expect(one.acquire('m', { tokens: 0, maxWaitMs: 0 })).rejects.toMatchObject({ code: 'rate_limited' });
+    await two.acquire('m', { tenant: 't1', tokens: 0, maxWaitMs: 0 });
+    await expect(one.acquire('m', { tenant: 't1', tokens: 0, maxWaitMs: 0 })).rejects.toMatchObject({ code: 'rate_limited' });
   });
 
   it('When many callers race in two processes, then no more than the budget is granted', async () => {
@@ -60,7 +60,7 @@ describe('RateLimiter', () => {
     const one = new RateLimiter(a, prefix, { limits, now: c.now });
     const two = new RateLimiter(b, prefix, { limits, now: c.now });
     const results = await Promise.allSettled(
-      Array.from({ length: 40 }, (_, i) => (i % 2 ? one : two).acquire('m', { tokens: 100, maxWaitMs: 0 })),
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? one : two).acquire('m', { tenant: 't1', tokens: 100, maxWaitMs: 0 })),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
   });
@@ -68,23 +68,23 @@ describe('RateLimiter', () => {
   it('When both buckets are configured, then the token bucket limits too and settle corrects it', async () => {
     const c = clock();
     const rl = new RateLimiter(a, prefix, { limits: { m: { requestsPerMinute: 100, tokensPerMinute: 600 } }, now: c.now });
-    await rl.acquire('m', { tokens: 500, maxWaitMs: 0 });
-    const err = await rl.acquire('m', { tokens: 200, maxWaitMs: 0 }).catch((e) => e);
+    await rl.acquire('m', { tenant: 't1', tokens: 500, maxWaitMs: 0 });
+    const err = await rl.acquire('m', { tenant: 't1', tokens: 200, maxWaitMs: 0 }).catch((e) => e);
     expect(err.details.retryAfterMs).toBe(10_000); // 100 tokens missing at 10 tokens/s
     // The call used only 300 tokens: 200 go back, and the 200-token request fits now.
-    await rl.settle('m', 300 - 500);
-    await rl.acquire('m', { tokens: 200, maxWaitMs: 0 });
+    await rl.settle('m', 't1', 300 - 500);
+    await rl.acquire('m', { tenant: 't1', tokens: 200, maxWaitMs: 0 });
     // Under-estimation puts the bucket into debt.
-    await rl.settle('m', 300);
-    await expect(rl.acquire('m', { tokens: 1, maxWaitMs: 0 })).rejects.toMatchObject({ code: 'rate_limited' });
+    await rl.settle('m', 't1', 300);
+    await expect(rl.acquire('m', { tenant: 't1', tokens: 1, maxWaitMs: 0 })).rejects.toMatchObject({ code: 'rate_limited' });
   });
 
   it('When the budget refills within maxWaitMs, then acquire waits for it instead of failing', async () => {
     const rl = new RateLimiter(a, prefix, { limits: { m: { tokensPerMinute: 600 } } }); // 10 tokens/s, real clock
     // Timed from before the bucket is emptied: the refill starts then, however late the next call comes.
     const started = Date.now();
-    await rl.acquire('m', { tokens: 600, maxWaitMs: 0 });
-    const { waitedMs } = await rl.acquire('m', { tokens: 10, maxWaitMs: 5_000 }); // ~1 s of refill
+    await rl.acquire('m', { tenant: 't1', tokens: 600, maxWaitMs: 0 });
+    const { waitedMs } = await rl.acquire('m', { tenant: 't1', tokens: 10, maxWaitMs: 5_000 }); // ~1 s of refill
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(900);
     expect(elapsed).toBeLessThan(5_000);
@@ -93,26 +93,26 @@ describe('RateLimiter', () => {
 
   it('When the wait would exceed maxWaitMs, then it fails at once with rate_limited', async () => {
     const rl = new RateLimiter(a, prefix, { limits: { m: { requestsPerMinute: 1 } } }); // next one in 60 s
-    await rl.acquire('m', { tokens: 0, maxWaitMs: 0 });
+    await rl.acquire('m', { tenant: 't1', tokens: 0, maxWaitMs: 0 });
     const started = Date.now();
-    await expect(rl.acquire('m', { tokens: 0, maxWaitMs: 5_000 })).rejects.toMatchObject({ code: 'rate_limited' });
+    await expect(rl.acquire('m', { tenant: 't1', tokens: 0, maxWaitMs: 5_000 })).rejects.toMatchObject({ code: 'rate_limited' });
     expect(Date.now() - started).toBeLessThan(2_500); // waiting would take the full 5 s
   });
 
   it('When the signal aborts while waiting, then acquire stops with the abort reason', async () => {
     const rl = new RateLimiter(a, prefix, { limits: { m: { tokensPerMinute: 600 } } }); // 10 tokens/s
-    await rl.acquire('m', { tokens: 600, maxWaitMs: 0 });
+    await rl.acquire('m', { tenant: 't1', tokens: 600, maxWaitMs: 0 });
     const ctl = new AbortController();
     setTimeout(() => ctl.abort(new Error('client went away')), 50);
     const started = Date.now();
     // Needs ~10 s of refill and may wait 60 s: only the abort ends it early.
-    await expect(rl.acquire('m', { tokens: 100, maxWaitMs: 60_000, signal: ctl.signal })).rejects.toThrow('client went away');
+    await expect(rl.acquire('m', { tenant: 't1', tokens: 100, maxWaitMs: 60_000, signal: ctl.signal })).rejects.toThrow('client went away');
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('When a request needs more tokens than the bucket holds, then it is refused at once as invalid', async () => {
     const rl = new RateLimiter(a, prefix, { limits: { m: { tokensPerMinute: 1000 } } });
-    await expect(rl.acquire('m', { tokens: 1001, maxWaitMs: 60_000 })).rejects.toMatchObject({
+    await expect(rl.acquire('m', { tenant: 't1', tokens: 1001, maxWaitMs: 60_000 })).rejects.toMatchObject({
       code: 'invalid_request',
       status: 400,
       details: { model: 'm', tokens: 1001, tokensPerMinute: 1000 },
@@ -121,16 +121,63 @@ describe('RateLimiter', () => {
 
   it('When a model has no limits, then it passes through without touching Redis', async () => {
     const rl = new RateLimiter(a, prefix, { limits: { other: { requestsPerMinute: 1 } } });
-    for (let i = 0; i < 20; i++) await rl.acquire('free', { tokens: 1e9, maxWaitMs: 0 });
-    await rl.settle('free', 1e6);
+    for (let i = 0; i < 20; i++) await rl.acquire('free', { tenant: 't1', tokens: 1e9, maxWaitMs: 0 });
+    await rl.settle('free', 't1', 1e6);
     expect(await a.keys(`${prefix}:*`)).toEqual([]);
   });
 
   it('When limits are stored, then keys carry the model as hash tag', async () => {
     const rl = new RateLimiter(a, prefix, { limits: { 'mistral-small-latest': { requestsPerMinute: 5, tokensPerMinute: 100 } } });
-    await rl.acquire('mistral-small-latest', { tokens: 10, maxWaitMs: 0 });
+    await rl.acquire('mistral-small-latest', { tenant: 't1', tokens: 10, maxWaitMs: 0 });
     const keys = (await a.keys(`${prefix}:*`)).sort();
     expect(keys).toEqual([`${prefix}:{gw:mistral-small-latest}:rl:req`, `${prefix}:{gw:mistral-small-latest}:rl:tok`]);
+  });
+});
+
+describe('RateLimiter with a per-tenant share (MODEL_TENANT_SHARE)', () => {
+  const limits = { m: { requestsPerMinute: 10, tokensPerMinute: 1000 } };
+
+  it('When one tenant floods a model, then it gets its share and the others still get the rest', async () => {
+    const c = clock();
+    // Two processes, as an API and a worker would be.
+    const one = new RateLimiter(a, prefix, { limits, tenantShare: 0.5, now: c.now });
+    const two = new RateLimiter(b, prefix, { limits, tenantShare: 0.5, now: c.now });
+    const flood = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 ? one : two).acquire('m', { tenant: 'noisy', tokens: 1, maxWaitMs: 0 })));
+    expect(flood.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    const refused = flood.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason;
+    expect(refused).toMatchObject({ code: 'rate_limited', status: 429, details: { model: 'm', scope: 'tenant' } });
+    expect(refused.message).toMatch(/this tenant's share \(50%\) of the rate limit of m/);
+    // The quiet tenants share what is left of the model's budget: 5 requests, then the model itself is the limit.
+    for (let i = 0; i < 3; i++) await one.acquire('m', { tenant: 'quiet-a', tokens: 1, maxWaitMs: 0 });
+    for (let i = 0; i < 2; i++) await two.acquire('m', { tenant: 'quiet-b', tokens: 1, maxWaitMs: 0 });
+    await expect(one.acquire('m', { tenant: 'quiet-b', tokens: 1, maxWaitMs: 0 })).rejects.toMatchObject({ code: 'rate_limited', details: { scope: 'model' } });
+  });
+
+  it('When a call needs more tokens than a tenant share holds, then it is refused at once as invalid, naming the share', async () => {
+    const rl = new RateLimiter(a, prefix, { limits, tenantShare: 0.25 });
+    await expect(rl.acquire('m', { tenant: 't1', tokens: 251, maxWaitMs: 60_000 })).rejects.toMatchObject({
+      code: 'invalid_request',
+      details: { model: 'm', tokens: 251, tokensPerMinute: 250 },
+    });
+    await rl.acquire('m', { tenant: 't1', tokens: 250, maxWaitMs: 0 });
+  });
+
+  it('When a call used fewer tokens than estimated, then settle gives them back to the tenant share too', async () => {
+    const c = clock();
+    const rl = new RateLimiter(a, prefix, { limits, tenantShare: 0.5, now: c.now });
+    await rl.acquire('m', { tenant: 't1', tokens: 500, maxWaitMs: 0 });
+    await expect(rl.acquire('m', { tenant: 't1', tokens: 100, maxWaitMs: 0 })).rejects.toMatchObject({ details: { scope: 'tenant' } });
+    await rl.settle('m', 't1', 100 - 500);
+    await rl.acquire('m', { tenant: 't1', tokens: 100, maxWaitMs: 0 });
+    // Every bucket of the model, the tenant's included, sits in the model's hash tag (one Redis Cluster slot).
+    for (const key of await a.keys(`${prefix}:*`)) expect(key.startsWith(`${prefix}:{gw:m}:rl:`)).toBe(true);
+  });
+
+  it('When the share is 1, then no per-tenant bucket exists and one tenant may use the whole budget', async () => {
+    const c = clock();
+    const rl = new RateLimiter(a, prefix, { limits, tenantShare: 1, now: c.now });
+    for (let i = 0; i < 10; i++) await rl.acquire('m', { tenant: 't1', tokens: 1, maxWaitMs: 0 });
+    expect((await a.keys(`${prefix}:*`)).sort()).toEqual([`${prefix}:{gw:m}:rl:req`, `${prefix}:{gw:m}:rl:tok`]);
   });
 });
 

@@ -47,6 +47,9 @@ export function uploadAdmission(options: UploadAdmissionOptions): UploadAdmissio
     // A body is never read past its route's limit (the parsers stop there), so that is the most it can hold.
     const bytes = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, ceiling(req)) : ceiling(req);
     if (bytes === 0) return next();
+    // The client may be gone already (this runs after awaits: authentication, the rate limit): 'close' has fired and
+    // would never fire again, so a reservation made now would never be released.
+    if (res.closed || req.destroyed) return next();
     if (inflight > 0 && inflight + bytes > options.maxInflightBytes) {
       return next(
         new AppError('uploads_busy', 'The server is holding as many uploads as it can right now; retry shortly', {

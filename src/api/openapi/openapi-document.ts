@@ -24,8 +24,9 @@ const ok = (description: string, schemaName: string) => ({ description, content:
 const errorRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
 const PUBLIC: never[] = [];
 
-/** The error answers most tenant routes share; each operation adds its own. */
-const commonErrors = { '400': errorRef('BadRequest'), '401': errorRef('Unauthorized'), '503': errorRef('Unavailable') };
+/** The error answers most tenant routes share (429: the key's requests per second); each operation adds its own. */
+const commonErrors = { '400': errorRef('BadRequest'), '401': errorRef('Unauthorized'), '429': errorRef('RateLimited'), '503': errorRef('Unavailable') };
+const withQuota = { '403': errorRef('QuotaExceeded') };
 const withNotFound = { ...commonErrors, '404': errorRef('NotFound') };
 
 const documentId = pathParameter('id', documentIdParam, 'Document id');
@@ -66,6 +67,7 @@ function documentPaths(): Record<string, PathItem> {
           '202': ok('Queued for ingestion', 'Document'),
           '200': ok('The same content is already in this collection (`duplicate: true`); nothing was added', 'Document'),
           ...commonErrors,
+          ...withQuota,
           '413': errorRef('PayloadTooLarge'),
           '415': errorRef('UnsupportedMediaType'),
         },
@@ -84,7 +86,7 @@ function documentPaths(): Record<string, PathItem> {
         operationId: 'addDocuments',
         summary: 'Add up to 1,000 JSON documents at once; answers in input order',
         requestBody: jsonBody(bulkDocumentsSchema),
-        responses: { '202': ok('Queued (duplicates marked)', 'BulkDocumentsAccepted'), ...commonErrors, '413': errorRef('PayloadTooLarge') },
+        responses: { '202': ok('Queued (duplicates marked)', 'BulkDocumentsAccepted'), ...commonErrors, ...withQuota, '413': errorRef('PayloadTooLarge') },
       },
     },
     '/documents/{id}': {
@@ -140,7 +142,7 @@ function searchPaths(): Record<string, PathItem> {
 
 function sessionPaths(): Record<string, PathItem> {
   const askBody = jsonBody(askSchema);
-  const askErrors = { ...commonErrors, '413': errorRef('PayloadTooLarge'), '429': errorRef('RateLimited') };
+  const askErrors = { ...commonErrors, '413': errorRef('PayloadTooLarge') };
   return {
     '/sessions': {
       post: {
@@ -225,7 +227,7 @@ function reindexPaths(): Record<string, PathItem> {
         operationId: 'startReindex',
         summary: 'Rebuild a collection into a new index (model or chunking); search switches when it is complete',
         requestBody: jsonBody(reindexBodySchema, false),
-        responses: { '202': ok('Started', 'ReindexJob'), ...commonErrors, '409': errorRef('Conflict') },
+        responses: { '202': ok('Started', 'ReindexJob'), ...commonErrors, ...withQuota, '409': errorRef('Conflict') },
       },
       get: {
         tags: ['Reindex'],
@@ -351,7 +353,11 @@ export function buildOpenApiDocument(): OpenApiDocument {
         Conflict: errorResponse('The request conflicts with the current state (session_exists, reindex_in_progress, ...)'),
         PayloadTooLarge: errorResponse('payload_too_large or a per-request limit (too_many_documents, too_many_messages, question_too_large)'),
         UnsupportedMediaType: errorResponse('unsupported_media_type'),
-        RateLimited: errorResponse('rate_limited: the model budget did not free up in time', retryAfter),
+        RateLimited: errorResponse(
+          "too_many_requests: the key is over KEY_RATE_LIMIT_RPS; rate_limited: a model's budget, or this tenant's share of it, did not free up in time",
+          retryAfter,
+        ),
+        QuotaExceeded: errorResponse("quota_exceeded: the tenant's documents, bytes or running reindex jobs are at their quota; details.quota names which"),
         Unavailable: errorResponse('dependency_unavailable: Redis, the vector store or a model does not answer', retryAfter),
       },
     },

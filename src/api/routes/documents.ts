@@ -71,11 +71,23 @@ export function documentsRouter(deps: AppDeps): Router {
     // upload claims the content first, so the answer follows input order.
     const firstOf = new Map<string, number>();
     const firsts = body.documents.flatMap((d, i) => (firstOf.has(d.text) ? [] : (firstOf.set(d.text, i), [i])));
-    // Bounded parallelism; input order is kept in the answer.
+    // Bounded parallelism; input order is kept in the answer. The first failure (a quota reached, Redis gone) stops
+    // the rest, and the documents recorded before it are still queued: none is left recorded but never processed, and
+    // sending the request again answers them as duplicates.
+    let failure: { error: unknown } | undefined;
     await forEachConcurrently(firsts, BULK_PARALLELISM, async (i) => {
+      if (failure) return;
       const d = body.documents[i];
-      results[i] = await addDocument(deps, { ...describedBy(tenant, { ...d, collection }), ...plainText(d.text) });
+      try {
+        results[i] = await addDocument(deps, { ...describedBy(tenant, { ...d, collection }), ...plainText(d.text) });
+      } catch (error) {
+        failure ??= { error };
+      }
     });
+    if (failure) {
+      await deps.producer.enqueueMany(results.flatMap((r): IngestJob[] => (r && r.kind !== 'duplicate' ? [r.job] : [])));
+      throw failure.error;
+    }
     body.documents.forEach((d, i) => {
       results[i] ??= { kind: 'duplicate', doc: results[firstOf.get(d.text)!].doc };
     });

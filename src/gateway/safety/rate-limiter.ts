@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { AppError, invalidRequest } from '../../errors';
-import { modelKey, sleep, type Clock } from './keys';
+import { adjustTokens, takeTokens, type Bucket } from '../../infra/token-bucket';
+import { enc, modelKey, sleep, type Clock } from './keys';
 import { clockOf } from './options';
 import { retryAfterHeader } from './retry';
 
@@ -14,11 +15,18 @@ export interface ModelRateLimits {
 export interface RateLimiterOptions {
   /** Limits per model registry id (the id the gateway passes to `acquire`). A model without an entry passes through. */
   limits: Record<string, ModelRateLimits>;
+  /**
+   * The fraction (0 < share <= 1) of each model's budgets one tenant may use, so a flood from one tenant leaves the
+   * rest to the others. 1 (the default here) means no per-tenant budget.
+   */
+  tenantShare?: number;
   /** Clock in ms; every process sharing the Redis should have roughly the same wall clock. */
   now?: Clock;
 }
 
 export interface AcquireOptions {
+  /** Whose share of the budget the call takes from. */
+  tenant: string;
   /** Estimated tokens of this call; correct it afterwards with `settle`. */
   tokens: number;
   /** How long the caller is willing to wait for budget before `rate_limited` is thrown. */
@@ -27,84 +35,15 @@ export interface AcquireOptions {
 }
 
 /**
- * The refill rule both scripts share, as a Lua function: the bucket at KEY's level `v` and time `t` after refilling
- * continuously at cap/60 000 per ms up to `now`. A missing state is a full bucket; a clock behind the stored time
- * never refills (or un-fills) it.
- */
-const REFILL = `
-local function refill(key, cap, now)
-  local h = redis.call('HMGET', key, 'v', 't')
-  local v = tonumber(h[1])
-  local t = tonumber(h[2])
-  if v == nil or t == nil then v = cap; t = now end
-  if now > t then v = math.min(cap, v + (now - t) * (cap / 60000)); t = now end
-  return v, t
-end
-`;
-
-/**
- * One script, two token buckets (requests and tokens per minute), both refilled continuously at limit/60 000 per ms
- * and both checked before either is taken from: a call goes through only if both have room, atomically across
- * every process on the Redis. Answers {1, 0} when taken, or {0, ms until both would have room}.
- * A bucket whose state is missing is full. A clock behind the stored time never refills (or un-fills) a bucket.
- *
- * KEYS: requests bucket, tokens bucket. ARGV: now, rpm, tpm, tokens, ttlMs.
- */
-const ACQUIRE = `${REFILL}
-local now = tonumber(ARGV[1])
-local limits = { tonumber(ARGV[2]), tonumber(ARGV[3]) }
-local costs = { 1, tonumber(ARGV[4]) }
-local ttl = tonumber(ARGV[5])
-local levels = {}
-local wait = 0
-for i = 1, 2 do
-  local cap = limits[i]
-  if cap > 0 then
-    local rate = cap / 60000
-    local v, t = refill(KEYS[i], cap, now)
-    levels[i] = { v, t }
-    if v < costs[i] then
-      local w = math.ceil((costs[i] - v) / rate)
-      if w > wait then wait = w end
-    end
-  end
-end
-if wait > 0 then return { 0, wait } end
-for i = 1, 2 do
-  if limits[i] > 0 then
-    redis.call('HSET', KEYS[i], 'v', tostring(levels[i][1] - costs[i]), 't', tostring(levels[i][2]))
-    redis.call('PEXPIRE', KEYS[i], ttl)
-  end
-end
-return { 1, 0 }
-`;
-
-/**
- * Corrects the tokens bucket by `delta` (actual - estimated): positive takes more, negative gives back. The level may
- * go below zero (the next callers wait for the debt), never above the capacity, never below minus the capacity.
- * KEYS: tokens bucket. ARGV: now, tpm, delta, ttlMs.
- */
-const SETTLE = `${REFILL}
-local now = tonumber(ARGV[1])
-local cap = tonumber(ARGV[2])
-local delta = tonumber(ARGV[3])
-local v, t = refill(KEYS[1], cap, now)
-v = math.max(-cap, math.min(cap, v - delta))
-redis.call('HSET', KEYS[1], 'v', tostring(v), 't', tostring(t))
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
-return tostring(v)
-`;
-
-// A bucket refills completely within a minute; after that its state says nothing a missing key does not.
-const BUCKET_TTL_MS = 120_000;
-
-/**
- * Per-model request and token budgets shared by every API and worker process on one Redis.
+ * Per-model request and token budgets shared by every API and worker process on one Redis, and within each a
+ * per-tenant share (MODEL_TENANT_SHARE). A call takes from the model's buckets and from its tenant's in one script, so
+ * it goes through only if both have room. All of a model's buckets carry the model's hash tag: one Redis Cluster slot.
  * Waiting callers re-try when the script says enough will have refilled; there is no queue, so under contention
  * a waiting caller may lose its turn to another one (budgets still hold; order is not guaranteed).
  */
 export class RateLimiter {
   private readonly now: Clock;
+  private readonly share: number;
 
   constructor(
     private readonly redis: Redis,
@@ -112,6 +51,8 @@ export class RateLimiter {
     private readonly options: RateLimiterOptions,
   ) {
     this.now = clockOf(options);
+    this.share = options.tenantShare ?? 1;
+    if (!(this.share > 0 && this.share <= 1)) throw new Error('the tenant share of a model budget must be in (0, 1]');
     for (const [model, l] of Object.entries(options.limits)) {
       for (const v of [l.requestsPerMinute, l.tokensPerMinute]) {
         if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new Error(`rate limits of ${model} must be non-negative numbers`);
@@ -126,16 +67,45 @@ export class RateLimiter {
     return rpm > 0 || tpm > 0 ? { rpm, tpm } : undefined;
   }
 
-  /** Takes one request and `tokens` tokens from the model's budget, waiting up to `maxWaitMs` for them. */
+  /** A tenant's share of a per-minute budget: never below one unit, or a small budget would admit nobody. */
+  private shareOf(perMinute: number) {
+    return Math.max(1, Math.floor(perMinute * this.share));
+  }
+
+  /**
+   * The buckets a call draws on: the model's requests and tokens, then (with a share below 1) the tenant's. `scope`
+   * says whose each one is, for the error when it is the one that refuses.
+   */
+  private buckets(model: string, tenant: string, limits: { rpm: number; tpm: number }, tokens: number) {
+    const out: Array<Bucket & { scope: 'model' | 'tenant'; kind: 'req' | 'tok' }> = [];
+    const add = (scope: 'model' | 'tenant', kind: 'req' | 'tok', perMinute: number, cost: number) => {
+      if (perMinute <= 0) return;
+      const capacity = scope === 'model' ? perMinute : this.shareOf(perMinute);
+      const key = scope === 'model' ? modelKey(this.prefix, model, 'rl', kind) : modelKey(this.prefix, model, 'rl', kind, 't', enc(tenant));
+      out.push({ key, capacity, perMs: capacity / 60_000, cost, scope, kind });
+    };
+    add('model', 'req', limits.rpm, 1);
+    add('model', 'tok', limits.tpm, tokens);
+    if (this.share < 1) {
+      add('tenant', 'req', limits.rpm, 1);
+      add('tenant', 'tok', limits.tpm, tokens);
+    }
+    return out;
+  }
+
+  /** Takes one request and `tokens` tokens from the model's budget and the tenant's share, waiting up to `maxWaitMs`. */
   async acquire(model: string, opts: AcquireOptions): Promise<{ waitedMs: number }> {
     const limits = this.limitsOf(model);
     if (!limits) return { waitedMs: 0 };
     const tokens = Math.max(0, Math.ceil(opts.tokens));
-    if (limits.tpm > 0 && tokens > limits.tpm) {
-      throw invalidRequest(`the request needs about ${tokens} tokens, more than the ${limits.tpm} tokens per minute allowed for ${model}`, {
+    const buckets = this.buckets(model, opts.tenant, limits, tokens);
+    const tooBig = buckets.find((b) => b.kind === 'tok' && tokens > b.capacity);
+    if (tooBig) {
+      const whose = tooBig.scope === 'model' ? `allowed for ${model}` : `a tenant may use of ${model} (MODEL_TENANT_SHARE)`;
+      throw invalidRequest(`the request needs about ${tokens} tokens, more than the ${tooBig.capacity} tokens per minute ${whose}`, {
         model,
         tokens,
-        tokensPerMinute: limits.tpm,
+        tokensPerMinute: tooBig.capacity,
       });
     }
     const started = this.now();
@@ -143,34 +113,26 @@ export class RateLimiter {
     for (;;) {
       opts.signal?.throwIfAborted();
       const now = this.now();
-      const [ok, waitMs] = (await this.redis.eval(
-        ACQUIRE,
-        2,
-        modelKey(this.prefix, model, 'rl', 'req'),
-        modelKey(this.prefix, model, 'rl', 'tok'),
-        now,
-        limits.rpm,
-        limits.tpm,
-        tokens,
-        BUCKET_TTL_MS,
-      )) as [number, number];
-      if (ok === 1) return { waitedMs: now - started };
-      if (now + waitMs > deadline) throw rateLimited(model, waitMs);
-      await sleep(waitMs, opts.signal);
+      const taken = await takeTokens(this.redis, buckets, now);
+      if (taken.ok) return { waitedMs: now - started };
+      if (now + taken.waitMs > deadline) throw rateLimited(model, taken.waitMs, buckets[taken.blocking ?? 0].scope, this.share);
+      await sleep(taken.waitMs, opts.signal);
     }
   }
 
   /** After the call: `delta` = actual tokens - estimated tokens. No-op for models without a token limit. */
-  async settle(model: string, delta: number): Promise<void> {
+  async settle(model: string, tenant: string, delta: number): Promise<void> {
     const limits = this.limitsOf(model);
     if (!limits || limits.tpm <= 0 || !Number.isFinite(delta) || delta === 0) return;
-    await this.redis.eval(SETTLE, 1, modelKey(this.prefix, model, 'rl', 'tok'), this.now(), limits.tpm, Math.round(delta), BUCKET_TTL_MS);
+    const buckets = this.buckets(model, tenant, { rpm: 0, tpm: limits.tpm }, Math.round(delta));
+    await adjustTokens(this.redis, buckets, this.now());
   }
 }
 
-function rateLimited(model: string, retryAfterMs: number): AppError {
-  return new AppError('rate_limited', `the rate limit of ${model} is reached; try again in ${Math.ceil(retryAfterMs / 1000)} s`,
-    { model, retryAfterMs },
+function rateLimited(model: string, retryAfterMs: number, scope: 'model' | 'tenant', share: number): AppError {
+  const what = scope === 'model' ? `the rate limit of ${model}` : `this tenant's share (${Math.round(share * 100)}%) of the rate limit of ${model}`;
+  return new AppError('rate_limited', `${what} is reached; try again in ${Math.ceil(retryAfterMs / 1000)} s`,
+    { model, scope, retryAfterMs },
     { retryable: true, headers: retryAfterHeader(retryAfterMs) },
   );
 }

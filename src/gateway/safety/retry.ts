@@ -23,7 +23,7 @@ export interface RetryOptions {
 }
 
 /** A Retry-After header (whole seconds, at least 1) for a wait of `ms`. */
-export const retryAfterHeader = (ms: number): { 'Retry-After': string } => ({ 'Retry-After': String(Math.max(1, Math.ceil(ms / 1000))) });
+export { retryAfterHeader } from '../../errors';
 
 const DEFAULT_RETRY = { attempts: 3, baseMs: 250, maxMs: 10_000, totalBudgetMs: 60_000 } as const;
 

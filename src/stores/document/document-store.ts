@@ -1,19 +1,34 @@
 import type { Redis } from 'ioredis';
+import { AppError } from '../../errors';
 import { pageByLex } from '../../infra/lex-pages';
-import { updateJson } from '../../infra/redis-json';
+import { CREATE_WITHIN_QUOTA, REMOVE_COUNTED, UPDATE_COUNTED } from './document-scripts';
 import type { DocumentRecord, DocumentStatus } from './document-types';
+
+/** Per-tenant quotas the store enforces as it writes; 0 means none. */
+export interface DocumentQuotas {
+  documents: number;
+  bytes: number;
+}
+
+/** What a tenant holds now, as the quotas count it. */
+export interface DocumentUsage {
+  documents: number;
+  bytes: number;
+}
 
 /**
  * Document records in Redis. One JSON value per document, plus:
  * - a per-(tenant, collection) sorted set of ids for listing (ids sort by creation time, so lexicographic order is age),
  * - a content-hash key (claimed by a script) and an externalId key (claimed with SET NX) per (tenant, collection),
  *   so two concurrent uploads of the same content, or with the same externalId, create one document.
+ * - a per-tenant byte total, kept with every write by the scripts in document-scripts.ts (the quotas).
  * Every read takes the tenant and answers "not found" for another tenant's id.
  */
 export class DocumentStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly quotas: DocumentQuotas = { documents: 0, bytes: 0 },
   ) {}
 
   // Every key of a tenant carries the tenant as a hash tag, so MULTI and scripts work on Redis Cluster.
@@ -28,6 +43,9 @@ export class DocumentStore {
   }
   private hashKey(tenant: string, collection: string, hash: string) {
     return `${this.prefix}:{${enc(tenant)}}:dochash:${enc(collection)}:${hash}`;
+  }
+  private bytesKey(tenant: string) {
+    return `${this.prefix}:{${enc(tenant)}}:usage:bytes`;
   }
   private externalKey(tenant: string, collection: string, externalId: string) {
     return `${this.prefix}:{${enc(tenant)}}:docext:${enc(collection)}:${enc(externalId)}`;
@@ -65,6 +83,12 @@ export class DocumentStore {
     return typeof holder === 'string' ? holder : undefined;
   }
 
+  /** The document that holds this content in the collection, if its record still exists. */
+  async holderOfHash(tenant: string, collection: string, hash: string): Promise<DocumentRecord | undefined> {
+    const id = await this.redis.get(this.hashKey(tenant, collection, hash));
+    return id ? this.get(tenant, id) : undefined;
+  }
+
   async releaseHash(tenant: string, collection: string, hash: string, id: string): Promise<void> {
     await compareAndDelete(this.redis, this.hashKey(tenant, collection, hash), id);
   }
@@ -81,13 +105,41 @@ export class DocumentStore {
     return (await this.redis.get(key)) ?? undefined;
   }
 
+  /** Records a new document, or throws 403 `quota_exceeded` when the tenant's documents or bytes would pass a quota. */
   async create(doc: DocumentRecord): Promise<void> {
-    await this.redis
-      .multi()
-      .set(this.docKey(doc.tenant, doc.id), JSON.stringify(doc))
-      .zadd(this.listKey(doc.tenant, doc.collection), 0, doc.id)
-      .zadd(this.tenantListKey(doc.tenant), 0, doc.id)
-      .exec();
+    const t = doc.tenant;
+    const answer = (await this.redis.eval(
+      CREATE_WITHIN_QUOTA,
+      5,
+      this.docKey(t, doc.id),
+      this.listKey(t, doc.collection),
+      this.tenantListKey(t),
+      this.bytesKey(t),
+      this.docKey(t, ''),
+      doc.id,
+      JSON.stringify(doc),
+      doc.bytes,
+      this.quotas.documents,
+      this.quotas.bytes,
+    )) as [number, string?, number?, number?];
+    if (answer[0] !== 1) throw quotaExceeded(answer, doc.bytes);
+  }
+
+  /** The tenant's document count and byte total, as the quotas see them. */
+  async usage(tenant: string): Promise<DocumentUsage & { quotas: DocumentQuotas }> {
+    const [documents, bytes] = await Promise.all([this.redis.zcard(this.tenantListKey(tenant)), this.redis.get(this.bytesKey(tenant))]);
+    return { documents, bytes: bytes === null ? await this.sumBytes(tenant) : Number(bytes), quotas: this.quotas };
+  }
+
+  /** The byte total from the records themselves (before any script has kept the counter). */
+  private async sumBytes(tenant: string): Promise<number> {
+    let total = 0;
+    for (let cursor: string | undefined; ; ) {
+      const page = await this.list(tenant, { limit: 500, cursor });
+      total += page.documents.reduce((n, d) => n + d.bytes, 0);
+      if (!page.nextCursor) return total;
+      cursor = page.nextCursor;
+    }
   }
 
   /**
@@ -102,15 +154,31 @@ export class DocumentStore {
     change: (doc: DocumentRecord) => Partial<DocumentRecord>,
     opts: { expectVersion?: number } = {},
   ): Promise<DocumentRecord | undefined> {
-    return updateJson<DocumentRecord>(
-      this.redis,
-      this.docKey(tenant, id),
-      (doc) => {
-        if (opts.expectVersion !== undefined && doc.version !== opts.expectVersion) return undefined;
-        return { value: { ...doc, ...change(doc), updatedAt: new Date().toISOString() } };
-      },
-      MAX_UPDATE_ATTEMPTS,
-    );
+    const key = this.docKey(tenant, id);
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const raw = await this.redis.get(key);
+      if (raw === null) return undefined;
+      const doc = JSON.parse(raw) as DocumentRecord;
+      if (doc.tenant !== tenant) return undefined;
+      if (opts.expectVersion !== undefined && doc.version !== opts.expectVersion) return undefined;
+      const next: DocumentRecord = { ...doc, ...change(doc), updatedAt: new Date().toISOString() };
+      // A new version may change the size the byte quota counts: counted (and checked) in the same script.
+      const answer = (await this.redis.eval(
+        UPDATE_COUNTED,
+        4,
+        key,
+        this.bytesKey(tenant),
+        this.tenantListKey(tenant),
+        this.docKey(tenant, ''),
+        raw,
+        JSON.stringify(next),
+        next.bytes - doc.bytes,
+        this.quotas.bytes,
+      )) as [number, string?, number?, number?];
+      if (answer[0] === 1) return next;
+      if (answer[0] === -1) throw quotaExceeded(answer, next.bytes - doc.bytes);
+    }
+    throw new Error(`${key}: too much contention updating it`);
   }
 
   /**
@@ -122,9 +190,7 @@ export class DocumentStore {
     if (!doc) return undefined;
     const tx = this.redis
       .multi()
-      .del(this.docKey(tenant, id))
-      .zrem(this.listKey(tenant, doc.collection), id)
-      .zrem(this.tenantListKey(tenant), id)
+      .eval(REMOVE_COUNTED, 5, this.docKey(tenant, id), this.listKey(tenant, doc.collection), this.tenantListKey(tenant), this.bytesKey(tenant), this.docKey(tenant, ''), id)
       .eval(COMPARE_AND_DELETE, 1, this.hashKey(tenant, doc.collection, doc.contentHash), id);
     if (doc.externalId !== undefined) {
       tx.eval(COMPARE_AND_DELETE, 1, this.externalKey(tenant, doc.collection, doc.externalId), id);
@@ -177,6 +243,15 @@ const CLAIM_HASH = `local holder = redis.call('get', KEYS[1])
 if holder and redis.call('exists', KEYS[2] .. holder) == 1 then return holder end
 redis.call('set', KEYS[1], ARGV[1])
 return false`;
+
+/** The 403 for a script's refusal {_, quota, limit, used}. */
+function quotaExceeded(answer: [number, string?, number?, number?], requested: number): AppError {
+  const [, quota, limit, used] = answer;
+  const message = quota === 'documents'
+    ? `this tenant already holds ${used} documents, its quota (TENANT_MAX_DOCUMENTS=${limit}); delete some first`
+    : `this document's ${requested} bytes would take the tenant past its quota of ${limit} bytes (TENANT_MAX_BYTES; ${used} used); delete some first`;
+  return new AppError('quota_exceeded', message, { quota, limit, used, requested: quota === 'documents' ? 1 : requested });
+}
 
 async function compareAndDelete(redis: Redis, key: string, expected: string): Promise<void> {
   await redis.eval(COMPARE_AND_DELETE, 1, key, expected);

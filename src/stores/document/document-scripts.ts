@@ -1,0 +1,85 @@
+/**
+ * The Lua scripts that write document records together with the tenant's usage, so the quotas (TENANT_MAX_DOCUMENTS,
+ * TENANT_MAX_BYTES) are checked and counted in the same atomic step as the write they bound: two replicas racing for
+ * the last slot cannot both win, and a delete racing a delete subtracts once. Every key is in the tenant's hash tag.
+ *
+ * The document count is the tenant's list (ZCARD): exact by construction. The byte total is a counter, built the first
+ * time a script needs it from the records already stored (a deployment that predates it), then kept by these scripts.
+ */
+
+/** Reads the tenant's byte total, building it from the stored records when the counter does not exist yet. */
+const BYTES_OF = `
+local function bytesOf(bytesKey, listKey, docPrefix)
+  local b = redis.call('GET', bytesKey)
+  if b then return tonumber(b) end
+  local total = 0
+  for _, id in ipairs(redis.call('ZRANGE', listKey, 0, -1)) do
+    local raw = redis.call('GET', docPrefix .. id)
+    if raw then
+      local ok, doc = pcall(cjson.decode, raw)
+      if ok and type(doc) == 'table' and type(doc.bytes) == 'number' then total = total + doc.bytes end
+    end
+  end
+  redis.call('SET', bytesKey, total)
+  return total
+end
+`;
+
+/**
+ * Creates a record within quota. Answers {1} when created, or {0, quota, limit, used} when refused.
+ * KEYS: doc, collection list, tenant list, bytes counter, doc-key prefix.
+ * ARGV: id, record JSON, bytes, max documents (0: none), max bytes (0: none).
+ */
+export const CREATE_WITHIN_QUOTA = `${BYTES_OF}
+local maxDocs = tonumber(ARGV[4])
+local maxBytes = tonumber(ARGV[5])
+local bytes = tonumber(ARGV[3])
+if maxDocs > 0 then
+  local docs = redis.call('ZCARD', KEYS[3])
+  if docs + 1 > maxDocs then return { 0, 'documents', maxDocs, docs } end
+end
+local total = bytesOf(KEYS[4], KEYS[3], KEYS[5])
+if maxBytes > 0 and total + bytes > maxBytes then return { 0, 'bytes', maxBytes, total } end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+redis.call('SET', KEYS[4], total + bytes)
+return { 1 }
+`;
+
+/**
+ * Compare-and-set of a record that may change its size (a new version): the byte total moves by the difference, and a
+ * growth past TENANT_MAX_BYTES is refused. Answers {1} when written, {0} when the record changed since it was read
+ * (read again), {-1, 'bytes', limit, used} when over quota.
+ * KEYS: doc, bytes counter, tenant list, doc-key prefix. ARGV: value read, new value, byte delta, max bytes (0: none).
+ */
+export const UPDATE_COUNTED = `${BYTES_OF}
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return { 0 } end
+local delta = tonumber(ARGV[3])
+if delta ~= 0 then
+  local total = bytesOf(KEYS[2], KEYS[3], KEYS[4])
+  local maxBytes = tonumber(ARGV[4])
+  if delta > 0 and maxBytes > 0 and total + delta > maxBytes then return { -1, 'bytes', maxBytes, total } end
+  redis.call('SET', KEYS[2], math.max(0, total + delta))
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return { 1 }
+`;
+
+/**
+ * Removes a record and its list entries, and subtracts the bytes of the record as stored, only if this call is the one
+ * that deleted it. Answers 1 when removed, 0 when it was already gone.
+ * KEYS: doc, collection list, tenant list, bytes counter, doc-key prefix. ARGV: id.
+ */
+export const REMOVE_COUNTED = `${BYTES_OF}
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local total = bytesOf(KEYS[4], KEYS[3], KEYS[5])
+local ok, doc = pcall(cjson.decode, raw)
+local bytes = (ok and type(doc) == 'table' and type(doc.bytes) == 'number') and doc.bytes or 0
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('SET', KEYS[4], math.max(0, total - bytes))
+return 1
+`;
