@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { isAppError } from '../src/errors';
 import { ingestDocument, markFailed, type IngestDeps } from '../src/ingest/ingest-document';
+import type { FairTurns } from '../src/queues/fair-turns';
 import { ingestJobSchema, type IngestJob } from '../src/queues/ingest-queue';
 
 /**
@@ -8,9 +9,11 @@ import { ingestJobSchema, type IngestJob } from '../src/queues/ingest-queue';
  * Permanent faults (a corrupt or encrypted PDF) mark the document failed and stop at once; transient ones
  * (a store or model hiccup) are thrown for BullMQ to retry with backoff, and mark it failed on the last attempt.
  */
-export function createIngestProcessor(deps: IngestDeps) {
+export function createIngestProcessor(deps: IngestDeps, turns?: Pick<FairTurns, 'started'>) {
   return async (job: Job<IngestJob>, _token?: string, signal?: AbortSignal) => {
     const data = ingestJobSchema.parse(job.data);
+    // Its first start moves the tenant's line on (see FairTurns); retries were already counted.
+    if (turns && job.attemptsMade === 0) await turns.started(data.tenant);
     try {
       return await ingestDocument(deps, data, signal);
     } catch (err) {

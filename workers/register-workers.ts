@@ -13,6 +13,7 @@ import type { SummarizeSessionDeps } from '../src/sessions/summarize-session';
 import type { SweepDeps } from '../src/sessions/sweep-expired-sessions';
 import { scheduleSessionSweep } from '../src/queues/session-sweep-queue';
 import { createIngestProcessor } from './ingest.processor';
+import type { FairTurns } from '../src/queues/fair-turns';
 import { createReindexProcessor } from './reindex.processor';
 import { createRecallIndexProcessor } from './recall-index.processor';
 import { createSummarizeProcessor } from './summarize.processor';
@@ -24,6 +25,8 @@ export interface WorkerDeps {
   connection: Redis;
   redisPrefix: string;
   ingest: IngestDeps;
+  /** Each tenant's place in the ingest queue's line, moved on as jobs start (see FairTurns). */
+  ingestTurns?: Pick<FairTurns, 'started'>;
   /** Collection rebuilds; their worker starts only when given. */
   reindex?: ReindexDeps;
   /** Session memory (summaries, recall index); its workers start only when given. */
@@ -58,7 +61,7 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
       // A job whose worker died (SIGKILL, OOM) is taken over; more stalls than this mean the job itself kills workers.
       maxStalledCount: deps.maxStalls ?? 3,
     }) as Worker;
-  const workers: Worker[] = [start<IngestJob>(QueueNames.ingest, createIngestProcessor(deps.ingest))];
+  const workers: Worker[] = [start<IngestJob>(QueueNames.ingest, createIngestProcessor(deps.ingest, deps.ingestTurns))];
   const reindexWorker = deps.reindex ? start<ReindexJob>(QueueNames.reindex, createReindexProcessor(deps.reindex)) : undefined;
   if (reindexWorker) workers.push(reindexWorker);
   if (deps.sessionMemory) {
@@ -131,6 +134,7 @@ export function startWorkers(services: Services): RunningWorkers {
     connection: createWorkerRedis(config),
     redisPrefix: config.redisPrefix,
     ingest: services.ingestDeps(),
+    ingestTurns: services.producer.turns,
     reindex: services.reindexDeps(),
     sessionMemory: {
       summarize: {

@@ -1,6 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { FairTurns } from './fair-turns';
 import { QueueNames, QueueProducer } from './queue-names';
 
 export const ingestJobSchema = z.object({
@@ -15,20 +16,35 @@ export type IngestJob = z.infer<typeof ingestJobSchema>;
 export const ingestJobId = (documentId: string, version: number) => `${documentId}-v${version}`;
 
 export class IngestProducer extends QueueProducer<IngestJob> {
+  /** Each tenant's place in line (see FairTurns); the ingest worker tells it when a job starts. */
+  readonly turns: FairTurns;
+
   constructor(connection: Redis, prefix: string, defaults: JobsOptions) {
     super(QueueNames.ingest, connection, prefix, defaults);
+    this.turns = new FairTurns(connection, prefix, QueueNames.ingest);
   }
 
   async enqueue(job: IngestJob): Promise<string> {
     const parsed = ingestJobSchema.parse(job);
-    const added = await this.queue.add('ingest', parsed, { ...this.defaults, jobId: ingestJobId(job.documentId, job.version) });
+    const [priority] = await this.turns.take(parsed.tenant);
+    const added = await this.queue.add('ingest', parsed, { ...this.defaults, priority, jobId: ingestJobId(job.documentId, job.version) });
     return added.id!;
   }
 
   async enqueueMany(jobs: IngestJob[]): Promise<void> {
     if (jobs.length === 0) return;
+    const parsed = jobs.map((j) => ingestJobSchema.parse(j));
+    // One request's jobs are one tenant's, but nothing here relies on it.
+    const priorities = new Map<string, number[]>();
+    for (const tenant of new Set(parsed.map((j) => j.tenant))) {
+      priorities.set(tenant, await this.turns.take(tenant, parsed.filter((j) => j.tenant === tenant).length));
+    }
     await this.queue.addBulk(
-      jobs.map((j) => ({ name: 'ingest', data: ingestJobSchema.parse(j), opts: { ...this.defaults, jobId: ingestJobId(j.documentId, j.version) } })),
+      parsed.map((data) => ({
+        name: 'ingest',
+        data,
+        opts: { ...this.defaults, priority: priorities.get(data.tenant)!.shift(), jobId: ingestJobId(data.documentId, data.version) },
+      })),
     );
   }
 
@@ -36,6 +52,8 @@ export class IngestProducer extends QueueProducer<IngestJob> {
   async cancel(documentId: string, version: number): Promise<void> {
     const job = await this.queue.getJob(ingestJobId(documentId, version));
     if (!job) return;
-    await job.remove().catch(() => undefined); // active or locked: the processor checks the record and stops
+    // Active or locked: the processor checks the record and stops (it already counted its start).
+    const removed = await job.remove().then(() => true, () => false);
+    if (removed && job.attemptsMade === 0 && !job.processedOn) await this.turns.started(job.data.tenant);
   }
 }
