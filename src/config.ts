@@ -129,8 +129,8 @@ const envSchema = z.object({
    * Requests per second one API key may make, across every replica (a Redis token bucket), with bursts up to
    * KEY_RATE_LIMIT_BURST; past it 429 `too_many_requests` with Retry-After. 0 turns the limit off.
    */
-  KEY_RATE_LIMIT_RPS: z.coerce.number().min(0).max(1_000_000).default(500),
-  KEY_RATE_LIMIT_BURST: intFrom(1000, 1),
+  KEY_RATE_LIMIT_RPS: z.coerce.number().min(0).max(1_000_000).default(3000),
+  KEY_RATE_LIMIT_BURST: intFrom(6000, 1),
   /** The fraction of each model's per-minute budgets one tenant may use (1: no per-tenant share). */
   MODEL_TENANT_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
   /** Override every remote model's requests and tokens per minute (your Mistral workspace's limits); 0 means none. */
