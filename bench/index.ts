@@ -4,10 +4,11 @@ import { runGatewayBench } from './gateway';
 import { runContextBench } from './context';
 import { runReindexBench } from './reindex';
 import { runTokenBench } from './tokens';
+import { runNeighbourBench } from './neighbours';
 import { printTable } from './table';
 
 /**
- * `npm run bench [-- --only ingest|stores|gateway|context|reindex|tokens] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
+ * `npm run bench [-- --only ingest|stores|gateway|context|reindex|tokens|neighbours] [--flood-ms 10000] [--flood-connections 32] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
  * Targets are read from the table, never asserted.
  */
 function arg(name: string, def: string): string {
@@ -57,6 +58,23 @@ async function runAll() {
   }
   if (only === 'all' || only === 'tokens') {
     printTable('Tokenising: tekken counts (exact, warm memo) against the pre-tokenizer pattern run alone, and keyword (BM25) terms', runTokenBench());
+  }
+  if (only === 'all' || only === 'neighbours') {
+    const rows = await runNeighbourBench({
+      floodMs: Number(arg('flood-ms', '10000')),
+      connections: Number(arg('flood-connections', '32')),
+      scenarios: [
+        { name: 'no turns (FAIR_MAX_INFLIGHT=0)', env: { FAIR_MAX_INFLIGHT: '0' } },
+        { name: 'defaults (npm start; FAIR_MAX_INFLIGHT=4)', env: {} },
+        { name: 'FAIR_MAX_INFLIGHT=2', env: { FAIR_MAX_INFLIGHT: '2' } },
+        { name: 'FAIR_MAX_INFLIGHT=8', env: { FAIR_MAX_INFLIGHT: '8' } },
+        { name: 'KEY_RATE_LIMIT_RPS=100, burst 100', env: { KEY_RATE_LIMIT_RPS: '100', KEY_RATE_LIMIT_BURST: '100' } },
+      ],
+    });
+    printTable(
+      `Noisy neighbour: tenant A floods POST /search from ${arg('flood-connections', '32')} connections (its own process); tenant B searches 20 times a second (npm start: API and workers in one process, offline provider, LanceDB)`,
+      rows,
+    );
   }
   if (only === 'all' || only === 'reindex') {
     const rows = await runReindexBench({ documents: Number(arg('reindex-documents', '5000')), queries: Number(arg('queries', '200')) });

@@ -131,6 +131,14 @@ const envSchema = z.object({
    */
   KEY_RATE_LIMIT_RPS: z.coerce.number().min(0).max(1_000_000).default(3000),
   KEY_RATE_LIMIT_BURST: intFrom(6000, 1),
+  /**
+   * Requests one API process works on at once; past it requests wait and tenants take turns (round-robin), so one
+   * tenant's flood does not queue in front of another's request. 0 turns it off. Asks and multipart uploads are not
+   * counted (they wait on models and clients, not on this process).
+   */
+  FAIR_MAX_INFLIGHT: intFrom(4, 0),
+  /** Requests one tenant may have waiting per process; past it 429 `too_many_requests`. */
+  FAIR_MAX_QUEUED_PER_TENANT: intFrom(1024, 1),
   /** The fraction of each model's per-minute budgets one tenant may use (1: no per-tenant share). */
   MODEL_TENANT_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
   /** Override every remote model's requests and tokens per minute (your Mistral workspace's limits); 0 means none. */
@@ -188,6 +196,8 @@ export interface Config {
   };
   /** Requests per second per API key (0: off) and the burst allowed above it. */
   keyRateLimit: { perSecond: number; burst: number };
+  /** Turns between tenants per API process (see FairScheduler). */
+  fairness: { maxInflight: number; maxQueuedPerTenant: number };
   /** Per-tenant quotas; 0 means none. */
   quotas: { documents: number; bytes: number; reindexJobs: number };
   /** undefined: auth off, every request is tenant `default`. */
@@ -278,6 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       rateOverride: { requestsPerMinute: e.MODEL_RPM, tokensPerMinute: e.MODEL_TPM },
     },
     keyRateLimit: { perSecond: e.KEY_RATE_LIMIT_RPS, burst: e.KEY_RATE_LIMIT_BURST },
+    fairness: { maxInflight: e.FAIR_MAX_INFLIGHT, maxQueuedPerTenant: e.FAIR_MAX_QUEUED_PER_TENANT },
     quotas: { documents: e.TENANT_MAX_DOCUMENTS, bytes: e.TENANT_MAX_BYTES, reindexJobs: e.TENANT_MAX_REINDEX_JOBS },
     apiKeys: e.API_KEYS,
     adminApiKey: e.ADMIN_API_KEY,

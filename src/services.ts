@@ -29,6 +29,7 @@ import { SourceStore } from './stores/document/source-store';
 import { SessionStore } from './stores/session/session-store';
 import { Authenticator } from './tenancy/authenticator';
 import { KeyStore } from './tenancy/key-store';
+import { FairScheduler } from './tenancy/fair-scheduler';
 import { RequestLimiter } from './tenancy/request-limiter';
 import { partitionedLanceDbStore } from './stores/vector/lancedb-partitions';
 import { QdrantVectorStore } from './stores/vector/qdrant-store';
@@ -70,6 +71,7 @@ export interface Services {
   /** Who a key is: API_KEYS and the KeyStore together; says whether auth is on. */
   authenticator: Authenticator;
   requestLimiter: RequestLimiter;
+  fairScheduler: FairScheduler;
   /** TENANT_MAX_REINDEX_JOBS, for starting reindexes. */
   maxReindexJobs: number;
   ingestDeps(): IngestDeps;
@@ -186,6 +188,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     keyStore,
     authenticator,
     requestLimiter,
+    fairScheduler: new FairScheduler(config.fairness),
     maxReindexJobs: config.quotas.reindexJobs,
     reindexDeps: () => ({ ...ingestDeps(), reindexJobs, concurrency: config.reindex.concurrency, dropGraceMs: config.reindex.dropGraceMs }),
     ingestDeps,

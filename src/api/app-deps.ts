@@ -12,6 +12,7 @@ import type { ReindexStartDeps } from '../reindex/start-reindex';
 import type { AdminQueuesDeps } from './routes/admin-queues';
 import type { SessionDeps } from '../sessions/session-deps';
 import type { Authenticator } from '../tenancy/authenticator';
+import type { FairScheduler } from '../tenancy/fair-scheduler';
 import type { RequestLimiter } from '../tenancy/request-limiter';
 
 /** Everything the HTTP layer needs, built by the composition root (src/services.ts) and passed in. */
@@ -30,4 +31,6 @@ export interface AppDeps extends SessionDeps, ReindexStartDeps, AdminQueuesDeps 
   authenticator: Authenticator;
   /** Requests per second per key, shared through Redis. */
   requestLimiter: RequestLimiter;
+  /** Turns between tenants at this process's work. */
+  fairScheduler: FairScheduler;
 }

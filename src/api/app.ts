@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFoundRoute } from './middleware/error-handler';
+import { fairAdmission } from './middleware/fair-admission';
 import { keyRateLimit } from './middleware/key-rate-limit';
 import { requestContext } from './middleware/request-context';
 import { uploadAdmission } from './middleware/upload-admission';
@@ -33,6 +34,8 @@ export function createApp(deps: AppDeps): Express {
     maxJsonBytes: deps.config.limits.maxJsonBytes,
   }).middleware);
   app.use(express.json({ limit: deps.config.limits.maxJsonBytes, strict: false }));
+  // Once the body is in: tenants take turns at this process's work.
+  app.use(fairAdmission(deps.fairScheduler));
   app.use(documentsRouter(deps));
   app.use(searchRouter(deps));
   app.use(reindexRouter(deps));
