@@ -9,6 +9,9 @@ import { parseSource } from '../src/ingest/parsers';
 import { TokenCounter } from '../src/ingest/token-counter';
 import { QueueNames, queuePrefix } from '../src/queues/queue-names';
 import { LanceDbVectorStore } from '../src/stores/vector/lancedb-store';
+import { partitionedLanceDbStore } from '../src/stores/vector/lancedb-partitions';
+import { DEFAULT_INDEX_NAME } from '../src/indexes/index-spec';
+import { DEFAULT_TENANT } from '../src/tenancy/authenticator';
 import type { ChunkRecord } from '../src/stores/vector/vector-store';
 import { freePort, startRedis } from '../test/support/redis-server';
 import { benchChunk, generateDocuments } from './corpus';
@@ -111,9 +114,10 @@ async function pipeline(shape: Shape, opts: IngestBenchOptions): Promise<{ secon
     }
     const seconds = (performance.now() - started) / 1000;
     // Count what landed, through the store itself.
-    const store = new LanceDbVectorStore({ dir: path.join(dataDir, 'lancedb'), dimensions: 384, embeddingModel: 'offline-hash-v1' });
+    // The service keeps one table per tenant (see lancedb-partitions.ts): read the default index as it does.
+    const store = partitionedLanceDbStore({ dir: path.join(dataDir, 'lancedb'), tableName: DEFAULT_INDEX_NAME, dimensions: 384, embeddingModel: 'offline-hash-v1' });
     await store.init();
-    const chunks = await store.count('default');
+    const chunks = await store.count(DEFAULT_TENANT);
     await store.close();
     return { seconds, chunks };
   } finally {
