@@ -82,6 +82,11 @@ export class ReindexJobs {
     }
   }
 
+  /** How many of the tenant's reindex jobs hold a slot (queued, running or switching). */
+  async activeCount(tenant: string): Promise<number> {
+    return this.redis.scard(this.activeKey(tenant));
+  }
+
   private static member(record: Pick<ReindexRecord, 'createdAt' | 'jobId'>): string {
     return `${String(Date.parse(record.createdAt)).padStart(15, '0')}-${record.jobId}`;
   }

@@ -104,9 +104,15 @@ describe('When a tenant reaches TENANT_MAX_BYTES', () => {
     expect(exact.status).toBe(202);
     expect((await server.request('POST', '/documents', { text: 'd' }, A)).status).toBe(403);
     expect((await server.request('POST', '/documents', { text: 'd'.repeat(1000) }, B)).status).toBe(202);
+    // GET /usage shows what the tenant holds against its quotas.
+    const storage = async (headers: Record<string, string>) => (await server.request('GET', '/usage', undefined, headers)).body.storage;
+    expect(await storage(A)).toEqual({ documents: 2, bytes: 1000, reindexJobs: 0, quotas: { documents: 1_000_000, bytes: 1000, reindexJobs: 2 } });
     await waitForDocument(server, first.body.id, A);
     expect((await server.request('DELETE', `/documents/${first.body.id}`, undefined, A)).status).toBe(204);
+    expect(await storage(A)).toMatchObject({ documents: 1, bytes: 400 });
     expect((await server.request('POST', '/documents', { text: 'e'.repeat(600) }, A)).status).toBe(202);
+    expect(await storage(A)).toMatchObject({ documents: 2, bytes: 1000 });
+    expect(await storage(B)).toMatchObject({ documents: 1, bytes: 1000 });
   });
 
   it('then a new version that grows past it is refused and the old version keeps serving', async () => {
@@ -172,6 +178,7 @@ describe('When a tenant reaches TENANT_MAX_REINDEX_JOBS', () => {
   it('then another reindex answers 403 until the running one ends, and other tenants are not held back', async () => {
     const first = await server.request('POST', '/reindex', { collection: 'one' }, A);
     expect(first.status).toBe(202);
+    expect((await server.request('GET', '/usage', undefined, A)).body.storage).toMatchObject({ reindexJobs: 1, quotas: { reindexJobs: 1 } });
     const refused = await server.request('POST', '/reindex', { collection: 'two' }, A);
     expect(refused.status).toBe(403);
     expect(refused.body.error).toMatchObject({ code: 'quota_exceeded', details: { quota: 'reindex_jobs', limit: 1, used: 1 } });

@@ -174,6 +174,12 @@ export const responseSchemas: Record<string, JsonSchema> = {
     to: str('UTC day, YYYY-MM-DD'),
     usage: arrayOf(obj({ day: str(), model: str(), promptTokens: int(), completionTokens: int(), costUsd: num(), calls: int() })),
     totals: obj({ promptTokens: int(), completionTokens: int(), costUsd: num(), calls: int() }),
+    storage: obj({
+      documents: int('documents the tenant holds now'),
+      bytes: int("bytes of their current sources"),
+      reindexJobs: int('reindex jobs queued or running'),
+      quotas: obj({ documents: int('TENANT_MAX_DOCUMENTS (0: none)'), bytes: int('TENANT_MAX_BYTES (0: none)'), reindexJobs: int('TENANT_MAX_REINDEX_JOBS (0: none)') }),
+    }),
   }),
   Health: obj({ status: { const: 'ok' } }),
   Readiness: obj({
