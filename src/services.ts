@@ -16,7 +16,7 @@ import { IndexCatalog } from './indexes/index-catalog';
 import { DEFAULT_INDEX_NAME, type IndexSpec } from './indexes/index-spec';
 import { VectorIndexes } from './indexes/vector-indexes';
 import { createMetrics, registerOpenIndexesGauge, type Metrics } from './infra/metrics';
-import { assertRedisReachable, createCommandClient, createWorkerConnection } from './infra/redis';
+import { assertRedisReachable, createCommandClient, createWorkerConnection, waitUntilReady } from './infra/redis';
 import { IngestProducer } from './queues/ingest-queue';
 import { QueueNames, openQueue, retryingJobOptions } from './queues/queue-names';
 import { ReindexProducer } from './queues/reindex-queue';
@@ -93,6 +93,11 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   await assertRedisReachable(config.redisUrl);
   const redis = createCommandClient(config.redisUrl, 'ragmem-commands');
   const queueConnection = createCommandClient(config.redisUrl, 'ragmem-queue');
+  await Promise.all([waitUntilReady(redis), waitUntilReady(queueConnection)]).catch((err) => {
+    redis.disconnect();
+    queueConnection.disconnect();
+    throw err;
+  });
   const metrics = createMetrics();
   const tokenCounter = new TokenCounter();
   const { gateway, usage, embedder, embedders } = createGateway(config, redis, tokenCounter, logger, metrics);
@@ -117,7 +122,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const sources = new SourceStore(path.join(config.dataDir, 'sources'));
   // Every queue retries the same way (see retryingJobOptions).
   const jobOptions = retryingJobOptions(config.workers.attempts, config.workers.backoffMs);
-  const producer = new IngestProducer(queueConnection, config.redisPrefix, jobOptions);
+  const producer = new IngestProducer(queueConnection, config.redisPrefix, jobOptions, redis);
   const reindexJobs = new ReindexJobs(redis, config.redisPrefix);
   const reindexProducer = new ReindexProducer(queueConnection, config.redisPrefix, jobOptions);
   const sessions = new SessionStore(redis, config.redisPrefix, { ttlSeconds: config.sessions.ttlSeconds });

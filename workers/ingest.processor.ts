@@ -13,7 +13,8 @@ export function createIngestProcessor(deps: IngestDeps, turns?: Pick<FairTurns, 
   return async (job: Job<IngestJob>, _token?: string, signal?: AbortSignal) => {
     const data = ingestJobSchema.parse(job.data);
     // Its first start moves the tenant's line on (see FairTurns); retries were already counted.
-    if (turns && job.attemptsMade === 0) await turns.started(data.tenant);
+    // The count only orders work: a failure to lower it must not fail the job.
+    if (turns && job.attemptsMade === 0) await turns.started(data.tenant).catch(() => undefined);
     try {
       return await ingestDocument(deps, data, signal);
     } catch (err) {

@@ -62,6 +62,25 @@ export async function assertRedisReachable(url: string, timeoutMs = 3000): Promi
   }
 }
 
+/**
+ * Waits until a command client is connected. The API's clients fail commands at once while not connected (no
+ * offline queue), so a request arriving in the first milliseconds after startup would otherwise answer 503.
+ */
+export async function waitUntilReady(client: Redis, timeoutMs = 5000): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new RedisUnreachableError(`Redis did not accept a connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
+}
+
 export class RedisUnreachableError extends Error {
   override name = 'RedisUnreachableError';
 }

@@ -19,9 +19,13 @@ export class IngestProducer extends QueueProducer<IngestJob> {
   /** Each tenant's place in line (see FairTurns); the ingest worker tells it when a job starts. */
   readonly turns: FairTurns;
 
-  constructor(connection: Redis, prefix: string, defaults: JobsOptions) {
+  /**
+   * `commands` keeps the turn counts: a client already in use (BullMQ waits for its own connection to be ready before
+   * using it; a command sent on it earlier would fail, as one did under load in CI).
+   */
+  constructor(connection: Redis, prefix: string, defaults: JobsOptions, commands: Redis = connection) {
     super(QueueNames.ingest, connection, prefix, defaults);
-    this.turns = new FairTurns(connection, prefix, QueueNames.ingest);
+    this.turns = new FairTurns(commands, prefix, QueueNames.ingest);
   }
 
   async enqueue(job: IngestJob): Promise<string> {
