@@ -60,7 +60,14 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Jobs mostly wait (Redis, disk, store commits, model calls), and concurrent jobs share store commits.
   WORKER_CONCURRENCY: intFrom(16, 1),
-  RUN_WORKERS: z.enum(['inline', 'off']).default('inline'),
+  /**
+   * `processes` (default): the API forks WORKER_PROCESSES worker processes and replaces any that dies, so parsing,
+   * chunking and embedding never share the HTTP event loop; `inline`: one process does everything; `off`: run
+   * `npm run worker` yourself (scaled deployments).
+   */
+  RUN_WORKERS: z.enum(['processes', 'inline', 'off']).default('processes'),
+  /** Worker processes the API forks with RUN_WORKERS=processes; `auto`: one per core beyond the API's own (at least one). */
+  WORKER_PROCESSES: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default('auto'),
   MAX_UPLOAD_BYTES: intFrom(50 * 1024 * 1024, 1),
   MAX_JSON_BYTES: intFrom(20 * 1024 * 1024, 1024),
   /**
@@ -205,7 +212,19 @@ export interface Config {
   /** Required by /admin/queues; unset: the dashboard is open when auth is off, and absent (404) when it is on. */
   adminApiKey?: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
-  workers: { mode: 'inline' | 'off'; concurrency: number; lockMs: number; attempts: number; backoffMs: number; maxStalls: number; closeTimeoutMs: number };
+  workers: {
+    mode: 'processes' | 'inline' | 'off';
+    /** How many worker processes RUN_WORKERS=processes forks. */
+    processes: number;
+    /** The variables this config was read from: forked worker processes read exactly the same. */
+    env: Readonly<Record<string, string>>;
+    concurrency: number;
+    lockMs: number;
+    attempts: number;
+    backoffMs: number;
+    maxStalls: number;
+    closeTimeoutMs: number;
+  };
   limits: { maxUploadBytes: number; maxJsonBytes: number; maxBulkDocuments: number; maxInflightUploadBytes: number };
   chunking: { chunkSize: number; chunkOverlap: number };
   embedBatchSize: number;
@@ -295,6 +314,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     logLevel: e.LOG_LEVEL,
     workers: {
       mode: e.RUN_WORKERS,
+      processes: e.WORKER_PROCESSES === 'auto' ? Math.max(1, os.availableParallelism() - 1) : e.WORKER_PROCESSES,
+      env: present as Record<string, string>,
       concurrency: e.WORKER_CONCURRENCY,
       lockMs: e.JOB_LOCK_MS,
       attempts: e.JOB_ATTEMPTS,

@@ -9,6 +9,7 @@ import { trackForDrain } from './infra/http-drain';
 import { createServices, type Services } from './services';
 import { decideListen, type ListenDecision } from './tenancy/listen-policy';
 import { startWorkers, type RunningWorkers } from '../workers/register-workers';
+import { startWorkerProcesses, type WorkerProcesses } from '../workers/worker-processes';
 
 export interface RunningServer {
   url: string;
@@ -16,6 +17,8 @@ export interface RunningServer {
   /** The address listened on (127.0.0.1 when no key exists and HOST is unset). */
   host: string;
   services: Services;
+  /** With RUN_WORKERS=processes: the worker processes this API forked and keeps running. */
+  workerProcesses?: WorkerProcesses;
   /** Graceful: stop accepting, finish in-flight requests and jobs, close connections. Idempotent. */
   stop(): Promise<void>;
 }
@@ -35,18 +38,39 @@ export async function startServer(config: Readonly<Config>, logger: Logger = cre
   const app = createApp(services);
 
   const workers: RunningWorkers | undefined = config.workers.mode === 'inline' ? startWorkers(services) : undefined;
+  const workerProcesses =
+    config.workers.mode === 'processes'
+      ? startWorkerProcesses({
+          count: config.workers.processes,
+          env: config.workers.env,
+          logger,
+          // The child's own bound (WORKER_CLOSE_TIMEOUT_MS) plus time to close its connections.
+          stopTimeoutMs: config.workers.closeTimeoutMs + 10_000,
+        })
+      : undefined;
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, listen.host, () => resolve(s));
-    s.once('error', reject);
-  });
+  let server: Server;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = app.listen(config.port, listen.host, () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (err) {
+    // The port is taken: nothing this process started may outlive it.
+    await Promise.allSettled([workers?.close(), workerProcesses?.stop()]);
+    await services.close();
+    throw err;
+  }
   server.keepAliveTimeout = 65_000;
   // Requests Node's HTTP parser refuses (header block over 16 KiB, broken framing) get the error envelope too.
   server.on('clientError', answerClientError);
   const http = trackForDrain(server);
   const { port } = server.address() as AddressInfo;
   const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host;
-  logger.info({ host: listen.host, port, vectorStore: services.vectors.kind, workers: config.workers.mode }, 'ragmem listening');
+  logger.info(
+    { host: listen.host, port, vectorStore: services.vectors.kind, workers: config.workers.mode, workerProcesses: workerProcesses ? config.workers.processes : undefined },
+    'ragmem listening',
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -55,13 +79,13 @@ export async function startServer(config: Readonly<Config>, logger: Logger = cre
       const drained = http.drain(config.shutdownTimeoutMs).then(({ cut }) => {
         if (cut > 0) logger.warn({ cut, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout passed: requests still running were cut');
       });
-      await Promise.allSettled([drained, workers?.close()]);
+      await Promise.allSettled([drained, workers?.close(), workerProcesses?.stop()]);
       await services.close();
       logger.info('ragmem stopped');
     })();
     return stopping;
   };
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, host: listen.host, services, stop };
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, host: listen.host, services, workerProcesses, stop };
 }
 
 /** Process entry (`npm start`): see runEntry for exits and signals. */

@@ -35,12 +35,18 @@ export async function runEntry<T>(entry: Entry<T>): Promise<void> {
     logger.fatal({ err }, 'startup failed');
     process.exit(1);
   }
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, entry.stoppingMessage);
-      void entry.stop(running).then(() => process.exit(0));
-    });
-  }
+  let stopping = false;
+  const stop = (reason: Record<string, unknown>) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(reason, entry.stoppingMessage);
+    void entry.stop(running).then(() => process.exit(0));
+  };
+  // Ctrl-C reaches a forked worker and its API both, and the API then sends SIGTERM: one stop. The same signal twice
+  // takes Node's default (exit at once), the way out of a stop that hangs.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stop({ signal }));
+  // A process forked by the API (RUN_WORKERS=processes) stops with it, even when the API was killed without a word.
+  if (process.send) process.once('disconnect', () => stop({ reason: 'parent process gone' }));
 }
 
 function exitWithLine(name: string, err: Error): never {

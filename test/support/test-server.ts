@@ -37,6 +37,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     JOB_BACKOFF_MS: '200',
     JOB_LOCK_MS: '5000',
+    // In-process workers: the test sees and stops everything it starts. The process model has its own tests.
+    RUN_WORKERS: 'inline',
     ...(qdrant ? { QDRANT_URL: qdrant.url } : {}),
     ...env,
   });

@@ -8,7 +8,8 @@ describe('loadConfig', () => {
     expect(c.vector.backend).toBe('lancedb');
     expect(c.models.provider).toBe('offline');
     expect(c.apiKeys).toBeUndefined();
-    expect(c.workers.mode).toBe('inline');
+    expect(c.workers.mode).toBe('processes');
+    expect(c.workers.processes).toBeGreaterThanOrEqual(1);
     expect(Object.isFrozen(c)).toBe(true);
   });
 
