@@ -59,6 +59,8 @@ export interface Services {
   producer: IngestProducer;
   sessions: SessionStore;
   recallIndex: SessionRecallIndex;
+  /** Where session memory (the recall index) lives: its own LanceDB tables, or `vectors` on Qdrant. */
+  sessionVectors: VectorStore;
   memoryProducer: SessionMemoryProducer;
   reindexJobs: ReindexJobs;
   reindexProducer: ReindexProducer;
@@ -87,6 +89,34 @@ export function createVectorStore(config: Readonly<Config>, spec: IndexSpec, log
   }
   // One table per tenant: LanceDB's BM25 statistics are per table, so tenants cannot move each other's keyword scores.
   return partitionedLanceDbStore({ dir: config.vector.dir, tableName: spec.name, ...common });
+}
+
+/** LanceDB tables of session memory: `session_memory__t_<tenant>`. */
+export const SESSION_MEMORY_INDEX_NAME = 'session_memory';
+/**
+ * Below this many indexed messages a tenant's session-memory table folds new messages into its keyword index as they
+ * are written (cheap while small, and exact: LanceDB misranks unindexed rows, see freshenKeywordIndex); above it, the
+ * store's write count and idle timer do it, and the newest messages, not yet folded, are the ones the window shows.
+ */
+const SESSION_MEMORY_FRESH_ROWS = 2_000;
+
+/**
+ * Session memory gets LanceDB tables of its own: it is written a few rows at a time after every answer, and sharing
+ * the documents' tables made every question fold those rows into the documents' keyword index first (measured under
+ * 32 asking clients: an optimize every few hundred ms in the API and searches of 250-600 ms). Qdrant has no such cost:
+ * undefined there, and session memory stays a reserved collection of the default index.
+ */
+function createSessionMemoryStore(config: Readonly<Config>, spec: IndexSpec, logger: Logger): VectorStore | undefined {
+  if (config.vector.backend === 'qdrant') return undefined;
+  return partitionedLanceDbStore({
+    dir: config.vector.dir,
+    tableName: SESSION_MEMORY_INDEX_NAME,
+    dimensions: spec.dimensions,
+    embeddingModel: spec.embeddingModel,
+    logger,
+    freshenOn: 'write',
+    freshIndexMaxRows: SESSION_MEMORY_FRESH_ROWS,
+  });
 }
 
 export async function createServices(config: Readonly<Config>, logger: Logger): Promise<Services> {
@@ -126,7 +156,10 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const reindexJobs = new ReindexJobs(redis, config.redisPrefix);
   const reindexProducer = new ReindexProducer(queueConnection, config.redisPrefix, jobOptions);
   const sessions = new SessionStore(redis, config.redisPrefix, { ttlSeconds: config.sessions.ttlSeconds });
-  const recallIndex = new SessionRecallIndex(vectors, embedder, {
+  const sessionVectors = createSessionMemoryStore(config, defaultSpec, logger) ?? vectors;
+  if (sessionVectors !== vectors) await sessionVectors.init();
+  const recallIndex = new SessionRecallIndex(sessionVectors, embedder, {
+    legacy: sessionVectors !== vectors ? vectors : undefined,
     embedBatchSize: config.embedBatchSize,
     denseWeight: config.sessions.context.recallDenseWeight,
   });
@@ -152,6 +185,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
         ['session sweep queue', () => sessionSweepQueue.close()],
         ['reindexed vector stores', () => indexes.close()],
         ['vector store', () => vectors.close()],
+        ['session memory store', () => (sessionVectors !== vectors ? sessionVectors.close() : Promise.resolve())],
         ['redis', () => redis.quit()],
         ['queue redis', () => queueConnection.quit()],
       ];
@@ -185,6 +219,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     producer,
     sessions,
     recallIndex,
+    sessionVectors,
     memoryProducer,
     reindexJobs,
     reindexProducer,

@@ -68,7 +68,11 @@ export async function prepareContext(deps: SessionDeps, tenant: string, sessionI
   let embedded: Promise<Float32Array> | undefined;
   const vector = () => (embedded ??= deps.embedder.embed([req.question], { signal, tenant }).then((vectors) => vectors[0]));
 
-  const [retrieved, recalled] = await Promise.all([
+  // A conversation read to its first message may fit the window whole, and then recall has nothing to add: its search
+  // (a store query per question) waits until the build shows that older turns were left out.
+  const wholeHistoryRead = session !== undefined && recent.length === session.lastSeq;
+  const recallNow = recalling && !wholeHistoryRead;
+  const [retrieved, recalledNow] = await Promise.all([
     retrieving
       ? searchWithOptions(
           deps,
@@ -78,22 +82,25 @@ export async function prepareContext(deps: SessionDeps, tenant: string, sessionI
           signal,
         )
       : Promise.resolve([]),
-    recalling ? recall(deps, tenant, session, req.question, recent, vector) : Promise.resolve([]),
+    recallNow ? recall(deps, tenant, session, req.question, recent, vector) : Promise.resolve([]),
   ]);
 
-  const built = buildContext(
-    {
-      systemPrompt: session?.systemPrompt ?? DEFAULT_SYSTEM_PROMPT,
-      question: req.question,
-      budget,
-      shares: cfg.shares,
-      retrieved,
-      summary: session?.summary ?? null,
-      recalled,
-      recent,
-    },
-    { tokenCounter: deps.tokenCounter },
-  );
+  const build = (recalled: TurnCandidate[]) =>
+    buildContext(
+      {
+        systemPrompt: session?.systemPrompt ?? DEFAULT_SYSTEM_PROMPT,
+        question: req.question,
+        budget,
+        shares: cfg.shares,
+        retrieved,
+        summary: session?.summary ?? null,
+        recalled,
+        recent,
+      },
+      { tokenCounter: deps.tokenCounter },
+    );
+  let built = build(recalledNow);
+  if (recalling && !recallNow && built.windowSeqs[0] !== 1) built = build(await recall(deps, tenant, session, req.question, recent, vector));
   return { session, model, limit, built };
 }
 

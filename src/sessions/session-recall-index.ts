@@ -24,6 +24,11 @@ export interface SessionRecallIndexOptions {
    * tokens: 75.4% at weight 0, 74.8% at 0.25, 72.8% at 0.5), so with it recall is by keywords alone.
    */
   denseWeight?: number;
+  /**
+   * Where earlier versions kept session messages (the documents' LanceDB tables, before session memory had tables of
+   * its own). Searched too, per tenant, only while it still holds that tenant's messages; deletes reach it as well.
+   */
+  legacy?: VectorStore;
 }
 
 export const LEXICAL_EMBEDDER_DENSE_WEIGHT = 0;
@@ -48,6 +53,9 @@ export const sessionDocumentId = (sessionId: string, generation: string) => `ses
 export class SessionRecallIndex {
   private readonly embedBatchSize: number;
   private readonly denseWeight: number;
+  private readonly legacy?: VectorStore;
+  /** Per tenant: whether `legacy` still holds its messages (asked once per process; nothing new is written there). */
+  private readonly legacyHolds = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly vectors: VectorStore,
@@ -56,6 +64,7 @@ export class SessionRecallIndex {
   ) {
     this.embedBatchSize = opts.embedBatchSize ?? DEFAULT_RECALL_EMBED_BATCH;
     this.denseWeight = opts.denseWeight ?? (embedder.lexical ? LEXICAL_EMBEDDER_DENSE_WEIGHT : 1);
+    this.legacy = opts.legacy;
     if (!Number.isFinite(this.denseWeight) || this.denseWeight < 0) throw new Error(`SessionRecallIndex: denseWeight must be >= 0, got ${this.denseWeight}`);
     if (!Number.isInteger(this.embedBatchSize) || this.embedBatchSize < 1) {
       throw new Error(`SessionRecallIndex: embedBatchSize must be a positive integer, got ${this.embedBatchSize}`);
@@ -128,7 +137,7 @@ export class SessionRecallIndex {
     opts: { signal?: AbortSignal; vector?: () => Promise<Float32Array> },
   ): Promise<RecallHit[]> {
     const vector = mode === 'keyword' ? undefined : opts.vector ? await opts.vector() : (await this.embedder.embed([query], { tenant, signal: opts.signal }))[0];
-    const hits = await this.vectors.search({
+    const req = {
       tenant,
       collection: SESSION_COLLECTION,
       text: query,
@@ -136,12 +145,29 @@ export class SessionRecallIndex {
       mode,
       k,
       filter: { documentIds: [sessionDocumentId(session.id, session.generation)] },
-    });
-    return hits.map((hit) => ({ seq: hit.chunk.chunkIndex, score: hit.score }));
+    };
+    const [hits, older] = await Promise.all([this.vectors.search(req), this.legacyHas(tenant).then((has) => (has ? this.legacy!.search(req) : []))]);
+    // A message is in one place or the other (re-indexing writes the same id to the new place): best score wins.
+    const bySeq = new Map<number, number>();
+    for (const hit of [...hits, ...older]) bySeq.set(hit.chunk.chunkIndex, Math.max(hit.score, bySeq.get(hit.chunk.chunkIndex) ?? -Infinity));
+    return [...bySeq].map(([seq, score]) => ({ seq, score })).sort((a, b) => b.score - a.score).slice(0, k);
+  }
+
+  private legacyHas(tenant: string): Promise<boolean> {
+    if (!this.legacy) return Promise.resolve(false);
+    let known = this.legacyHolds.get(tenant);
+    if (!known) {
+      known = this.legacy.count(tenant, { collection: SESSION_COLLECTION }).then((n) => n > 0);
+      this.legacyHolds.set(tenant, known);
+      known.catch(() => this.legacyHolds.delete(tenant));
+    }
+    return known;
   }
 
   /** Forgets every message vector of one session generation. */
   async deleteSession(tenant: string, sessionId: string, generation: string): Promise<void> {
-    await this.vectors.deleteDocument(tenant, sessionDocumentId(sessionId, generation));
+    const id = sessionDocumentId(sessionId, generation);
+    await this.vectors.deleteDocument(tenant, id);
+    if (await this.legacyHas(tenant)) await this.legacy!.deleteDocument(tenant, id);
   }
 }

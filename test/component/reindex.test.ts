@@ -147,13 +147,13 @@ describe('When the default collection is reindexed', () => {
       if (Date.now() > deadline) throw new Error('recall indexing did not finish');
       await new Promise((r) => setTimeout(r, 50));
     }
-    const memory = await server.services.vectors.count('tenant-a', { collection: '_sessions' });
+    const memory = await server.services.sessionVectors.count('tenant-a', { collection: '_sessions' });
     expect(memory).toBeGreaterThan(0);
 
     const started = await req('POST', '/reindex', {});
     expect(started.body.collection).toBe('default');
     expect((await waitForReindex(started.body.jobId)).status).toBe('completed');
-    expect(await server.services.vectors.count('tenant-a', { collection: '_sessions' })).toBe(memory);
+    expect(await server.services.sessionVectors.count('tenant-a', { collection: '_sessions' })).toBe(memory);
     expect(await server.services.vectors.count('tenant-a', { collection: 'default' })).toBe(0);
     expect((await searchIds('default', 'garnet2 survey'))[0]).toBe(ids[1]);
     const context = await req('POST', '/sessions/memory-keeper/context', { question: 'Where are the boathouse keys?', k: 0 });

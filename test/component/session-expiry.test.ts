@@ -12,7 +12,7 @@ afterAll(async () => {
 
 const turns = (n: number, tag: string) =>
   Array.from({ length: n }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `${tag} turn ${i}: the glacier survey found ${i * 3} crevasses.` }));
-const vectorsOf = (tenant = 'default') => server.services.vectors.count(tenant, { collection: '_sessions' });
+const vectorsOf = (tenant = 'default') => server.services.sessionVectors.count(tenant, { collection: '_sessions' });
 
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 15_000) {
   const deadline = Date.now() + timeoutMs;

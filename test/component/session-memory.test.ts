@@ -4,7 +4,7 @@ import { AppError } from '../../src/errors';
 import type { ModelGateway } from '../../src/gateway/model-gateway';
 import { recallJobId, summarizeJobId } from '../../src/queues/session-memory-queue';
 import { indexRecall } from '../../src/sessions/index-recall';
-import { SESSION_COLLECTION, type SessionRecallIndex } from '../../src/sessions/session-recall-index';
+import { SESSION_COLLECTION, SessionRecallIndex } from '../../src/sessions/session-recall-index';
 import { CONDENSE_INSTRUCTIONS, summarizeSession, type SummarizeSessionDeps } from '../../src/sessions/summarize-session';
 import type { NewMessage, SessionRecord, SessionSummary, StoredMessage } from '../../src/stores/session/session-types';
 import { startTestServer, type TestServer } from '../support/test-server';
@@ -99,7 +99,7 @@ describe('When 300 messages are appended and announced', () => {
       return s.recallIndexedThroughSeq >= 300 ? s : undefined;
     });
     expect(session.recallIndexedThroughSeq).toBe(300);
-    expect(await server.services.vectors.count(tenant, { collection: SESSION_COLLECTION })).toBe(300);
+    expect(await server.services.sessionVectors.count(tenant, { collection: SESSION_COLLECTION })).toBe(300);
 
     const hits = await server.services.recallIndex.search(tenant, session, 'launch code of project Quasimodo', 5);
     expect(hits.map((h) => h.seq)).toContain(20);
@@ -168,7 +168,26 @@ describe('When a session’s vectors are deleted', () => {
     for (const mode of ['hybrid', 'dense', 'keyword'] as const) {
       expect(await server.services.recallIndex.search(tenant, session, 'Quasimodo launch code', 5, { mode })).toEqual([]);
     }
+    expect(await server.services.sessionVectors.count(tenant, { collection: SESSION_COLLECTION })).toBe(0);
+  });
+});
+
+describe('When a session was indexed before session memory had tables of its own (in the documents\' store)', () => {
+  it('then recall still finds its messages there, and deleting the session removes them there too', async () => {
+    const tenant = newTenant();
+    const session = await appendScript(tenant, 'indexed-earlier', 1, 24);
+    // As earlier versions did: the messages' vectors in the documents' store, none in the session-memory store.
+    const earlier = new SessionRecallIndex(server.services.vectors, server.services.embedder);
+    await earlier.indexMessages(tenant, session, await server.services.sessions.range(tenant, 'indexed-earlier', 1, 24));
+    expect(await server.services.sessionVectors.count(tenant, { collection: SESSION_COLLECTION })).toBe(0);
+
+    const recall = new SessionRecallIndex(server.services.sessionVectors, server.services.embedder, { legacy: server.services.vectors });
+    const hits = await recall.search(tenant, session, 'Quasimodo launch code', 5);
+    expect(hits[0]?.seq).toBe(20);
+
+    await recall.deleteSession(tenant, 'indexed-earlier', session.generation);
     expect(await server.services.vectors.count(tenant, { collection: SESSION_COLLECTION })).toBe(0);
+    expect(await recall.search(tenant, session, 'Quasimodo launch code', 5)).toEqual([]);
   });
 });
 
@@ -265,7 +284,7 @@ describe('When several recall-index runs race on one session', () => {
     expect([...seen.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
     expect((await getSession(tenant, id)).recallIndexedThroughSeq).toBe(150);
-    expect(await server.services.vectors.count(tenant, { collection: SESSION_COLLECTION })).toBe(150);
+    expect(await server.services.sessionVectors.count(tenant, { collection: SESSION_COLLECTION })).toBe(150);
   });
 });
 

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as lancedb from '@lancedb/lancedb';
-import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8 } from 'apache-arrow';
+import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8, type Table as ArrowTable } from 'apache-arrow';
 import { AppError, invalidRequest } from '../../errors';
 import { MAX_KEYWORD_TOKEN_LENGTH, chunkKeywordText, keywordString } from '../../search/keyword-tokenizer';
 import { DEFAULT_RRF_K, reciprocalRankFusion } from '../../search/rrf';
@@ -49,6 +49,13 @@ export interface LanceDbVectorStoreOptions extends IndexIdentityOptions {
    * queued. Default `DEFAULT_FRESH_INDEX_MAX_ROWS`.
    */
   freshIndexMaxRows?: number;
+  /**
+   * Who folds new rows into a small table's full-text index (see freshenKeywordIndex): `search` (default) waits for it
+   * before a keyword search; `write` waits for it after each upsert instead, so searches never do. `write` suits a
+   * table written in small pieces all the time and searched by another process (session memory): folding on every
+   * search there meant an optimize per question in the API, and every query then reloading the changed index.
+   */
+  freshenOn?: 'search' | 'write';
   /**
    * Size of Lance's CPU thread pool (LANCE_CPU_THREADS), applied when this process has not set it. Lance 0.31 sizes it
    * from the core count, and on a 2-core machine its full-text index build deadlocks once the index has more than one
@@ -146,6 +153,7 @@ export class LanceDbVectorStore implements VectorStore {
   private readonly keepVersionsMs: number;
   private readonly readConsistencySeconds: number;
   private readonly freshIndexMaxRows: number;
+  private readonly freshenOn: 'search' | 'write';
   private opened?: Promise<OpenedTable>;
   private closed = false;
   /** Writes from this process run one at a time: LanceDB retries conflicting commits, but serialising avoids them. */
@@ -166,6 +174,7 @@ export class LanceDbVectorStore implements VectorStore {
     this.keepVersionsMs = options.keepVersionsMs ?? DEFAULT_KEEP_VERSIONS_MS;
     this.readConsistencySeconds = options.readConsistencySeconds ?? 0;
     this.freshIndexMaxRows = options.freshIndexMaxRows ?? DEFAULT_FRESH_INDEX_MAX_ROWS;
+    this.freshenOn = options.freshenOn ?? 'search';
     // Lance reads this once, when its CPU pool first starts (lazily, on first use), so it must be in the environment
     // before any LanceDB work in this process. An explicit setting (an operator's) wins.
     process.env.LANCE_CPU_THREADS ??= String(options.lanceCpuThreads ?? defaultLanceCpuThreads());
@@ -183,7 +192,7 @@ export class LanceDbVectorStore implements VectorStore {
   private async upsertUnmapped(chunks: ChunkRecord[]): Promise<void> {
     if (chunks.length === 0) return;
     const rows = chunks.map((chunk) => this.toRow(chunk));
-    const { table } = await this.open();
+    const { table, ftsIndexName } = await this.open();
     // Group commit: upserts that arrive while earlier writes run join one merge-insert. Each LanceDB commit costs
     // ~10 ms whatever its size, so a worker ingesting many small documents at once would otherwise spend its time
     // committing one chunk at a time.
@@ -199,6 +208,7 @@ export class LanceDbVectorStore implements VectorStore {
     if (batch.rows.size >= GROUP_COMMIT_ROWS) batch.full?.();
     const joined = batch;
     await new Promise<void>((resolve, reject) => joined.waiters.push({ resolve, reject }));
+    if (this.freshenOn === 'write') await this.freshenKeywordIndex(table, ftsIndexName);
   }
 
   private async commitBatch(table: lancedb.Table, batch: UpsertBatch): Promise<void> {
@@ -230,7 +240,7 @@ export class LanceDbVectorStore implements VectorStore {
     const { table, ftsIndexName, distance } = await this.open();
     // Only stop words or punctuation: the keyword side cannot match anything.
     const keywords = req.mode === 'dense' ? '' : keywordString(req.text);
-    if (keywords !== '') await this.freshenKeywordIndex(table, ftsIndexName);
+    if (keywords !== '' && this.freshenOn === 'search') await this.freshenKeywordIndex(table, ftsIndexName);
     switch (req.mode) {
       case 'dense':
         return this.denseSearch(table, distance, req.vector as Float32Array, where, req.k);
@@ -294,8 +304,8 @@ export class LanceDbVectorStore implements VectorStore {
       .orderBy({ columnName: 'chunkIndex', ascending: true })
       .select(CHUNK_COLUMNS)
       .limit(limit)
-      .toArray();
-    return rows.map(toStoredChunk);
+      .toArrow();
+    return storedChunksOf(rows);
   }
 
   count(tenant: string, where: { collection?: string; documentId?: string } = {}): Promise<number> {
@@ -496,8 +506,10 @@ export class LanceDbVectorStore implements VectorStore {
   private async freshenKeywordIndex(table: lancedb.Table, ftsIndexName: string): Promise<void> {
     const stats = await table.indexStats(ftsIndexName);
     if (!stats || stats.numUnindexedRows === 0) return;
-    const optimized = this.queueOptimize();
-    if (stats.numIndexedRows < this.freshIndexMaxRows) await optimized;
+    if (stats.numIndexedRows < this.freshIndexMaxRows) return this.queueOptimize();
+    // A large table folds later: a search queues it now; writes leave it to the write count and the idle timer, so a
+    // table written all the time is not rewritten after every write.
+    if (this.freshenOn === 'search') void this.queueOptimize();
   }
 
   private async denseSearch(table: lancedb.Table, distance: 'dot' | 'cosine', vector: Float32Array, where: string, limit: number): Promise<ScoredChunk[]> {
@@ -511,8 +523,9 @@ export class LanceDbVectorStore implements VectorStore {
       .where(where)
       .select(CHUNK_COLUMNS)
       .limit(limit)
-      .toArray();
-    return rows.map((row) => ({ chunk: toStoredChunk(row), score: 1 - Number(row._distance) }));
+      .toArrow();
+    const distances = numbersOf(rows, '_distance');
+    return storedChunksOf(rows).map((chunk, i) => ({ chunk, score: 1 - distances[i] }));
   }
 
   /** `query` is keywordString output: exactly the terms stored in the `keywords` column. */
@@ -524,9 +537,10 @@ export class LanceDbVectorStore implements VectorStore {
       .where(where)
       .select(CHUNK_COLUMNS)
       .limit(limit)
-      .toArray();
+      .toArrow();
+    const scores = numbersOf(rows, '_score');
     // Rows from the unindexed (flat) path are not always returned in score order.
-    return rows.map((row) => ({ chunk: toStoredChunk(row), score: Number(row._score) })).sort((a, b) => b.score - a.score);
+    return storedChunksOf(rows).map((chunk, i) => ({ chunk, score: scores[i] })).sort((a, b) => b.score - a.score);
   }
 
   /** Runs a write after the previous ones, then counts it towards the next compaction. */
@@ -664,19 +678,38 @@ function sqlInt(value: number, what: string): string {
 }
 
 /** Arrow list cells come back as Arrow vectors; copy them into plain arrays. */
-function toStoredChunk(row: Record<string, unknown>): StoredChunk {
-  return {
-    id: row.id as string,
-    tenant: row.tenant as string,
-    collection: row.collection as string,
-    documentId: row.documentId as string,
-    documentVersion: Number(row.documentVersion),
-    chunkIndex: Number(row.chunkIndex),
-    title: row.title as string,
-    text: row.text as string,
-    tokenCount: Number(row.tokenCount),
-    pages: Array.from((row.pages ?? []) as Iterable<number>, Number),
-    headingPath: Array.from((row.headingPath ?? []) as Iterable<string>, String),
-    metadata: JSON.parse(row.metadata as string) as Record<string, MetadataValue>,
-  };
+/**
+ * Results read column by column: Arrow's row proxies (`toArray()`) resolve every field through a visitor, and under 32
+ * asking clients that decoding was the API's largest single cost (about 10% of its main thread).
+ */
+function storedChunksOf(table: ArrowTable): StoredChunk[] {
+  // An empty answer comes without a schema.
+  if (table.numRows === 0) return [];
+  const strings = (name: string) => columnOf(table, name).toArray() as unknown as string[];
+  const [ids, tenants, collections, documentIds, titles, texts, metadata] = ['id', 'tenant', 'collection', 'documentId', 'title', 'text', 'metadata'].map(strings);
+  const [versions, indexes, tokenCounts] = ['documentVersion', 'chunkIndex', 'tokenCount'].map((name) => numbersOf(table, name));
+  const pages = columnOf(table, 'pages');
+  const headingPaths = columnOf(table, 'headingPath');
+  return Array.from({ length: table.numRows }, (_, i) => ({
+    id: ids[i],
+    tenant: tenants[i],
+    collection: collections[i],
+    documentId: documentIds[i],
+    documentVersion: versions[i],
+    chunkIndex: indexes[i],
+    title: titles[i],
+    text: texts[i],
+    tokenCount: tokenCounts[i],
+    pages: Array.from((pages.get(i) ?? []) as Iterable<number>, Number),
+    headingPath: Array.from((headingPaths.get(i) ?? []) as Iterable<string>, String),
+    metadata: JSON.parse(metadata[i]) as Record<string, MetadataValue>,
+  }));
 }
+
+function columnOf(table: ArrowTable, name: string) {
+  const column = table.getChild(name);
+  if (!column) throw new Error(`LanceDB answered without the ${name} column`);
+  return column;
+}
+
+const numbersOf = (table: ArrowTable, name: string): number[] => table.numRows === 0 ? [] : Array.from(columnOf(table, name).toArray() as ArrayLike<number | bigint>, Number);
