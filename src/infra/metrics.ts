@@ -13,6 +13,13 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    askStage: new Histogram({
+      name: 'ragmem_ask_stage_seconds',
+      help: 'Time of each stage of POST /sessions/:id/ask, waiting included (session, history, retrieve, recall, build, model, store)',
+      labelNames: ['stage'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
     jobsTotal: new Counter({
       name: 'ragmem_jobs_total',
       help: 'Background job attempts by queue and outcome',

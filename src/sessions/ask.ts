@@ -3,6 +3,7 @@ import type { GatewayChatResult } from '../gateway/model-gateway';
 import type { ContextBreakdown } from '../context/context-types';
 import type { MessageCitation } from '../stores/session/session-types';
 import { DEFAULT_COLLECTION } from '../api/schemas/common';
+import { timed, type StageTimings } from '../infra/stage-timings';
 import { prepareContext, type ContextRequest, type PreparedContext } from './prepare-context';
 import type { SessionDeps } from './session-deps';
 
@@ -18,11 +19,18 @@ export interface AskAnswer {
 export type AskEvent = { type: 'context'; context: ContextBreakdown } | { type: 'delta'; text: string } | { type: 'done'; answer: AskAnswer };
 
 /** Builds the context, calls the chat model, then stores the question and the answer together. */
-export async function askSession(deps: SessionDeps, tenant: string, sessionId: string, req: ContextRequest, signal?: AbortSignal): Promise<AskAnswer> {
+export async function askSession(
+  deps: SessionDeps,
+  tenant: string,
+  sessionId: string,
+  req: ContextRequest,
+  signal?: AbortSignal,
+  timings?: StageTimings,
+): Promise<AskAnswer> {
   const askedAt = new Date().toISOString();
-  const prepared = await prepareContext(deps, tenant, sessionId, req, signal);
-  const result = await deps.gateway.chat(chatRequest(tenant, req, prepared, signal));
-  return storeTurn(deps, tenant, sessionId, req, prepared, askedAt, result, signal);
+  const prepared = await prepareContext(deps, tenant, sessionId, req, signal, timings);
+  const result = await timed(timings, 'model', () => deps.gateway.chat(chatRequest(tenant, req, prepared, signal)));
+  return timed(timings, 'store', () => storeTurn(deps, tenant, sessionId, req, prepared, askedAt, result, signal));
 }
 
 /**

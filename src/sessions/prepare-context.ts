@@ -7,6 +7,7 @@ import type { SessionRecord, StoredMessage } from '../stores/session/session-typ
 import type { SearchFilter } from '../stores/vector/vector-store';
 import type { ModelSpec } from '../gateway/model-registry';
 import { DEFAULT_COLLECTION } from '../api/schemas/common';
+import { timed, type StageTimings } from '../infra/stage-timings';
 import { searchQuery } from './retrieval-query';
 import type { SessionDeps } from './session-deps';
 
@@ -42,10 +43,17 @@ export interface PreparedContext {
  * prompt under the budget. Retrieval and recall run concurrently; history is read from the newest end only, so the
  * cost grows with the window, not with the length of the conversation.
  */
-export async function prepareContext(deps: SessionDeps, tenant: string, sessionId: string, req: ContextRequest, signal?: AbortSignal): Promise<PreparedContext> {
+export async function prepareContext(
+  deps: SessionDeps,
+  tenant: string,
+  sessionId: string,
+  req: ContextRequest,
+  signal?: AbortSignal,
+  timings?: StageTimings,
+): Promise<PreparedContext> {
   const cfg = deps.config.sessions.context;
   const model = deps.gateway.primary('chat', req.model);
-  const session = await deps.sessions.get(tenant, sessionId);
+  const session = await timed(timings, 'session', () => deps.sessions.get(tenant, sessionId));
   const requested = req.maxContextTokens ?? session?.maxContextTokens ?? cfg.maxTokens;
   const answerTokens = Math.min(cfg.answerTokens, model.maxOutputTokens || cfg.answerTokens);
   const limit = Math.min(requested, model.contextWindow);
@@ -57,7 +65,7 @@ export async function prepareContext(deps: SessionDeps, tenant: string, sessionI
       answerTokens,
     });
   }
-  const recent = session ? await readRecent(deps, tenant, session, budget) : [];
+  const recent = session ? await timed(timings, 'history', () => readRecent(deps, tenant, session, budget)) : [];
   const query = searchQuery(req.question, recent);
   const collection = req.collection ?? session?.collection ?? DEFAULT_COLLECTION;
 
@@ -74,15 +82,17 @@ export async function prepareContext(deps: SessionDeps, tenant: string, sessionI
   const recallNow = recalling && !wholeHistoryRead;
   const [retrieved, recalledNow] = await Promise.all([
     retrieving
-      ? searchWithOptions(
-          deps,
-          tenant,
-          { query, k: req.k, collection, mode: 'hybrid', filter: req.filter, vector: query === req.question ? vector : undefined },
-          { diversity: req.diversity },
-          signal,
+      ? timed(timings, 'retrieve', () =>
+          searchWithOptions(
+            deps,
+            tenant,
+            { query, k: req.k, collection, mode: 'hybrid', filter: req.filter, vector: query === req.question ? vector : undefined },
+            { diversity: req.diversity },
+            signal,
+          ),
         )
       : Promise.resolve([]),
-    recallNow ? recall(deps, tenant, session, req.question, recent, vector) : Promise.resolve([]),
+    recallNow ? timed(timings, 'recall', () => recall(deps, tenant, session, req.question, recent, vector)) : Promise.resolve([]),
   ]);
 
   const build = (recalled: TurnCandidate[]) =>
@@ -99,8 +109,11 @@ export async function prepareContext(deps: SessionDeps, tenant: string, sessionI
       },
       { tokenCounter: deps.tokenCounter },
     );
-  let built = build(recalledNow);
-  if (recalling && !recallNow && built.windowSeqs[0] !== 1) built = build(await recall(deps, tenant, session, req.question, recent, vector));
+  let built = await timed(timings, 'build', async () => build(recalledNow));
+  if (recalling && !recallNow && built.windowSeqs[0] !== 1) {
+    const recalled = await timed(timings, 'recall', () => recall(deps, tenant, session, req.question, recent, vector));
+    built = await timed(timings, 'build', async () => build(recalled));
+  }
   return { session, model, limit, built };
 }
 

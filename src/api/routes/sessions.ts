@@ -1,16 +1,18 @@
 import { Router, type Request, type Response } from 'express';
 import { AppError, tooLarge } from '../../errors';
 import { askSession, askSessionStream } from '../../sessions/ask';
+import { serverTimingHeader, type StageTimings } from '../../infra/stage-timings';
 import { prepareContext } from '../../sessions/prepare-context';
 import { deleteSession, getSession, importMessages, listMessages } from '../../sessions/session-history';
 import { toMessageView, toSessionView } from '../../sessions/session-view';
 import type { SessionDeps } from '../../sessions/session-deps';
+import type { Metrics } from '../../infra/metrics';
 import { tenantOf } from '../middleware/auth';
 import { DEFAULT_COLLECTION } from '../schemas/common';
 import { askSchema, createSessionSchema, importMessagesSchema, listMessagesQuery, sessionIdParam } from '../schemas/sessions';
 import { clientGone, EventStream } from '../sse';
 
-export function sessionsRouter(deps: SessionDeps): Router {
+export function sessionsRouter(deps: SessionDeps & { metrics: Pick<Metrics, 'askStage'> }): Router {
   const router = Router();
   const limits = deps.config.sessions;
 
@@ -62,7 +64,11 @@ export function sessionsRouter(deps: SessionDeps): Router {
       await streamAnswer(res, askSessionStream(deps, tenantOf(res), id, body, signal));
       return;
     }
-    res.json(await askSession(deps, tenantOf(res), id, body, signal));
+    const timings: StageTimings = {};
+    const answer = await askSession(deps, tenantOf(res), id, body, signal, timings);
+    for (const [stage, ms] of Object.entries(timings)) deps.metrics.askStage.observe({ stage }, ms / 1000);
+    res.setHeader('Server-Timing', serverTimingHeader(timings));
+    res.json(answer);
   });
 
   router.delete('/sessions/:id', async (req, res) => {

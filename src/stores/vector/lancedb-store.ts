@@ -677,7 +677,6 @@ function sqlInt(value: number, what: string): string {
   return String(checkInt32(value, what));
 }
 
-/** Arrow list cells come back as Arrow vectors; copy them into plain arrays. */
 /**
  * Results read column by column: Arrow's row proxies (`toArray()`) resolve every field through a visitor, and under 32
  * asking clients that decoding was the API's largest single cost (about 10% of its main thread).
