@@ -24,6 +24,7 @@ import { ReindexJobs } from './reindex/reindex-jobs';
 import type { ReindexDeps } from './reindex/run-reindex';
 import { SessionMemoryProducer } from './queues/session-memory-queue';
 import { SessionRecallIndex } from './sessions/session-recall-index';
+import { ByteBudget } from './infra/byte-budget';
 import { DocumentStore } from './stores/document/document-store';
 import { SourceStore } from './stores/document/source-store';
 import { SessionStore } from './stores/session/session-store';
@@ -200,7 +201,9 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     return closing;
   };
 
-  const ingestDeps = (): IngestDeps => ({ documents, sources, indexes, parse, embedBatchSize: config.embedBatchSize, logger });
+  // One budget per process, shared by every ingest job it runs.
+  const memory = new ByteBudget(config.workers.maxInflightBytes);
+  const ingestDeps = (): IngestDeps => ({ documents, sources, indexes, parse, embedBatchSize: config.embedBatchSize, logger, memory });
   return {
     config,
     logger,

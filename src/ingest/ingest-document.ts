@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ByteBudget } from '../infra/byte-budget';
 import type { ResolvedIndex, VectorIndexes } from '../indexes/vector-indexes';
 import type { DocumentStore } from '../stores/document/document-store';
 import type { DocumentRecord } from '../stores/document/document-types';
@@ -15,6 +16,11 @@ export interface IngestDeps {
   parse: (bytes: Buffer, format: DocumentRecord['format']) => Promise<ParsedDocument>;
   embedBatchSize: number;
   logger: Logger;
+  /**
+   * Source bytes this process works on at once (WORKER_MAX_INFLIGHT_BYTES): many small documents run side by side
+   * (WORKER_CONCURRENCY), while a few large ones wait their turn instead of holding N times their size in memory.
+   */
+  memory?: ByteBudget;
 }
 
 export type IngestOutcome =
@@ -54,49 +60,53 @@ export async function ingestDocument(
   const written: ResolvedIndex[] = [];
   try {
     const doc = await update({ status: 'processing', progress: { stage: 'parsing', done: 0, total: 0 }, error: undefined });
-    const parsed = await loadParsed(deps, doc, version);
+    // Held in memory from here to the end: the source, its text, chunks and vectors.
+    const index = async (): Promise<IngestOutcome> => {
+      const parsed = await loadParsed(deps, doc, version);
 
-    // Progress writes are throttled: a small document costs two record writes (start, end), a large one a few a second.
-    let lastProgressAt = Date.now();
-    const onBatch = async (done: number, total: number) => {
-      if (Date.now() - lastProgressAt < PROGRESS_INTERVAL_MS) return;
-      lastProgressAt = Date.now();
-      await update({ progress: { stage: done === total && total > 0 ? 'indexing' : 'embedding', done, total } });
+      // Progress writes are throttled: a small document costs two record writes (start, end), a large one a few a second.
+      let lastProgressAt = Date.now();
+      const onBatch = async (done: number, total: number) => {
+        if (Date.now() - lastProgressAt < PROGRESS_INTERVAL_MS) return;
+        lastProgressAt = Date.now();
+        await update({ progress: { stage: done === total && total > 0 ? 'indexing' : 'embedding', done, total } });
+      };
+      const { live, build } = await indexes.writeTargets(tenant, doc.collection);
+      written.push(live);
+      const chunks = await writeVersion(live, doc, version, parsed, { embedBatchSize: deps.embedBatchSize, signal, onBatch });
+      if (build) {
+        written.push(build);
+        await writeVersion(build, doc, version, parsed, { embedBatchSize: deps.embedBatchSize, signal });
+        await indexes.catalog.markBuilt(tenant, doc.collection, build.jobId, documentId, version);
+      }
+
+      // The new version is complete: switch search to it, then retire older versions' chunks and sources.
+      await update({
+        status: 'ready',
+        progress: { stage: 'done', done: chunks, total: chunks },
+        chunkCount: chunks,
+        indexedVersion: version,
+        indexedAt: new Date().toISOString(),
+      });
+      // A reindex may have switched the collection to an index we did not write (it started after we looked and
+      // finished before we did): write there too. Its own last pass catches anything that became ready before it.
+      const now = await indexes.live(tenant, doc.collection);
+      if (!written.some((index) => index.spec.name === now.spec.name)) {
+        written.push(now);
+        await writeVersion(now, doc, version, parsed, { embedBatchSize: deps.embedBatchSize, signal });
+      }
+      // A first version has nothing older to retire: skipping the delete saves a store write per new document.
+      if (version > 1) {
+        for (const index of written) await index.store.deleteDocument(tenant, documentId, { exceptVersion: version });
+        await deps.sources.prune(tenant, documentId, version);
+      }
+      log.info({ chunks }, 'document indexed');
+
+      // No re-check is needed here: the `ready` write above is a compare-and-set that fails if the document was deleted
+      // during our upserts, and a delete after it removes the chunks itself (they were all written by then).
+      return { outcome: 'indexed', chunks };
     };
-    const { live, build } = await indexes.writeTargets(tenant, doc.collection);
-    written.push(live);
-    const chunks = await writeVersion(live, doc, version, parsed, { embedBatchSize: deps.embedBatchSize, signal, onBatch });
-    if (build) {
-      written.push(build);
-      await writeVersion(build, doc, version, parsed, { embedBatchSize: deps.embedBatchSize, signal });
-      await indexes.catalog.markBuilt(tenant, doc.collection, build.jobId, documentId, version);
-    }
-
-    // The new version is complete: switch search to it, then retire older versions' chunks and sources.
-    await update({
-      status: 'ready',
-      progress: { stage: 'done', done: chunks, total: chunks },
-      chunkCount: chunks,
-      indexedVersion: version,
-      indexedAt: new Date().toISOString(),
-    });
-    // A reindex may have switched the collection to an index we did not write (it started after we looked and
-    // finished before we did): write there too. Its own last pass catches anything that became ready before it.
-    const now = await indexes.live(tenant, doc.collection);
-    if (!written.some((index) => index.spec.name === now.spec.name)) {
-      written.push(now);
-      await writeVersion(now, doc, version, parsed, { embedBatchSize: deps.embedBatchSize, signal });
-    }
-    // A first version has nothing older to retire: skipping the delete saves a store write per new document.
-    if (version > 1) {
-      for (const index of written) await index.store.deleteDocument(tenant, documentId, { exceptVersion: version });
-      await deps.sources.prune(tenant, documentId, version);
-    }
-    log.info({ chunks }, 'document indexed');
-
-    // No re-check is needed here: the `ready` write above is a compare-and-set that fails if the document was deleted
-    // during our upserts, and a delete after it removes the chunks itself (they were all written by then).
-    return { outcome: 'indexed', chunks };
+    return await (deps.memory ? deps.memory.use(doc.bytes, index) : index());
   } catch (err) {
     if (!(err instanceof Superseded)) throw err;
     const current = await documents.get(tenant, documentId);
