@@ -61,6 +61,9 @@ const envSchema = z.object({
   // Jobs mostly wait (Redis, disk, store commits, model calls), and concurrent jobs share store commits: SciFact's
   // abstracts through npm start went 0.28 MB/s at 16, 0.68 at 128, 0.66 at 256 (README, Benchmarks).
   WORKER_CONCURRENCY: intFrom(128, 1),
+  /** LanceDB's index and metadata caches, per process, shared by every table (LanceDB's own defaults: 6 GB and 1 GB). */
+  LANCEDB_INDEX_CACHE_MB: intFrom(256, 1),
+  LANCEDB_METADATA_CACHE_MB: intFrom(64, 1),
   /** Source bytes one worker process works on at once; a larger document runs alone (see ByteBudget). */
   WORKER_MAX_INFLIGHT_BYTES: intFrom(64 * 1024 * 1024, 1),
   /**
@@ -182,7 +185,7 @@ export interface Config {
   redisUrl: string;
   redisPrefix: string;
   dataDir: string;
-  vector: { backend: 'lancedb'; dir: string } | { backend: 'qdrant'; url: string; apiKey?: string };
+  vector: { backend: 'lancedb'; dir: string; cache: { indexCacheBytes: number; metadataCacheBytes: number } } | { backend: 'qdrant'; url: string; apiKey?: string };
   models: {
     provider: ModelProvider;
     mistral?: { apiKey: string; serverUrl?: string };
@@ -291,7 +294,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     dataDir,
     vector: e.QDRANT_URL
       ? { backend: 'qdrant', url: e.QDRANT_URL, apiKey: e.QDRANT_API_KEY }
-      : { backend: 'lancedb', dir: path.join(dataDir, 'lancedb') },
+      : {
+          backend: 'lancedb',
+          dir: path.join(dataDir, 'lancedb'),
+          cache: { indexCacheBytes: e.LANCEDB_INDEX_CACHE_MB * 1024 * 1024, metadataCacheBytes: e.LANCEDB_METADATA_CACHE_MB * 1024 * 1024 },
+        },
     models: {
       provider: e.MISTRAL_API_KEY ? 'mistral' : 'offline',
       mistral: e.MISTRAL_API_KEY ? { apiKey: e.MISTRAL_API_KEY, serverUrl: e.MISTRAL_SERVER_URL } : undefined,

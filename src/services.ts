@@ -33,6 +33,8 @@ import { KeyStore } from './tenancy/key-store';
 import { FairScheduler } from './tenancy/fair-scheduler';
 import { RequestLimiter } from './tenancy/request-limiter';
 import { partitionedLanceDbStore } from './stores/vector/lancedb-partitions';
+import { lanceDbSession } from './stores/vector/lancedb-store';
+import type { Session } from '@lancedb/lancedb';
 import { QdrantVectorStore } from './stores/vector/qdrant-store';
 import type { VectorStore } from './stores/vector/vector-store';
 
@@ -83,13 +85,13 @@ export interface Services {
 }
 
 /** The store of one physical index: LanceDB tables `<name>__t_<tenant>`, or the Qdrant collection base `ragmem_<name>`. */
-export function createVectorStore(config: Readonly<Config>, spec: IndexSpec, logger: Logger): VectorStore {
+export function createVectorStore(config: Readonly<Config>, spec: IndexSpec, logger: Logger, session?: Session): VectorStore {
   const common = { dimensions: spec.dimensions, embeddingModel: spec.embeddingModel, logger };
   if (config.vector.backend === 'qdrant') {
     return new QdrantVectorStore({ url: config.vector.url, apiKey: config.vector.apiKey, collectionBase: `ragmem_${spec.name}`, ...common });
   }
   // One table per tenant: LanceDB's BM25 statistics are per table, so tenants cannot move each other's keyword scores.
-  return partitionedLanceDbStore({ dir: config.vector.dir, tableName: spec.name, ...common });
+  return partitionedLanceDbStore({ dir: config.vector.dir, tableName: spec.name, session, ...common });
 }
 
 /** LanceDB tables of session memory: `session_memory__t_<tenant>`. */
@@ -107,10 +109,11 @@ const SESSION_MEMORY_FRESH_ROWS = 2_000;
  * 32 asking clients: an optimize every few hundred ms in the API and searches of 250-600 ms). Qdrant has no such cost:
  * undefined there, and session memory stays a reserved collection of the default index.
  */
-function createSessionMemoryStore(config: Readonly<Config>, spec: IndexSpec, logger: Logger): VectorStore | undefined {
+function createSessionMemoryStore(config: Readonly<Config>, spec: IndexSpec, logger: Logger, session?: Session): VectorStore | undefined {
   if (config.vector.backend === 'qdrant') return undefined;
   return partitionedLanceDbStore({
     dir: config.vector.dir,
+    session,
     tableName: SESSION_MEMORY_INDEX_NAME,
     dimensions: spec.dimensions,
     embeddingModel: spec.embeddingModel,
@@ -133,14 +136,16 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const tokenCounter = new TokenCounter();
   const { gateway, usage, embedder, embedders } = createGateway(config, redis, tokenCounter, logger, metrics);
   const defaultSpec: IndexSpec = { name: DEFAULT_INDEX_NAME, embeddingModel: embedder.model, dimensions: embedder.dimensions, chunking: config.chunking };
-  const vectors = createVectorStore(config, defaultSpec, logger);
+  // One cache budget for every LanceDB table of this process (LANCEDB_INDEX_CACHE_MB, LANCEDB_METADATA_CACHE_MB).
+  const lanceSession = config.vector.backend === 'lancedb' ? lanceDbSession(config.vector.cache) : undefined;
+  const vectors = createVectorStore(config, defaultSpec, logger, lanceSession);
   await vectors.init();
   const indexes = new VectorIndexes({
     catalog: new IndexCatalog(redis, config.redisPrefix, defaultSpec),
     embedders,
     tokenCounter,
     defaultStore: vectors,
-    openStore: (spec) => createVectorStore(config, spec, logger),
+    openStore: (spec) => createVectorStore(config, spec, logger, lanceSession),
     // A search or write that read the old route just before a switch finishes on it first, even with no drop grace.
     retireAfterMs: Math.max(config.reindex.dropGraceMs, 10_000),
     onCloseError: (index, err) => logger.warn({ err, index }, 'closing a retired index failed'),
@@ -157,7 +162,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const reindexJobs = new ReindexJobs(redis, config.redisPrefix);
   const reindexProducer = new ReindexProducer(queueConnection, config.redisPrefix, jobOptions);
   const sessions = new SessionStore(redis, config.redisPrefix, { ttlSeconds: config.sessions.ttlSeconds });
-  const sessionVectors = createSessionMemoryStore(config, defaultSpec, logger) ?? vectors;
+  const sessionVectors = createSessionMemoryStore(config, defaultSpec, logger, lanceSession) ?? vectors;
   if (sessionVectors !== vectors) await sessionVectors.init();
   const recallIndex = new SessionRecallIndex(sessionVectors, embedder, {
     legacy: sessionVectors !== vectors ? vectors : undefined,

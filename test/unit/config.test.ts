@@ -9,6 +9,10 @@ describe('loadConfig', () => {
     expect(c.models.provider).toBe('offline');
     expect(c.apiKeys).toBeUndefined();
     expect(c.workers.mode).toBe('processes');
+    // LanceDB's caches are bounded per process (its own defaults are 6 GB and 1 GB per connection).
+    expect(c.vector).toMatchObject({ backend: 'lancedb', cache: { indexCacheBytes: 256 * 1024 * 1024, metadataCacheBytes: 64 * 1024 * 1024 } });
+    expect(c.workers.concurrency).toBe(128);
+    expect(c.workers.maxInflightBytes).toBe(64 * 1024 * 1024);
     expect(c.workers.processes).toBeGreaterThanOrEqual(1);
     expect(Object.isFrozen(c)).toBe(true);
   });

@@ -68,6 +68,17 @@ export interface LanceDbVectorStoreOptions extends IndexIdentityOptions {
    * 0 checks for a newer table version on every read (cheap on a local disk). Default 0.
    */
   readConsistencySeconds?: number;
+  /**
+   * LanceDB's caches (index data, file metadata), shared by every table of a process. Without one each connection (one
+   * per tenant table) gets LanceDB's defaults, 6 GB of index cache and 1 GB of metadata cache, so a process's memory
+   * had no bound but its tenants' data. See `lanceDbSession`.
+   */
+  session?: lancedb.Session;
+}
+
+/** One cache budget for every LanceDB table this process opens. */
+export function lanceDbSession(limits: { indexCacheBytes: number; metadataCacheBytes: number }): lancedb.Session {
+  return new lancedb.Session(BigInt(limits.indexCacheBytes), BigInt(limits.metadataCacheBytes));
 }
 
 export const DEFAULT_TABLE_NAME = 'chunks';
@@ -376,7 +387,7 @@ export class LanceDbVectorStore implements VectorStore {
 
   private async openTable(): Promise<OpenedTable> {
     await mkdir(this.options.dir, { recursive: true });
-    const connection = await lancedb.connect(this.options.dir, { readConsistencyInterval: this.readConsistencySeconds });
+    const connection = await lancedb.connect(this.options.dir, { readConsistencyInterval: this.readConsistencySeconds, session: this.options.session });
     try {
       // Fast path: the table and its indexes exist (every start but the first).
       const existing = await this.openExisting(connection);
