@@ -25,6 +25,7 @@ import type { ReindexDeps } from './reindex/run-reindex';
 import { SessionMemoryProducer } from './queues/session-memory-queue';
 import { SessionRecallIndex } from './sessions/session-recall-index';
 import { ByteBudget } from './infra/byte-budget';
+import { SourceInbox } from './stores/document/source-inbox';
 import { DocumentStore } from './stores/document/document-store';
 import { SourceStore } from './stores/document/source-store';
 import { SessionStore } from './stores/session/session-store';
@@ -155,7 +156,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const keyStore = new KeyStore(redis, config.redisPrefix);
   const authenticator = new Authenticator(config.apiKeys, keyStore);
   const requestLimiter = new RequestLimiter(redis, config.redisPrefix, config.keyRateLimit);
-  const sources = new SourceStore(path.join(config.dataDir, 'sources'));
+  const sources = new SourceStore(path.join(config.dataDir, 'sources'), new SourceInbox(redis, config.redisPrefix));
   // Every queue retries the same way (see retryingJobOptions).
   const jobOptions = retryingJobOptions(config.workers.attempts, config.workers.backoffMs);
   const producer = new IngestProducer(queueConnection, config.redisPrefix, jobOptions, redis);

@@ -50,25 +50,8 @@ export async function addDocument(deps: AddDocumentDeps, input: NewDocument): Pr
   const same = await deps.documents.holderOfHash(input.tenant, input.collection, hash);
   if (same) return { kind: 'duplicate', doc: same };
 
-  const now = new Date().toISOString();
   const id = newDocumentId();
-  const doc: DocumentRecord = {
-    id,
-    tenant: input.tenant,
-    collection: input.collection,
-    title: titleOf(input),
-    ...queuedState(),
-    chunkCount: 0,
-    contentHash: hash,
-    bytes: input.bytes.length,
-    mimeType: input.mimeType,
-    format: input.format,
-    metadata: input.metadata ?? {},
-    externalId: input.externalId,
-    version: 1,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const doc = newDocumentRecord(input, id, hash);
   // Source first, record second, claims last: a claim that loses a race leaves nothing behind but our own rows.
   await deps.sources.putOriginal(doc.tenant, id, 1, input.bytes);
   // Refused (a quota) or failed: the stored source would belong to nothing.
@@ -89,6 +72,28 @@ export async function addDocument(deps: AddDocumentDeps, input: NewDocument): Pr
     }
   }
   return { kind: 'created', doc, job: { tenant: doc.tenant, documentId: id, version: 1, reason: 'upload' } };
+}
+
+/** The record of a new document's first version, queued. */
+export function newDocumentRecord(input: NewDocument, id: string, hash: string): DocumentRecord {
+  const now = new Date().toISOString();
+  return {
+    id,
+    tenant: input.tenant,
+    collection: input.collection,
+    title: titleOf(input),
+    ...queuedState(),
+    chunkCount: 0,
+    contentHash: hash,
+    bytes: input.bytes.length,
+    mimeType: input.mimeType,
+    format: input.format,
+    metadata: input.metadata ?? {},
+    externalId: input.externalId,
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 async function replaceContent(

@@ -134,6 +134,53 @@ describe('When documents are sent in bulk', () => {
     expect(hit.body.results[0].documentId).toBe(res.body.documents[17].id);
   });
 
+  it('then content already stored is answered as a duplicate without a new source, and two requests racing with the same texts make one document each', async () => {
+    const collection = 'bulk-race';
+    const existing = await post('/documents', { text: 'Kestrels hover over motorway verges.', collection });
+    const texts = Array.from({ length: 40 }, (_, i) => `Race note ${i}: swifts sleep on the wing, record ${i * 7}.`);
+    const body = { collection, documents: [{ text: 'Kestrels hover over motorway verges.' }, ...texts.map((text) => ({ text }))] };
+    const originals = async () =>
+      (await fs.readdir(`${server.dataDir}/sources/default`, { recursive: true, withFileTypes: true })).filter((f) => f.isFile() && f.name.endsWith('.original')).length;
+    const before = await originals();
+    const [a, b] = await Promise.all([post('/documents/bulk', body), post('/documents/bulk', body)]);
+    expect([a.status, b.status]).toEqual([202, 202]);
+    for (const answer of [a, b]) expect(answer.body.documents[0]).toMatchObject({ id: existing.body.id, duplicate: true });
+    // Each text has one document, named the same in both answers, created by exactly one of them.
+    for (let i = 1; i <= texts.length; i++) {
+      expect(a.body.documents[i].id).toBe(b.body.documents[i].id);
+      expect(Boolean(a.body.documents[i].duplicate) !== Boolean(b.body.documents[i].duplicate)).toBe(true);
+    }
+    let listed = 0;
+    for (let cursor: string | null = ''; cursor !== null; ) {
+      const page = await server.request('GET', `/documents?collection=${collection}&limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      listed += page.body.documents.length;
+      cursor = page.body.nextCursor;
+    }
+    expect(listed).toBe(texts.length + 1);
+    for (const d of a.body.documents.slice(1)) expect((await waitForDocument(server, d.id)).status).toBe('ready');
+    // One source per new document (written by the workers from the inbox): the losing request's copies were removed.
+    expect(await originals()).toBe(before + texts.length);
+    expect(await server.services.redis.keys(`${server.services.config.redisPrefix}:*:srcinbox:*`)).toEqual([]);
+  });
+
+  it('then a bulk document deleted before any worker read it leaves nothing behind in the inbox', async () => {
+    const idle = await startTestServer({ RUN_WORKERS: 'off' });
+    try {
+      const res = await idle.request('POST', '/documents/bulk', { documents: [{ text: 'Wrens nest in old boots.' }, { text: 'Rooks gather at dusk.' }] });
+      const inbox = () => idle.services.redis.keys(`${idle.services.config.redisPrefix}:*:srcinbox:*`);
+      expect(await inbox()).toHaveLength(2);
+      expect((await idle.request('DELETE', `/documents/${res.body.documents[0].id}`)).status).toBe(204);
+      expect(await inbox()).toHaveLength(1);
+      // The other is read as any stored source would be: from the inbox once, from its file after that.
+      const bytes = await idle.services.sources.getOriginal('default', res.body.documents[1].id, 1);
+      expect(bytes?.toString()).toBe('Rooks gather at dusk.');
+      expect(await inbox()).toEqual([]);
+      expect((await idle.services.sources.getOriginal('default', res.body.documents[1].id, 1))?.toString()).toBe('Rooks gather at dusk.');
+    } finally {
+      await idle.cleanup();
+    }
+  });
+
   it('then 1,001 documents are refused with a clear limit', async () => {
     const docs = Array.from({ length: 1001 }, (_, i) => ({ text: `n${i}` }));
     const res = await post('/documents/bulk', { documents: docs });

@@ -9,6 +9,9 @@ const B = { authorization: 'Bearer kb' };
 const KEYS = 'ka=alpha,kb=beta,kc=gamma';
 
 /** Every file the source store holds for a tenant (what a refused upload must not leave behind). */
+/** Sources of bulk uploads still waiting in Redis for a worker (see SourceInbox). */
+const inboxKeys = (server: TestServer) => server.services.redis.keys(`${server.services.config.redisPrefix}:*:srcinbox:*`);
+
 async function sourceFiles(server: TestServer, tenant: string): Promise<string[]> {
   const root = path.join(server.dataDir, 'sources', tenant);
   const entries = await fs.readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
@@ -74,11 +77,56 @@ describe('When a tenant reaches TENANT_MAX_DOCUMENTS', () => {
       const listed = (await fresh.request('GET', '/documents?limit=50', undefined, D)).body.documents as Array<{ id: string; title: string }>;
       expect(listed).toHaveLength(5);
       for (const doc of listed) expect((await waitForDocument(fresh, doc.id, D)).status).toBe('ready');
+      // The refused documents' sources were removed again; nothing is left waiting in the inbox.
+      expect(await sourceFiles(fresh, 'delta')).toHaveLength(5);
+      expect(await inboxKeys(fresh)).toEqual([]);
       // Sent again: the five are duplicates, and the sixth is refused again.
       expect((await fresh.request('POST', '/documents/bulk', { documents }, D)).status).toBe(403);
       // The five it holds (their titles are their texts) are answered as duplicates, with the ids they were given.
       const again = await fresh.request('POST', '/documents/bulk', { documents: listed.map((d) => ({ text: d.title })) }, D);
       expect(again.body.documents).toEqual(listed.map((d) => ({ id: d.id, status: 'ready', duplicate: true })));
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+});
+
+describe('When two replicas take the last slots of a quota with bulk requests at once', () => {
+  it('then exactly the quota is recorded: one request gets all its documents, the other the rest and a 403', async () => {
+    const first = await startTestServer({ API_KEYS: 'ke=echo', TENANT_MAX_DOCUMENTS: '10' });
+    const second = await startTestServer({ API_KEYS: 'ke=echo', TENANT_MAX_DOCUMENTS: '10', REDIS_PREFIX: first.services.config.redisPrefix, RUN_WORKERS: 'off' });
+    try {
+      const E = { authorization: 'Bearer ke' };
+      const batch = (tag: string) => ({ documents: Array.from({ length: 8 }, (_, i) => ({ text: text(i, tag) })) });
+      const answers = await Promise.all([first.request('POST', '/documents/bulk', batch('p'), E), second.request('POST', '/documents/bulk', batch('q'), E)]);
+      expect(answers.map((a) => a.status).sort()).toEqual([202, 403]);
+      expect(answers.find((a) => a.status === 403)!.body.error.details).toMatchObject({ quota: 'documents', limit: 10, used: 10 });
+      expect((await first.request('GET', '/usage', undefined, E)).body.storage).toMatchObject({ documents: 10 });
+      expect((await first.request('GET', '/documents?limit=50', undefined, E)).body.documents).toHaveLength(10);
+    } finally {
+      await second.cleanup();
+      await first.cleanup();
+    }
+  });
+});
+
+describe('When a bulk request passes TENANT_MAX_BYTES', () => {
+  it('then the documents that fit are recorded in order, and the first that does not is refused with its size', async () => {
+    const fresh = await startTestServer({ API_KEYS: 'kf=foxtrot', TENANT_MAX_BYTES: '250' });
+    try {
+      const F = { authorization: 'Bearer kf' };
+      const documents = ['a', 'b', 'c', 'd'].map((letter) => ({ text: letter.repeat(100) }));
+      const refused = await fresh.request('POST', '/documents/bulk', { documents }, F);
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.details).toEqual({ quota: 'bytes', limit: 250, used: 200, requested: 100 });
+      const titles = ((await fresh.request('GET', '/documents?limit=50', undefined, F)).body.documents as Array<{ title: string }>).map((d) => d.title[0]).sort();
+      expect(titles).toEqual(['a', 'b']);
+      // Small sources wait in Redis until a worker writes them: the two recorded ones, never the refused ones.
+      expect(await inboxKeys(fresh)).toHaveLength(2);
+      const listed = (await fresh.request('GET', '/documents?limit=50', undefined, F)).body.documents as Array<{ id: string }>;
+      for (const doc of listed) expect((await waitForDocument(fresh, doc.id, F)).status).toBe('ready');
+      expect(await sourceFiles(fresh, 'foxtrot')).toHaveLength(2);
+      expect(await inboxKeys(fresh)).toEqual([]);
     } finally {
       await fresh.cleanup();
     }

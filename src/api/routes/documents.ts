@@ -3,6 +3,8 @@ import multer from 'multer';
 import { AppError, invalidRequest, notFound, tooLarge } from '../../errors';
 import { forEachConcurrently } from '../../infra/pool';
 import { addDocument, type AddDocumentResult, type NewDocument } from '../../ingest/add-document';
+import { addDocuments } from '../../ingest/add-documents';
+import { serverTimingHeader, timed, type StageTimings } from '../../infra/stage-timings';
 import { deleteDocument } from '../../ingest/delete-document';
 import { reindexDocument } from '../../ingest/reindex-document';
 import { detectFormat } from '../../ingest/parsers/detect-format';
@@ -21,7 +23,7 @@ import {
 } from '../schemas/documents';
 import type { AppDeps } from '../app-deps';
 
-/** How many bulk documents are recorded at once (each is a file write and a few Redis calls). */
+/** How many bulk documents with an externalId are recorded at once (each is a file write and a few Redis calls). */
 const BULK_PARALLELISM = 64;
 
 export function documentsRouter(deps: AppDeps): Router {
@@ -67,19 +69,30 @@ export function documentsRouter(deps: AppDeps): Router {
     const tenant = tenantOf(res);
     const collection = body.collection ?? DEFAULT_COLLECTION;
     const results: AddDocumentResult[] = new Array(body.documents.length);
-    // A text repeated within the request is a duplicate of its first occurrence. Decided here, not by which parallel
-    // upload claims the content first, so the answer follows input order.
+    // A text repeated within the request is a duplicate of its first occurrence, decided here so the answer follows
+    // input order.
     const firstOf = new Map<string, number>();
     const firsts = body.documents.flatMap((d, i) => (firstOf.has(d.text) ? [] : (firstOf.set(d.text, i), [i])));
-    // Bounded parallelism; input order is kept in the answer. The first failure (a quota reached, Redis gone) stops
-    // the rest, and the documents recorded before it are still queued: none is left recorded but never processed, and
-    // sending the request again answers them as duplicates.
+    const input = (i: number) => ({ ...describedBy(tenant, { ...body.documents[i], collection }), ...plainText(body.documents[i].text) });
+    // Documents without an externalId are recorded as one batch; those with one may replace an existing document and
+    // go one at a time (bounded parallelism). The first failure (a quota reached, Redis gone) stops the rest, and the
+    // documents recorded before it are still queued: none is left recorded but never processed, and sending the
+    // request again answers them as duplicates.
+    const timings: StageTimings = {};
+    const batched = firsts.filter((i) => body.documents[i].externalId === undefined);
+    const single = firsts.filter((i) => body.documents[i].externalId !== undefined);
     let failure: { error: unknown } | undefined;
-    await forEachConcurrently(firsts, BULK_PARALLELISM, async (i) => {
+    try {
+      const batch = await addDocuments(deps, batched.map(input), timings);
+      batch.results.forEach((r, j) => r && (results[batched[j]] = r));
+      if (batch.refused) failure = { error: batch.refused };
+    } catch (error) {
+      failure = { error };
+    }
+    await forEachConcurrently(single, BULK_PARALLELISM, async (i) => {
       if (failure) return;
-      const d = body.documents[i];
       try {
-        results[i] = await addDocument(deps, { ...describedBy(tenant, { ...d, collection }), ...plainText(d.text) });
+        results[i] = await addDocument(deps, input(i));
       } catch (error) {
         failure ??= { error };
       }
@@ -92,7 +105,8 @@ export function documentsRouter(deps: AppDeps): Router {
       results[i] ??= { kind: 'duplicate', doc: results[firstOf.get(d.text)!].doc };
     });
     const jobs = results.flatMap((r): IngestJob[] => (r.kind === 'duplicate' ? [] : [r.job]));
-    await deps.producer.enqueueMany(jobs);
+    await timed(timings, 'queue', () => deps.producer.enqueueMany(jobs));
+    res.setHeader('Server-Timing', serverTimingHeader(timings));
     const documents = results.map((r) => {
       countOutcome(r);
       return { id: r.doc.id, status: r.doc.status, ...(r.kind === 'duplicate' ? { duplicate: true } : {}) };

@@ -83,3 +83,45 @@ redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('SET', KEYS[4], math.max(0, total - bytes))
 return 1
 `;
+
+/**
+ * Creates many records of one collection at once (a bulk upload), each with its content-hash claim, within quota, in
+ * order: a record whose content another live document holds is not created (answered with the holder's id); the first
+ * one past a quota stops the rest. Answers one entry per record: 'c' (created), the holder's id, or nothing for the
+ * records not reached; then, when a quota stopped it, {quota, limit, used} last.
+ * KEYS: collection list, tenant list, bytes counter, doc-key prefix, hash-key prefix.
+ * ARGV: max documents, max bytes, then per record: id, content hash, record JSON, bytes.
+ */
+export const CREATE_MANY_WITHIN_QUOTA = `${BYTES_OF}
+local maxDocs = tonumber(ARGV[1])
+local maxBytes = tonumber(ARGV[2])
+local docs = redis.call('ZCARD', KEYS[2])
+local total = bytesOf(KEYS[3], KEYS[2], KEYS[4])
+local out = {}
+for i = 3, #ARGV, 4 do
+  local id, hash, json, bytes = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  local hashKey = KEYS[5] .. hash
+  local holder = redis.call('GET', hashKey)
+  if holder and redis.call('EXISTS', KEYS[4] .. holder) == 1 then
+    out[#out + 1] = holder
+  else
+    if maxDocs > 0 and docs + 1 > maxDocs then
+      out[#out + 1] = { 'documents', maxDocs, docs }
+      break
+    end
+    if maxBytes > 0 and total + bytes > maxBytes then
+      out[#out + 1] = { 'bytes', maxBytes, total }
+      break
+    end
+    redis.call('SET', KEYS[4] .. id, json)
+    redis.call('ZADD', KEYS[1], 0, id)
+    redis.call('ZADD', KEYS[2], 0, id)
+    redis.call('SET', hashKey, id)
+    docs = docs + 1
+    total = total + bytes
+    out[#out + 1] = 'c'
+  end
+end
+redis.call('SET', KEYS[3], total)
+return out
+`;

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { AppError } from '../../errors';
 import { pageByLex } from '../../infra/lex-pages';
-import { CREATE_WITHIN_QUOTA, REMOVE_COUNTED, UPDATE_COUNTED } from './document-scripts';
+import { CREATE_MANY_WITHIN_QUOTA, CREATE_WITHIN_QUOTA, REMOVE_COUNTED, UPDATE_COUNTED } from './document-scripts';
 import type { DocumentRecord, DocumentStatus } from './document-types';
 
 /** Per-tenant quotas the store enforces as it writes; 0 means none. */
@@ -123,6 +123,52 @@ export class DocumentStore {
       this.quotas.bytes,
     )) as [number, string?, number?, number?];
     if (answer[0] !== 1) throw quotaExceeded(answer, doc.bytes);
+  }
+
+  /**
+   * Records many new documents of one tenant and collection in one script, in order, each claiming its content hash.
+   * Answers per record: 'created', or the id of the live document that already holds its content; records after a
+   * quota refusal are not reached (undefined) and `refused` holds the 403 to answer.
+   */
+  async createMany(docs: DocumentRecord[]): Promise<{ outcomes: Array<'created' | { holder: string } | undefined>; refused?: AppError }> {
+    if (docs.length === 0) return { outcomes: [] };
+    const { tenant: t, collection } = docs[0];
+    if (docs.some((d) => d.tenant !== t || d.collection !== collection)) throw new Error('createMany: one tenant and collection per call');
+    const args = docs.flatMap((d) => [d.id, d.contentHash, JSON.stringify(d), String(d.bytes)]);
+    const answer = (await this.redis.eval(
+      CREATE_MANY_WITHIN_QUOTA,
+      5,
+      this.listKey(t, collection),
+      this.tenantListKey(t),
+      this.bytesKey(t),
+      this.docKey(t, ''),
+      this.hashKey(t, collection, ''),
+      this.quotas.documents,
+      this.quotas.bytes,
+      ...args,
+    )) as Array<string | [string, number, number]>;
+    const outcomes: Array<'created' | { holder: string } | undefined> = docs.map((_, i) => {
+      const a = answer[i];
+      if (a === 'c') return 'created';
+      return typeof a === 'string' ? { holder: a } : undefined;
+    });
+    const last = answer.at(-1);
+    if (!Array.isArray(last)) return { outcomes };
+    const stoppedAt = answer.length - 1;
+    return { outcomes, refused: quotaExceeded([0, last[0], last[1], last[2]], docs[stoppedAt].bytes) };
+  }
+
+  /** The live documents holding these contents in the collection (one round trip for the hashes, one for the records). */
+  async holdersOfHashes(tenant: string, collection: string, hashes: string[]): Promise<Map<string, DocumentRecord>> {
+    const out = new Map<string, DocumentRecord>();
+    if (hashes.length === 0) return out;
+    const ids = await this.redis.mget(hashes.map((h) => this.hashKey(tenant, collection, h)));
+    const docs = await this.getMany(tenant, ids.filter((id): id is string => id !== null));
+    hashes.forEach((hash, i) => {
+      const doc = ids[i] === null ? undefined : docs.get(ids[i]!);
+      if (doc) out.set(hash, doc);
+    });
+    return out;
   }
 
   /** The tenant's document count and byte total, as the quotas see them. */

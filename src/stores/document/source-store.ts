@@ -1,6 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ParsedDocument } from '../../ingest/types';
+import { forEachConcurrently } from '../../infra/pool';
+import { INBOX_MAX_BYTES, type SourceInbox } from './source-inbox';
 
 /**
  * Keeps each document version's original bytes and its extracted text, so a reindex never needs the upload again.
@@ -10,7 +12,11 @@ export class SourceStore {
   /** Directories known to exist: creating one per write would cost a syscall per document on bulk uploads. */
   private readonly made = new Set<string>();
 
-  constructor(private readonly root: string) {}
+  /** `inbox`: where a bulk upload's small sources wait until first read (see SourceInbox). */
+  constructor(
+    private readonly root: string,
+    private readonly inbox?: SourceInbox,
+  ) {}
 
   // Files of one document sit in a shard directory by the id's last two characters, named `<id>.v<version>.<kind>`,
   // so a directory never holds more than a small share of a tenant's documents.
@@ -27,6 +33,16 @@ export class SourceStore {
     this.made.add(dir);
   }
 
+  /** Small first versions of a bulk upload: into the inbox (one round trip) when there is one, else files. */
+  async putNewOriginals(tenant: string, items: Array<{ documentId: string; bytes: Buffer }>, parallelism: number): Promise<void> {
+    const small = this.inbox ? items.filter((i) => i.bytes.length <= INBOX_MAX_BYTES) : [];
+    const large = this.inbox ? items.filter((i) => i.bytes.length > INBOX_MAX_BYTES) : items;
+    await Promise.all([
+      this.inbox?.putMany(tenant, small.map((i) => ({ ...i, version: 1 }))),
+      forEachConcurrently(large, parallelism, (i) => this.putOriginal(tenant, i.documentId, 1, i.bytes)),
+    ]);
+  }
+
   /** Written once per version before the document record exists, so it needs no atomic rename. */
   async putOriginal(tenant: string, documentId: string, version: number, bytes: Buffer): Promise<void> {
     const file = this.file(tenant, documentId, version, 'original');
@@ -35,7 +51,16 @@ export class SourceStore {
   }
 
   async getOriginal(tenant: string, documentId: string, version: number): Promise<Buffer | undefined> {
-    return readIfExists(this.file(tenant, documentId, version, 'original'));
+    return (await readIfExists(this.file(tenant, documentId, version, 'original'))) ?? this.fromInbox(tenant, documentId, version);
+  }
+
+  /** A source still in the inbox is written to its file (then dropped from the inbox) and answered. */
+  private async fromInbox(tenant: string, documentId: string, version: number): Promise<Buffer | undefined> {
+    const bytes = await this.inbox?.get(tenant, documentId, version);
+    if (!bytes) return undefined;
+    await this.putOriginal(tenant, documentId, version, bytes);
+    await this.inbox!.remove(tenant, documentId, version);
+    return bytes;
   }
 
   /** Retries may write it again while a reader is open: tmp file and rename keep readers whole. */
@@ -58,14 +83,16 @@ export class SourceStore {
     // Both versions sit in the same shard directory, which exists whenever the source does.
     const parsed = this.file(tenant, documentId, to, 'parsed.json');
     if (await copyIfExists(this.file(tenant, documentId, from, 'parsed.json'), parsed, true)) return true;
+    await this.fromInbox(tenant, documentId, from);
     return copyIfExists(this.file(tenant, documentId, from, 'original'), this.file(tenant, documentId, to, 'original'), false);
   }
 
   /** Removes one known version's files (a discarded upload), without listing the directory. */
   async removeVersion(tenant: string, documentId: string, version: number): Promise<void> {
-    await Promise.all(
-      (['original', 'parsed.json'] as const).map((kind) => fs.rm(this.file(tenant, documentId, version, kind), { force: true })),
-    );
+    await Promise.all([
+      ...(['original', 'parsed.json'] as const).map((kind) => fs.rm(this.file(tenant, documentId, version, kind), { force: true })),
+      this.inbox?.remove(tenant, documentId, version),
+    ]);
   }
 
   /** Drops every version except `keepVersion` (all when undefined). */
@@ -73,6 +100,8 @@ export class SourceStore {
     const dir = this.dir(tenant, documentId);
     const mine = `${encodeURIComponent(documentId)}.v`;
     const keep = keepVersion === undefined ? undefined : `${mine}${keepVersion}.`;
+    // Only first versions ever wait in the inbox.
+    if (keepVersion !== 1) await this.inbox?.remove(tenant, documentId, 1);
     const names = await fs.readdir(dir).catch(() => [] as string[]);
     await Promise.all(
       names
