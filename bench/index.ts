@@ -6,9 +6,10 @@ import { runReindexBench } from './reindex';
 import { runTokenBench } from './tokens';
 import { runNeighbourBench } from './neighbours';
 import { printTable } from './table';
+import { runLoadBench } from './load';
 
 /**
- * `npm run bench [-- --only ingest|stores|gateway|context|reindex|tokens|neighbours] [--flood-ms 10000] [--flood-connections 32] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
+ * `npm run bench [-- --only ingest|stores|gateway|context|reindex|tokens|neighbours|load] [--load-seconds 20] [--ask-rate 30] [--load-models all|default|separate] [--load-env K=V,K2=V2] [--flood-ms 10000] [--flood-connections 32] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
  * Targets are read from the table, never asserted.
  */
 function arg(name: string, def: string): string {
@@ -75,6 +76,14 @@ async function runAll() {
       `Noisy neighbour: tenant A floods POST /search from ${arg('flood-connections', '32')} connections (its own process); tenant B searches 20 times a second (npm start: API and workers in one process, offline provider, LanceDB)`,
       rows,
     );
+  }
+  if (only === 'all' || only === 'load') {
+    const env = Object.fromEntries(arg('load-env', '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+    const result = await runLoadBench({ seconds: Number(arg('load-seconds', '20')), askRate: Number(arg('ask-rate', '30')), env, models: arg('load-models', 'all') });
+    const envNote = Object.keys(env).length ? ` with ${arg('load-env', '')}` : '';
+    printTable(`SciFact (5,183 abstracts) through /documents/bulk in requests of 500, end to end${envNote}`, result.ingest);
+    printTable(`Under load${envNote}: asks (offline provider) on their own sessions and searches, 300 abstracts to retrieve from, ${arg('load-seconds', '20')} s a phase`, result.load);
+    printTable('Where an ask\'s time goes (mean per stage from Server-Timing, waiting included; retrieval and recall overlap)', result.stages);
   }
   if (only === 'all' || only === 'reindex') {
     const rows = await runReindexBench({ documents: Number(arg('reindex-documents', '5000')), queries: Number(arg('queries', '200')) });
