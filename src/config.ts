@@ -81,6 +81,8 @@ const envSchema = z.object({
    * `uploads_busy` with Retry-After instead of N concurrent 50 MB uploads exhausting the heap.
    */
   MAX_INFLIGHT_UPLOAD_BYTES: intFrom(256 * 1024 * 1024, 1),
+  /** Asks one API process works on at once; past it, 503 `asks_busy` (see ask-admission.ts). */
+  MAX_INFLIGHT_ASKS: intFrom(256, 1),
   CHUNK_SIZE_TOKENS: intFrom(512, 16),
   CHUNK_OVERLAP_TOKENS: intFrom(64, 0),
   EMBED_BATCH_SIZE: intFrom(64, 1),
@@ -232,7 +234,7 @@ export interface Config {
     maxStalls: number;
     closeTimeoutMs: number;
   };
-  limits: { maxUploadBytes: number; maxJsonBytes: number; maxBulkDocuments: number; maxInflightUploadBytes: number };
+  limits: { maxUploadBytes: number; maxJsonBytes: number; maxBulkDocuments: number; maxInflightUploadBytes: number; maxInflightAsks: number };
   chunking: { chunkSize: number; chunkOverlap: number };
   embedBatchSize: number;
   reindex: { dropGraceMs: number; concurrency: number };
@@ -335,7 +337,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       maxStalls: e.JOB_MAX_STALLS,
       closeTimeoutMs: e.WORKER_CLOSE_TIMEOUT_MS,
     },
-    limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxJsonBytes: e.MAX_JSON_BYTES, maxBulkDocuments: 1000, maxInflightUploadBytes: e.MAX_INFLIGHT_UPLOAD_BYTES },
+    limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxJsonBytes: e.MAX_JSON_BYTES, maxBulkDocuments: 1000, maxInflightUploadBytes: e.MAX_INFLIGHT_UPLOAD_BYTES, maxInflightAsks: e.MAX_INFLIGHT_ASKS },
     chunking: { chunkSize: e.CHUNK_SIZE_TOKENS, chunkOverlap: e.CHUNK_OVERLAP_TOKENS },
     embedBatchSize: e.EMBED_BATCH_SIZE,
     reindex: { dropGraceMs: e.REINDEX_DROP_GRACE_MS, concurrency: e.REINDEX_CONCURRENCY },

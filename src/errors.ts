@@ -73,6 +73,7 @@ export const ERROR_CATALOGUE = {
   upstream_unavailable: spec(503, true, 'http', 'the model provider failed or did not answer'),
   upstream_rate_limited: spec(503, true, 'http', 'the model provider rate-limited the call'),
   uploads_busy: spec(503, true, 'http', 'the process already holds MAX_INFLIGHT_UPLOAD_BYTES of request bodies; retry after Retry-After'),
+  asks_busy: spec(503, true, 'http', 'the process is answering MAX_INFLIGHT_ASKS questions already; retry after Retry-After'),
   storage_full: spec(507, true, 'both', 'Redis is out of memory (maxmemory with noeviction); an operator must free or add memory (Retry-After)'),
 } as const satisfies Record<string, CodeSpec>;
 

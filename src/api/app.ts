@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFoundRoute } from './middleware/error-handler';
 import { fairAdmission } from './middleware/fair-admission';
+import { askAdmission } from './middleware/ask-admission';
 import { keyRateLimit } from './middleware/key-rate-limit';
 import { requestContext } from './middleware/request-context';
 import { uploadAdmission } from './middleware/upload-admission';
@@ -27,6 +28,8 @@ export function createApp(deps: AppDeps): Express {
   // Sets res.locals.tenant and res.locals.keyId (per-key limits go right after it).
   app.use(authenticate(deps.authenticator));
   app.use(keyRateLimit(deps.requestLimiter));
+  // Before the body is read: an ask past the bound costs nothing.
+  app.use(askAdmission(deps.config.limits.maxInflightAsks));
   // Before any body is read: bounds the request bodies this process holds in memory at once.
   app.use(uploadAdmission({
     maxInflightBytes: deps.config.limits.maxInflightUploadBytes,
