@@ -7,6 +7,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QueueNames, queuePrefix } from '../src/queues/queue-names';
 import { freePort, startRedis, type ThrowawayRedis } from '../test/support/redis-server';
+import { childrenOf } from '../test/support/spawn-entry';
 import { SHARED_DATA } from './corpus';
 import type { LoadPlan, LoadResult } from './load-client';
 import { startProcess, stopProcess, waitForHttp } from './processes';
@@ -80,16 +81,6 @@ async function undeploy(d: Deployment): Promise<void> {
   await Promise.all([d.api, ...(d.worker ? [d.worker] : [])].map(stopProcess));
   await d.redis.stop();
   await fsp.rm(d.dataDir, { recursive: true, force: true });
-}
-
-/** The direct children of a process (the API's forked workers), from the kernel's list. */
-function childrenOf(pid: number): number[] {
-  try {
-    const raw = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    return raw ? raw.split(/\s+/).map(Number) : [];
-  } catch {
-    return [];
-  }
 }
 
 /** Posts `docs` in bulk requests one after the other and waits until every ingest job has completed. */

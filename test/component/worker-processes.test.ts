@@ -6,23 +6,13 @@ import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { freePort } from '../support/redis-server';
 import { generatedText } from '../support/fixtures';
-import { exitOf, spawnEntry, SLOW_PROCESS_TEST_MS } from '../support/spawn-entry';
+import { childrenOf, exitOf, spawnEntry, SLOW_PROCESS_TEST_MS } from '../support/spawn-entry';
 import { waitFor } from '../support/wait-for';
 
 /**
  * The default process model, as `npm start` runs it: the API forks WORKER_PROCESSES worker processes, keeps their
  * number up, and takes them down with it.
  */
-
-/** The direct children of a process, from the kernel's own list. */
-function childrenOf(pid: number): number[] {
-  try {
-    const raw = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    return raw ? raw.split(/\s+/).map(Number) : [];
-  } catch {
-    return [];
-  }
-}
 
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
 

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../src/config';
 import { startTestServer, type TestServer } from './test-server';
@@ -38,6 +39,16 @@ export function spawnWorker(config: Readonly<Pick<Config, 'redisUrl' | 'redisPre
     LOG_LEVEL: 'warn',
     ...env,
   });
+}
+
+/** The direct children of a process (an API's forked workers), from the kernel's own list; none once it has exited. */
+export function childrenOf(pid: number): number[] {
+  try {
+    const raw = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return raw ? raw.split(/\s+/).map(Number) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** Resolves when the process has exited (at once if it already has). */
