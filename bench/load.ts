@@ -111,6 +111,22 @@ async function ingestAll(d: Deployment, docs: Doc[], collection: string): Promis
   }
 }
 
+/** Waits until no ingest job is waiting or running: an ingesting phase's backlog must not run into the next phase. */
+async function drainIngestion(d: Deployment): Promise<void> {
+  const conn = new Redis(d.redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue(QueueNames.ingest, { connection: conn, prefix: queuePrefix('bench') });
+  try {
+    for (;;) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'prioritized', 'delayed');
+      if (Object.values(counts).every((n) => n === 0)) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await queue.close();
+    conn.disconnect();
+  }
+}
+
 function runClient(plan: LoadPlan): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load-client.ts'), JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -186,6 +202,7 @@ export async function runLoadBench(opts: LoadBenchOptions): Promise<{ ingest: Ar
             ...phase.plan,
           } as LoadPlan);
           const rss = memory.peaks();
+          if (phase.plan.ingest) await drainIngestion(d);
           loadRows.push({
             'process model': model.name,
             phase: phase.name,

@@ -45,8 +45,8 @@ export interface LanceDbVectorStoreOptions extends IndexIdentityOptions {
   keepVersionsMs?: number;
   /**
    * Keyword searches first fold unindexed rows into the full-text index (see `search`) while the index holds fewer rows
-   * than this; above it, folding takes seconds, so searches scan the new rows unindexed and a background optimize is
-   * queued. Default `DEFAULT_FRESH_INDEX_MAX_ROWS`.
+   * than this; above it, searches scan the new rows unindexed and leave folding to the writer (write count and idle
+   * timer). Default `DEFAULT_FRESH_INDEX_MAX_ROWS`.
    */
   freshIndexMaxRows?: number;
   /**
@@ -89,15 +89,21 @@ export const DEFAULT_TABLE_NAME = 'chunks';
  * running it every 64 writes keeps that share of ingestion time small.
  */
 export const DEFAULT_OPTIMIZE_AFTER_WRITES = 64;
-/** After a burst of writes (one document), fold the new rows into the full-text index once things are quiet. */
-export const DEFAULT_OPTIMIZE_IDLE_MS = 5_000;
+/**
+ * After a burst of writes (one document, one bulk request), fold the new rows into the full-text index once things are
+ * quiet: soon, because above DEFAULT_FRESH_INDEX_MAX_ROWS searches no longer wait for it.
+ */
+export const DEFAULT_OPTIMIZE_IDLE_MS = 1_000;
 /** Long enough for any query started on an older version in another process to finish. */
 export const DEFAULT_KEEP_VERSIONS_MS = 10 * 60_000;
 /**
  * Folding new rows into the index compacts the table too, so it costs time proportional to the table (measured on
- * 2 cores, 384 dims: ~0.5 s at 10k chunks, ~3 s at 40k). Below this size a search may wait for it.
+ * 2 cores, 384 dims: ~0.5 s at 10k chunks, ~3 s at 40k). Below this size a search waits for it (cheap, and where
+ * LanceDB's misranking of unindexed rows is worst). It was 20,000: with documents ingesting, every search of a table
+ * of a few thousand rows then waited for a fold run by the API itself, and asks fell from 30 to 13 per second (search
+ * p50 3.7 s; `npm run bench -- --only load`).
  */
-export const DEFAULT_FRESH_INDEX_MAX_ROWS = 20_000;
+export const DEFAULT_FRESH_INDEX_MAX_ROWS = 2_000;
 
 /** Two more threads than cores: the index builder runs one producer per core and its consumer needs a free thread. */
 export function defaultLanceCpuThreads(): number {
@@ -511,16 +517,15 @@ export class LanceDbVectorStore implements VectorStore {
    * chunk vanishes from the results (measured: "anchor anchor chain" rows not found for "anchor" in a small table), and
    * with an empty index `limit` cuts before ranking. So a keyword search first folds unindexed rows (ours or another
    * process's) into the index, which is cheap while the table is small, where the error is worst. In a large table the
-   * error is small (term counts are tiny against the row count) and folding is slow, so the search goes ahead and an
-   * optimize is queued for later.
+   * error is small (term counts are tiny against the row count) and folding is slow, so the search goes ahead and the
+   * writer folds the rows soon after its writes pause (DEFAULT_OPTIMIZE_IDLE_MS).
    */
   private async freshenKeywordIndex(table: lancedb.Table, ftsIndexName: string): Promise<void> {
     const stats = await table.indexStats(ftsIndexName);
     if (!stats || stats.numUnindexedRows === 0) return;
     if (stats.numIndexedRows < this.freshIndexMaxRows) return this.queueOptimize();
-    // A large table folds later: a search queues it now; writes leave it to the write count and the idle timer, so a
-    // table written all the time is not rewritten after every write.
-    if (this.freshenOn === 'search') void this.queueOptimize();
+    // A large table is folded by its writer (the write count and the idle timer), never because someone searched: a
+    // search of a table another process is filling would otherwise rewrite it again and again (see the default).
   }
 
   private async denseSearch(table: lancedb.Table, distance: 'dot' | 'cosine', vector: Float32Array, where: string, limit: number): Promise<ScoredChunk[]> {
