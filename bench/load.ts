@@ -85,9 +85,7 @@ async function undeploy(d: Deployment): Promise<void> {
 
 /** Posts `docs` in bulk requests one after the other and waits until every ingest job has completed. */
 async function ingestAll(d: Deployment, docs: Doc[], collection: string): Promise<{ seconds: number; acceptMs: number[] }> {
-  const conn = new Redis(d.redis.url, { maxRetriesPerRequest: null });
-  const queue = new Queue(QueueNames.ingest, { connection: conn, prefix: queuePrefix('bench') });
-  try {
+  return withIngestQueue(d, async (queue) => {
     const before = (await queue.getJobCounts('completed')).completed;
     const started = performance.now();
     const acceptMs: number[] = [];
@@ -105,6 +103,15 @@ async function ingestAll(d: Deployment, docs: Doc[], collection: string): Promis
       await new Promise((r) => setTimeout(r, 100));
     }
     return { seconds: (performance.now() - started) / 1000, acceptMs };
+  });
+}
+
+/** The deployment's ingest queue, read from here (job counts), closed afterwards. */
+async function withIngestQueue<T>(d: Deployment, use: (queue: Queue) => Promise<T>): Promise<T> {
+  const conn = new Redis(d.redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue(QueueNames.ingest, { connection: conn, prefix: queuePrefix('bench') });
+  try {
+    return await use(queue);
   } finally {
     await queue.close();
     conn.disconnect();
@@ -113,18 +120,13 @@ async function ingestAll(d: Deployment, docs: Doc[], collection: string): Promis
 
 /** Waits until no ingest job is waiting or running: an ingesting phase's backlog must not run into the next phase. */
 async function drainIngestion(d: Deployment): Promise<void> {
-  const conn = new Redis(d.redis.url, { maxRetriesPerRequest: null });
-  const queue = new Queue(QueueNames.ingest, { connection: conn, prefix: queuePrefix('bench') });
-  try {
+  await withIngestQueue(d, async (queue) => {
     for (;;) {
       const counts = await queue.getJobCounts('waiting', 'active', 'prioritized', 'delayed');
       if (Object.values(counts).every((n) => n === 0)) return;
       await new Promise((r) => setTimeout(r, 200));
     }
-  } finally {
-    await queue.close();
-    conn.disconnect();
-  }
+  });
 }
 
 function runClient(plan: LoadPlan): Promise<LoadResult> {
