@@ -88,7 +88,7 @@ describe('When the service starts with the default process model (RUN_WORKERS=pr
       await waitReady(api, small.body.id);
 
       // A long document, and the child that took it is killed while it works (as the OOM killer would).
-      const long = await api.json('POST', '/documents', { text: generatedText(11, 60_000), title: 'Long' });
+      const long = await api.json('POST', '/documents', { text: generatedText(11, 25_000), title: 'Long' });
       await waitFor(`document ${long.body.id} to be processing`, async () => ((await api.json('GET', `/documents/${long.body.id}`)).body.status === 'processing' ? true : undefined), 60_000, 10);
       for (const pid of first) process.kill(pid, 'SIGKILL');
 
