@@ -28,7 +28,7 @@ export async function askSession(
   timings?: StageTimings,
 ): Promise<AskAnswer> {
   const askedAt = new Date().toISOString();
-  const prepared = await prepareContext(deps, tenant, sessionId, req, signal, timings);
+  const prepared = await prepareWithTurn(deps, tenant, sessionId, req, signal, timings);
   const result = await timed(timings, 'model', () => deps.gateway.chat(chatRequest(tenant, req, prepared, signal)));
   return timed(timings, 'store', () => storeTurn(deps, tenant, sessionId, req, prepared, askedAt, result, signal));
 }
@@ -39,7 +39,7 @@ export async function askSession(
  */
 export async function* askSessionStream(deps: SessionDeps, tenant: string, sessionId: string, req: ContextRequest, signal: AbortSignal): AsyncGenerator<AskEvent> {
   const askedAt = new Date().toISOString();
-  const prepared = await prepareContext(deps, tenant, sessionId, req, signal);
+  const prepared = await prepareWithTurn(deps, tenant, sessionId, req, signal);
   yield { type: 'context', context: prepared.built.context };
   for await (const event of deps.gateway.chatStream(chatRequest(tenant, req, prepared, signal))) {
     if (event.type === 'delta') {
@@ -48,6 +48,23 @@ export async function* askSessionStream(deps: SessionDeps, tenant: string, sessi
     }
     yield { type: 'done', answer: await storeTurn(deps, tenant, sessionId, req, prepared, askedAt, event.result, signal) };
     return;
+  }
+}
+
+/**
+ * Building the context is the work of an ask (its store searches are the CPU; the model call mostly waits): it takes
+ * the tenant's turn at this process like a search does (the HTTP turn middleware leaves asks out), so one tenant's
+ * flood of asks cannot fill the store's threads in front of other tenants' searches and asks. The turn is given back
+ * before the model is called.
+ */
+async function prepareWithTurn(deps: SessionDeps, tenant: string, sessionId: string, req: ContextRequest, signal?: AbortSignal, timings?: StageTimings) {
+  const release = deps.fairScheduler?.enabled
+    ? await timed(timings, 'turn', () => deps.fairScheduler!.enter(tenant, (cancel) => signal?.addEventListener('abort', cancel, { once: true })))
+    : undefined;
+  try {
+    return await prepareContext(deps, tenant, sessionId, req, signal, timings);
+  } finally {
+    release?.();
   }
 }
 

@@ -1,3 +1,4 @@
+import { waitFor } from '../support/wait-for';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
 
 /** Where an ask's time goes, as an operator reads it: the Server-Timing header and the per-stage histogram. */
@@ -20,7 +21,7 @@ describe('When a chat app asks', () => {
       Object.fromEntries((header ?? '').split(', ').map((part) => [part.split(';')[0], Number(part.split('dur=')[1])]));
     // A new session has no history to read and nothing to recall yet.
     const timing = stages(first.headers.get('server-timing'));
-    expect(Object.keys(timing).sort()).toEqual(['build', 'model', 'retrieve', 'session', 'store']);
+    expect(Object.keys(timing).sort()).toEqual(['build', 'model', 'retrieve', 'session', 'store', 'turn']);
     for (const ms of Object.values(timing)) expect(ms).toBeGreaterThanOrEqual(0);
 
     const second = await server.request('POST', '/sessions/timed/ask', { question: 'And what do they eat?' });
@@ -30,5 +31,27 @@ describe('When a chat app asks', () => {
     const count = (stage: string) => Number(new RegExp(`ragmem_ask_stage_seconds_count\\{stage="${stage}"\\} (\\d+)`).exec(metrics.body)?.[1]);
     expect(count('model')).toBe(2);
     expect(count('history')).toBe(1);
+  });
+});
+
+describe('When the tenant already holds every place of the fair scheduler', () => {
+  it('then an ask waits for a turn before building its context, and says how long it waited', async () => {
+    const fair = await startTestServer({ FAIR_MAX_INFLIGHT: '1' });
+    try {
+      // The tenant holds the process's one place (as a running search would).
+      const hold = await fair.services.fairScheduler.enter('default', () => undefined);
+      const asking = fair.request('POST', '/sessions/turns/ask', { question: 'Anyone there?', k: 0 });
+      await waitFor('the ask to wait in line', () => (fair.services.fairScheduler.stats().waiting === 1 ? true : undefined));
+      await new Promise((r) => setTimeout(r, 50));
+      hold();
+      const answer = await asking;
+      expect(answer.status).toBe(200);
+      const turn = /turn;dur=([\d.]+)/.exec(answer.headers.get('server-timing') ?? '');
+      expect(Number(turn?.[1])).toBeGreaterThanOrEqual(50);
+      // Its place is given back before the model call ends: nothing runs or waits now.
+      expect(fair.services.fairScheduler.stats()).toEqual({ inflight: 0, waiting: 0 });
+    } finally {
+      await fair.cleanup();
+    }
   });
 });
