@@ -57,7 +57,8 @@ describe('When the service gets SIGTERM while a document is being ingested', () 
       if (child.exitCode === null) child.kill('SIGKILL');
       await fs.rm(dataDir, { recursive: true, force: true });
     }
-  });
+    // The API and the worker process it forks both start from TypeScript: on a busy CI machine that alone can take a minute.
+  }, SLOW_PROCESS_TEST_MS);
 });
 
 describe('When a worker gets SIGTERM while its job hangs on a model that never answers', () => {
