@@ -9,7 +9,7 @@ import { printTable } from './table';
 import { runLoadBench } from './load';
 
 /**
- * `npm run bench [-- --only ingest|stores|gateway|context|reindex|tokens|neighbours|load] [--load-seconds 20] [--ask-rate 30] [--load-models all|default|separate] [--load-env K=V,K2=V2] [--flood-ms 10000] [--flood-connections 32] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
+ * `npm run bench [-- --only ingest|stores|gateway|context|reindex|tokens|neighbours|load] [--load-seconds 20] [--ask-rate 30] [--load-models all|default|separate] [--load-env K=V,K2=V2] [--load-scifact] [--flood-ms 10000] [--flood-connections 32] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
  * Targets are read from the table, never asserted.
  */
 function arg(name: string, def: string): string {
@@ -78,12 +78,27 @@ async function runAll() {
     );
   }
   if (only === 'all' || only === 'load') {
-    const env = Object.fromEntries(arg('load-env', '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
-    const result = await runLoadBench({ seconds: Number(arg('load-seconds', '20')), askRate: Number(arg('ask-rate', '30')), env, models: arg('load-models', 'all') });
+    const env = Object.fromEntries(
+      arg('load-env', '')
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+    const seconds = Number(arg('load-seconds', '20'));
+    const result = await runLoadBench({
+      seconds,
+      askRate: Number(arg('ask-rate', '30')),
+      env,
+      models: arg('load-models', 'all'),
+      scifactEndToEnd: process.argv.includes('--load-scifact'),
+    });
     const envNote = Object.keys(env).length ? ` with ${arg('load-env', '')}` : '';
+    printTable(
+      `Under load${envNote} (loopback, offline provider, LanceDB, 300 SciFact abstracts to retrieve from; ${seconds} s a phase after a 2 s warm-up; latency from the scheduled send in the open loop; ingesting: bulk requests of 500 further abstracts, at most two unfinished)`,
+      result.load,
+    );
+    printTable('Where an ask\'s time goes (mean per stage from Server-Timing, waiting included; stages may overlap)', result.stages);
     printTable(`SciFact (5,183 abstracts) through /documents/bulk in requests of 500, end to end${envNote}`, result.ingest);
-    printTable(`Under load${envNote}: asks (offline provider) on their own sessions and searches, 300 abstracts to retrieve from, ${arg('load-seconds', '20')} s a phase`, result.load);
-    printTable('Where an ask\'s time goes (mean per stage from Server-Timing, waiting included; retrieval and recall overlap)', result.stages);
   }
   if (only === 'all' || only === 'reindex') {
     const rows = await runReindexBench({ documents: Number(arg('reindex-documents', '5000')), queries: Number(arg('queries', '200')) });
