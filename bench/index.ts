@@ -7,9 +7,10 @@ import { runTokenBench } from './tokens';
 import { runNeighbourBench } from './neighbours';
 import { printTable } from './table';
 import { runLoadBench } from './load';
+import { runBulkAcceptBench, type BulkSetup } from './bulk-accept';
 
 /**
- * `npm run bench [-- --only ingest|stores|gateway|context|reindex|tokens|neighbours|load] [--load-seconds 20] [--ask-rate 30] [--load-models all|default|separate] [--load-env K=V,K2=V2] [--load-scifact] [--flood-ms 10000] [--flood-connections 32] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
+ * `npm run bench [-- --only ingest|stores|gateway|context|reindex|tokens|neighbours|load|bulk] [--load-seconds 20] [--ask-rate 30] [--load-models all|default|separate] [--load-env K=V,K2=V2] [--load-scifact] [--bulk-rounds 3] [--bulk-setups alone,workers] [--flood-ms 10000] [--flood-connections 32] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
  * Targets are read from the table, never asserted.
  */
 function arg(name: string, def: string): string {
@@ -99,6 +100,14 @@ async function runAll() {
     );
     printTable('Where an ask\'s time goes (mean per stage from Server-Timing, waiting included; stages may overlap)', result.stages);
     printTable(`SciFact (5,183 abstracts) through /documents/bulk in requests of 500, end to end${envNote}`, result.ingest);
+  }
+  if (only === 'all' || only === 'bulk') {
+    const rows = await runBulkAcceptBench({
+      perRequest: 500,
+      rounds: Number(arg('bulk-rounds', '3')),
+      setups: arg('bulk-setups', 'alone,workers').split(',') as BulkSetup[],
+    });
+    printTable('Accepting SciFact through POST /documents/bulk in requests of 500, one after the other (API in its own process, offline provider; target: p50 < 100 ms)', rows);
   }
   if (only === 'all' || only === 'reindex') {
     const rows = await runReindexBench({ documents: Number(arg('reindex-documents', '5000')), queries: Number(arg('queries', '200')) });

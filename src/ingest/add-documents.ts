@@ -1,10 +1,10 @@
 import { forEachConcurrently } from '../infra/pool';
 import { timed, type StageTimings } from '../infra/stage-timings';
 import type { DocumentRecord } from '../stores/document/document-types';
-import { addDocument, contentHash, newDocumentRecord, type AddDocumentDeps, type AddDocumentResult, type NewDocument } from './add-document';
-import { newDocumentId } from './ids';
+import { contentHash, newDocumentRecord, type AddDocumentDeps, type AddDocumentResult, type NewDocument } from './add-document';
+import { newDocumentIds } from './ids';
 
-/** Source files written at once for one request (large ones; small ones go to the inbox in one round trip). */
+/** Source files written at once for one request (large ones; small ones go to the inbox with their records). */
 const SOURCE_WRITE_PARALLELISM = 64;
 
 export interface AddDocumentsOutcome {
@@ -16,14 +16,14 @@ export interface AddDocumentsOutcome {
 
 /**
  * Records many new documents of one tenant and collection, without externalIds, as one batch: the contents are hashed
- * together, existing holders looked up in one round trip, the sources stored in one pipeline (SourceInbox; workers
- * write the files), and every record created with its content claim and quota count in one script. addDocument does
- * the same per document in five round trips and a file write each: a 500-document bulk request took 300-400 ms that
- * way.
+ * together, existing holders looked up in one round trip, and every record created with its content claim, its quota
+ * count and its source (when small: SourceInbox; workers write the files) in one script. Large sources are files
+ * written first. addDocument does the same per document in five round trips and a file write each: a 500-document bulk
+ * request took 300-400 ms that way.
  *
  * Inputs are distinct contents (the caller answers repeats within a request). Same guarantees as addDocument: content
  * already held answers `duplicate` before anything is written, so it never meets a quota; a source whose record is
- * not created (another upload claimed the content first, or a quota) is removed again.
+ * not created (another upload claimed the content first, or a quota) is not left behind.
  */
 export async function addDocuments(deps: AddDocumentDeps, inputs: NewDocument[], timings?: StageTimings): Promise<AddDocumentsOutcome> {
   if (inputs.length === 0) return { results: [] };
@@ -35,42 +35,34 @@ export async function addDocuments(deps: AddDocumentDeps, inputs: NewDocument[],
     return holder ? { kind: 'duplicate', doc: holder } : undefined;
   });
 
-  const fresh = inputs.flatMap((input, i) => (results[i] ? [] : [{ i, doc: newDocumentRecord(input, newDocumentId(), hashes[i]) }]));
+  const unheld = inputs.flatMap((input, i) => (results[i] ? [] : [i]));
+  const ids = newDocumentIds(unheld.length);
+  const fresh = unheld.map((i, j) => {
+    const doc = newDocumentRecord(inputs[i], ids[j], hashes[i]);
+    const inboxKey = deps.sources.inboxKeyOfNew(tenant, doc.id, inputs[i].bytes.length);
+    return { i, doc, source: inboxKey ? { key: inboxKey, bytes: inputs[i].bytes } : undefined };
+  });
+  const files = fresh.filter((f) => !f.source);
   const undo = (docs: DocumentRecord[]) => forEachConcurrently(docs, SOURCE_WRITE_PARALLELISM, (doc) => deps.sources.removeVersion(doc.tenant, doc.id, 1).catch(() => undefined));
-  // Sources first, records second: a record never points at a source that is not there yet.
-  try {
-    await timed(timings, 'sources', () => deps.sources.putNewOriginals(tenant, fresh.map(({ i, doc }) => ({ documentId: doc.id, bytes: inputs[i].bytes })), SOURCE_WRITE_PARALLELISM));
-  } catch (err) {
-    await undo(fresh.map((f) => f.doc));
-    throw err;
-  }
+  // Files first, records second: a record never points at a source that is not there yet.
   let created: Awaited<ReturnType<AddDocumentDeps['documents']['createMany']>>;
   try {
-    created = await timed(timings, 'records', () => deps.documents.createMany(fresh.map((f) => f.doc)));
+    await timed(timings, 'sources', () => forEachConcurrently(files, SOURCE_WRITE_PARALLELISM, ({ i, doc }) => deps.sources.putOriginal(tenant, doc.id, 1, inputs[i].bytes)));
+    created = await timed(timings, 'records', () => deps.documents.createMany(fresh));
   } catch (err) {
-    await undo(fresh.map((f) => f.doc));
+    await undo(files.map((f) => f.doc));
     throw err;
   }
 
   const orphans: DocumentRecord[] = [];
-  const lostTo = new Map<number, string>();
-  fresh.forEach(({ i, doc }, j) => {
+  fresh.forEach(({ i, doc, source }, j) => {
     const outcome = created.outcomes[j];
-    if (outcome === 'created') results[i] = { kind: 'created', doc, job: { tenant, documentId: doc.id, version: 1, reason: 'upload' } };
-    else {
-      orphans.push(doc);
-      if (outcome) lostTo.set(i, outcome.holder);
-    }
+    if (outcome?.kind === 'created') results[i] = { kind: 'created', doc, job: { tenant, documentId: doc.id, version: 1, reason: 'upload' } };
+    // Another upload recorded the same content between our lookup and our script: its document is the answer.
+    else if (outcome?.kind === 'duplicate') results[i] = { kind: 'duplicate', doc: outcome.holder };
+    // The script wrote nothing for records it did not create; only our own files need removing.
+    if (outcome?.kind !== 'created' && !source) orphans.push(doc);
   });
   await undo(orphans);
-  // Another upload recorded the same content between our lookup and our script: its document is the answer.
-  if (lostTo.size > 0) {
-    const winners = await deps.documents.getMany(tenant, [...new Set(lostTo.values())]);
-    for (const [i, holder] of lostTo) {
-      const doc = winners.get(holder);
-      // Gone again already (deleted meanwhile): then this upload is new after all, as addDocument would decide.
-      results[i] = doc ? { kind: 'duplicate', doc } : await addDocument(deps, inputs[i]);
-    }
-  }
   return { results, refused: created.refused };
 }

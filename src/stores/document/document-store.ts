@@ -10,6 +10,15 @@ export interface DocumentQuotas {
   bytes: number;
 }
 
+/** A new record for createMany, with the source to store beside it (when it waits in Redis). */
+export interface NewRecord {
+  doc: DocumentRecord;
+  source?: { key: string; bytes: Buffer };
+}
+
+/** What createMany did with one record. */
+export type CreateOutcome = { kind: 'created' } | { kind: 'duplicate'; holder: DocumentRecord };
+
 /** What a tenant holds now, as the quotas count it. */
 export interface DocumentUsage {
   documents: number;
@@ -126,15 +135,16 @@ export class DocumentStore {
   }
 
   /**
-   * Records many new documents of one tenant and collection in one script, in order, each claiming its content hash.
-   * Answers per record: 'created', or the id of the live document that already holds its content; records after a
-   * quota refusal are not reached (undefined) and `refused` holds the 403 to answer.
+   * Records many new documents of one tenant and collection in one script, in order, each claiming its content hash
+   * and writing its `source` when it has one (a key in the tenant's hash tag: SourceStore.inboxKey). Answers per record:
+   * created, or a duplicate of the live document that already holds its content (nothing written for it); records
+   * after a quota refusal are not reached (undefined) and `refused` holds the 403 to answer.
    */
-  async createMany(docs: DocumentRecord[]): Promise<{ outcomes: Array<'created' | { holder: string } | undefined>; refused?: AppError }> {
-    if (docs.length === 0) return { outcomes: [] };
-    const { tenant: t, collection } = docs[0];
-    if (docs.some((d) => d.tenant !== t || d.collection !== collection)) throw new Error('createMany: one tenant and collection per call');
-    const args = docs.flatMap((d) => [d.id, d.contentHash, JSON.stringify(d), String(d.bytes)]);
+  async createMany(records: NewRecord[]): Promise<{ outcomes: Array<CreateOutcome | undefined>; refused?: AppError }> {
+    if (records.length === 0) return { outcomes: [] };
+    const { tenant: t, collection } = records[0].doc;
+    if (records.some(({ doc }) => doc.tenant !== t || doc.collection !== collection)) throw new Error('createMany: one tenant and collection per call');
+    const args = records.flatMap(({ doc, source }) => [doc.id, doc.contentHash, JSON.stringify(doc), String(doc.bytes), source?.key ?? '', source?.bytes ?? '']);
     const answer = (await this.redis.eval(
       CREATE_MANY_WITHIN_QUOTA,
       5,
@@ -146,16 +156,16 @@ export class DocumentStore {
       this.quotas.documents,
       this.quotas.bytes,
       ...args,
-    )) as Array<string | [string, number, number]>;
-    const outcomes: Array<'created' | { holder: string } | undefined> = docs.map((_, i) => {
+    )) as Array<['created'] | ['duplicate', string] | ['refused', string, number, number]>;
+    const outcomes = records.map((_, i): CreateOutcome | undefined => {
       const a = answer[i];
-      if (a === 'c') return 'created';
-      return typeof a === 'string' ? { holder: a } : undefined;
+      if (a?.[0] === 'created') return { kind: 'created' };
+      if (a?.[0] === 'duplicate') return { kind: 'duplicate', holder: JSON.parse(a[1]) as DocumentRecord };
+      return undefined;
     });
     const last = answer.at(-1);
-    if (!Array.isArray(last)) return { outcomes };
-    const stoppedAt = answer.length - 1;
-    return { outcomes, refused: quotaExceeded([0, last[0], last[1], last[2]], docs[stoppedAt].bytes) };
+    if (last?.[0] !== 'refused') return { outcomes };
+    return { outcomes, refused: quotaExceeded([0, last[1], last[2], last[3]], records[answer.length - 1].doc.bytes) };
   }
 
   /** The live documents holding these contents in the collection (one round trip for the hashes, one for the records). */

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 
 /**
- * Small sources of a bulk upload, held in Redis until a worker writes them to DATA_DIR/sources (SourceStore does, the
+ * Small sources of a bulk upload, held in Redis (written with their records, in one script) until a worker writes them to DATA_DIR/sources (SourceStore does, the
  * first time it is asked for one). A bulk request of 500 abstracts spent 100-270 ms writing 500 small files on our
  * machine; one pipeline to Redis takes a few ms, and the file writes move to the workers, off the request.
  *
@@ -16,15 +16,9 @@ export class SourceInbox {
     private readonly prefix: string,
   ) {}
 
-  private key(tenant: string, documentId: string, version: number) {
+  /** In the tenant's hash tag, like its document records, so the records script may write it (DocumentStore.createMany). */
+  key(tenant: string, documentId: string, version: number) {
     return `${this.prefix}:{${encodeURIComponent(tenant)}}:srcinbox:${documentId}:v${version}`;
-  }
-
-  async putMany(tenant: string, items: Array<{ documentId: string; version: number; bytes: Buffer }>): Promise<void> {
-    if (items.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const item of items) pipeline.set(this.key(tenant, item.documentId, item.version), item.bytes);
-    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
   }
 
   async get(tenant: string, documentId: string, version: number): Promise<Buffer | undefined> {

@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ParsedDocument } from '../../ingest/types';
-import { forEachConcurrently } from '../../infra/pool';
 import { INBOX_MAX_BYTES, type SourceInbox } from './source-inbox';
 
 /**
@@ -33,14 +32,12 @@ export class SourceStore {
     this.made.add(dir);
   }
 
-  /** Small first versions of a bulk upload: into the inbox (one round trip) when there is one, else files. */
-  async putNewOriginals(tenant: string, items: Array<{ documentId: string; bytes: Buffer }>, parallelism: number): Promise<void> {
-    const small = this.inbox ? items.filter((i) => i.bytes.length <= INBOX_MAX_BYTES) : [];
-    const large = this.inbox ? items.filter((i) => i.bytes.length > INBOX_MAX_BYTES) : items;
-    await Promise.all([
-      this.inbox?.putMany(tenant, small.map((i) => ({ ...i, version: 1 }))),
-      forEachConcurrently(large, parallelism, (i) => this.putOriginal(tenant, i.documentId, 1, i.bytes)),
-    ]);
+  /**
+   * Where a new document's first source may wait in Redis (the inbox key, written by the caller with the record) or
+   * undefined when it must be a file first: no inbox, or larger than INBOX_MAX_BYTES.
+   */
+  inboxKeyOfNew(tenant: string, documentId: string, bytes: number): string | undefined {
+    return this.inbox && bytes <= INBOX_MAX_BYTES ? this.inbox.key(tenant, documentId, 1) : undefined;
   }
 
   /** Written once per version before the document record exists, so it needs no atomic rename. */
