@@ -10,7 +10,7 @@ import { runLoadBench } from './load';
 import { runBulkAcceptBench, type BulkSetup } from './bulk-accept';
 
 /**
- * `npm run bench [-- --only ingest|stores|gateway|context|reindex|tokens|neighbours|load|bulk] [--load-seconds 20] [--ask-rate 30] [--load-models all|default|separate] [--load-env K=V,K2=V2] [--load-scifact] [--bulk-rounds 3] [--bulk-setups alone,workers] [--flood-ms 10000] [--flood-connections 32] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
+ * `npm run bench [-- --only ingest|stores|gateway|context|reindex|tokens|neighbours|load|bulk] [--load-seconds 20] [--ask-rate 30] [--load-models all|default|separate] [--load-env K=V,K2=V2] [--load-scifact] [--load-phases closed,open,closed-ingest,open-ingest] [--cpu-prof DIR] [--bulk-rounds 3] [--bulk-setups alone,workers] [--flood-ms 10000] [--flood-connections 32] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
  * Targets are read from the table, never asserted.
  */
 function arg(name: string, def: string): string {
@@ -92,6 +92,8 @@ async function runAll() {
       env,
       models: arg('load-models', 'all'),
       scifactEndToEnd: process.argv.includes('--load-scifact'),
+      phases: process.argv.includes('--load-phases') ? arg('load-phases', '').split(',') : undefined,
+      cpuProfDir: process.argv.includes('--cpu-prof') ? arg('cpu-prof', '') : undefined,
     });
     const envNote = Object.keys(env).length ? ` with ${arg('load-env', '')}` : '';
     printTable(

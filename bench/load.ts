@@ -29,6 +29,13 @@ export interface LoadBenchOptions {
   models: string;
   /** Also time SciFact whole through /documents/bulk (after the load phases; about 15 s a process model). */
   scifactEndToEnd?: boolean;
+  /** Which phases to run (`--load-phases closed,open,closed-ingest,open-ingest`); all when undefined. */
+  phases?: string[];
+  /**
+   * Write V8 CPU profiles of the API and every worker process here (`--cpu-prof DIR`): each process writes one when
+   * it exits, which is where an ask's CPU goes.
+   */
+  cpuProfDir?: string;
 }
 
 type Row = Record<string, string | number>;
@@ -83,13 +90,14 @@ const progress = (what: string) => console.error(`[load ${((performance.now() - 
 const mbOf = (docs: Doc[]) => docs.reduce((n, d) => n + Buffer.byteLength(d.text), 0) / 1e6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function deploy(model: (typeof MODELS)[number], extraEnv: Record<string, string>): Promise<Deployment> {
+/** `nodeArgs` go to the API and a separate worker; the worker processes the API forks inherit them. */
+async function deploy(model: (typeof MODELS)[number], extraEnv: Record<string, string>, nodeArgs: string[]): Promise<Deployment> {
   const redis = await startRedis();
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ragmem-bench-load-'));
   const port = await freePort();
   const env = { REDIS_URL: redis.url, DATA_DIR: dataDir, REDIS_PREFIX: 'bench', ...model.env, ...extraEnv };
-  const api = startProcess('src/server.ts', { ...env, PORT: String(port), HOST: '127.0.0.1' });
-  const worker = model.separateWorker ? startProcess('workers/index.ts', env) : undefined;
+  const api = startProcess('src/server.ts', { ...env, PORT: String(port), HOST: '127.0.0.1' }, nodeArgs);
+  const worker = model.separateWorker ? startProcess('workers/index.ts', env, nodeArgs) : undefined;
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${base}/readyz`, 60_000);
@@ -203,15 +211,18 @@ export async function runLoadBench(opts: LoadBenchOptions): Promise<{ load: Row[
   const queriesFile = path.join(scratch, 'queries.json');
   await fsp.writeFile(ingestFile, JSON.stringify(docs.slice(SEED_DOCUMENTS)));
   await fsp.writeFile(queriesFile, JSON.stringify(queries));
-  const phases: Array<{ name: string; mode: 'closed' | 'open'; ingest: boolean }> = [
-    { name: `a. closed: ${ASKERS} askers + ${SEARCHERS} searchers`, mode: 'closed', ingest: false },
-    { name: `c. open: ${opts.askRate} asks/s + ${OPEN_SEARCH_RATE} searches/s`, mode: 'open', ingest: false },
-    { name: 'b. closed, while ingesting', mode: 'closed', ingest: true },
-    { name: 'c. open, while ingesting', mode: 'open', ingest: true },
+  const allPhases: Array<{ key: string; name: string; mode: 'closed' | 'open'; ingest: boolean }> = [
+    { key: 'closed', name: `a. closed: ${ASKERS} askers + ${SEARCHERS} searchers`, mode: 'closed', ingest: false },
+    { key: 'open', name: `b. open: ${opts.askRate} asks/s + ${OPEN_SEARCH_RATE} searches/s`, mode: 'open', ingest: false },
+    { key: 'closed-ingest', name: 'c. closed, while ingesting', mode: 'closed', ingest: true },
+    { key: 'open-ingest', name: 'd. open, while ingesting', mode: 'open', ingest: true },
   ];
+  const unknown = (opts.phases ?? []).filter((k) => !allPhases.some((p) => p.key === k));
+  if (unknown.length) throw new Error(`unknown load phase ${unknown.join(', ')}: use ${allPhases.map((p) => p.key).join(', ')}`);
+  const phases = allPhases.filter((p) => !opts.phases || opts.phases.includes(p.key));
   try {
     for (const model of MODELS.filter((m) => opts.models === 'all' || opts.models === m.key)) {
-      const d = await deploy(model, opts.env);
+      const d = await deploy(model, opts.env, opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []);
       const sampler = processSampler(d.api.pid!, d.worker?.pid ? [d.worker.pid] : []);
       const ingestCollections: string[] = [];
       try {

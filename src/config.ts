@@ -63,6 +63,12 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: intFrom(128, 1),
   /** LanceDB's index and metadata caches, per process, shared by every table (LanceDB's own defaults: 6 GB and 1 GB). */
   LANCEDB_INDEX_CACHE_MB: intFrom(256, 1),
+  /**
+   * Session memory is folded into its keyword index by the writer; the next fold waits this many times the last one's
+   * duration (see foldPacing in lancedb-store.ts). 0 folds after every write (the worker then spent 70-80% of a core
+   * on it under 32 asking clients).
+   */
+  SESSION_MEMORY_FOLD_PACING: intFrom(10, 0),
   LANCEDB_METADATA_CACHE_MB: intFrom(64, 1),
   /** Source bytes one worker process works on at once; a larger document runs alone (see ByteBudget). */
   WORKER_MAX_INFLIGHT_BYTES: intFrom(64 * 1024 * 1024, 1),
@@ -187,7 +193,7 @@ export interface Config {
   redisUrl: string;
   redisPrefix: string;
   dataDir: string;
-  vector: { backend: 'lancedb'; dir: string; cache: { indexCacheBytes: number; metadataCacheBytes: number } } | { backend: 'qdrant'; url: string; apiKey?: string };
+  vector: { backend: 'lancedb'; dir: string; cache: { indexCacheBytes: number; metadataCacheBytes: number }; sessionMemoryFoldPacing: number } | { backend: 'qdrant'; url: string; apiKey?: string };
   models: {
     provider: ModelProvider;
     mistral?: { apiKey: string; serverUrl?: string };
@@ -300,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
           backend: 'lancedb',
           dir: path.join(dataDir, 'lancedb'),
           cache: { indexCacheBytes: e.LANCEDB_INDEX_CACHE_MB * 1024 * 1024, metadataCacheBytes: e.LANCEDB_METADATA_CACHE_MB * 1024 * 1024 },
+          sessionMemoryFoldPacing: e.SESSION_MEMORY_FOLD_PACING,
         },
     models: {
       provider: e.MISTRAL_API_KEY ? 'mistral' : 'offline',

@@ -121,6 +121,7 @@ function createSessionMemoryStore(config: Readonly<Config>, spec: IndexSpec, log
     logger,
     freshenOn: 'write',
     freshIndexMaxRows: SESSION_MEMORY_FRESH_ROWS,
+    foldPacing: config.vector.sessionMemoryFoldPacing,
   });
 }
 

@@ -171,6 +171,27 @@ describe('LanceDbVectorStore (LanceDB specifics)', () => {
     await store.close();
   });
 
+  test('When writes fold the index themselves at a paced interval, then writes within one interval share one fold that covers them all', async () => {
+    const logs: string[] = [];
+    const logger = { info: (_obj: object, msg?: string) => logs.push(msg ?? ''), warn: (_obj: object, msg?: string) => logs.push(`warn: ${msg}`) };
+    // Paced far beyond the first fold's duration: the next fold waits MAX_FOLD_PAUSE_MS (5 s).
+    const store = open({ freshenOn: 'write', foldPacing: 1_000, optimizeIdleMs: 0, logger });
+    const tenant = uniqueTenant('paced');
+    // Nothing folded yet: the first write folds at once.
+    await store.upsert([makeChunk({ id: 'first', tenant, text: 'quokka at the harbour' })]);
+    expect(logs).toEqual(['lancedb table optimized']);
+    // Two more writes, the second committed only after the first: unpaced, each would wait for a fold of its own.
+    const second = store.upsert([makeChunk({ id: 'second', tenant, chunkIndex: 1, text: 'quokka quokka quokka' })]);
+    await waitFor('the second write committed', async () => ((await store.count(tenant)) === 2 ? true : undefined), 10_000);
+    const third = store.upsert([makeChunk({ id: 'third', tenant, chunkIndex: 2, text: 'quokka and wombat' })]);
+    await Promise.all([second, third]);
+    expect(logs).toEqual(['lancedb table optimized', 'lancedb table optimized']);
+    // Folded, not scanned: BM25 ranks the row that repeats the term first (LanceDB's scan of unindexed rows drops it).
+    const hits = await store.search({ tenant, collection: 'docs', text: 'quokka', mode: 'keyword', k: 3 });
+    expect(hits.map((h) => h.chunk.id)[0]).toBe('second');
+    expect(hits).toHaveLength(3);
+  });
+
   test('When a vector has the wrong size, then upsert and search reject it with invalid_request and nothing is written', async () => {
     const store = open();
     const tenant = uniqueTenant('dims');

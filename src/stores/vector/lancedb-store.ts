@@ -57,6 +57,12 @@ export interface LanceDbVectorStoreOptions extends IndexIdentityOptions {
    */
   freshenOn?: 'search' | 'write';
   /**
+   * With `freshenOn: 'write'`, a fold starts no sooner than this many times the last fold's duration after it (capped
+   * at MAX_FOLD_PAUSE_MS): writes meanwhile wait for the next fold and share it, and folding takes at most about
+   * 1/(1 + pacing) of the writer's time. Default 0: a write waits for a fold of its own as soon as the previous ends.
+   */
+  foldPacing?: number;
+  /**
    * Size of Lance's CPU thread pool (LANCE_CPU_THREADS), applied when this process has not set it. Lance 0.31 sizes it
    * from the core count, and on a 2-core machine its full-text index build deadlocks once the index has more than one
    * posting batch (measured: 30k chunks of 220 words hang forever at 0% CPU; lance-format/lance#7423 fixed it later).
@@ -104,6 +110,9 @@ export const DEFAULT_KEEP_VERSIONS_MS = 10 * 60_000;
  * p50 3.7 s; `npm run bench -- --only load`).
  */
 export const DEFAULT_FRESH_INDEX_MAX_ROWS = 2_000;
+
+/** The longest a paced fold waits (see foldPacing): the rows it covers are searchable meanwhile, only misranked. */
+const MAX_FOLD_PAUSE_MS = 5_000;
 
 /** Two more threads than cores: the index builder runs one producer per core and its consumer needs a free thread. */
 export function defaultLanceCpuThreads(): number {
@@ -171,6 +180,10 @@ export class LanceDbVectorStore implements VectorStore {
   private readonly readConsistencySeconds: number;
   private readonly freshIndexMaxRows: number;
   private readonly freshenOn: 'search' | 'write';
+  private readonly foldPacing: number;
+  /** When the last optimize ended (ms since the epoch) and how long it took; the fold writers are waiting to start. */
+  private lastOptimize = { endedAt: 0, ms: 0 };
+  private pacedFold?: Promise<void>;
   private opened?: Promise<OpenedTable>;
   private closed = false;
   /** Writes from this process run one at a time: LanceDB retries conflicting commits, but serialising avoids them. */
@@ -192,6 +205,7 @@ export class LanceDbVectorStore implements VectorStore {
     this.readConsistencySeconds = options.readConsistencySeconds ?? 0;
     this.freshIndexMaxRows = options.freshIndexMaxRows ?? DEFAULT_FRESH_INDEX_MAX_ROWS;
     this.freshenOn = options.freshenOn ?? 'search';
+    this.foldPacing = options.foldPacing ?? 0;
     // Lance reads this once, when its CPU pool first starts (lazily, on first use), so it must be in the environment
     // before any LanceDB work in this process. An explicit setting (an operator's) wins.
     process.env.LANCE_CPU_THREADS ??= String(options.lanceCpuThreads ?? defaultLanceCpuThreads());
@@ -523,7 +537,7 @@ export class LanceDbVectorStore implements VectorStore {
   private async freshenKeywordIndex(table: lancedb.Table, ftsIndexName: string): Promise<void> {
     const stats = await table.indexStats(ftsIndexName);
     if (!stats || stats.numUnindexedRows === 0) return;
-    if (stats.numIndexedRows < this.freshIndexMaxRows) return this.queueOptimize();
+    if (stats.numIndexedRows < this.freshIndexMaxRows) return this.freshenOn === 'write' ? this.pacedOptimize() : this.queueOptimize();
     // A large table is folded by its writer (the write count and the idle timer), never because someone searched: a
     // search of a table another process is filling would otherwise rewrite it again and again (see the default).
   }
@@ -573,6 +587,24 @@ export class LanceDbVectorStore implements VectorStore {
     }
   }
 
+  /**
+   * A fold for writers, started no sooner than `foldPacing` times the last fold's duration after it. A fold compacts
+   * the table and rebuilds its keyword index whatever was added, so while writes keep coming (a worker indexing the
+   * turns of 32 conversations) folding after every commit kept the worker's core 70-80% busy; paced, one fold covers
+   * every write of the pause (the same load: 17-47%, `npm run bench -- --only load`).
+   */
+  private pacedOptimize(): Promise<void> {
+    if (this.pacedFold) return this.pacedFold;
+    const pause = Math.min(MAX_FOLD_PAUSE_MS, this.foldPacing * this.lastOptimize.ms);
+    const wait = this.lastOptimize.endedAt + pause - Date.now();
+    if (wait <= 0) return this.queueOptimize();
+    this.pacedFold = new Promise<void>((resolve) => setTimeout(resolve, wait)).then(() => {
+      this.pacedFold = undefined;
+      return this.queueOptimize();
+    });
+    return this.pacedFold;
+  }
+
   private enqueue(fn: () => Promise<void>): Promise<void> {
     const run = this.writeTail.then(fn);
     this.writeTail = run.catch(() => undefined);
@@ -596,7 +628,8 @@ export class LanceDbVectorStore implements VectorStore {
         const { table } = await this.opened;
         const started = Date.now();
         const stats = await table.optimize({ cleanupOlderThan: new Date(Date.now() - this.keepVersionsMs) });
-        this.options.logger?.info({ table: this.tableName, ms: Date.now() - started, writes: pending, ...stats.compaction }, 'lancedb table optimized');
+        this.lastOptimize = { endedAt: Date.now(), ms: Date.now() - started };
+        this.options.logger?.info({ table: this.tableName, ms: this.lastOptimize.ms, writes: pending, ...stats.compaction }, 'lancedb table optimized');
       } catch (err) {
         this.writesSinceOptimize += pending;
         this.options.logger?.warn({ err, table: this.tableName }, 'lancedb optimize failed');
