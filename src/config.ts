@@ -78,6 +78,11 @@ const envSchema = z.object({
    * `npm run worker` yourself (scaled deployments).
    */
   RUN_WORKERS: z.enum(['processes', 'inline', 'off']).default('processes'),
+  /**
+   * CPU priority (nice, 0-19) of worker processes: on a machine the API shares with them, asks and searches get the
+   * cores first and ingestion the rest. 0 leaves it alone.
+   */
+  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** Worker processes the API forks with RUN_WORKERS=processes; `auto`: one per core beyond the API's own (at least one). */
   WORKER_PROCESSES: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default('auto'),
   MAX_UPLOAD_BYTES: intFrom(50 * 1024 * 1024, 1),
@@ -233,6 +238,8 @@ export interface Config {
     /** The variables this config was read from: forked worker processes read exactly the same. */
     env: Readonly<Record<string, string>>;
     concurrency: number;
+    /** CPU priority (nice) a worker process gives itself. */
+    nice: number;
     maxInflightBytes: number;
     lockMs: number;
     attempts: number;
@@ -337,6 +344,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       processes: e.WORKER_PROCESSES === 'auto' ? Math.max(1, os.availableParallelism() - 1) : e.WORKER_PROCESSES,
       env: present as Record<string, string>,
       concurrency: e.WORKER_CONCURRENCY,
+      nice: e.WORKER_NICE,
       maxInflightBytes: e.WORKER_MAX_INFLIGHT_BYTES,
       lockMs: e.JOB_LOCK_MS,
       attempts: e.JOB_ATTEMPTS,

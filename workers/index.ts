@@ -1,3 +1,4 @@
+import { lowerCpuPriority } from '../src/infra/cpu-priority';
 import { runEntry } from '../src/infra/entry';
 import { createServices } from '../src/services';
 import { startWorkers } from './register-workers';
@@ -11,9 +12,10 @@ void runEntry({
   name: 'ragmem-worker',
   logBindings: { role: 'worker' },
   start: async (config, logger) => {
+    const nice = lowerCpuPriority(config.workers.nice);
     const services = await createServices(config, logger);
     const workers = startWorkers(services);
-    logger.info({ concurrency: config.workers.concurrency }, 'ragmem worker started');
+    logger.info({ concurrency: config.workers.concurrency, nice }, 'ragmem worker started');
     process.send?.(READY_MESSAGE);
     return { services, workers };
   },

@@ -16,6 +16,10 @@ import { waitFor } from '../support/wait-for';
 
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
 
+/** The nice value of every thread of a process (field 19 of /proc/<pid>/task/<tid>/stat). */
+const threadNices = (pid: number) =>
+  fs.readdirSync(`/proc/${pid}/task`).map((tid) => Number(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
+
 interface Api {
   child: ChildProcess;
   base: string;
@@ -86,6 +90,11 @@ describe('When the service starts with the default process model (RUN_WORKERS=pr
       const small = await api.json('POST', '/documents', { text: 'Otters crack mussels on their bellies.' });
       expect(small.status).toBe(202);
       await waitReady(api, small.body.id);
+
+      // Workers yield the CPU to the API (WORKER_NICE, default 10): every thread, LanceDB's started for the job too.
+      const ours = os.getPriority();
+      for (const pid of first) expect(new Set(threadNices(pid))).toEqual(new Set([Math.max(10, ours)]));
+      expect(new Set(threadNices(api.child.pid!))).toEqual(new Set([ours]));
 
       // A long document, and the child that took it is killed while it works (as the OOM killer would).
       const long = await api.json('POST', '/documents', { text: generatedText(11, 25_000), title: 'Long' });
