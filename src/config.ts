@@ -59,7 +59,7 @@ const envSchema = z.object({
   ADMIN_API_KEY: z.string().trim().min(16, 'must be at least 16 characters').regex(/^\S+$/, 'must not contain whitespace').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Jobs mostly wait (Redis, disk, store commits, model calls), and concurrent jobs share store commits: SciFact's
-  // abstracts through npm start went 0.28 MB/s at 16, 0.68 at 128, 0.66 at 256 (README, Benchmarks).
+  // abstracts through npm start went 0.28 MB/s at 16, 0.68 at 128, 0.66 at 256 (docs/configuration.md).
   WORKER_CONCURRENCY: intFrom(128, 1),
   /** LanceDB's index and metadata caches, per process, shared by every table (LanceDB's own defaults: 6 GB and 1 GB). */
   LANCEDB_INDEX_CACHE_MB: intFrom(256, 1),

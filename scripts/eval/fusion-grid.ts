@@ -2,7 +2,7 @@
  * How the hybrid fusion's parameters were chosen, reproducibly: given each query's dense and keyword rankings (from
  * POST /search in those modes), fuse them with the product's own RRF (src/search/rrf.ts, Qdrant's formula) over a grid
  * of (k, dense weight) and score each fusion. Run it on a training split (`--split train`), never on the test queries
- * the README reports.
+ * docs/evaluation.md reports.
  */
 import { reciprocalRankFusion } from '../../src/search/rrf';
 import { mean, ndcgAt, recallAt } from './retrieval-metrics';
