@@ -100,6 +100,11 @@ export class VectorIndexes {
     return [...this.stores.keys()];
   }
 
+  /** Indexes due to be closed once their retire delay ends (unless routed or held again by then). */
+  retiringIndexes(): string[] {
+    return [...this.retiring.keys()];
+  }
+
   resolveBuild(build: IndexBuild): ResolvedIndex & { jobId: string } {
     return { ...this.resolve(build.spec), jobId: build.jobId };
   }

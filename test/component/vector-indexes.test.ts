@@ -57,9 +57,10 @@ describe('When a collection is reindexed twice in a long-running process', () =>
     expect(await catalog.startBuild(tenant, 'manuals', kept)).toBe(true);
     expect((await indexes.writeTargets(tenant, 'notes')).build?.spec.name).toBe(abandoned.spec.name);
     expect((await indexes.writeTargets(tenant, 'manuals')).build?.spec.name).toBe(kept.spec.name);
-    // A search meanwhile reads the serving index: the build stays open.
+    // A search meanwhile reads the serving index: the builds stay open, and none is even due to be closed.
     expect((await indexes.live(tenant, 'notes')).spec.name).toBe(catalog.default.name);
-    await new Promise((r) => setTimeout(r, RETIRE_MS * 3));
+    expect(indexes.retiringIndexes()).not.toEqual(expect.arrayContaining([abandoned.spec.name]));
+    expect(indexes.retiringIndexes()).not.toEqual(expect.arrayContaining([kept.spec.name]));
     expect(indexes.openIndexes()).toEqual(expect.arrayContaining([abandoned.spec.name, kept.spec.name]));
 
     // Once abandoned, the next search here (no write needed) lets the build's index go.
@@ -82,7 +83,9 @@ describe('When a collection is reindexed twice in a long-running process', () =>
     expect(await catalog.startBuild(tenant, 'left', moved)).toBe(true);
     expect(await catalog.switchTo(tenant, 'left', moved.jobId)).toBeDefined();
     expect((await indexes.live(tenant, 'left')).spec.name).toBe(moved.spec.name);
-    await new Promise((r) => setTimeout(r, RETIRE_MS * 3));
+    // Its retire delay runs out, and the check finds 'stays' still routed there.
+    expect(indexes.retiringIndexes()).toContain(shared.name);
+    await waitFor('the shared index’s retire check', () => (indexes.retiringIndexes().includes(shared.name) ? undefined : true));
     expect(indexes.openIndexes()).toContain(shared.name);
     expect(await isClosed((await indexes.live(tenant, 'stays')).store.count(tenant, {}))).toBe(false);
   });
@@ -96,7 +99,9 @@ describe('When a collection is reindexed twice in a long-running process', () =>
       // Cancelled meanwhile, and this process has seen it (the rebuild notices at its next check).
       expect(await catalog.abandonBuild(tenant, 'held', build.jobId)).toBe(true);
       await indexes.live(tenant, 'held');
-      await new Promise((r) => setTimeout(r, RETIRE_MS * 3));
+      // Its retire delay runs out while the rebuild holds it: the check keeps it.
+      expect(indexes.retiringIndexes()).toContain(build.spec.name);
+      await waitFor('the held index’s retire check', () => (indexes.retiringIndexes().includes(build.spec.name) ? undefined : true));
       expect(await isClosed(target.store.count(tenant, {}))).toBe(false);
     });
     await waitFor('the released index to be closed', () => (indexes.openIndexes().includes(build.spec.name) ? undefined : true));
