@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { SessionStore } from '../../src/stores/session/session-store';
 import type { NewMessage, SessionSummary } from '../../src/stores/session/session-types';
+import { waitFor } from '../support/wait-for';
 
 const prefix = `t${randomBytes(5).toString('hex')}`;
 const DEFAULTS = { collection: 'default' };
@@ -302,8 +303,7 @@ describe('When sessions have a TTL', () => {
     const ttls = await Promise.all((await keysOf(t, 's')).map((k) => redis.ttl(k)));
     expect(ttls).toHaveLength(2);
     ttls.forEach((s) => expect(s).toBeGreaterThan(0));
-    await new Promise((r) => setTimeout(r, 2100));
-    expect(await ttl.get(t, 's')).toBeUndefined();
+    await waitFor('the idle session to expire', async () => ((await ttl.get(t, 's')) === undefined ? true : undefined), 10_000, 100);
     expect(await ttl.range(t, 's', 1, 10)).toEqual([]);
     expect(await keysOf(t, 's')).toEqual([]);
   });
