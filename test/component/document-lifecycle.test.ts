@@ -1,6 +1,7 @@
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
 import { generatedText } from '../support/fixtures';
 import { ingestJobId } from '../../src/queues/ingest-queue';
+import { waitFor } from '../support/wait-for';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -15,14 +16,16 @@ const B = { authorization: 'Bearer key-b' };
 const req = (method: string, p: string, body: unknown, headers: Record<string, string>) => server.request(method, p, body, headers);
 
 async function waitForJobToSettle(documentId: string, version: number) {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const job = await server.services.producer.queue.getJob(ingestJobId(documentId, version));
-    const state = job ? await job.getState() : 'missing';
-    if (state === 'completed' || state === 'failed' || state === 'missing') return state;
-    if (Date.now() > deadline) throw new Error(`job still ${state}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitFor(
+    `the ingest job of ${documentId} v${version} to settle`,
+    async () => {
+      const job = await server.services.producer.queue.getJob(ingestJobId(documentId, version));
+      const state = job ? await job.getState() : 'missing';
+      return state === 'completed' || state === 'failed' || state === 'missing' ? state : undefined;
+    },
+    60_000,
+    50,
+  );
 }
 
 describe('When API keys map to tenants', () => {

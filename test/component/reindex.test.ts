@@ -49,14 +49,16 @@ async function uploadAll(collection: string, tags: string[]): Promise<string[]> 
 }
 
 async function waitForReindex(jobId: string, headers = A, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await req('GET', `/reindex/${jobId}`, undefined, headers);
-    expect(res.status).toBe(200);
-    if (['completed', 'failed', 'cancelled'].includes(res.body.status)) return res.body;
-    if (Date.now() > deadline) throw new Error(`reindex ${jobId} still ${res.body.status}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitFor(
+    `reindex ${jobId} to end`,
+    async () => {
+      const res = await req('GET', `/reindex/${jobId}`, undefined, headers);
+      expect(res.status).toBe(200);
+      return ['completed', 'failed', 'cancelled'].includes(res.body.status) ? res.body : undefined;
+    },
+    timeoutMs,
+    50,
+  );
 }
 
 async function searchIds(collection: string, query: string, mode = 'hybrid', headers = A): Promise<string[]> {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { startTestServer, type TestServer } from '../support/test-server';
+import { waitFor } from '../support/wait-for';
 
 /** Idle sessions expire as a whole: messages and summary in Redis, and their recall vectors through the sweep. */
 let server: TestServer;
@@ -14,13 +15,7 @@ const turns = (n: number, tag: string) =>
   Array.from({ length: n }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `${tag} turn ${i}: the glacier survey found ${i * 3} crevasses.` }));
 const vectorsOf = (tenant = 'default') => server.services.sessionVectors.count(tenant, { collection: '_sessions' });
 
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (what: string, probe: () => Promise<boolean>, timeoutMs = 15_000) => waitFor(what, async () => ((await probe()) ? true : undefined), timeoutMs, 100);
 
 describe('When a session stays idle past SESSION_TTL_SECONDS', () => {
   it('then its messages expire and the sweep deletes its recall vectors, while a session in use keeps its own', async () => {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { scifactSentences } from '../../bench/corpus';
 import { countMessages } from '../../src/context/message-tokens';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
+import { waitFor } from '../support/wait-for';
 
 /** Sessions through real HTTP: Redis, LanceDB, BullMQ workers inline, the offline models. */
 let server: TestServer;
@@ -27,13 +28,15 @@ function conversation(turns: number, facts: Record<number, string>) {
 }
 
 async function waitForRecall(id: string, seq: number, headers = A, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await server.request('GET', `/sessions/${id}`, undefined, headers);
-    if (res.body.recallIndexedThroughSeq >= seq) return res.body;
-    if (Date.now() > deadline) throw new Error(`recall index stuck at ${res.body.recallIndexedThroughSeq} (want ${seq})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitFor(
+    `session ${id} recall indexed through ${seq}`,
+    async () => {
+      const res = await server.request('GET', `/sessions/${id}`, undefined, headers);
+      return res.body.recallIndexedThroughSeq >= seq ? res.body : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 describe('When a chat app creates a session and asks', () => {
@@ -119,12 +122,15 @@ describe('When a 500-turn conversation is imported', () => {
     expect(page.body.messages).toHaveLength(100);
     expect(page.body.messages[0].seq).toBe(300);
     expect(page.body.nextBeforeSeq).toBe(201);
-    const deadline = Date.now() + 60_000;
-    let session = (await server.request('GET', `/sessions/${id}`, undefined, A)).body;
-    while (!(session.summary?.coversThroughSeq >= 480) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      session = (await server.request('GET', `/sessions/${id}`, undefined, A)).body;
-    }
+    const session = await waitFor(
+      'the rolling summary to cover seq 480',
+      async () => {
+        const body = (await server.request('GET', `/sessions/${id}`, undefined, A)).body;
+        return body.summary?.coversThroughSeq >= 480 ? body : undefined;
+      },
+      60_000,
+      200,
+    );
     expect(session.summary.coversThroughSeq).toBeGreaterThanOrEqual(480);
     expect(session.summary.coversThroughSeq).toBeLessThanOrEqual(492);
     expect(session.summary.tokenCount).toBeGreaterThan(0);
