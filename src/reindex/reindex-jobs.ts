@@ -20,6 +20,11 @@ export interface ReindexRecord {
   startedAt?: string;
   finishedAt?: string;
   error?: { code: string; message: string };
+  /**
+   * After the switch: the index the collection left is dropped once searches that read the old route have finished
+   * (REINDEX_DROP_GRACE_MS after `completed`), reported here rather than by holding the job open.
+   */
+  oldIndex?: { dropAfter: string; droppedAt?: string };
 }
 
 export const isFinished = (status: ReindexStatus) => status === 'completed' || status === 'failed' || status === 'cancelled';
@@ -143,6 +148,19 @@ export class ReindexJobs {
     );
     if (updated && isFinished(updated.status)) await this.redis.srem(this.activeKey(updated.tenant), jobId);
     return updated;
+  }
+
+  /** Records that the old index of a completed job is gone (the one write a finished record still takes). */
+  async noteOldIndexDropped(jobId: string, droppedAt: string): Promise<void> {
+    await updateJson<ReindexRecord>(
+      this.redis,
+      this.key(jobId),
+      (record) =>
+        record.oldIndex && !record.oldIndex.droppedAt
+          ? { value: { ...record, oldIndex: { ...record.oldIndex, droppedAt } }, ttlSeconds: isFinished(record.status) ? FINISHED_TTL_SECONDS : undefined }
+          : undefined,
+      Number.POSITIVE_INFINITY,
+    );
   }
 
   async delete(record: ReindexRecord): Promise<void> {

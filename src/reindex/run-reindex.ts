@@ -40,7 +40,8 @@ export class ReindexCancelled extends Error {}
  *    from a complete old index to a complete new one.
  * 3. Repair: one more pass against the now-serving index catches a document that became ready in the instant before
  *    the switch by a job that had not seen the build.
- * 4. After a grace period the old index is dropped (or, for the shared default index, this collection's chunks in it).
+ * 4. The job is completed; after a grace period the old index is dropped (or, for the shared default index, this
+ *    collection's chunks in it), and the record says when (`oldIndex.droppedAt`).
  *
  * Resumable: a retried job skips documents the build already holds (the `built` hash). A failure or cancel before
  * the switch leaves the old index serving and drops the new one.
@@ -93,7 +94,7 @@ async function buildAndSwitch(deps: ReindexDeps, job: ReindexJob, target: Resolv
   log.info('reindex completed');
 }
 
-/** Repair pass against the now-serving index, then (after the grace period) the old index goes. */
+/** Repair pass against the now-serving index, completion, then (after the grace period) the old index goes. */
 async function afterSwitch(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex, previous: IndexSpec | undefined, signal?: AbortSignal): Promise<void> {
   const { tenant, collection, jobId } = job;
   // Nothing can cancel a serving index, so the passes only stop for the abort signal.
@@ -102,11 +103,18 @@ async function afterSwitch(deps: ReindexDeps, job: ReindexJob, target: ResolvedI
   while (pass++ < MAX_PASSES && (await catchUp(deps, job, target, serving))) {
     // each pass redoes only what changed during the previous one
   }
+  // The collection is rebuilt and served by the new index: the job is done. (A retry finds it done already.)
+  const now = Date.now();
+  await deps.reindexJobs.update(jobId, () => ({
+    status: 'completed',
+    finishedAt: new Date(now).toISOString(),
+    ...(previous ? { oldIndex: { dropAfter: new Date(now + deps.dropGraceMs).toISOString() } } : {}),
+  }));
   await sleep(deps.dropGraceMs, undefined, { signal });
   // Unknown only when an earlier attempt already dropped it and then forgot it.
   if (previous) await dropPrevious(deps, tenant, collection, previous);
   await deps.indexes.catalog.forgetBuilt(tenant, collection, jobId);
-  await deps.reindexJobs.update(jobId, () => ({ status: 'completed', finishedAt: new Date().toISOString() }));
+  await deps.reindexJobs.noteOldIndexDropped(jobId, new Date().toISOString());
 }
 
 /**

@@ -61,6 +61,19 @@ async function waitForReindex(jobId: string, headers = A, timeoutMs = 90_000) {
   );
 }
 
+/** The job once the index its collection left is gone (REINDEX_DROP_GRACE_MS after it completed). */
+async function waitForOldIndexDropped(jobId: string, headers = A) {
+  return waitFor(
+    `the old index of reindex ${jobId} to be dropped`,
+    async () => {
+      const res = await req('GET', `/reindex/${jobId}`, undefined, headers);
+      return res.body.oldIndex?.droppedAt ? res.body : undefined;
+    },
+    30_000,
+    50,
+  );
+}
+
 async function searchIds(collection: string, query: string, mode = 'hybrid', headers = A): Promise<string[]> {
   const res = await req('POST', '/search', { query, collection, mode, k: 10 }, headers);
   expect(res.status).toBe(200);
@@ -97,6 +110,11 @@ describe('When a collection is reindexed with another embedding model and chunki
     const done = await waitForReindex(started.body.jobId);
     expect(done).toMatchObject({ status: 'completed', progress: { done: 3, total: 3 }, collection: 'models' });
     expect(Date.parse(done.finishedAt)).toBeGreaterThanOrEqual(Date.parse(done.startedAt));
+    // Completed at the switch; the index it left goes REINDEX_DROP_GRACE_MS (300 ms here) later, reported apart.
+    expect(Date.parse(done.oldIndex.dropAfter) - Date.parse(done.finishedAt)).toBe(300);
+    const dropped = await waitForOldIndexDropped(started.body.jobId);
+    expect(Date.parse(dropped.oldIndex.droppedAt) - Date.parse(done.finishedAt)).toBeGreaterThanOrEqual(250);
+    expect(dropped.finishedAt).toBe(done.finishedAt);
 
     const after = await req('GET', `/documents/${ids[0]}/chunks`);
     expect(after.body.chunks.length).toBeGreaterThan(2);
@@ -127,6 +145,7 @@ describe('When a collection is reindexed with another embedding model and chunki
     expect((await searchIds('models', 'zircon4 survey'))[0]).toBe(late);
     const again = await req('POST', '/reindex', { collection: 'models' });
     expect((await waitForReindex(again.body.jobId)).status).toBe('completed');
+    await waitForOldIndexDropped(again.body.jobId);
     expect(indexNamed(await physicalIndexes(), started.body.jobId)).toBe(false);
     expect((await searchIds('models', 'zircon4 survey'))[0]).toBe(late);
     // Other collections and tenants are untouched.
@@ -144,17 +163,14 @@ describe('When the default collection is reindexed', () => {
       ],
     });
     expect(imported.status).toBe(201);
-    const deadline = Date.now() + 30_000;
-    while ((await req('GET', '/sessions/memory-keeper')).body.recallIndexedThroughSeq < imported.body.lastSeq) {
-      if (Date.now() > deadline) throw new Error('recall indexing did not finish');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor('recall indexing', async () => ((await req('GET', '/sessions/memory-keeper')).body.recallIndexedThroughSeq >= imported.body.lastSeq ? true : undefined), 30_000, 50);
     const memory = await server.services.sessionVectors.count('tenant-a', { collection: '_sessions' });
     expect(memory).toBeGreaterThan(0);
 
     const started = await req('POST', '/reindex', {});
     expect(started.body.collection).toBe('default');
     expect((await waitForReindex(started.body.jobId)).status).toBe('completed');
+    await waitForOldIndexDropped(started.body.jobId);
     expect(await server.services.sessionVectors.count('tenant-a', { collection: '_sessions' })).toBe(memory);
     expect(await server.services.vectors.count('tenant-a', { collection: 'default' })).toBe(0);
     expect((await searchIds('default', 'garnet2 survey'))[0]).toBe(ids[1]);

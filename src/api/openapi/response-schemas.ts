@@ -166,6 +166,10 @@ export const responseSchemas: Record<string, JsonSchema> = {
       startedAt: nullable(dateTime),
       finishedAt: dateTime,
       error: codeAndMessage,
+      oldIndex: {
+        ...obj({ dropAfter: dateTime, droppedAt: nullable(dateTime) }, ['dropAfter', 'droppedAt']),
+        description: 'After the switch: when the index the collection left is dropped (REINDEX_DROP_GRACE_MS after completion), and when it was',
+      },
     },
     ['jobId', 'status', 'progress', 'collection', 'embeddingModel', 'dimensions', 'chunking', 'createdAt', 'startedAt'],
   ),

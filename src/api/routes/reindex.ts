@@ -20,6 +20,7 @@ function toReindexView(record: ReindexRecord) {
     startedAt: record.startedAt ?? null,
     ...(record.finishedAt ? { finishedAt: record.finishedAt } : {}),
     ...(record.error ? { error: record.error } : {}),
+    ...(record.oldIndex ? { oldIndex: { dropAfter: record.oldIndex.dropAfter, droppedAt: record.oldIndex.droppedAt ?? null } } : {}),
   };
 }
 
