@@ -207,6 +207,7 @@ describe('When API_KEYS is set and ADMIN_API_KEY is not', () => {
       for (const [p, headers] of [[ADMIN_QUEUES_PATH, {}], [ADMIN_QUEUES_PATH, TENANT], [`${ADMIN_QUEUES_PATH}/api/queues`, TENANT]] as const) {
         const res = await locked.request('GET', p, undefined, headers);
         expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: 404, code: 'route_not_found' });
+        expect(res.body.error.message).toBe(`No route for GET ${p}`);
       }
       expect((await locked.request('GET', '/openapi.json')).status).toBe(200);
     } finally {

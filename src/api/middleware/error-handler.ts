@@ -96,7 +96,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
 };
 
 export const notFoundRoute: RequestHandler = (req) => {
-  throw new AppError('route_not_found', `No route for ${req.method} ${req.path}`);
+  // The path as sent: inside a mounted router (the admin dashboard's) req.path is only the part below its mount point.
+  throw new AppError('route_not_found', `No route for ${req.method} ${req.originalUrl.split('?')[0]}`);
 };
 
 /**
