@@ -6,6 +6,7 @@ import { runReindexBench } from './reindex';
 import { runTokenBench } from './tokens';
 import { runNeighbourBench } from './neighbours';
 import { printTable } from './table';
+import { arg as cliArg } from './args';
 import { runLoadBench } from './load';
 import { runBulkAcceptBench, type BulkSetup } from './bulk-accept';
 
@@ -13,10 +14,7 @@ import { runBulkAcceptBench, type BulkSetup } from './bulk-accept';
  * `npm run bench [-- --only ingest|stores|gateway|context|reindex|tokens|neighbours|load|bulk] [--load-seconds 20] [--ask-rate 30] [--load-models all|default|separate] [--load-env K=V,K2=V2] [--load-scifact] [--load-phases closed,open,closed-ingest,open-ingest] [--cpu-prof DIR] [--bulk-rounds 3] [--bulk-setups alone,workers] [--flood-ms 10000] [--flood-connections 32] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
  * Targets are read from the table, never asserted.
  */
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : def;
-}
+const arg = (name: string, def: string): string => cliArg(name) ?? def;
 
 async function main() {
   // LanceDB's native promises do not hold Node's event loop open: while a step awaits only LanceDB, the process would

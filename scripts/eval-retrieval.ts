@@ -32,14 +32,11 @@ import { startQdrantDouble, type QdrantDouble } from '../test/support/qdrant-dou
 import { loadDataset, sliceDataset, type CorpusDoc, type Dataset } from './eval/datasets';
 import { fusionGrid, type GridPoint } from './eval/fusion-grid';
 import { mean, mrrAt, ndcgAt, percentile, recallAt } from './eval/retrieval-metrics';
+import { arg } from '../bench/args';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Arguments
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined && !process.argv[i + 1].startsWith('--') ? process.argv[i + 1] : undefined;
-}
 
 const USAGE =
   'usage: npm run eval:retrieval -- --dataset ../shared/data/scifact [--modes hybrid,dense,keyword] [--limit-queries N] ' +
