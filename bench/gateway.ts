@@ -5,7 +5,7 @@ import { buildModelRegistry } from '../src/gateway/model-registry';
 import { ModelGateway } from '../src/gateway/model-gateway';
 import { MistralProvider } from '../src/gateway/providers/mistral-provider';
 import { ChatCache, CircuitBreaker, EmbeddingCache, RateLimiter, UsageMeter } from '../src/gateway/safety';
-import { TokenCounter } from '../src/ingest/token-counter';
+import { TokenCounter } from '../src/core/tokens/token-counter';
 import { startRedis } from '../test/support/redis-server';
 import { DOUBLE_API_KEY, startMistralDouble } from '../test/support/mistral-double';
 

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { OfflineEmbedder } from '../src/gateway/offline-embedder';
 import { Chunker } from '../src/ingest/chunker';
 import { parseSource } from '../src/ingest/parsers';
-import { TokenCounter } from '../src/ingest/token-counter';
+import { TokenCounter } from '../src/core/tokens/token-counter';
 import { QueueNames, queuePrefix } from '../src/queues/queue-names';
 import { LanceDbVectorStore } from '../src/stores/vector/lancedb-store';
 import { partitionedLanceDbStore } from '../src/stores/vector/lancedb-partitions';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { OfflineEmbedder } from '../src/gateway/offline-embedder';
 import { Chunker } from '../src/ingest/chunker';
 import { parseSource } from '../src/ingest/parsers';
-import { TokenCounter } from '../src/ingest/token-counter';
+import { TokenCounter } from '../src/core/tokens/token-counter';
 import { LanceDbVectorStore } from '../src/stores/vector/lancedb-store';
 import { QdrantVectorStore } from '../src/stores/vector/qdrant-store';
 import type { ChunkRecord, SearchMode, VectorStore } from '../src/stores/vector/vector-store';

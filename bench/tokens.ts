@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { TokenCounter, tekkenPattern } from '../src/ingest/token-counter';
-import { keywordTokens } from '../src/search/keyword-tokenizer';
+import { TokenCounter, tekkenPattern } from '../src/core/tokens/token-counter';
+import { keywordTokens } from '../src/core/keywords/keyword-tokenizer';
 import { SHARED_DATA, scifactSentences } from './corpus';
 
 export interface TokenRow extends Record<string, string | number> {

@@ -15,7 +15,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TokenCounter } from '../src/ingest/token-counter';
+import { TokenCounter } from '../src/core/tokens/token-counter';
 import { MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS } from '../src/context/message-tokens';
 import { callJson as call } from '../bench/http';
 import { printTable } from '../bench/table';

@@ -11,7 +11,7 @@ import type { UsageMeter } from './gateway/safety/usage-meter';
 import type { IngestDeps } from './ingest/ingest-document';
 import { ParsePool } from './ingest/parse-sandbox/parse-pool';
 import { sandboxedParse } from './ingest/parse-sandbox/sandboxed-parse';
-import { TokenCounter } from './ingest/token-counter';
+import { TokenCounter } from './core/tokens/token-counter';
 import { IndexCatalog } from './indexes/index-catalog';
 import { DEFAULT_INDEX_NAME, type IndexSpec } from './indexes/index-spec';
 import { VectorIndexes } from './indexes/vector-indexes';

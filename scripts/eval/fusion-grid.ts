@@ -1,10 +1,10 @@
 /**
  * How the hybrid fusion's parameters were chosen, reproducibly: given each query's dense and keyword rankings (from
- * POST /search in those modes), fuse them with the product's own RRF (src/search/rrf.ts, Qdrant's formula) over a grid
+ * POST /search in those modes), fuse them with the product's own RRF (src/core/rrf.ts, Qdrant's formula) over a grid
  * of (k, dense weight) and score each fusion. Run it on a training split (`--split train`), never on the test queries
  * docs/evaluation.md reports.
  */
-import { reciprocalRankFusion } from '../../src/search/rrf';
+import { reciprocalRankFusion } from '../../src/core/rrf';
 import { mean, ndcgAt, recallAt } from './retrieval-metrics';
 
 export const GRID_K = [1, 2, 5, 10, 20, 60];

@@ -44,7 +44,7 @@
  */
 import { AppError, invalidRequest } from '../errors';
 import type { ChatMessage } from '../gateway/provider';
-import type { TokenCounter } from '../ingest/token-counter';
+import type { TokenCounter } from '../core/tokens/token-counter';
 import { allocate, validateShares } from './allocate';
 import type { BuildContextInput, BuiltContext, TurnCandidate } from './context-types';
 import {

@@ -5,7 +5,7 @@
  * MESSAGE_OVERHEAD_TOKENS for the chat template's control tokens around it.
  */
 import type { ChatMessage } from '../gateway/provider';
-import type { TokenCounter } from '../ingest/token-counter';
+import type { TokenCounter } from '../core/tokens/token-counter';
 
 /**
  * Control tokens the chat template adds per message. Mistral's template wraps a user turn in [INST] ... [/INST] and

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
-import type { TokenCounter } from '../ingest/token-counter';
+import type { TokenCounter } from '../core/tokens/token-counter';
 import type { Metrics } from '../infra/metrics';
 import type { Embedder } from './embedder';
 import { Embedders, gatewayEmbedder } from './embedders';

@@ -1,8 +1,8 @@
 import type { Embedder } from '../gateway/embedder';
 import type { Embedders } from '../gateway/embedders';
 import { Chunker } from '../ingest/chunker';
-import type { TokenCounter } from '../ingest/token-counter';
-import type { ParsedDocument, TextChunk } from '../ingest/types';
+import type { TokenCounter } from '../core/tokens/token-counter';
+import type { ParsedDocument, TextChunk } from '../core/parsed-document';
 import type { VectorStore } from '../stores/vector/vector-store';
 import type { IndexBuild, IndexCatalog } from './index-catalog';
 import { isDefaultIndex, type ChunkingSpec, type IndexSpec } from './index-spec';

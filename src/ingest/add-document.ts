@@ -6,7 +6,7 @@ import type { SourceStore } from '../stores/document/source-store';
 import type { MetadataValue } from '../stores/vector/vector-store';
 import type { IngestJob } from '../queues/ingest-queue';
 import { newDocumentId } from './ids';
-import type { SourceFormat } from './types';
+import type { SourceFormat } from '../core/parsed-document';
 
 export interface NewDocument {
   tenant: string;

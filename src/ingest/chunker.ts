@@ -1,6 +1,6 @@
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
-import type { PieceCounts, TokenCounter } from './token-counter';
-import type { PageSpan, ParsedDocument, SourceFormat, TextChunk } from './types';
+import type { PieceCounts, TokenCounter } from '../core/tokens/token-counter';
+import type { PageSpan, ParsedDocument, SourceFormat, TextChunk } from '../core/parsed-document';
 
 /** Tokens per chunk: room for several chunks plus the conversation in a context window, yet specific enough to rank. */
 export const DEFAULT_CHUNK_SIZE = 512;

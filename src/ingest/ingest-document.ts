@@ -5,7 +5,7 @@ import type { DocumentStore } from '../stores/document/document-store';
 import type { DocumentRecord } from '../stores/document/document-types';
 import type { SourceStore } from '../stores/document/source-store';
 import { loadParsed } from './load-parsed';
-import type { ParsedDocument } from './types';
+import type { ParsedDocument } from '../core/parsed-document';
 import { writeVersion } from './write-version';
 
 export interface IngestDeps {

@@ -1,7 +1,7 @@
 import { AppError } from '../errors';
 import type { DocumentRecord } from '../stores/document/document-types';
 import type { IngestDeps } from './ingest-document';
-import type { ParsedDocument } from './types';
+import type { ParsedDocument } from '../core/parsed-document';
 
 /**
  * The extracted text of a document version: the stored parsed copy when the format keeps one (PDF, HTML: parsing

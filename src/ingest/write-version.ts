@@ -2,7 +2,7 @@ import type { ResolvedIndex } from '../indexes/vector-indexes';
 import type { DocumentRecord } from '../stores/document/document-types';
 import type { ChunkRecord } from '../stores/vector/vector-store';
 import { chunkId } from './chunk-id';
-import type { ParsedDocument } from './types';
+import type { ParsedDocument } from '../core/parsed-document';
 
 /**
  * Chunks a document version with the index's chunking, embeds the chunks in batches with the index's model and

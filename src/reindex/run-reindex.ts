@@ -5,7 +5,7 @@ import { forEachConcurrently } from '../infra/pool';
 import { isDefaultIndex, type IndexSpec } from '../indexes/index-spec';
 import type { ResolvedIndex } from '../indexes/vector-indexes';
 import { loadParsed } from '../ingest/load-parsed';
-import type { ParsedDocument } from '../ingest/types';
+import type { ParsedDocument } from '../core/parsed-document';
 import { writeVersion } from '../ingest/write-version';
 import type { ReindexJob } from '../queues/reindex-queue';
 import type { DocumentStore } from '../stores/document/document-store';

@@ -1,5 +1,5 @@
 import type { Embedder } from '../gateway/embedder';
-import { DEFAULT_RRF_K } from './rrf';
+import { DEFAULT_RRF_K } from '../core/rrf';
 import type { HybridFusion } from '../stores/vector/vector-store';
 
 /** Equal weights, k = 60 (the paper's constant): for an embedding model that understands meaning. */

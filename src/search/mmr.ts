@@ -9,7 +9,7 @@
  * depends on the mode and the fusion (a keyword-led fusion with a small RRF k gives the second hit half the first
  * one's score), so min-max normalised scores would let the mode decide how much diversity a lambda buys.
  */
-import { chunkKeywordText, keywordTokens } from './keyword-tokenizer';
+import { chunkKeywordText, keywordTokens } from '../core/keywords/keyword-tokenizer';
 
 /** Leans to relevance: a near-duplicate must be clearly less relevant before a distinct hit takes its place. */
 export const DEFAULT_MMR_LAMBDA = 0.7;

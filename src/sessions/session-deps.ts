@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Embedder } from '../gateway/embedder';
 import type { ModelGateway } from '../gateway/model-gateway';
-import type { TokenCounter } from '../ingest/token-counter';
+import type { TokenCounter } from '../core/tokens/token-counter';
 import type { SessionMemoryProducer } from '../queues/session-memory-queue';
 import type { DocumentStore } from '../stores/document/document-store';
 import type { SessionStore } from '../stores/session/session-store';

@@ -1,6 +1,6 @@
 import type { Embedder } from '../gateway/embedder';
 import { chunkId } from '../ingest/chunk-id';
-import { DEFAULT_RRF_K, reciprocalRankFusion } from '../search/rrf';
+import { DEFAULT_RRF_K, reciprocalRankFusion } from '../core/rrf';
 import type { SessionRecord, StoredMessage } from '../stores/session/session-types';
 import type { ChunkRecord, SearchMode, VectorStore } from '../stores/vector/vector-store';
 

@@ -1,5 +1,5 @@
 import type { ModelGateway } from '../gateway/model-gateway';
-import type { TokenCounter } from '../ingest/token-counter';
+import type { TokenCounter } from '../core/tokens/token-counter';
 import type { SessionStore } from '../stores/session/session-store';
 import type { SessionRecord, SessionSummary, StoredMessage } from '../stores/session/session-types';
 import { drainSessionWork, type SessionRef } from './drain-session-work';

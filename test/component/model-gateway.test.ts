@@ -7,7 +7,7 @@ import { MistralProvider } from '../../src/gateway/providers/mistral-provider';
 import { OfflineProvider } from '../../src/gateway/providers/offline-provider';
 import { ChatCache, CircuitBreaker, EmbeddingCache, RateLimiter, UsageMeter } from '../../src/gateway/safety';
 import { utcDay } from '../../src/gateway/safety/usage-meter';
-import { TokenCounter } from '../../src/ingest/token-counter';
+import { TokenCounter } from '../../src/core/tokens/token-counter';
 import { DOUBLE_API_KEY, startMistralDouble, type MistralDouble } from '../support/mistral-double';
 
 /** The gateway as the service builds it: real Redis for the shared state, Mistral's wire format from a local double. */

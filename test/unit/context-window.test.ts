@@ -2,7 +2,7 @@ import { buildContext } from '../../src/context/build-context';
 import type { BuildContextInput, TurnCandidate } from '../../src/context/context-types';
 import { extendWindow, selectWindow } from '../../src/context/window';
 import { AppError } from '../../src/errors';
-import { TokenCounter } from '../../src/ingest/token-counter';
+import { TokenCounter } from '../../src/core/tokens/token-counter';
 import { contextInput, makeTurn } from '../support/context-builders';
 
 /** Newest first, seqs n..1, each costing `costs[i]` planning tokens (tokenCount + 3). */

@@ -1,4 +1,4 @@
-import { MAX_KEYWORD_TOKEN_LENGTH, keywordString, keywordTokens } from '../../src/search/keyword-tokenizer';
+import { MAX_KEYWORD_TOKEN_LENGTH, keywordString, keywordTokens } from '../../src/core/keywords/keyword-tokenizer';
 
 describe('keywordTokens', () => {
   test('When words differ only in case, then they give the same tokens', () => {

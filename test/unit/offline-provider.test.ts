@@ -1,4 +1,4 @@
-import { TokenCounter } from '../../src/ingest/token-counter';
+import { TokenCounter } from '../../src/core/tokens/token-counter';
 import { OfflineEmbedder } from '../../src/gateway/offline-embedder';
 import type { ChatMessage, ChatRequest, ChatStreamEvent } from '../../src/gateway/provider';
 import { AppError } from '../../src/errors';

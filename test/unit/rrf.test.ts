@@ -1,4 +1,4 @@
-import { reciprocalRankFusion } from '../../src/search/rrf';
+import { reciprocalRankFusion } from '../../src/core/rrf';
 
 const ids = (...names: string[]) => names.map((id) => ({ id }));
 

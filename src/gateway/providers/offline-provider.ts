@@ -18,9 +18,9 @@
  * AppError('aborted', 499), also between stream deltas.
  */
 import type { ChatRequest, ChatResult, ChatStreamEvent, EmbedResult, ModelProvider } from '../provider';
-import type { TokenCounter } from '../../ingest/token-counter';
+import type { TokenCounter } from '../../core/tokens/token-counter';
 import { OfflineEmbedder } from '../offline-embedder';
-import { keywordTokens } from '../../search/keyword-tokenizer';
+import { keywordTokens } from '../../core/keywords/keyword-tokenizer';
 import { parseChatContext, splitSentences, throwIfAborted, type ContextPassage } from './offline-text';
 import { summarize } from './offline-summarize';
 

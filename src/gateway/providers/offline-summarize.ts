@@ -21,7 +21,7 @@
  * (`User: ...`), one turn per line, after the previous summary. When they do not all fit in `maxTokens`, those with
  * the fewest facts are dropped first (later ones first on a tie).
  */
-import type { TokenCounter } from '../../ingest/token-counter';
+import type { TokenCounter } from '../../core/tokens/token-counter';
 import { splitSentences, throwIfAborted } from './offline-text';
 
 export const DEFAULT_SUMMARY_MAX_TOKENS = 256;

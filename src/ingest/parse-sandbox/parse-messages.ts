@@ -1,5 +1,5 @@
 import { AppError, isAppError, isErrorCode } from '../../errors';
-import type { ParsedDocument, SourceFormat } from '../types';
+import type { ParsedDocument, SourceFormat } from '../../core/parsed-document';
 
 /** What the pool sends a parse process: one document to parse. */
 export interface ParseRequest {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config';
 import { isAppError } from '../../errors';
-import type { ParsedDocument, SourceFormat } from '../types';
+import type { ParsedDocument, SourceFormat } from '../../core/parsed-document';
 import { ParseProcess } from './parse-process';
 
 export type ParsePoolOptions = Config['parse'] & {

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { AppError } from '../../errors';
-import type { ParsedDocument, SourceFormat } from '../types';
+import type { ParsedDocument, SourceFormat } from '../../core/parsed-document';
 import { fromWireError, type ParseReply, type ParseRequest } from './parse-messages';
 import { residentMemoryMb } from './resident-memory';
 

@@ -1,5 +1,5 @@
 import { parseSource } from '../parsers';
-import type { ParsedDocument, SourceFormat } from '../types';
+import type { ParsedDocument, SourceFormat } from '../../core/parsed-document';
 import type { ParsePool } from './parse-pool';
 
 /** Formats whose parsing can be slow or memory-hungry on hostile input: pdf.js, and the regex HTML converter. */

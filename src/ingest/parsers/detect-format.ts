@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { SourceFormat } from '../types';
+import type { SourceFormat } from '../../core/parsed-document';
 
 const BY_EXTENSION: Record<string, SourceFormat> = {
   '.pdf': 'pdf',

@@ -1,4 +1,4 @@
-import type { ParsedDocument } from '../types';
+import type { ParsedDocument } from '../../core/parsed-document';
 import { decodeUtf8Strict } from './decode-text';
 
 /** HTML becomes markdown-flavoured text: headings as `#` lines (the chunker reads them), blocks as paragraphs. */

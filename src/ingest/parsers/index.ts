@@ -1,4 +1,4 @@
-import type { ParsedDocument, SourceFormat } from '../types';
+import type { ParsedDocument, SourceFormat } from '../../core/parsed-document';
 import { parseHtml } from './html';
 import { parseMarkdown } from './markdown';
 import { parsePdf, type PdfOptions } from './pdf';

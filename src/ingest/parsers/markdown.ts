@@ -1,4 +1,4 @@
-import type { ParsedDocument } from '../types';
+import type { ParsedDocument } from '../../core/parsed-document';
 import { decodeUtf8Strict } from './decode-text';
 import { normalizeNewlines } from './text';
 

@@ -1,6 +1,6 @@
 import { PDFParse } from 'pdf-parse';
 import { AppError } from '../../errors';
-import type { PageSpan, ParsedDocument } from '../types';
+import type { PageSpan, ParsedDocument } from '../../core/parsed-document';
 
 /** Between pages in ParsedDocument.text: a paragraph break, so the chunker prefers to cut there. */
 const PAGE_SEPARATOR = '\n\n';

@@ -1,4 +1,4 @@
-import type { ParsedDocument } from '../types';
+import type { ParsedDocument } from '../../core/parsed-document';
 import { decodeUtf8Strict } from './decode-text';
 
 /** Plain text is stored as sent, with line endings made LF so that offsets and separators mean one thing. */

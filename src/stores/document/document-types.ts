@@ -1,5 +1,5 @@
 import type { MetadataValue } from '../vector/vector-store';
-import type { SourceFormat } from '../../ingest/types';
+import type { SourceFormat } from '../../core/parsed-document';
 
 export const DOCUMENT_STATUSES = ['queued', 'processing', 'ready', 'failed'] as const;
 export type DocumentStatus = (typeof DOCUMENT_STATUSES)[number];

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ParsedDocument } from '../../ingest/types';
+import type { ParsedDocument } from '../../core/parsed-document';
 import { INBOX_MAX_BYTES, type SourceInbox } from './source-inbox';
 
 /**

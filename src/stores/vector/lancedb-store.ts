@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8, type Table as ArrowTable } from 'apache-arrow';
 import { AppError, invalidRequest } from '../../errors';
-import { MAX_KEYWORD_TOKEN_LENGTH, chunkKeywordText, keywordString } from '../../search/keyword-tokenizer';
-import { DEFAULT_RRF_K, reciprocalRankFusion } from '../../search/rrf';
+import { MAX_KEYWORD_TOKEN_LENGTH, chunkKeywordText, keywordString } from '../../core/keywords/keyword-tokenizer';
+import { DEFAULT_RRF_K, reciprocalRankFusion } from '../../core/rrf';
 import { callLanceDb } from './lancedb-errors';
 import type {
   ChunkRecord,

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { QdrantClient as QdrantClientType, Schemas } from '@qdrant/js-client-rest' with { 'resolution-mode': 'import' };
 import { AppError, invalidRequest } from '../../errors';
-import { chunkKeywordText } from '../../search/keyword-tokenizer';
-import { DEFAULT_RRF_K } from '../../search/rrf';
-import { documentSparseVector, querySparseVector, termIdf, type SparseVector } from '../../search/sparse-vector';
+import { chunkKeywordText } from '../../core/keywords/keyword-tokenizer';
+import { DEFAULT_RRF_K } from '../../core/rrf';
+import { documentSparseVector, querySparseVector, termIdf, type SparseVector } from '../../core/keywords/sparse-vector';
 import { checkChunk, checkIndexIdentity, checkInt32, checkSearchRequest, checkString, hybridDepth, metaTag, type IndexIdentityOptions } from './chunk-checks';
 import { callQdrant, mapQdrantError } from './qdrant-errors';
 import type {
@@ -23,10 +23,10 @@ import type {
  * One store serves one index: the physical collection `${collectionBase}_v1`, reached through the alias
  * `${collectionBase}` (the default index is `ragmem_chunks`; a reindexed collection gets its own, see src/indexes).
  * Each point holds a dense vector `dense` (cosine) and a sparse vector `sparse` (BM25 term weights from
- * src/search/sparse-vector.ts), so keyword search matches exactly the terms LanceDB's full-text index matches and scores
+ * src/core/keywords/sparse-vector.ts), so keyword search matches exactly the terms LanceDB's full-text index matches and scores
  * them as BM25. The IDF is the tenant's own (see tenantIdf): Qdrant's `idf` modifier would compute it over the whole
  * collection, every tenant's points, so one tenant's uploads would move another's keyword scores and rankings. Hybrid search is one Query API call: a dense and a sparse
- * prefetch fused by RRF (Qdrant's formula, as src/search/rrf.ts; k and weights from the request's fusion).
+ * prefetch fused by RRF (Qdrant's formula, as src/core/rrf.ts; k and weights from the request's fusion).
  *
  * The embedding model and vector size are recorded in the collection's metadata at creation and checked by init():
  * vectors of two models never share a collection.

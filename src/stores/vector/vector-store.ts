@@ -57,7 +57,7 @@ export interface VectorSearchRequest {
 }
 
 /**
- * Reciprocal rank fusion parameters (Qdrant's formula, see src/search/rrf.ts): the dense side's weight, the keyword
+ * Reciprocal rank fusion parameters (Qdrant's formula, see src/core/rrf.ts): the dense side's weight, the keyword
  * side's being 1, and k.
  */
 export interface HybridFusion {
