@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { OfflineEmbedder } from '../src/gateway/offline-embedder';
-import { Chunker } from '../src/ingest/chunker';
+import { Chunker } from '../src/core/chunker';
 import { parseSource } from '../src/ingest/parsers';
 import { TokenCounter } from '../src/core/tokens/token-counter';
 import { QueueNames, queuePrefix } from '../src/queues/queue-names';

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { OfflineEmbedder } from '../src/gateway/offline-embedder';
-import { Chunker } from '../src/ingest/chunker';
+import { Chunker } from '../src/core/chunker';
 import { parseSource } from '../src/ingest/parsers';
 import { TokenCounter } from '../src/core/tokens/token-counter';
 import { LanceDbVectorStore } from '../src/stores/vector/lancedb-store';

@@ -16,7 +16,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TokenCounter } from '../src/core/tokens/token-counter';
-import { MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS } from '../src/context/message-tokens';
+import { MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS } from '../src/core/tokens/message-tokens';
 import { callJson as call } from '../bench/http';
 import { printTable } from '../bench/table';
 import { startInProcessService, type InProcessService } from './eval/in-process-service';

@@ -43,7 +43,7 @@
  * adds or saves; `used` itself is exact.
  */
 import { AppError, invalidRequest } from '../errors';
-import type { ChatMessage } from '../gateway/provider';
+import type { ChatMessage } from '../core/chat-message';
 import type { TokenCounter } from '../core/tokens/token-counter';
 import { allocate, validateShares } from './allocate';
 import type { BuildContextInput, BuiltContext, TurnCandidate } from './context-types';
@@ -53,19 +53,10 @@ import {
   messageTokens,
   PROMPT_OVERHEAD_TOKENS,
   type CountTokens,
-} from './message-tokens';
+} from '../core/tokens/message-tokens';
 import { formatRecalledBlock, inTimeOrder, recallCandidates, recalledNeed, selectRecalled } from './recalled';
-import {
-  citationsFor,
-  DEFAULT_MAX_OVERLAP_CHARS,
-  DEFAULT_MIN_OVERLAP_CHARS,
-  DEFAULT_SNIPPET_CHARS,
-  formatRetrievedBlock,
-  mergeCandidates,
-  placePassages,
-  retrievedNeed,
-  type Passage,
-} from './retrieved';
+import { citationsFor, DEFAULT_SNIPPET_CHARS, formatRetrievedBlock, placePassages, retrievedNeed } from './retrieved';
+import { DEFAULT_MAX_OVERLAP_CHARS, DEFAULT_MIN_OVERLAP_CHARS, mergeCandidates, type Passage } from '../core/passages';
 import { formatSummaryBlock, summaryNeed } from './summary';
 import { BLOCK_SEPARATOR, composeSystemMessage, systemHead } from './system-message';
 import { extendWindow, selectWindow, turnMessageTokens } from './window';

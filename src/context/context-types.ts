@@ -2,7 +2,7 @@
  * The context protocol's data: what the session service fetches (candidates) and what the builder returns.
  * The builder itself (build-context.ts) is pure: no I/O, so its budget rules are unit- and property-tested.
  */
-import type { ChatMessage } from '../gateway/provider';
+import type { ChatMessage } from '../core/chat-message';
 import type { MessageCitation, MessageRole } from '../stores/session/session-types';
 import type { SearchHit } from '../search/search-chunks';
 

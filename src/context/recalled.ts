@@ -10,7 +10,7 @@
  */
 import type { TurnCandidate } from './context-types';
 import { defuse } from './defuse';
-import type { CountTokens } from './message-tokens';
+import type { CountTokens } from '../core/tokens/message-tokens';
 import { blockNeed, placeWithin, type BlockRules } from './place-within';
 
 export const RECALLED_OPEN = '<recalled>';

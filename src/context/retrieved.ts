@@ -11,114 +11,17 @@
  *    skipping one that does not and trying the next. Markers are 1..n in placement order.
  */
 import type { MessageCitation } from '../stores/session/session-types';
-import type { RetrievedCandidate } from './context-types';
 import { defuse } from './defuse';
-import type { CountTokens } from './message-tokens';
+import type { CountTokens } from '../core/tokens/message-tokens';
 import { blockNeed, placeWithin, type BlockRules } from './place-within';
+import { type Passage } from '../core/passages';
 
-/** How far back in A's text the overlap with B's start is looked for (chunks overlap by up to ~64 tokens). */
-export const DEFAULT_MAX_OVERLAP_CHARS = 2048;
-/** The shortest run of B's start that counts as an overlap (shorter coincidences are joined with a newline). */
-export const DEFAULT_MIN_OVERLAP_CHARS = 12;
 /** Characters of a passage kept as its citation snippet. */
 export const DEFAULT_SNIPPET_CHARS = 200;
 
 export const CONTEXT_OPEN = '<context>';
 export const CONTEXT_CLOSE = '</context>';
 export const PASSAGE_SEPARATOR = '\n\n';
-
-export interface Passage {
-  documentId: string;
-  title: string;
-  /** The first chunk of the merged run. */
-  chunkId: string;
-  chunkIds: string[];
-  firstChunkIndex: number;
-  lastChunkIndex: number;
-  score: number;
-  pages: number[];
-  text: string;
-  /** Position of its best chunk in the search results (ties on score keep search order). */
-  order: number;
-}
-
-export interface MergeOptions {
-  maxOverlapChars?: number;
-  minOverlapChars?: number;
-}
-
-/**
- * B appended to A without the text they share: if B's start (at least minOverlap characters of it) appears in A's
- * last maxOverlap characters and A from there on is a prefix of B (or B lies whole inside that tail), the shared part
- * is kept once; otherwise A and B are joined with a newline.
- */
-export function joinOverlapping(a: string, b: string, opts: MergeOptions = {}): string {
-  const maxOverlap = opts.maxOverlapChars ?? DEFAULT_MAX_OVERLAP_CHARS;
-  const minOverlap = opts.minOverlapChars ?? DEFAULT_MIN_OVERLAP_CHARS;
-  const left = a.trimEnd();
-  const right = b.trimStart();
-  if (left === '') return right;
-  if (right === '') return left;
-  if (right.length >= minOverlap && minOverlap > 0) {
-    const probe = right.slice(0, minOverlap);
-    const tailStart = Math.max(0, left.length - maxOverlap);
-    // The earliest match in the tail gives the longest overlap.
-    for (let p = left.indexOf(probe, tailStart); p !== -1; p = left.indexOf(probe, p + 1)) {
-      const shared = left.slice(p);
-      if (right.startsWith(shared)) return left + right.slice(shared.length);
-      if (shared.startsWith(right)) return left;
-    }
-  }
-  return `${left}\n${right}`;
-}
-
-/** Dedupe by chunkId, merge consecutive chunks of a document, rank best first. */
-export function mergeCandidates(candidates: readonly RetrievedCandidate[], opts: MergeOptions = {}): Passage[] {
-  const seen = new Set<string>();
-  const byDocument = new Map<string, { c: RetrievedCandidate; order: number }[]>();
-  candidates.forEach((c, order) => {
-    if (seen.has(c.chunkId)) return;
-    seen.add(c.chunkId);
-    const list = byDocument.get(c.documentId) ?? [];
-    list.push({ c, order });
-    byDocument.set(c.documentId, list);
-  });
-  const passages: Passage[] = [];
-  for (const list of byDocument.values()) {
-    list.sort((x, y) => x.c.chunkIndex - y.c.chunkIndex || x.order - y.order);
-    let current: Passage | undefined;
-    for (const { c, order } of list) {
-      if (current !== undefined && c.chunkIndex === current.lastChunkIndex + 1) {
-        current.text = joinOverlapping(current.text, c.text, opts);
-        current.chunkIds.push(c.chunkId);
-        current.lastChunkIndex = c.chunkIndex;
-        if (c.score > current.score) current.score = c.score;
-        current.order = Math.min(current.order, order);
-        current.pages = unionPages(current.pages, c.pages);
-        continue;
-      }
-      if (current !== undefined) passages.push(current);
-      current = {
-        documentId: c.documentId,
-        title: c.title,
-        chunkId: c.chunkId,
-        chunkIds: [c.chunkId],
-        firstChunkIndex: c.chunkIndex,
-        lastChunkIndex: c.chunkIndex,
-        score: c.score,
-        pages: unionPages([], c.pages),
-        text: c.text.trim(),
-        order,
-      };
-    }
-    if (current !== undefined) passages.push(current);
-  }
-  return passages.sort((x, y) => y.score - x.score || x.order - y.order);
-}
-
-function unionPages(a: readonly number[], b: readonly number[]): number[] {
-  return [...new Set([...a, ...b])].sort((x, y) => x - y);
-}
 
 /** `page 3`, `pages 3-5` (a run) or `pages 3, 7`; '' without pages. */
 export function formatPages(pages: readonly number[]): string {

@@ -5,7 +5,7 @@
  */
 import type { BuildContextInput } from './context-types';
 import { defuse } from './defuse';
-import type { CountTokens } from './message-tokens';
+import type { CountTokens } from '../core/tokens/message-tokens';
 
 export type SummaryInput = NonNullable<BuildContextInput['summary']>;
 

@@ -7,7 +7,7 @@
  */
 import { AppError } from '../errors';
 import type { TurnCandidate } from './context-types';
-import { MESSAGE_OVERHEAD_TOKENS } from './message-tokens';
+import { MESSAGE_OVERHEAD_TOKENS } from '../core/tokens/message-tokens';
 
 /** Planning cost of a window turn: its stored token count plus the template overhead of a message. */
 export function turnMessageTokens(turn: TurnCandidate): number {

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors';
 import type { ModelRegistry, ModelSpec } from './model-registry';
-import type { ChatMessage, ChatRequest, ChatResult, ModelProvider, Purpose, TokenUsage } from './provider';
+import type { ChatMessage } from '../core/chat-message';
+import type { ChatRequest, ChatResult, ModelProvider, Purpose, TokenUsage } from './provider';
 import type { CircuitBreaker } from './safety/circuit-breaker';
 import type { ChatCache } from './safety/chat-cache';
 import type { EmbeddingCache } from './safety/embedding-cache';
@@ -10,7 +11,7 @@ import type { RateLimiter } from './safety/rate-limiter';
 import { retryWithBackoff, type RetryOptions } from './safety/retry';
 import type { UsageMeter } from './safety/usage-meter';
 import type { Metrics } from '../infra/metrics';
-import { countMessages } from '../context/message-tokens';
+import { countMessages } from '../core/tokens/message-tokens';
 
 /** Default of GatewayDeps.maxQueueWaitMs. */
 export const DEFAULT_MAX_QUEUE_WAIT_MS = 10_000;

@@ -3,12 +3,9 @@
  * (routing, retries, rate limits, breakers, caches, accounting) sits above it and is the only caller.
  */
 
-export type Purpose = 'chat' | 'summarize' | 'embed';
+import type { ChatMessage } from '../core/chat-message';
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
+export type Purpose = 'chat' | 'summarize' | 'embed';
 
 export interface ChatRequest {
   /** The provider's own model name (e.g. `mistral-small-latest`). */

@@ -1,6 +1,6 @@
 import type { Embedder } from '../gateway/embedder';
 import type { Embedders } from '../gateway/embedders';
-import { Chunker } from '../ingest/chunker';
+import { Chunker } from '../core/chunker';
 import type { TokenCounter } from '../core/tokens/token-counter';
 import type { ParsedDocument, TextChunk } from '../core/parsed-document';
 import type { VectorStore } from '../stores/vector/vector-store';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { pendingSummaryMessages } from '../sessions/summarize-session';
+import { pendingSummaryMessages } from '../stores/session/pending-summary';
 import type { SessionRecord } from '../stores/session/session-types';
 import { QueueNames, openQueue } from './queue-names';
 

@@ -1,10 +1,10 @@
 /**
  * Merges hits that are consecutive chunks of one document into one passage, so a client reads the run once instead of
- * twice the chunker's overlap. The rules are the context builder's (context/retrieved.ts, `mergeCandidates`): only
+ * twice the chunker's overlap. The rules are the context builder's (core/passages.ts, `mergeCandidates`): only
  * chunks of the same document with consecutive chunkIndex merge, the overlap is kept once (or the texts are joined
  * with a newline when they do not overlap), pages are united and the passage keeps the best score of its chunks.
  */
-import { mergeCandidates, type MergeOptions } from '../context/retrieved';
+import { mergeCandidates, type MergeOptions } from '../core/passages';
 import type { SearchHit } from './search-chunks';
 
 export interface MergedHit extends SearchHit {

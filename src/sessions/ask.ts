@@ -2,7 +2,7 @@ import { AppError } from '../errors';
 import type { GatewayChatResult } from '../gateway/model-gateway';
 import type { ContextBreakdown } from '../context/context-types';
 import type { MessageCitation } from '../stores/session/session-types';
-import { DEFAULT_COLLECTION } from '../api/schemas/common';
+import { DEFAULT_COLLECTION } from '../core/collections';
 import { timed, type StageTimings } from '../infra/stage-timings';
 import { prepareContext, type ContextRequest, type PreparedContext } from './prepare-context';
 import type { SessionDeps } from './session-deps';

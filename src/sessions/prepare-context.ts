@@ -6,7 +6,7 @@ import { searchWithOptions } from '../search/search-options';
 import type { SessionRecord, StoredMessage } from '../stores/session/session-types';
 import type { SearchFilter } from '../stores/vector/vector-store';
 import type { ModelSpec } from '../gateway/model-registry';
-import { DEFAULT_COLLECTION } from '../api/schemas/common';
+import { DEFAULT_COLLECTION } from '../core/collections';
 import { timed, type StageTimings } from '../infra/stage-timings';
 import { searchQuery } from './retrieval-query';
 import type { SessionDeps } from './session-deps';

@@ -1,5 +1,5 @@
 import { AppError } from '../errors';
-import { DEFAULT_COLLECTION } from '../api/schemas/common';
+import { DEFAULT_COLLECTION } from '../core/collections';
 import type { MessageRole, SessionRecord, StoredMessage } from '../stores/session/session-types';
 import type { SessionDeps } from './session-deps';
 

@@ -3,6 +3,7 @@ import type { TokenCounter } from '../core/tokens/token-counter';
 import type { SessionStore } from '../stores/session/session-store';
 import type { SessionRecord, SessionSummary, StoredMessage } from '../stores/session/session-types';
 import { drainSessionWork, type SessionRef } from './drain-session-work';
+import { pendingSummaryMessages } from '../stores/session/pending-summary';
 
 /** Tokens of turns folded per model call (at least one message, however long). */
 export const DEFAULT_SUMMARY_BATCH_TOKENS = 3000;
@@ -64,11 +65,6 @@ export interface SummarizeSessionResult {
   coversThroughSeq?: number;
   /** True when another job held the lock (it re-checks after releasing). */
   skipped: boolean;
-}
-
-/** Messages older than the kept-recent ones that the summary does not cover yet. */
-export function pendingSummaryMessages(session: Pick<SessionRecord, 'lastSeq' | 'summary'>, keepRecentMessages: number): number {
-  return Math.max(0, session.lastSeq - keepRecentMessages - (session.summary?.coversThroughSeq ?? 0));
 }
 
 /** One line per turn, as the summarisers read them (offline-summarize.ts: a line starting `User:` is a new turn). */

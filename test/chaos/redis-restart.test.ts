@@ -4,7 +4,7 @@ import path from 'node:path';
 import { generatedText } from '../support/fixtures';
 import { startRedis, type ThrowawayRedis } from '../support/redis-server';
 import { startTestServer, type TestServer } from '../support/test-server';
-import { Chunker } from '../../src/ingest/chunker';
+import { Chunker } from '../../src/core/chunker';
 import { parseSource } from '../../src/ingest/parsers';
 
 const DOCUMENTS = 100;

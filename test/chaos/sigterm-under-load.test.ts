@@ -9,7 +9,7 @@ import { freePort, startRedis, type ThrowawayRedis } from '../support/redis-serv
 import { exitOf, spawnEntry } from '../support/spawn-entry';
 import { startTestServer, type TestServer } from '../support/test-server';
 import { startWorkers } from '../../workers/register-workers';
-import { Chunker } from '../../src/ingest/chunker';
+import { Chunker } from '../../src/core/chunker';
 import { parseSource } from '../../src/ingest/parsers';
 import { ingestJobId } from '../../src/queues/ingest-queue';
 

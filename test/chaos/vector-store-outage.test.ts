@@ -4,7 +4,7 @@ import { startQdrantDouble, type QdrantDouble } from '../support/qdrant-double';
 import { startRedis, type ThrowawayRedis } from '../support/redis-server';
 import { startTestServer, type TestServer } from '../support/test-server';
 import { waitFor } from '../support/wait-for';
-import { Chunker } from '../../src/ingest/chunker';
+import { Chunker } from '../../src/core/chunker';
 import { parseSource } from '../../src/ingest/parsers';
 import { ingestJobId } from '../../src/queues/ingest-queue';
 

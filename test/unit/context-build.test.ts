@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { buildContext } from '../../src/context/build-context';
 import type { BuildContextInput, RetrievedCandidate, TurnCandidate } from '../../src/context/context-types';
 import { defuse } from '../../src/context/defuse';
-import { countMessages } from '../../src/context/message-tokens';
+import { countMessages } from '../../src/core/tokens/message-tokens';
 import { CONTEXT_RULES } from '../../src/context/system-message';
 import { AppError } from '../../src/errors';
 import { parseChatContext, parseContextBlocks } from '../../src/gateway/providers/offline-text';

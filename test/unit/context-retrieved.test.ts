@@ -1,11 +1,7 @@
 import { buildContext } from '../../src/context/build-context';
 import type { BuildContextInput, RetrievedCandidate } from '../../src/context/context-types';
-import {
-  formatRetrievedBlock,
-  joinOverlapping,
-  mergeCandidates,
-  placePassages,
-} from '../../src/context/retrieved';
+import { formatRetrievedBlock, placePassages } from '../../src/context/retrieved';
+import { joinOverlapping, mergeCandidates } from '../../src/core/passages';
 import { defuse } from '../../src/context/defuse';
 import { parseChatContext, parseContextBlocks } from '../../src/gateway/providers/offline-text';
 import { TokenCounter } from '../../src/core/tokens/token-counter';

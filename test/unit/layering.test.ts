@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * The foundation layer (src/core: token counting, keyword terms, sparse vectors, rank fusion, parsed-document types)
- * imports nothing else in src/, so every feature may build on it and none drags another in through it.
+ * Imports point down only (docs/architecture.md): the entry points on top, then the API, the use cases, the features,
+ * the stores, infra, and at the bottom the foundation layer (src/core), which imports nothing else in src/.
  */
 const SRC = path.resolve(__dirname, '../../src');
 const CORE = path.join(SRC, 'core');
@@ -30,6 +30,56 @@ function importsLeaving(dir: string): string[] {
       .map((spec) => `${path.relative(SRC, file)} -> ${spec}`),
   );
 }
+
+/** Rank of each top-level folder (or file) of src/: an import must go to a lower rank or stay in its own folder. */
+const RANKS: Record<string, number> = {
+  'server.ts': 11,
+  'services.ts': 10,
+  cli: 10,
+  api: 9,
+  sessions: 8,
+  reindex: 8,
+  ingest: 7,
+  context: 7,
+  search: 6,
+  indexes: 5,
+  queues: 4,
+  gateway: 4,
+  tenancy: 4,
+  stores: 3,
+  infra: 2,
+  'config.ts': 1,
+  'errors.ts': 1,
+  types: 1,
+  core: 0,
+};
+
+/** Config validates settings with the rules of what they configure (model names, tenant names). */
+const ALLOWED = new Set(['config.ts -> gateway/model-registry.ts', 'config.ts -> tenancy/tenant-name.ts']);
+
+const unitOf = (file: string) => path.relative(SRC, file).split(path.sep)[0];
+
+/** Imports in src/ that point up or sideways, as "file -> target". */
+function importsAgainstTheOrder(): string[] {
+  return tsFiles(SRC).flatMap((file) => {
+    const from = unitOf(file);
+    return relativeImports(fs.readFileSync(file, 'utf8')).flatMap((spec) => {
+      const target = path.resolve(path.dirname(file), spec);
+      if (!target.startsWith(SRC + path.sep)) return [];
+      const to = unitOf(target.endsWith('.ts') ? target : `${target}.ts`);
+      const edge = `${path.relative(SRC, file)} -> ${path.relative(SRC, target)}.ts`;
+      if (from === to || ALLOWED.has(edge)) return [];
+      if (RANKS[from] === undefined || RANKS[to] === undefined) return [`${edge} (a folder with no rank: add it to RANKS)`];
+      return RANKS[from] > RANKS[to] ? [] : [edge];
+    });
+  });
+}
+
+describe('The layers of src/', () => {
+  it('import downwards only', () => {
+    expect(importsAgainstTheOrder()).toEqual([]);
+  });
+});
 
 describe('The foundation layer (src/core)', () => {
   it('imports nothing else in src/', () => {

@@ -1,6 +1,7 @@
 import { TokenCounter } from '../../src/core/tokens/token-counter';
 import { OfflineEmbedder } from '../../src/gateway/offline-embedder';
-import type { ChatMessage, ChatRequest, ChatStreamEvent } from '../../src/gateway/provider';
+import type { ChatMessage } from '../../src/core/chat-message';
+import type { ChatRequest, ChatStreamEvent } from '../../src/gateway/provider';
 import { AppError } from '../../src/errors';
 import {
   NOT_FOUND_ANSWER,

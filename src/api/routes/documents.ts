@@ -12,7 +12,7 @@ import { decodeUtf8Strict } from '../../ingest/parsers/decode-text';
 import { toDocumentView } from '../../stores/document/document-types';
 import type { IngestJob } from '../../queues/ingest-queue';
 import { tenantOf } from '../middleware/auth';
-import { DEFAULT_COLLECTION } from '../schemas/common';
+import { DEFAULT_COLLECTION } from '../../core/collections';
 import {
   bulkDocumentsSchema,
   documentIdParam,

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { ReindexRecord } from '../../reindex/reindex-jobs';
 import { cancelReindex, getReindex, startReindex } from '../../reindex/start-reindex';
 import { tenantOf } from '../middleware/auth';
-import { DEFAULT_COLLECTION } from '../schemas/common';
+import { DEFAULT_COLLECTION } from '../../core/collections';
 import { listReindexQuery, reindexBodySchema, reindexJobIdParam } from '../schemas/reindex';
 import type { AppDeps } from '../app-deps';
 

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { searchWithOptions } from '../../search/search-options';
 import { tenantOf } from '../middleware/auth';
-import { DEFAULT_COLLECTION } from '../schemas/common';
+import { DEFAULT_COLLECTION } from '../../core/collections';
 import { searchBodySchema } from '../schemas/search';
 import type { AppDeps } from '../app-deps';
 

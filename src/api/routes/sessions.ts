@@ -8,7 +8,7 @@ import { toMessageView, toSessionView } from '../../sessions/session-view';
 import type { SessionDeps } from '../../sessions/session-deps';
 import type { Metrics } from '../../infra/metrics';
 import { tenantOf } from '../middleware/auth';
-import { DEFAULT_COLLECTION } from '../schemas/common';
+import { DEFAULT_COLLECTION } from '../../core/collections';
 import { askSchema, createSessionSchema, importMessagesSchema, listMessagesQuery, sessionIdParam } from '../schemas/sessions';
 import { clientGone, EventStream } from '../sse';
 

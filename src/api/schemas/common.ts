@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { ErrorCode } from '../../errors';
 
-export const DEFAULT_COLLECTION = 'default';
 
 export const collectionSchema = z
   .string()

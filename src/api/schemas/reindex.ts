@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MIN_CHUNK_SIZE } from '../../ingest/chunker';
+import { MIN_CHUNK_SIZE } from '../../core/chunker';
 import { collectionSchema, cursorLimit } from './common';
 
 /** Larger chunks than this would not fit the embedding models' input windows. */

@@ -34,7 +34,7 @@
  * The question is the last user message with its context blocks removed (and a leading `Question:`/`Q:` stripped).
  * Markers are compared as written between the brackets, so `[2]` is cited only when some chunk is tagged `[2]`.
  */
-import type { ChatMessage } from '../provider';
+import type { ChatMessage } from '../../core/chat-message';
 import { AppError } from '../../errors';
 
 export interface ContextPassage {

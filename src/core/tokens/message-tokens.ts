@@ -4,8 +4,8 @@
  * A prompt costs PROMPT_OVERHEAD_TOKENS once (BOS) plus, per message, the tekken tokens of its content and
  * MESSAGE_OVERHEAD_TOKENS for the chat template's control tokens around it.
  */
-import type { ChatMessage } from '../gateway/provider';
-import type { TokenCounter } from '../core/tokens/token-counter';
+import type { ChatMessage } from '../chat-message';
+import type { TokenCounter } from './token-counter';
 
 /**
  * Control tokens the chat template adds per message. Mistral's template wraps a user turn in [INST] ... [/INST] and

@@ -1,6 +1,6 @@
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
-import type { PieceCounts, TokenCounter } from '../core/tokens/token-counter';
-import type { PageSpan, ParsedDocument, SourceFormat, TextChunk } from '../core/parsed-document';
+import type { PieceCounts, TokenCounter } from './tokens/token-counter';
+import type { PageSpan, ParsedDocument, SourceFormat, TextChunk } from './parsed-document';
 
 /** Tokens per chunk: room for several chunks plus the conversation in a context window, yet specific enough to rank. */
 export const DEFAULT_CHUNK_SIZE = 512;

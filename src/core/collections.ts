@@ -1,0 +1,2 @@
+/** The collection a request names when it names none. */
+export const DEFAULT_COLLECTION = 'default';
