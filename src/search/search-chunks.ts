@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Embedder } from '../gateway/embedder';
 import { fusionFor } from './hybrid-fusion';
+import type { MergeCandidate } from '../core/passages';
 import type { DocumentStore } from '../stores/document/document-store';
 import type { VectorIndexes } from '../indexes/vector-indexes';
 import type { MetadataValue, ScoredChunk, SearchFilter, SearchMode } from '../stores/vector/vector-store';
@@ -19,14 +20,8 @@ export interface SearchInput {
   vector?: () => Promise<Float32Array>;
 }
 
-export interface SearchHit {
-  chunkId: string;
-  documentId: string;
-  title: string;
-  text: string;
-  score: number;
-  chunkIndex: number;
-  pages: number[];
+/** A chunk found, with what merging it into a passage needs (core/passages) and what a client shows. */
+export interface SearchHit extends MergeCandidate {
   headingPath: string[];
   metadata: Record<string, MetadataValue>;
 }
