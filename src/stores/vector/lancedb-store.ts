@@ -3,21 +3,32 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as lancedb from '@lancedb/lancedb';
-import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8, type Table as ArrowTable } from 'apache-arrow';
+import type { Schema } from 'apache-arrow';
 import { AppError, invalidRequest } from '../../errors';
-import { MAX_KEYWORD_TOKEN_LENGTH, chunkKeywordText, keywordString } from '../../core/keywords/keyword-tokenizer';
+import { MAX_KEYWORD_TOKEN_LENGTH, keywordString } from '../../core/keywords/keyword-tokenizer';
 import { DEFAULT_RRF_K, reciprocalRankFusion } from '../../core/rrf';
 import { callLanceDb } from './lancedb-errors';
-import type {
-  ChunkRecord,
-  MetadataValue,
-  ScoredChunk,
-  SearchFilter,
-  StoredChunk,
-  VectorSearchRequest,
-  VectorStore,
-} from './vector-store';
-import { checkChunk, checkIndexIdentity, checkInt32, checkSearchRequest, checkString, hybridDepth, metaTag, type IndexIdentityOptions } from './chunk-checks';
+import {
+  CHUNK_COLUMNS,
+  FTS_COLUMN,
+  LAYOUT_VERSION,
+  META_DIMENSIONS,
+  META_LAYOUT,
+  META_MODEL,
+  META_UNIT_VECTORS,
+  SCALAR_INDEXES,
+  chunkFilter,
+  findIndexes,
+  numbersOf,
+  sqlInt,
+  sqlString,
+  storedChunksOf,
+  tableSchema,
+  toRow,
+  unitVector,
+} from './lancedb-layout';
+import type { ChunkRecord, ScoredChunk, StoredChunk, VectorSearchRequest, VectorStore } from './vector-store';
+import { checkIndexIdentity, checkSearchRequest, hybridDepth, type IndexIdentityOptions } from './chunk-checks';
 
 /**
  * The embedded vector store: one LanceDB table in a local directory holds every tenant's chunks, and every read and
@@ -121,37 +132,6 @@ export function defaultLanceCpuThreads(): number {
 
 /** Creating a table and its index takes well under a second; a lock this old was left by a crashed process. */
 const CREATE_LOCK_STALE_MS = 30_000;
-const META_DIMENSIONS = 'ragmem.embedding.dimensions';
-const META_MODEL = 'ragmem.embedding.model';
-const META_LAYOUT = 'ragmem.layout';
-/**
- * Recorded (as '1') by tables created since vectors are stored L2-normalised. Dense search on such a table uses the
- * dot distance, which then equals cosine distance but skips the per-row norms (measured: ~1.5x faster flat scans).
- * Older tables, whose stored vectors may not be unit length, keep cosine.
- */
-const META_UNIT_VECTORS = 'ragmem.vectors.unit';
-/**
- * Scalar indexes on the filter columns that narrow a query most: without them a filter is a scan of the whole table,
- * so a search of one collection, or of one session's memory, would slow down with everything else the table holds.
- * Measured in an 11k-row table of session messages: hybrid search of an empty collection 6.3 -> 1.9 ms with
- * `collection` indexed; a 100-row session's dense search 6.8 -> 2.5 ms with `documentId` indexed. optimize() folds new
- * rows into them and, unlike a vector index, they do not stop compaction. `tenant` is left out: an index on it (BTREE
- * or BITMAP) cost about a quarter of small-document ingestion throughput (its few values have huge row lists to
- * rewrite) and gave searches nothing measurable.
- */
-const SCALAR_INDEXES = [
-  { column: 'documentId', config: () => lancedb.Index.btree() },
-  { column: 'collection', config: () => lancedb.Index.btree() },
-] as const;
-/** Bump when the column layout changes, so an old table is refused instead of misread. */
-const LAYOUT_VERSION = '1';
-const FTS_COLUMN = 'keywords';
-/** Returned columns: everything but the vector and the derived columns. */
-const CHUNK_COLUMNS = [
-  'id', 'tenant', 'collection', 'documentId', 'documentVersion', 'chunkIndex', 'title', 'text', 'tokenCount', 'pages',
-  'headingPath', 'metadata',
-];
-
 /** Group commit: a batch commits once it holds this many rows, or after the linger time. */
 const GROUP_COMMIT_ROWS = 128;
 const GROUP_COMMIT_LINGER_MS = 8;
@@ -222,7 +202,7 @@ export class LanceDbVectorStore implements VectorStore {
 
   private async upsertUnmapped(chunks: ChunkRecord[]): Promise<void> {
     if (chunks.length === 0) return;
-    const rows = chunks.map((chunk) => this.toRow(chunk));
+    const rows = chunks.map((chunk) => toRow(chunk, this.options.dimensions));
     const { table, ftsIndexName } = await this.open();
     // Group commit: upserts that arrive while earlier writes run join one merge-insert. Each LanceDB commit costs
     // ~10 ms whatever its size, so a worker ingesting many small documents at once would otherwise spend its time
@@ -638,126 +618,4 @@ export class LanceDbVectorStore implements VectorStore {
     this.queuedOptimize = run;
     return run;
   }
-
-  private toRow(chunk: ChunkRecord): Record<string, unknown> {
-    checkChunk(chunk, this.options.dimensions);
-    return {
-      id: chunk.id,
-      tenant: chunk.tenant,
-      collection: chunk.collection,
-      documentId: chunk.documentId,
-      documentVersion: chunk.documentVersion,
-      chunkIndex: chunk.chunkIndex,
-      title: chunk.title,
-      text: chunk.text,
-      tokenCount: chunk.tokenCount,
-      pages: chunk.pages,
-      headingPath: chunk.headingPath,
-      metadata: JSON.stringify(chunk.metadata),
-      metaTags: Object.entries(chunk.metadata).map(([key, value]) => metaTag(key, value)),
-      keywords: keywordString(chunkKeywordText(chunk)),
-      // Stored unit length, so that dot distance is cosine distance (see META_UNIT_VECTORS). A zero vector stays zero.
-      vector: Array.from(unitVector(chunk.vector) ?? chunk.vector),
-    };
-  }
 }
-
-/** The names of our two indexes, from one listing; undefined for a missing one. */
-async function findIndexes(table: lancedb.Table): Promise<{ fullText?: string; missingScalar: Array<(typeof SCALAR_INDEXES)[number]> }> {
-  const indices = await table.listIndices();
-  const has = (column: string) => indices.some((index) => index.columns.length === 1 && index.columns[0] === column);
-  return {
-    fullText: indices.find((index) => index.columns.includes(FTS_COLUMN))?.name,
-    missingScalar: SCALAR_INDEXES.filter((index) => !has(index.column)),
-  };
-}
-
-/** The vector scaled to unit length (in float64, then rounded once), or undefined for a zero vector. */
-function unitVector(vector: Float32Array): Float32Array | undefined {
-  let sum = 0;
-  for (const value of vector) sum += value * value;
-  if (sum === 0) return undefined;
-  const norm = Math.sqrt(sum);
-  return Float32Array.from(vector, (value) => value / norm);
-}
-
-function tableSchema(dimensions: number, embeddingModel: string): Schema {
-  const utf8 = (name: string) => new Field(name, new Utf8(), false);
-  const int32 = (name: string) => new Field(name, new Int32(), false);
-  const list = (name: string, item: Utf8 | Int32) => new Field(name, new List(new Field('item', item, true)), false);
-  return new Schema(
-    [
-      utf8('id'), utf8('tenant'), utf8('collection'), utf8('documentId'), int32('documentVersion'), int32('chunkIndex'),
-      utf8('title'), utf8('text'), int32('tokenCount'), list('pages', new Int32()), list('headingPath', new Utf8()),
-      utf8('metadata'), list('metaTags', new Utf8()), utf8(FTS_COLUMN),
-      new Field('vector', new FixedSizeList(dimensions, new Field('item', new Float32(), true)), false),
-    ],
-    new Map([
-      [META_DIMENSIONS, String(dimensions)],
-      [META_MODEL, embeddingModel],
-      [META_LAYOUT, LAYOUT_VERSION],
-      [META_UNIT_VECTORS, '1'],
-    ]),
-  );
-}
-
-/** The SQL filter for a search, or undefined when the filter can match nothing (an empty list of allowed values). */
-function chunkFilter(tenant: string, collection: string, filter: SearchFilter = {}): string | undefined {
-  const parts = [`tenant = ${sqlString(tenant)}`, `collection = ${sqlString(collection)}`];
-  if (filter.documentIds !== undefined) {
-    if (filter.documentIds.length === 0) return undefined;
-    parts.push(`\`documentId\` IN (${filter.documentIds.map(sqlString).join(', ')})`);
-  }
-  for (const [key, wanted] of Object.entries(filter.metadata ?? {})) {
-    const values = Array.isArray(wanted) ? wanted : [wanted];
-    if (values.length === 0) return undefined;
-    parts.push(`array_has_any(\`metaTags\`, [${values.map((value) => sqlString(metaTag(key, value))).join(', ')}])`);
-  }
-  return parts.join(' AND ');
-}
-
-/** A SQL string literal. DataFusion treats backslashes literally; a single quote is the only character to escape. */
-function sqlString(value: string): string {
-  return `'${checkString(value).replaceAll("'", "''")}'`;
-}
-
-/** An int32 for a SQL filter; anything else (NaN, 1.5, "1; drop") is refused rather than interpolated. */
-function sqlInt(value: number, what: string): string {
-  return String(checkInt32(value, what));
-}
-
-/**
- * Results read column by column: Arrow's row proxies (`toArray()`) resolve every field through a visitor, and under 32
- * asking clients that decoding was the API's largest single cost (about 10% of its main thread).
- */
-function storedChunksOf(table: ArrowTable): StoredChunk[] {
-  // An empty answer comes without a schema.
-  if (table.numRows === 0) return [];
-  const strings = (name: string) => columnOf(table, name).toArray() as unknown as string[];
-  const [ids, tenants, collections, documentIds, titles, texts, metadata] = ['id', 'tenant', 'collection', 'documentId', 'title', 'text', 'metadata'].map(strings);
-  const [versions, indexes, tokenCounts] = ['documentVersion', 'chunkIndex', 'tokenCount'].map((name) => numbersOf(table, name));
-  const pages = columnOf(table, 'pages');
-  const headingPaths = columnOf(table, 'headingPath');
-  return Array.from({ length: table.numRows }, (_, i) => ({
-    id: ids[i],
-    tenant: tenants[i],
-    collection: collections[i],
-    documentId: documentIds[i],
-    documentVersion: versions[i],
-    chunkIndex: indexes[i],
-    title: titles[i],
-    text: texts[i],
-    tokenCount: tokenCounts[i],
-    pages: Array.from((pages.get(i) ?? []) as Iterable<number>, Number),
-    headingPath: Array.from((headingPaths.get(i) ?? []) as Iterable<string>, String),
-    metadata: JSON.parse(metadata[i]) as Record<string, MetadataValue>,
-  }));
-}
-
-function columnOf(table: ArrowTable, name: string) {
-  const column = table.getChild(name);
-  if (!column) throw new Error(`LanceDB answered without the ${name} column`);
-  return column;
-}
-
-const numbersOf = (table: ArrowTable, name: string): number[] => table.numRows === 0 ? [] : Array.from(columnOf(table, name).toArray() as ArrayLike<number | bigint>, Number);
