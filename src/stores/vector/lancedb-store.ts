@@ -8,6 +8,7 @@ import { AppError, invalidRequest } from '../../errors';
 import { MAX_KEYWORD_TOKEN_LENGTH, keywordString } from '../../core/keywords/keyword-tokenizer';
 import { DEFAULT_RRF_K, reciprocalRankFusion } from '../../core/rrf';
 import { callLanceDb } from './lancedb-errors';
+import { TableWriter } from './lancedb-writer';
 import {
   CHUNK_COLUMNS,
   FTS_COLUMN,
@@ -122,9 +123,6 @@ export const DEFAULT_KEEP_VERSIONS_MS = 10 * 60_000;
  */
 export const DEFAULT_FRESH_INDEX_MAX_ROWS = 2_000;
 
-/** The longest a paced fold waits (see foldPacing): the rows it covers are searchable meanwhile, only misranked. */
-const MAX_FOLD_PAUSE_MS = 5_000;
-
 /** Two more threads than cores: the index builder runs one producer per core and its consumer needs a free thread. */
 export function defaultLanceCpuThreads(): number {
   return Math.max(4, availableParallelism() + 2);
@@ -132,17 +130,6 @@ export function defaultLanceCpuThreads(): number {
 
 /** Creating a table and its index takes well under a second; a lock this old was left by a crashed process. */
 const CREATE_LOCK_STALE_MS = 30_000;
-/** Group commit: a batch commits once it holds this many rows, or after the linger time. */
-const GROUP_COMMIT_ROWS = 128;
-const GROUP_COMMIT_LINGER_MS = 8;
-
-interface UpsertBatch {
-  rows: Map<string, Record<string, unknown>>;
-  /** Ends the linger early once the batch is full. */
-  full?: () => void;
-  waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
-}
-
 interface OpenedTable {
   connection: lancedb.Connection;
   table: lancedb.Table;
@@ -154,38 +141,29 @@ interface OpenedTable {
 export class LanceDbVectorStore implements VectorStore {
   readonly kind = 'lancedb' as const;
   private readonly tableName: string;
-  private readonly optimizeAfterWrites: number;
-  private readonly optimizeIdleMs: number;
-  private readonly keepVersionsMs: number;
   private readonly readConsistencySeconds: number;
   private readonly freshIndexMaxRows: number;
   private readonly freshenOn: 'search' | 'write';
-  private readonly foldPacing: number;
-  /** When the last optimize ended (ms since the epoch) and how long it took; the fold writers are waiting to start. */
-  private lastOptimize = { endedAt: 0, ms: 0 };
-  private pacedFold?: Promise<void>;
+  private readonly writer: TableWriter;
   private opened?: Promise<OpenedTable>;
   private closed = false;
-  /** Writes from this process run one at a time: LanceDB retries conflicting commits, but serialising avoids them. */
-  private writeTail: Promise<void> = Promise.resolve();
-  /** The upsert batch still taking rows (queued, not yet committing). */
-  private openBatch?: UpsertBatch;
-  private writesSinceOptimize = 0;
-  /** An optimize queued behind the writes and not yet started: later requests share it. */
-  private queuedOptimize?: Promise<void>;
-  private idleTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: LanceDbVectorStoreOptions) {
     if (!options.dir) throw new Error('LanceDbVectorStore: dir is required');
     this.tableName = options.tableName ?? DEFAULT_TABLE_NAME;
     checkIndexIdentity('LanceDbVectorStore', options, { what: 'table name', value: this.tableName });
-    this.optimizeAfterWrites = options.optimizeAfterWrites ?? DEFAULT_OPTIMIZE_AFTER_WRITES;
-    this.optimizeIdleMs = options.optimizeIdleMs ?? DEFAULT_OPTIMIZE_IDLE_MS;
-    this.keepVersionsMs = options.keepVersionsMs ?? DEFAULT_KEEP_VERSIONS_MS;
     this.readConsistencySeconds = options.readConsistencySeconds ?? 0;
     this.freshIndexMaxRows = options.freshIndexMaxRows ?? DEFAULT_FRESH_INDEX_MAX_ROWS;
     this.freshenOn = options.freshenOn ?? 'search';
-    this.foldPacing = options.foldPacing ?? 0;
+    this.writer = new TableWriter({
+      tableName: this.tableName,
+      optimizeAfterWrites: options.optimizeAfterWrites ?? DEFAULT_OPTIMIZE_AFTER_WRITES,
+      optimizeIdleMs: options.optimizeIdleMs ?? DEFAULT_OPTIMIZE_IDLE_MS,
+      keepVersionsMs: options.keepVersionsMs ?? DEFAULT_KEEP_VERSIONS_MS,
+      foldPacing: options.foldPacing ?? 0,
+      logger: options.logger,
+      table: () => this.opened?.then((o) => o.table),
+    });
     // Lance reads this once, when its CPU pool first starts (lazily, on first use), so it must be in the environment
     // before any LanceDB work in this process. An explicit setting (an operator's) wins.
     process.env.LANCE_CPU_THREADS ??= String(options.lanceCpuThreads ?? defaultLanceCpuThreads());
@@ -204,40 +182,8 @@ export class LanceDbVectorStore implements VectorStore {
     if (chunks.length === 0) return;
     const rows = chunks.map((chunk) => toRow(chunk, this.options.dimensions));
     const { table, ftsIndexName } = await this.open();
-    // Group commit: upserts that arrive while earlier writes run join one merge-insert. Each LanceDB commit costs
-    // ~10 ms whatever its size, so a worker ingesting many small documents at once would otherwise spend its time
-    // committing one chunk at a time.
-    let batch = this.openBatch;
-    if (!batch) {
-      const fresh: UpsertBatch = { rows: new Map(), waiters: [] };
-      batch = this.openBatch = fresh;
-      void this.write(() => this.commitBatch(table, fresh));
-    }
-    // A batch must not hold an id twice (merge-insert would write both copies): the last one wins, as it would had
-    // the chunks been upserted one by one. Keyed by tenant too: another tenant's chunk id never overwrites this one.
-    for (const row of rows) batch.rows.set(`${row.tenant}\u0000${row.id}`, row);
-    if (batch.rows.size >= GROUP_COMMIT_ROWS) batch.full?.();
-    const joined = batch;
-    await new Promise<void>((resolve, reject) => joined.waiters.push({ resolve, reject }));
+    await this.writer.upsert(table, rows);
     if (this.freshenOn === 'write') await this.freshenKeywordIndex(table, ftsIndexName);
-  }
-
-  private async commitBatch(table: lancedb.Table, batch: UpsertBatch): Promise<void> {
-    // Linger briefly while the batch is small: concurrent jobs are about to add theirs, and one commit of 64 rows
-    // costs about what one commit of 1 row costs.
-    if (batch.rows.size < GROUP_COMMIT_ROWS && this.openBatch === batch) {
-      await new Promise<void>((resolve) => {
-        batch.full = resolve;
-        setTimeout(resolve, GROUP_COMMIT_LINGER_MS);
-      });
-    }
-    if (this.openBatch === batch) this.openBatch = undefined;
-    try {
-      await table.mergeInsert(['tenant', 'id']).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([...batch.rows.values()]);
-      for (const w of batch.waiters) w.resolve();
-    } catch (err) {
-      for (const w of batch.waiters) w.reject(err);
-    }
   }
 
   search(req: VectorSearchRequest): Promise<ScoredChunk[]> {
@@ -288,9 +234,8 @@ export class LanceDbVectorStore implements VectorStore {
 
   private async deleteWhereUnmapped(where: string): Promise<void> {
     const { table } = await this.open();
-    // Upserts called after this delete must land after it, so they may not join a batch queued before it.
-    this.openBatch = undefined;
-    await this.write(async () => {
+    // Upserts called after this delete land after it.
+    await this.writer.delete(async () => {
       await table.delete(where);
     });
   }
@@ -333,7 +278,7 @@ export class LanceDbVectorStore implements VectorStore {
 
   async optimize(): Promise<void> {
     await this.open();
-    await this.queueOptimize();
+    await this.writer.fold();
   }
 
   async ping(): Promise<void> {
@@ -345,9 +290,8 @@ export class LanceDbVectorStore implements VectorStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
     // Let queued writes (and a running compaction) finish: abandoning them could lose a chunk the caller awaited.
-    await this.writeTail;
+    await this.writer.drain();
     const opened = this.opened;
     this.opened = undefined;
     if (!opened) return;
@@ -517,7 +461,7 @@ export class LanceDbVectorStore implements VectorStore {
   private async freshenKeywordIndex(table: lancedb.Table, ftsIndexName: string): Promise<void> {
     const stats = await table.indexStats(ftsIndexName);
     if (!stats || stats.numUnindexedRows === 0) return;
-    if (stats.numIndexedRows < this.freshIndexMaxRows) return this.freshenOn === 'write' ? this.pacedOptimize() : this.queueOptimize();
+    if (stats.numIndexedRows < this.freshIndexMaxRows) return this.freshenOn === 'write' ? this.writer.pacedFold() : this.writer.fold();
     // A large table is folded by its writer (the write count and the idle timer), never because someone searched: a
     // search of a table another process is filling would otherwise rewrite it again and again (see the default).
   }
@@ -551,71 +495,5 @@ export class LanceDbVectorStore implements VectorStore {
     const scores = numbersOf(rows, '_score');
     // Rows from the unindexed (flat) path are not always returned in score order.
     return storedChunksOf(rows).map((chunk, i) => ({ chunk, score: scores[i] })).sort((a, b) => b.score - a.score);
-  }
-
-  /** Runs a write after the previous ones, then counts it towards the next compaction. */
-  private async write(fn: () => Promise<void>): Promise<void> {
-    await this.enqueue(fn);
-    this.writesSinceOptimize++;
-    if (this.closed) return; // close() has drained the queue; nothing more to schedule
-    if (this.writesSinceOptimize >= this.optimizeAfterWrites) {
-      void this.queueOptimize();
-    } else if (this.optimizeIdleMs > 0) {
-      if (this.idleTimer) clearTimeout(this.idleTimer);
-      this.idleTimer = setTimeout(() => void this.queueOptimize(), this.optimizeIdleMs);
-      this.idleTimer.unref(); // never keep a process alive just to compact
-    }
-  }
-
-  /**
-   * A fold for writers, started no sooner than `foldPacing` times the last fold's duration after it. A fold compacts
-   * the table and rebuilds its keyword index whatever was added, so while writes keep coming (a worker indexing the
-   * turns of 32 conversations) folding after every commit kept the worker's core 70-80% busy; paced, one fold covers
-   * every write of the pause (the same load: 17-47%, `npm run bench -- --only load`).
-   */
-  private pacedOptimize(): Promise<void> {
-    if (this.pacedFold) return this.pacedFold;
-    const pause = Math.min(MAX_FOLD_PAUSE_MS, this.foldPacing * this.lastOptimize.ms);
-    const wait = this.lastOptimize.endedAt + pause - Date.now();
-    if (wait <= 0) return this.queueOptimize();
-    this.pacedFold = new Promise<void>((resolve) => setTimeout(resolve, wait)).then(() => {
-      this.pacedFold = undefined;
-      return this.queueOptimize();
-    });
-    return this.pacedFold;
-  }
-
-  private enqueue(fn: () => Promise<void>): Promise<void> {
-    const run = this.writeTail.then(fn);
-    this.writeTail = run.catch(() => undefined);
-    return run;
-  }
-
-  /**
-   * Compacts small fragments, folds new rows into the full-text index and prunes old versions. Queued behind the
-   * writes; a write that triggers it does not wait for it (the next write does). Requests made before it starts share
-   * it. Failures are logged, not thrown: the data is intact and still searchable, and the next trigger tries again.
-   */
-  private queueOptimize(): Promise<void> {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    if (this.queuedOptimize) return this.queuedOptimize;
-    const run = this.enqueue(async () => {
-      this.queuedOptimize = undefined;
-      if (!this.opened) return;
-      const pending = this.writesSinceOptimize;
-      this.writesSinceOptimize = 0;
-      try {
-        const { table } = await this.opened;
-        const started = Date.now();
-        const stats = await table.optimize({ cleanupOlderThan: new Date(Date.now() - this.keepVersionsMs) });
-        this.lastOptimize = { endedAt: Date.now(), ms: Date.now() - started };
-        this.options.logger?.info({ table: this.tableName, ms: this.lastOptimize.ms, writes: pending, ...stats.compaction }, 'lancedb table optimized');
-      } catch (err) {
-        this.writesSinceOptimize += pending;
-        this.options.logger?.warn({ err, table: this.tableName }, 'lancedb optimize failed');
-      }
-    });
-    this.queuedOptimize = run;
-    return run;
   }
 }
