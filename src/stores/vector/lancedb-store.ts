@@ -1,40 +1,19 @@
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as lancedb from '@lancedb/lancedb';
-import type { Schema } from 'apache-arrow';
-import { AppError, invalidRequest } from '../../errors';
-import { MAX_KEYWORD_TOKEN_LENGTH, keywordString } from '../../core/keywords/keyword-tokenizer';
+import { invalidRequest } from '../../errors';
+import { keywordString } from '../../core/keywords/keyword-tokenizer';
 import { DEFAULT_RRF_K, reciprocalRankFusion } from '../../core/rrf';
 import { callLanceDb } from './lancedb-errors';
 import { TableWriter } from './lancedb-writer';
-import {
-  CHUNK_COLUMNS,
-  FTS_COLUMN,
-  LAYOUT_VERSION,
-  META_DIMENSIONS,
-  META_LAYOUT,
-  META_MODEL,
-  META_UNIT_VECTORS,
-  SCALAR_INDEXES,
-  chunkFilter,
-  findIndexes,
-  numbersOf,
-  sqlInt,
-  sqlString,
-  storedChunksOf,
-  tableSchema,
-  toRow,
-  unitVector,
-} from './lancedb-layout';
+import { openOrCreateTable, type OpenedTable } from './lancedb-table';
+import { CHUNK_COLUMNS, FTS_COLUMN, chunkFilter, numbersOf, sqlInt, sqlString, storedChunksOf, toRow, unitVector } from './lancedb-layout';
 import type { ChunkRecord, ScoredChunk, StoredChunk, VectorSearchRequest, VectorStore } from './vector-store';
 import { checkIndexIdentity, checkSearchRequest, hybridDepth, type IndexIdentityOptions } from './chunk-checks';
 
 /**
  * The embedded vector store: one LanceDB table in a local directory holds every tenant's chunks, and every read and
  * delete is filtered by the tenant column. Dense search is exact (flat) cosine search (dot distance over stored unit
- * vectors, see META_UNIT_VECTORS), prefiltered through scalar indexes (SCALAR_INDEXES); keyword search is LanceDB's
+ * vectors, see META_UNIT_VECTORS in lancedb-layout.ts), prefiltered through scalar indexes (SCALAR_INDEXES there); keyword search is LanceDB's
  * BM25 full-text search over the `keywords` column, which holds our own tokenizer's output (see keyword-tokenizer.ts)
  * so that LanceDB and Qdrant match the same terms.
  *
@@ -128,15 +107,6 @@ export function defaultLanceCpuThreads(): number {
   return Math.max(4, availableParallelism() + 2);
 }
 
-/** Creating a table and its index takes well under a second; a lock this old was left by a crashed process. */
-const CREATE_LOCK_STALE_MS = 30_000;
-interface OpenedTable {
-  connection: lancedb.Connection;
-  table: lancedb.Table;
-  ftsIndexName: string;
-  /** 'dot' when the table stores unit vectors (META_UNIT_VECTORS), else 'cosine'. */
-  distance: 'dot' | 'cosine';
-}
 
 export class LanceDbVectorStore implements VectorStore {
   readonly kind = 'lancedb' as const;
@@ -329,124 +299,9 @@ export class LanceDbVectorStore implements VectorStore {
     return this.opened;
   }
 
-  private async openTable(): Promise<OpenedTable> {
-    await mkdir(this.options.dir, { recursive: true });
-    const connection = await lancedb.connect(this.options.dir, { readConsistencyInterval: this.readConsistencySeconds, session: this.options.session });
-    try {
-      // Fast path: the table and its indexes exist (every start but the first).
-      const existing = await this.openExisting(connection);
-      const indexes = existing && (await findIndexes(existing));
-      if (existing && indexes?.fullText && indexes.missingScalar.length === 0) {
-        return { connection, table: existing, ftsIndexName: indexes.fullText, distance: await this.checkRecordedEmbedding(existing) };
-      }
-      const { table, ftsIndexName, distance } = await this.withCreateLock(async () => {
-        const created = (await this.openExisting(connection)) ?? (await connection.createEmptyTable(this.tableName, this.schema(), { mode: 'create', existOk: true }));
-        const checked = await this.checkRecordedEmbedding(created);
-        return { table: created, ftsIndexName: await this.ensureIndexes(created), distance: checked };
-      });
-      return { connection, table, ftsIndexName, distance };
-    } catch (err) {
-      connection.close();
-      throw err;
-    }
-  }
-
-  private async openExisting(connection: lancedb.Connection): Promise<lancedb.Table | undefined> {
-    if (!(await connection.tableNames()).includes(this.tableName)) return undefined;
-    try {
-      return await connection.openTable(this.tableName);
-    } catch {
-      return undefined; // listed but not committed yet: another process is creating it
-    }
-  }
-
-  private schema(): Schema {
-    return tableSchema(this.options.dimensions, this.options.embeddingModel);
-  }
-
-  /**
-   * Runs `fn` while holding a lock file in the database directory. Creating a table is not safe to race in LanceDB
-   * 0.31: two concurrent creates both commit, the second as an Overwrite (which would drop rows written in between),
-   * and the first one's index creation then fails with "CreateIndex transaction is incompatible with concurrent
-   * transaction Overwrite" (seen in 2 of 60 rounds of three stores starting together). A lock older than
-   * CREATE_LOCK_STALE_MS is taken to be left by a crashed process and removed.
-   */
-  private async withCreateLock<T>(fn: () => Promise<T>): Promise<T> {
-    const lockPath = join(this.options.dir, `.${this.tableName}.create.lock`);
-    const deadline = Date.now() + 2 * CREATE_LOCK_STALE_MS;
-    for (;;) {
-      try {
-        await writeFile(lockPath, `${process.pid}\n`, { flag: 'wx' });
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const age = await stat(lockPath).then((st) => Date.now() - st.mtimeMs, () => 0);
-        if (age > CREATE_LOCK_STALE_MS) await rm(lockPath, { force: true });
-        else if (Date.now() > deadline) throw new Error(`LanceDbVectorStore: timed out waiting for ${lockPath}`);
-        else await sleep(25);
-      }
-    }
-    try {
-      return await fn();
-    } finally {
-      await rm(lockPath, { force: true });
-    }
-  }
-
-  /** Vectors from two models (or two sizes) must never share a table: their distances would be meaningless. */
-  private async checkRecordedEmbedding(table: lancedb.Table): Promise<'dot' | 'cosine'> {
-    const schema = await table.schema();
-    const recorded = {
-      dimensions: schema.metadata.get(META_DIMENSIONS),
-      embeddingModel: schema.metadata.get(META_MODEL),
-      layout: schema.metadata.get(META_LAYOUT),
-    };
-    const wanted = { dimensions: String(this.options.dimensions), embeddingModel: this.options.embeddingModel, layout: LAYOUT_VERSION };
-    if (recorded.dimensions !== wanted.dimensions || recorded.embeddingModel !== wanted.embeddingModel || recorded.layout !== wanted.layout) {
-      throw new AppError('embedding_mismatch', `LanceDB table ${this.tableName} in ${this.options.dir} holds ${recorded.dimensions ?? '?'}-dimension vectors from model ` +
-          `${JSON.stringify(recorded.embeddingModel ?? '?')} (layout ${recorded.layout ?? '?'}), but this service is configured for ` +
-          `${wanted.dimensions} dimensions from ${JSON.stringify(wanted.embeddingModel)} (layout ${wanted.layout}). ` +
-          'Use another directory or table name, or re-index into a new table.',
-        { recorded, configured: wanted, dir: this.options.dir, table: this.tableName },
-        { retryable: false },
-      );
-    }
-    return schema.metadata.get(META_UNIT_VECTORS) === '1' ? 'dot' : 'cosine';
-  }
-
-  /**
-   * Creates the missing indexes (called under the create lock, so two processes never race) and returns the full-text
-   * index's name:
-   * - the full-text index on `keywords`;
-   * - the scalar indexes of SCALAR_INDEXES (a table created by an older version gets them on the first start of this
-   *   one). Cost: one scan of each column, ~20 ms at 11k rows; new rows are folded in by optimize().
-   */
-  private async ensureIndexes(table: lancedb.Table): Promise<string> {
-    const found = await findIndexes(table);
-    const fullText = found.fullText ?? (await this.createFullTextIndex(table));
-    for (const index of found.missingScalar) await table.createIndex(index.column, { replace: false, config: index.config() });
-    return fullText;
-  }
-
-  /** Creates the full-text index on `keywords`; returns its name. */
-  private async createFullTextIndex(table: lancedb.Table): Promise<string> {
-    await table.createIndex(FTS_COLUMN, {
-      replace: false,
-      config: lancedb.Index.fts({
-        // Our tokenizer already folded, filtered and stemmed: the index must only split on the spaces we put.
-        baseTokenizer: 'whitespace',
-        lowercase: false,
-        stem: false,
-        removeStopWords: false,
-        asciiFolding: false,
-        // Tantivy counts bytes: 4 bytes per character so it keeps every token keywordTokens keeps.
-        maxTokenLength: MAX_KEYWORD_TOKEN_LENGTH * 4,
-        withPosition: false,
-      }),
-    });
-    const created = (await findIndexes(table)).fullText;
-    if (!created) throw new Error(`LanceDB did not create the full-text index on ${FTS_COLUMN}`);
-    return created;
+  private openTable(): Promise<OpenedTable> {
+    const { dir, dimensions, embeddingModel, session } = this.options;
+    return openOrCreateTable({ dir, tableName: this.tableName, dimensions, embeddingModel, session, readConsistencySeconds: this.readConsistencySeconds });
   }
 
   /**
