@@ -1,20 +1,11 @@
-import { createHash } from 'node:crypto';
 import type { QdrantClient as QdrantClientType, Schemas } from '@qdrant/js-client-rest' with { 'resolution-mode': 'import' };
 import { AppError, invalidRequest } from '../../errors';
-import { chunkKeywordText } from '../../core/keywords/keyword-tokenizer';
 import { DEFAULT_RRF_K } from '../../core/rrf';
-import { documentSparseVector, querySparseVector, termIdf, type SparseVector } from '../../core/keywords/sparse-vector';
-import { checkChunk, checkIndexIdentity, checkInt32, checkSearchRequest, checkString, hybridDepth, metaTag, type IndexIdentityOptions } from './chunk-checks';
+import { querySparseVector, termIdf, type SparseVector } from '../../core/keywords/sparse-vector';
+import { checkIndexIdentity, checkInt32, checkSearchRequest, checkString, hybridDepth, type IndexIdentityOptions } from './chunk-checks';
 import { callQdrant, mapQdrantError } from './qdrant-errors';
-import type {
-  ChunkRecord,
-  MetadataValue,
-  ScoredChunk,
-  SearchFilter,
-  StoredChunk,
-  VectorSearchRequest,
-  VectorStore,
-} from './vector-store';
+import { DENSE_VECTOR, SPARSE_VECTOR, matchValue, searchFilter, sortByIndex, toPoint, toStoredChunk } from './qdrant-points';
+import type { ChunkRecord, ScoredChunk, StoredChunk, VectorSearchRequest, VectorStore } from './vector-store';
 
 /**
  * The production vector store: one Qdrant collection holds every tenant's chunks, and every read and delete carries a
@@ -56,8 +47,6 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
  */
 export const QDRANT_LAYOUT_VERSION = 3;
 
-export const DENSE_VECTOR = 'dense';
-export const SPARSE_VECTOR = 'sparse';
 /** Collection metadata key holding what the vectors are. */
 const METADATA_KEY = 'ragmem';
 /** Page size when listChunks must scan (chunk indices with gaps). */
@@ -132,7 +121,7 @@ export class QdrantVectorStore implements VectorStore {
     // keeps the later chunk, as if the chunks had been upserted one by one.
     const points = new Map<string, Schemas['PointStruct']>();
     for (const chunk of chunks) {
-      const point = this.toPoint(chunk);
+      const point = toPoint(chunk, this.options.dimensions);
       points.delete(point.id as string);
       points.set(point.id as string, point);
     }
@@ -407,91 +396,4 @@ export class QdrantVectorStore implements VectorStore {
     } while (offset !== undefined && chunks.length < max);
     return chunks;
   }
-
-  private toPoint(chunk: ChunkRecord): Schemas['PointStruct'] {
-    checkChunk(chunk, this.options.dimensions);
-    const vector: Record<string, Schemas['Vector']> = { [DENSE_VECTOR]: Array.from(chunk.vector) };
-    const sparse = documentSparseVector(chunkKeywordText(chunk));
-    // A chunk of only stop words has no sparse vector at all (named vectors are optional per point).
-    if (sparse.indices.length > 0) vector[SPARSE_VECTOR] = sparse;
-    return {
-      id: pointId(chunk.tenant, chunk.id),
-      vector,
-      payload: {
-        chunkId: chunk.id,
-        tenant: chunk.tenant,
-        collection: chunk.collection,
-        documentId: chunk.documentId,
-        documentVersion: chunk.documentVersion,
-        chunkIndex: chunk.chunkIndex,
-        title: chunk.title,
-        text: chunk.text,
-        tokenCount: chunk.tokenCount,
-        pages: [...chunk.pages],
-        headingPath: [...chunk.headingPath],
-        metadata: { ...chunk.metadata },
-        meta: Object.entries(chunk.metadata).map(([key, value]) => metaTag(key, value)),
-        // The chunk's term ids, for the per-tenant document frequencies (tenantIdf).
-        terms: sparse.indices,
-      },
-    };
-  }
-}
-
-/**
- * The point id of a chunk: sha256(tenant, NUL, chunk id) in UUID form (version nibble 8, "custom", RFC 9562; variant
- * 10). The tenant is part of it, so two tenants writing the same chunk id never overwrite each other.
- */
-export function pointId(tenant: string, chunkId: string): string {
-  const bytes = createHash('sha256').update(tenant).update('\u0000').update(chunkId).digest().subarray(0, 16);
-  bytes[6] = (bytes[6] & 0x0f) | 0x80;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-/** The Qdrant filter of a search, or undefined when it can match nothing (an empty list of allowed values). */
-function searchFilter(tenant: string, collection: string, filter: SearchFilter = {}): Filter | undefined {
-  const must: Condition[] = [matchValue('tenant', checkString(tenant, 'tenant')), matchValue('collection', checkString(collection, 'collection'))];
-  if (filter.documentIds !== undefined) {
-    if (filter.documentIds.length === 0) return undefined;
-    must.push({ key: 'documentId', match: { any: unique(filter.documentIds.map((id) => checkString(id, 'documentIds entry'))) } });
-  }
-  for (const [key, wanted] of Object.entries(filter.metadata ?? {})) {
-    const values = Array.isArray(wanted) ? wanted : [wanted];
-    if (values.length === 0) return undefined;
-    must.push({ key: 'meta', match: { any: unique(values.map((value) => metaTag(key, value))) } });
-  }
-  return { must };
-}
-
-function matchValue(key: string, value: string | number): Condition {
-  return { key, match: { value } };
-}
-
-/** `match.any` requires unique items. */
-function unique(values: string[]): string[] {
-  return [...new Set(values)];
-}
-
-function sortByIndex(chunks: StoredChunk[]): StoredChunk[] {
-  return chunks.sort((a, b) => a.chunkIndex - b.chunkIndex);
-}
-
-function toStoredChunk(payload: Record<string, unknown> | null | undefined): StoredChunk {
-  if (!payload) throw new AppError('vector_store_error', 'Qdrant returned a point without payload', { dependency: 'qdrant' }, { retryable: false });
-  return {
-    id: payload.chunkId as string,
-    tenant: payload.tenant as string,
-    collection: payload.collection as string,
-    documentId: payload.documentId as string,
-    documentVersion: Number(payload.documentVersion),
-    chunkIndex: Number(payload.chunkIndex),
-    title: payload.title as string,
-    text: payload.text as string,
-    tokenCount: Number(payload.tokenCount),
-    pages: ((payload.pages ?? []) as unknown[]).map(Number),
-    headingPath: ((payload.headingPath ?? []) as unknown[]).map(String),
-    metadata: { ...((payload.metadata ?? {}) as Record<string, MetadataValue>) },
-  };
 }
