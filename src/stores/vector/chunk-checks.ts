@@ -85,3 +85,12 @@ export function checkIndexIdentity(store: string, opts: IndexIdentityOptions, na
   if (!opts.embeddingModel) throw new Error(`${store}: embeddingModel is required`);
   if (!/^[A-Za-z0-9_-]+$/.test(name.value)) throw new Error(`${store}: bad ${name.what} ${JSON.stringify(name.value)}`);
 }
+
+/** The scalar fields of a chunk both stores keep as they are (each adds its own id, lists, metadata and vectors). */
+export function scalarFieldsOf(chunk: ChunkRecord) {
+  const { tenant, collection, documentId, documentVersion, chunkIndex, title, text, tokenCount } = chunk;
+  return { tenant, collection, documentId, documentVersion, chunkIndex, title, text, tokenCount };
+}
+
+/** The metadata as filterable tags, one per key and value (see metaTag). */
+export const metaTagsOf = (metadata: ChunkRecord['metadata']) => Object.entries(metadata).map(([key, value]) => metaTag(key, value));

@@ -2,7 +2,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8, type Table as ArrowTable } from 'apache-arrow';
 import { chunkKeywordText, keywordString } from '../../core/keywords/keyword-tokenizer';
 import type { ChunkRecord, MetadataValue, SearchFilter, StoredChunk } from './vector-store';
-import { checkChunk, checkInt32, checkString, metaTag } from './chunk-checks';
+import { checkChunk, checkInt32, checkString, metaTag, metaTagsOf, scalarFieldsOf } from './chunk-checks';
 
 /**
  * The layout of ragmem's LanceDB tables: columns and recorded settings, rows both ways (chunks in, column-wise decoded
@@ -45,18 +45,11 @@ export function toRow(chunk: ChunkRecord, dimensions: number): Record<string, un
   checkChunk(chunk, dimensions);
   return {
     id: chunk.id,
-    tenant: chunk.tenant,
-    collection: chunk.collection,
-    documentId: chunk.documentId,
-    documentVersion: chunk.documentVersion,
-    chunkIndex: chunk.chunkIndex,
-    title: chunk.title,
-    text: chunk.text,
-    tokenCount: chunk.tokenCount,
+    ...scalarFieldsOf(chunk),
     pages: chunk.pages,
     headingPath: chunk.headingPath,
     metadata: JSON.stringify(chunk.metadata),
-    metaTags: Object.entries(chunk.metadata).map(([key, value]) => metaTag(key, value)),
+    metaTags: metaTagsOf(chunk.metadata),
     keywords: keywordString(chunkKeywordText(chunk)),
     // Stored unit length, so that dot distance is cosine distance (see META_UNIT_VECTORS). A zero vector stays zero.
     vector: Array.from(unitVector(chunk.vector) ?? chunk.vector),

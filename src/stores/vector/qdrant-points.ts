@@ -3,7 +3,7 @@ import type { Schemas } from '@qdrant/js-client-rest' with { 'resolution-mode': 
 import { AppError } from '../../errors';
 import { chunkKeywordText } from '../../core/keywords/keyword-tokenizer';
 import { documentSparseVector } from '../../core/keywords/sparse-vector';
-import { checkChunk, checkString, metaTag } from './chunk-checks';
+import { checkChunk, checkString, metaTag, metaTagsOf, scalarFieldsOf } from './chunk-checks';
 import type { ChunkRecord, MetadataValue, SearchFilter, StoredChunk } from './vector-store';
 
 /** Chunks as Qdrant points and back, and the filters every read and delete goes through. */
@@ -26,18 +26,11 @@ export function toPoint(chunk: ChunkRecord, dimensions: number): Schemas['PointS
     vector,
     payload: {
       chunkId: chunk.id,
-      tenant: chunk.tenant,
-      collection: chunk.collection,
-      documentId: chunk.documentId,
-      documentVersion: chunk.documentVersion,
-      chunkIndex: chunk.chunkIndex,
-      title: chunk.title,
-      text: chunk.text,
-      tokenCount: chunk.tokenCount,
+      ...scalarFieldsOf(chunk),
       pages: [...chunk.pages],
       headingPath: [...chunk.headingPath],
       metadata: { ...chunk.metadata },
-      meta: Object.entries(chunk.metadata).map(([key, value]) => metaTag(key, value)),
+      meta: metaTagsOf(chunk.metadata),
       // The chunk's term ids, for the per-tenant document frequencies (tenantIdf).
       terms: sparse.indices,
     },
