@@ -140,7 +140,7 @@ async function runLoad(d: Deployment, label: string, gone: Promise<unknown>, sig
       return { kind: 'answered', status: res.status, body: parsed, after: sigtermSent() };
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
-      if (e.name === 'TimeoutError') throw new Error(`${method} ${p} hung past ${REQUEST_BOUND_MS} ms`);
+      if (e.name === 'TimeoutError') throw new Error(`${method} ${p} hung past ${REQUEST_BOUND_MS} ms`, { cause: err });
       // undici: "fetch failed" with the socket's error as the cause (ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET).
       return { kind: 'connection', code: e.cause?.code ?? e.cause?.message ?? e.message, after: sigtermSent() };
     } finally {

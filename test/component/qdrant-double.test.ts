@@ -5,7 +5,7 @@ import { startQdrantDouble, qdrantIdf, type QdrantDouble } from '../support/qdra
 
 interface ApiResponse {
   status: number;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: any;  
 }
 
 let qdrant: QdrantDouble;

@@ -17,7 +17,6 @@ const tokenCounter = new TokenCounter();
 const tokenizer = getTokenizer('v3', true);
 const exact = (s: string) => tokenizer.encode(s, false, false).length;
 const paragraphs = xquadParagraphs();
-const prose = paragraphs.join('\n\n');
 
 const text = (t: string): ParsedDocument => ({ format: 'text', text: t });
 const markdown = (t: string): ParsedDocument => ({ format: 'markdown', text: t });

@@ -1,5 +1,5 @@
 import { buildContext } from '../../src/context/build-context';
-import type { BuildContextInput, RetrievedCandidate } from '../../src/context/context-types';
+import type { BuildContextInput } from '../../src/context/context-types';
 import { formatRetrievedBlock, placePassages } from '../../src/context/retrieved';
 import { joinOverlapping, mergeCandidates } from '../../src/core/passages';
 import { defuse } from '../../src/context/defuse';

@@ -49,7 +49,7 @@ describe('where the API listens (decideListen)', () => {
 
 describe('docker-compose.yml', () => {
   // The file must stay what `docker compose config` reads.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const yaml = require('js-yaml') as { load(text: string): any };
   const compose = yaml.load(fs.readFileSync(path.resolve(__dirname, '../../docker-compose.yml'), 'utf8'));
 

@@ -29,7 +29,7 @@ const PREFIX = 64;
 
 const ASCII = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
-  let k = 0;
+  let k: number;
   if (c >= 0x41 && c <= 0x5a) k = UPPER;
   else if (c >= 0x61 && c <= 0x7a) k = LOWER;
   else if (c >= 0x30 && c <= 0x39) k = DIGIT;

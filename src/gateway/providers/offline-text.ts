@@ -152,7 +152,7 @@ const ABBREVIATIONS = new Set(
 
 /** Where `text` may end a sentence after `end` (exclusive): not after an abbreviation, an initial or inside a number. */
 function isBoundary(text: string, punctStart: number, next: string): boolean {
-  if (!/[\p{Lu}\p{N}"'“‘(\[\p{Lo}]/u.test(next)) return false;
+  if (!/[\p{Lu}\p{N}"'“‘([\p{Lo}]/u.test(next)) return false;
   if (text[punctStart] !== '.') return true;
   const before = /([\p{L}.]+)$/u.exec(text.slice(Math.max(0, punctStart - 12), punctStart));
   if (before === null) return true;

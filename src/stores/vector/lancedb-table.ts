@@ -84,7 +84,7 @@ async function withCreateLock<T>(t: TableTarget, fn: () => Promise<T>): Promise<
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const age = await stat(lockPath).then((st) => Date.now() - st.mtimeMs, () => 0);
       if (age > CREATE_LOCK_STALE_MS) await rm(lockPath, { force: true });
-      else if (Date.now() > deadline) throw new Error(`LanceDbVectorStore: timed out waiting for ${lockPath}`);
+      else if (Date.now() > deadline) throw new Error(`LanceDbVectorStore: timed out waiting for ${lockPath}`, { cause: err });
       else await sleep(25);
     }
   }

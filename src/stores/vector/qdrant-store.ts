@@ -67,7 +67,7 @@ const PAYLOAD_INDEXES: Array<{ field_name: string; field_schema: Schemas['Payloa
  * The client ships CommonJS (`require` condition) but its package is `"type": "module"`, so TypeScript (node16
  * resolution) types it as ESM. The types come from an import-mode type import; the runtime is the CommonJS build.
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const { QdrantClient } = require('@qdrant/js-client-rest') as typeof import('@qdrant/js-client-rest', { with: { 'resolution-mode': 'import' } });
 
 type Condition = Schemas['Condition'];
