@@ -18,7 +18,7 @@ const { startWorker } = api;
 const text = (i: number) =>
   Array.from({ length: 12 }, (_, s) => `Record ${i} entry ${s}: the beacon${i} logbook notes tide, wind and lamp hours for the night watch.`).join(' ');
 
-async function progressOf(jobId: string): Promise<{ status: string; progress: { done: number; total: number } }> {
+async function progressOf(jobId: string): Promise<{ status: string; progress: { done: number; total: number }; oldIndex?: { droppedAt: string | null } }> {
   const res = await api.server.request('GET', `/reindex/${jobId}`);
   expect(res.status).toBe(200);
   return res.body;
@@ -87,6 +87,8 @@ describe('When the worker running a reindex stops or dies', () => {
       if (deleted.includes(id)) expect(await store.count('default', { documentId: id })).toBe(0);
       else expect(await store.count('default', { documentId: id })).toBeGreaterThan(1);
     }
+    // The old (default) index loses this collection's chunks REINDEX_DROP_GRACE_MS after the job completed.
+    await waitFor('the old index to be dropped', async () => ((await progressOf(jobId)).oldIndex?.droppedAt ? true : undefined));
     expect(await api.server.services.vectors.count('default', { collection: 'harbor' })).toBe(0);
   }, SLOW_PROCESS_TEST_MS);
 });
