@@ -86,6 +86,7 @@ export async function ingestDocument(
         progress: { stage: 'done', done: chunks, total: chunks },
         chunkCount: chunks,
         indexedVersion: version,
+        previousIndexedVersion: doc.indexedVersion !== version ? doc.indexedVersion : doc.previousIndexedVersion,
         indexedAt: new Date().toISOString(),
       });
       // A reindex may have switched the collection to an index we did not write (it started after we looked and

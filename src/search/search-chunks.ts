@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Embedder } from '../gateway/embedder';
 import { fusionFor } from './hybrid-fusion';
+import { servedVersions } from './served-versions';
 import type { MergeCandidate } from '../core/passages';
 import type { DocumentStore } from '../stores/document/document-store';
 import type { VectorIndexes } from '../indexes/vector-indexes';
@@ -67,13 +68,14 @@ export async function searchChunks(
 /** Searches never fetch more than this many chunks per call (k is at most 100 at the API). */
 const MAX_FETCH = 400;
 
-/** The hits (at most k) whose chunk is of the version its document serves now, with the document's current title. */
+/** The hits (at most k) whose chunk is of the version its document serves (see served-versions), with its current title. */
 async function currentVersionsOf(documents: DocumentStore, tenant: string, found: ScoredChunk[], k: number): Promise<SearchHit[]> {
   const docs = await documents.getMany(tenant, [...new Set(found.map((f) => f.chunk.documentId))]);
+  const served = servedVersions(docs, found);
   const hits: SearchHit[] = [];
   for (const { chunk, score } of found) {
     const doc = docs.get(chunk.documentId);
-    if (!doc || doc.indexedVersion !== chunk.documentVersion) continue;
+    if (!doc || served.get(chunk.documentId) !== chunk.documentVersion) continue;
     hits.push({
       chunkId: chunk.id,
       documentId: chunk.documentId,

@@ -2,6 +2,7 @@ import { startTestServer, waitForDocument, type TestServer } from '../support/te
 import { generatedText } from '../support/fixtures';
 import { ingestJobId } from '../../src/queues/ingest-queue';
 import { waitFor } from '../support/wait-for';
+import { PREVIOUS_VERSION_GRACE_MS } from '../../src/search/served-versions';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -101,8 +102,36 @@ describe('When a document is reindexed', () => {
     const after = await waitForDocument(server, created.body.id, A);
     expect(after.version).toBe(before.version + 1);
     expect(after.chunkCount).toBe(before.chunkCount);
+    // The record remembers the version it replaced (a search whose store read predates the switch serves that one).
+    expect((await server.services.documents.get('tenant-a', created.body.id))?.previousIndexedVersion).toBe(before.version);
     // The old version's chunks are retired just after the switch; the job completes once they are gone.
     expect(await waitForJobToSettle(created.body.id, after.version)).toBe('completed');
     expect(await server.services.vectors.count('tenant-a', { documentId: created.body.id })).toBe(before.chunkCount);
+  });
+});
+
+describe('When a search read the store just before a replacement switched over', () => {
+  it('then it serves the replaced version for that moment, never nothing, and only within the grace window', async () => {
+    const created = await req('POST', '/documents', { text: 'Basalt columns line the Causeway coast of Antrim.' }, A);
+    const id = created.body.id as string;
+    const v1 = await waitForDocument(server, id, A);
+    // The record names version 2 as served while the store holds only version 1's chunks: what a search sees when its
+    // store read came before the worker's upsert and its record read after the switch.
+    const switchAt = async (indexedAt: Date) =>
+      server.services.documents.update('tenant-a', id, () => ({
+        version: v1.version + 1,
+        indexedVersion: v1.version + 1,
+        previousIndexedVersion: v1.version,
+        indexedAt: indexedAt.toISOString(),
+      }));
+    const search = async () => (await req('POST', '/search', { query: 'basalt columns Causeway', mode: 'keyword' }, A)).body.results;
+
+    await switchAt(new Date());
+    const during = await search();
+    expect(during.map((r: { documentId: string }) => r.documentId)).toEqual([id]);
+    // Long after the switch the replaced version's chunks are stale leftovers: not served.
+    await switchAt(new Date(Date.now() - PREVIOUS_VERSION_GRACE_MS - 1000));
+    expect(await search()).toEqual([]);
+    expect((await req('DELETE', `/documents/${id}`, undefined, A)).status).toBe(204);
   });
 });

@@ -23,6 +23,12 @@ export interface DocumentRecord {
   version: number;
   /** The version whose chunks search serves; undefined until the first version is indexed. */
   indexedVersion?: number;
+  /**
+   * The version served before `indexedVersion` took over (at `indexedAt`). A search reads the store before the
+   * records, so its snapshot may predate the switch and hold only this version's chunks: search still serves them
+   * for a short while rather than nothing (src/search/served-versions.ts).
+   */
+  previousIndexedVersion?: number;
   error?: { code: string; message: string };
   createdAt: string;
   updatedAt: string;
