@@ -21,6 +21,8 @@ export function renderErrorsDoc(): string {
     'Every error answer is `{"error": {"code", "message", "details?"}}`; clients branch on `code`, which is stable. Generated from `src/errors.ts` by `npm run docs:errors`: do not edit by hand.',
     '`where`: `http` an error response, `document` a document\'s or reindex job\'s `error.code`, `both` either. `retryable`: whether workers and the gateway try again (for a client: worth retrying, after `Retry-After` when sent).',
     '',
+    'An error without a code of ours (a dependency\'s own error, or a bug) is judged by its kind (`mayPassOnRetry` in `src/errors.ts`): network faults and timeouts are retried; a `TypeError`, `RangeError` or schema failure fails its job at the first attempt (`ingest_failed`, `reindex_failed`); any other kind is retried within the job\'s attempts. An HTTP request meeting one answers `internal_error` (500).',
+    '',
     '| code | status | retryable | where | meaning |',
     '|---|---|---|---|---|',
     ...rows,

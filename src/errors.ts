@@ -128,3 +128,42 @@ export const dependencyUnavailable = (
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
+
+/** Node's codes for a failure of the network or of a busy resource: the same call may pass a moment later. */
+const TRANSIENT_SYSTEM_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAGAIN',
+  'EBUSY',
+  'EMFILE',
+  'ENFILE',
+]);
+
+/** Errors of a program's own making: the same code on the same data fails the same way on every try. */
+const BUG_NAMES = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'ZodError']);
+
+/**
+ * Whether a failed job may pass on a retry. An AppError says so itself (the catalogue's `retryable`). An error
+ * without a code of ours is judged by its kind: the network and busy resources (Node's system codes, on the error or
+ * its cause, as fetch's `TypeError: fetch failed` carries them; timeouts) are retried; a bug or bad data (TypeError,
+ * RangeError, a schema failure) fails at once, as retrying it would only delay the failure behind backoff and hide
+ * the bug. What is left (a dependency's own error classes, such as ioredis's "Connection is closed") is retried
+ * within the job's attempts, its message logged on each.
+ */
+export function mayPassOnRetry(err: unknown): boolean {
+  if (isAppError(err)) return err.retryable;
+  const codeOf = (e: unknown) => (e !== null && typeof e === 'object' ? (e as { code?: unknown }).code : undefined);
+  const code = codeOf(err) ?? codeOf((err as { cause?: unknown } | null)?.cause);
+  if (typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code)) return true;
+  // Zod's errors are not instances of Error (zod 4), so kinds are told by name.
+  const name = err !== null && typeof err === 'object' ? (err as { name?: unknown }).name : undefined;
+  if (name === 'TimeoutError' || name === 'AbortError') return true;
+  return !(typeof name === 'string' && BUG_NAMES.has(name));
+}

@@ -1,13 +1,14 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { isAppError } from '../src/errors';
+import { isAppError, mayPassOnRetry } from '../src/errors';
 import { ingestDocument, markFailed, type IngestDeps } from '../src/ingest/ingest-document';
 import type { FairTurns } from '../src/queues/fair-turns';
 import { ingestJobSchema, type IngestJob } from '../src/queues/ingest-queue';
 
 /**
  * Thin processor: validate the payload, run the ingestion story, decide retry or not.
- * Permanent faults (a corrupt or encrypted PDF) mark the document failed and stop at once; transient ones
- * (a store or model hiccup) are thrown for BullMQ to retry with backoff, and mark it failed on the last attempt.
+ * Permanent faults (a corrupt or encrypted PDF, a bug: see mayPassOnRetry) mark the document failed and stop at once;
+ * transient ones (a store or model hiccup) are thrown for BullMQ to retry with backoff, and mark it failed on the last
+ * attempt.
  */
 export function createIngestProcessor(deps: IngestDeps, turns?: Pick<FairTurns, 'started'>) {
   return async (job: Job<IngestJob>, _token?: string, signal?: AbortSignal) => {
@@ -18,12 +19,12 @@ export function createIngestProcessor(deps: IngestDeps, turns?: Pick<FairTurns, 
     try {
       return await ingestDocument(deps, data, signal);
     } catch (err) {
-      const permanent = isAppError(err) && !err.retryable;
+      const permanent = !mayPassOnRetry(err);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (permanent || lastAttempt) {
         const error = isAppError(err)
           ? { code: err.code, message: err.message }
-          : { code: 'ingest_failed', message: `Ingestion failed after ${job.attemptsMade + 1} attempts: ${(err as Error).message}` };
+          : { code: 'ingest_failed', message: `Ingestion failed after ${job.attemptsMade + 1} attempt(s): ${(err as Error).message}` };
         await markFailed(deps.documents, data, error);
       }
       if (permanent) throw new UnrecoverableError((err as Error).message);

@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { isAppError } from '../src/errors';
+import { isAppError, mayPassOnRetry } from '../src/errors';
 import { reindexJobSchema, type ReindexJob } from '../src/queues/reindex-queue';
 import { ReindexCancelled, abandonReindex, runReindex, type ReindexDeps } from '../src/reindex/run-reindex';
 
@@ -20,7 +20,7 @@ export function createReindexProcessor(deps: ReindexDeps) {
         await abandonReindex(deps, data, { status: 'cancelled' }, signal);
         return;
       }
-      const permanent = isAppError(err) && !err.retryable;
+      const permanent = !mayPassOnRetry(err);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (permanent || lastAttempt) {
         const error = isAppError(err) ? { code: err.code, message: err.message } : { code: 'reindex_failed', message: (err as Error).message };

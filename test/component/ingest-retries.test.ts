@@ -13,6 +13,8 @@ import { startTestServer, waitForDocument, type TestServer } from '../support/te
 let server: TestServer;
 let workers: RunningWorkers | undefined;
 let failuresLeft = 0;
+const briefOutage = () => new AppError('dependency_unavailable', 'vector store briefly unavailable', undefined, { retryable: true });
+let failure: () => Error = briefOutage;
 
 function flakyStore(inner: VectorStore): VectorStore {
   return new Proxy(inner, {
@@ -21,7 +23,7 @@ function flakyStore(inner: VectorStore): VectorStore {
         return async (...args: Parameters<VectorStore['upsert']>) => {
           if (failuresLeft > 0) {
             failuresLeft--;
-            throw new AppError('dependency_unavailable', 'vector store briefly unavailable', undefined, { retryable: true });
+            throw failure();
           }
           return target.upsert(...args);
         };
@@ -76,5 +78,33 @@ describe('When the vector store keeps failing', () => {
     // The service keeps serving, and earlier documents are intact.
     const again = await server.request('POST', '/documents', { text: 'After the outage, ingestion works again.' });
     expect((await waitForDocument(server, again.body.id)).status).toBe('ready');
+  });
+});
+
+describe('When a job fails with an error that has no code of ours', () => {
+  afterEach(() => {
+    failuresLeft = 0;
+    failure = briefOutage;
+  });
+
+  it('then a bug (a TypeError) fails the document at its first attempt instead of retrying it', async () => {
+    failuresLeft = 100;
+    failure = () => new TypeError("Cannot read properties of undefined (reading 'vector')");
+    const created = await server.request('POST', '/documents', { text: 'A bug fails the same way on every try.' });
+    const doc = await waitForDocument(server, created.body.id);
+    expect(doc).toMatchObject({ status: 'failed', error: { code: 'ingest_failed' } });
+    expect(doc.error.message).toContain("reading 'vector'");
+    const job = await server.services.producer.queue.getJob(ingestJobId(created.body.id, 1));
+    expect(job?.attemptsMade).toBe(1);
+    expect(failuresLeft).toBe(99);
+  });
+
+  it('then a network fault (ECONNRESET) is retried like an outage, and the document ends ready', async () => {
+    failuresLeft = 2;
+    failure = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    const created = await server.request('POST', '/documents', { text: 'The connection was reset, then came back.' });
+    expect((await waitForDocument(server, created.body.id)).status).toBe('ready');
+    const job = await server.services.producer.queue.getJob(ingestJobId(created.body.id, 1));
+    expect(job?.attemptsMade).toBe(3);
   });
 });
