@@ -20,6 +20,12 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    asksTotal: new Counter({
+      name: 'ragmem_asks_total',
+      help: 'Asks by mode (json, stream) and outcome (answered, or the error code it ended with), counted when the ask has ended',
+      labelNames: ['mode', 'outcome'],
+      registers: [registry],
+    }),
     jobsTotal: new Counter({
       name: 'ragmem_jobs_total',
       help: 'Background job attempts by queue and outcome',

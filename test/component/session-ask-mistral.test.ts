@@ -18,6 +18,12 @@ afterAll(async () => {
 const newId = () => `m-${randomBytes(6).toString('hex')}`;
 const chatRequests = () => upstream.requests.filter((r) => r.path === '/v1/chat/completions');
 
+/** Streamed asks ended so far, per outcome (ragmem_asks_total). */
+async function streamedAsksEnded(): Promise<Map<string, number>> {
+  const { values } = await server.services.metrics.asksTotal.get();
+  return new Map(values.filter((v) => v.labels.mode === 'stream').map((v) => [String(v.labels.outcome), v.value]));
+}
+
 describe('When a session asks a Mistral model', () => {
   it('then the model receives exactly the messages the context endpoint shows, and the answer is stored', async () => {
     const id = newId();
@@ -48,6 +54,7 @@ describe('When a session asks a Mistral model', () => {
   it('then a streaming client that disconnects cancels the model call and nothing is stored', async () => {
     const id = newId();
     const before = chatRequests().length;
+    const endedBefore = await streamedAsksEnded();
     const isOurs = (r: RecordedRequest) => r.path === '/v1/chat/completions' && JSON.stringify(r.body.messages).includes('long story about lighthouses');
     upstream.script([{ delayMs: 5000, for: isOurs }]);
     const controller = new AbortController();
@@ -66,8 +73,13 @@ describe('When a session asks a Mistral model', () => {
     controller.abort();
     await upstream.waitForClientClose(index, 5000);
     expect(upstream.requests[index].closedEarly).toBe(true);
-    // Give the server time to (wrongly) store something, then check it did not.
-    await new Promise((r) => setTimeout(r, 300));
+    // Once the ask has ended (counted by ragmem_asks_total), it has done all it will: it stored nothing.
+    const outcome = await waitFor('the cancelled ask to end', async () => {
+      const ended = await streamedAsksEnded();
+      return [...ended].find(([outcome, n]) => n > (endedBefore.get(outcome) ?? 0))?.[0];
+    });
+    // Cut off in the model call (`aborted`) or just after it (`client_closed_request`), depending on timing.
+    expect(['aborted', 'client_closed_request']).toContain(outcome);
     expect((await server.request('GET', `/sessions/${id}`)).status).toBe(404);
   });
 

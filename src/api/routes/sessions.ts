@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { AppError, tooLarge } from '../../errors';
 import { askSession, askSessionStream } from '../../sessions/ask';
+import { toAppError } from '../middleware/error-handler';
 import { serverTimingHeader, type StageTimings } from '../../infra/stage-timings';
 import { prepareContext } from '../../sessions/prepare-context';
 import { deleteSession, getSession, importMessages, listMessages } from '../../sessions/session-history';
@@ -12,7 +13,7 @@ import { DEFAULT_COLLECTION } from '../../core/collections';
 import { askSchema, createSessionSchema, importMessagesSchema, listMessagesQuery, sessionIdParam } from '../schemas/sessions';
 import { clientGone, EventStream } from '../sse';
 
-export function sessionsRouter(deps: SessionDeps & { metrics: Pick<Metrics, 'askStage'> }): Router {
+export function sessionsRouter(deps: SessionDeps & { metrics: Pick<Metrics, 'askStage' | 'asksTotal'> }): Router {
   const router = Router();
   const limits = deps.config.sessions;
 
@@ -60,15 +61,25 @@ export function sessionsRouter(deps: SessionDeps & { metrics: Pick<Metrics, 'ask
     const { id } = sessionIdParam.parse(req.params);
     const body = parseAsk(req, limits.maxQuestionChars);
     const signal = clientGone(res);
-    if (body.stream || req.accepts(['application/json', 'text/event-stream']) === 'text/event-stream') {
-      await streamAnswer(res, askSessionStream(deps, tenantOf(res), id, body, signal));
-      return;
+    const stream = body.stream || req.accepts(['application/json', 'text/event-stream']) === 'text/event-stream';
+    // Counted once the ask has ended, whatever its end: an operator's answered/failed ratio, and a witness that an
+    // ask cut short has finished all it will ever do.
+    const ended = (outcome: string) => deps.metrics.asksTotal.inc({ mode: stream ? 'stream' : 'json', outcome });
+    try {
+      if (stream) {
+        ended(await streamAnswer(res, askSessionStream(deps, tenantOf(res), id, body, signal)));
+        return;
+      }
+      const timings: StageTimings = {};
+      const answer = await askSession(deps, tenantOf(res), id, body, signal, timings);
+      for (const [stage, ms] of Object.entries(timings)) deps.metrics.askStage.observe({ stage }, ms / 1000);
+      res.setHeader('Server-Timing', serverTimingHeader(timings));
+      res.json(answer);
+      ended('answered');
+    } catch (err) {
+      ended(toAppError(err).code);
+      throw err;
     }
-    const timings: StageTimings = {};
-    const answer = await askSession(deps, tenantOf(res), id, body, signal, timings);
-    for (const [stage, ms] of Object.entries(timings)) deps.metrics.askStage.observe({ stage }, ms / 1000);
-    res.setHeader('Server-Timing', serverTimingHeader(timings));
-    res.json(answer);
   });
 
   router.delete('/sessions/:id', async (req, res) => {
@@ -93,9 +104,9 @@ function parseAsk(req: Request, maxQuestionChars: number) {
 
 /**
  * Failures before the first event (bad model name, context_too_small, a store down) answer with their HTTP status like
- * any request; once the stream is open they end it with an `error` event.
+ * any request; once the stream is open they end it with an `error` event. Answers how the stream ended.
  */
-async function streamAnswer(res: Response, events: ReturnType<typeof askSessionStream>): Promise<void> {
+async function streamAnswer(res: Response, events: ReturnType<typeof askSessionStream>): Promise<string> {
   const first = await events.next();
   const stream = new EventStream(res);
   try {
@@ -106,7 +117,9 @@ async function streamAnswer(res: Response, events: ReturnType<typeof askSessionS
       else stream.send('done', e.answer);
     }
     stream.end();
+    return 'answered';
   } catch (err) {
     stream.fail(err);
+    return toAppError(err).code;
   }
 }
