@@ -73,14 +73,11 @@ describe('When a document is deleted', () => {
   it('while its job runs, then no chunks are left behind afterwards', async () => {
     const created = await req('POST', '/documents', { text: generatedText(7, 60_000), title: 'Long' }, A);
     const id = created.body.id;
-    const deadline = Date.now() + 30_000;
-    for (;;) {
+    await waitFor('the job to be under way', async () => {
       const doc = (await req('GET', `/documents/${id}`, undefined, A)).body;
-      if (doc.status === 'processing' && doc.progress.done > 0) break;
       if (doc.status === 'ready') throw new Error('finished before it could be deleted mid-run: make it longer');
-      if (Date.now() > deadline) throw new Error('never started');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      return doc.status === 'processing' && doc.progress.done > 0 ? true : undefined;
+    });
     expect((await req('DELETE', `/documents/${id}`, undefined, A)).status).toBe(204);
     const res = await req('POST', '/search', { query: 'river mountain ledger quartz', mode: 'keyword', k: 50 }, A);
     expect(res.body.results.filter((r: { documentId: string }) => r.documentId === id)).toEqual([]);

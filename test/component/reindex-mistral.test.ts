@@ -1,6 +1,7 @@
 import { waitForDocument, type TestServer } from '../support/test-server';
 import type { MistralDouble } from '../support/mistral-double';
 import { startServiceOnMistral } from '../support/mistral-service';
+import { waitFor } from '../support/wait-for';
 
 /**
  * A reindex on Mistral embeddings (a local double speaking Mistral's wire format): texts whose embedding the cache
@@ -23,13 +24,10 @@ const embeddedSince = (from: number) =>
 async function reindex(body: unknown) {
   const started = await server.request('POST', '/reindex', body);
   expect(started.status).toBe(202);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
+  return waitFor('the reindex to finish', async () => {
     const res = await server.request('GET', `/reindex/${started.body.jobId}`);
-    if (['completed', 'failed', 'cancelled'].includes(res.body.status)) return res.body;
-    if (Date.now() > deadline) throw new Error('reindex did not finish');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return ['completed', 'failed', 'cancelled'].includes(res.body.status) ? res.body : undefined;
+  }, 60_000, 50);
 }
 
 const paragraph = (topic: string) =>

@@ -2,6 +2,7 @@ import { startRedis, freePort, type ThrowawayRedis } from '../support/redis-serv
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
 
 import { spawnEntry } from '../support/spawn-entry';
+import { waitFor } from '../support/wait-for';
 
 describe('When Redis is not reachable at startup', () => {
   it('then the process ends at once with one clear line naming REDIS_URL', async () => {
@@ -57,11 +58,7 @@ describe('When Redis goes away while the service runs', () => {
     expect((await server.request('GET', '/healthz')).status).toBe(200);
 
     await redis.restart();
-    const deadline = Date.now() + 20_000;
-    while ((await server.request('GET', '/readyz')).status !== 200) {
-      if (Date.now() > deadline) throw new Error('never became ready again');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor('the service to be ready again', async () => ((await server.request('GET', '/readyz')).status === 200 ? true : undefined), 20_000, 100);
     // This Redis keeps nothing on disk, so the store is empty again, but the service takes new work.
     const again = await server.request('POST', '/documents', { text: 'Back in business after the outage.' });
     expect(again.status).toBe(202);

@@ -22,23 +22,17 @@ describe('When the service gets SIGTERM while a document is being ingested', () 
     const exited = exitOf(child);
     const base = `http://127.0.0.1:${port}`;
     try {
-      for (let i = 0; ; i++) {
-        const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
-        if (ok) break;
-        if (i > 300) throw new Error('server never became ready');
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitFor('the server to be ready', () => fetch(`${base}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined), 30_000, 100);
       const created = await fetch(`${base}/documents`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ text: generatedText(3, 40_000) }),
       }).then((r) => r.json() as Promise<{ id: string }>);
-      for (;;) {
+      await waitFor('the job to start', async () => {
         const doc = (await fetch(`${base}/documents/${created.id}`).then((r) => r.json())) as { status: string };
-        if (doc.status === 'processing') break;
         if (doc.status === 'ready') throw new Error('finished before SIGTERM: make it longer');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+        return doc.status === 'processing' ? true : undefined;
+      }, 30_000, 10);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       await expect(fetch(`${base}/healthz`)).rejects.toThrow();

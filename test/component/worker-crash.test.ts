@@ -1,4 +1,5 @@
 import { waitForDocument } from '../support/test-server';
+import { waitFor } from '../support/wait-for';
 import { generatedText } from '../support/fixtures';
 import { Chunker } from '../../src/core/chunker';
 import { parseSource } from '../../src/ingest/parsers';
@@ -12,6 +13,14 @@ const api = apiWithWorkerProcesses({
 });
 const { startWorker, killWorkers } = api;
 
+/** Waits until the document's job has embedded `batches` batches (it must not finish first: the kill comes then). */
+const underWay = (id: string, batches: number) =>
+  waitFor(`the worker to be ${batches} batches into ${id}`, async () => {
+    const doc = (await api.server.request('GET', `/documents/${id}`)).body;
+    if (doc.status === 'ready') throw new Error('finished before the kill: make the document longer');
+    return doc.status === 'processing' && doc.progress.done >= batches ? true : undefined;
+  }, 60_000);
+
 describe('When a worker is killed (SIGKILL) in the middle of a large document', () => {
   it('then another worker finishes it: ready, with exactly the expected chunks and no duplicates', async () => {
     const text = generatedText(11, 120_000);
@@ -20,14 +29,7 @@ describe('When a worker is killed (SIGKILL) in the middle of a large document', 
     const id = created.body.id;
 
     const first = startWorker();
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const doc = (await api.server.request('GET', `/documents/${id}`)).body;
-      if (doc.status === 'processing' && doc.progress.done >= 40) break;
-      if (doc.status === 'ready') throw new Error('finished before the kill: make the document longer');
-      if (Date.now() > deadline) throw new Error(`worker never got going: ${JSON.stringify(doc)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await underWay(id, 40);
     first.kill('SIGKILL');
     await exitOf(first);
     const partial = await api.server.services.vectors.count('default', { documentId: id });
@@ -61,14 +63,7 @@ describe('When a job stalls more often than JOB_MAX_STALLS (its worker killed mi
     const id = created.body.id;
 
     const first = startWorker({ JOB_MAX_STALLS: '0' });
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const doc = (await api.server.request('GET', `/documents/${id}`)).body;
-      if (doc.status === 'processing' && doc.progress.done >= 8) break;
-      if (doc.status === 'ready') throw new Error('finished before the kill: make the document longer');
-      if (Date.now() > deadline) throw new Error(`worker never got going: ${JSON.stringify(doc)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await underWay(id, 8);
     first.kill('SIGKILL');
     await exitOf(first);
 

@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/infra/logger';
 import { startServer, type RunningServer } from '../../src/server';
 import { startQdrantDouble } from './qdrant-double';
+import { waitFor } from './wait-for';
 
 export interface TestServer extends RunningServer {
   dataDir: string;
@@ -79,12 +80,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 
 /** Polls a document until it leaves queued/processing. */
 export async function waitForDocument(server: TestServer, id: string, headers: Record<string, string> = {}, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  return waitFor(`document ${id} to be ready or failed`, async () => {
     const res = await server.request('GET', `/documents/${id}`, undefined, headers);
     if (res.status !== 200) throw new Error(`GET /documents/${id} answered ${res.status}: ${JSON.stringify(res.body)}`);
-    if (res.body.status === 'ready' || res.body.status === 'failed') return res.body;
-    if (Date.now() > deadline) throw new Error(`document ${id} still ${res.body.status} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return res.body.status === 'ready' || res.body.status === 'failed' ? res.body : undefined;
+  }, timeoutMs, 50);
 }
