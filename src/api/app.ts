@@ -14,17 +14,25 @@ import { reindexRouter } from './routes/reindex';
 import { searchRouter } from './routes/search';
 import { sessionsRouter } from './routes/sessions';
 import { usageRouter } from './routes/usage';
+import type { ListedRouter } from './routes/listed-router';
 import type { AppDeps } from './app-deps';
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
+  // Every route the app serves, as "METHOD /path" (the OpenAPI test holds it against the document).
+  const routes: string[] = [];
+  app.locals.routes = routes;
+  const mount = (router: ListedRouter) => {
+    routes.push(...router.declared);
+    app.use(router);
+  };
   app.use(requestContext(deps.logger, deps.metrics));
-  app.use(healthRouter(deps));
-  app.use(operationsRouter());
+  mount(healthRouter(deps));
+  mount(operationsRouter());
   // Before tenant auth: the dashboard has its own key, which no tenant key replaces.
-  app.use(adminQueuesRouter(deps));
+  mount(adminQueuesRouter(deps));
   // Sets res.locals.tenant and res.locals.keyId (per-key limits go right after it).
   app.use(authenticate(deps.authenticator));
   app.use(keyRateLimit(deps.requestLimiter));
@@ -39,11 +47,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: deps.config.limits.maxJsonBytes, strict: false }));
   // Once the body is in: tenants take turns at this process's work.
   app.use(fairAdmission(deps.fairScheduler));
-  app.use(documentsRouter(deps));
-  app.use(searchRouter(deps));
-  app.use(reindexRouter(deps));
-  app.use(sessionsRouter(deps));
-  app.use(usageRouter(deps));
+  mount(documentsRouter(deps));
+  mount(searchRouter(deps));
+  mount(reindexRouter(deps));
+  mount(sessionsRouter(deps));
+  mount(usageRouter(deps));
   app.use(notFoundRoute);
   app.use(errorHandler);
   return app;

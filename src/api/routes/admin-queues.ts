@@ -2,7 +2,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
-import { Router, type Express, type RequestHandler } from 'express';
+import type { Express, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../../config';
 import type { IngestProducer } from '../../queues/ingest-queue';
@@ -13,6 +13,7 @@ import type { Authenticator } from '../../tenancy/authenticator';
 import { adminAccess, requireAdminKey } from '../middleware/admin-auth';
 import { notFoundRoute } from '../middleware/error-handler';
 import { ADMIN_QUEUES_PATH } from '../openapi/openapi-document';
+import { listedRouter, type ListedRouter } from './listed-router';
 
 /** The queue handles the dashboard shows; the composition root owns (and closes) every one of them. */
 export interface AdminQueuesDeps {
@@ -43,8 +44,8 @@ function dashboardQueues(deps: AdminQueuesDeps): Record<QueueName, Queue> {
  * every tenant's jobs and payloads, so it has its own key (see admin-auth.ts), checked before bull-board sees a request.
  * Without ADMIN_API_KEY it can only ever be read (no retry, clean or delete), and only while no key exists at all.
  */
-export function adminQueuesRouter(deps: AdminQueuesDeps): Router {
-  const router = Router();
+export function adminQueuesRouter(deps: AdminQueuesDeps): ListedRouter {
+  const router = listedRouter();
   const access = adminAccess(deps.config);
   if (access.mode === 'disabled') {
     deps.logger.info(`ADMIN_API_KEY is not set: the queue dashboard ${ADMIN_QUEUES_PATH} is disabled`);

@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import type { Request } from 'express';
 import multer from 'multer';
 import { AppError, invalidRequest, notFound, tooLarge } from '../../errors';
 import { forEachConcurrently } from '../../infra/pool';
@@ -22,12 +22,13 @@ import {
   uploadFieldsSchema,
 } from '../schemas/documents';
 import type { AppDeps } from '../app-deps';
+import { listedRouter, type ListedRouter } from './listed-router';
 
 /** How many bulk documents with an externalId are recorded at once (each is a file write and a few Redis calls). */
 const BULK_PARALLELISM = 64;
 
-export function documentsRouter(deps: AppDeps): Router {
-  const router = Router();
+export function documentsRouter(deps: AppDeps): ListedRouter {
+  const router = listedRouter();
   const upload = multer({
     storage: multer.memoryStorage(),
     // Framing bounds: one file, a few small fields, few header pairs per part (busboy caps a part's header block at

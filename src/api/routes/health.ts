@@ -1,6 +1,6 @@
-import { Router } from 'express';
 import { presentsAdminKey, requireAdminKeyWhileAuthOn } from '../middleware/admin-auth';
 import type { AppDeps } from '../app-deps';
+import { listedRouter, type ListedRouter } from './listed-router';
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
@@ -11,8 +11,8 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
  * /readyz (their error text names hosts and ports) and /metrics (every tenant's traffic) need ADMIN_API_KEY as soon as
  * any key exists; with no keys at all the service listens on loopback only and they stay open.
  */
-export function healthRouter(deps: AppDeps): Router {
-  const router = Router();
+export function healthRouter(deps: AppDeps): ListedRouter {
+  const router = listedRouter();
   const adminKey = deps.config.adminApiKey;
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -1,6 +1,7 @@
 import path from 'node:path';
-import express, { Router } from 'express';
+import express from 'express';
 import { buildOpenApiDocument } from '../openapi/openapi-document';
+import { listedRouter, type ListedRouter } from './listed-router';
 
 /** swagger-ui-dist ships its assets as files; they are served from the installed package, as no CDN is reachable. */
 const SWAGGER_UI_DIR = path.dirname(require.resolve('swagger-ui-dist/package.json'));
@@ -37,8 +38,8 @@ const DOCS_PAGE = `<!doctype html>
 `;
 
 /** The API's description (GET /openapi.json) and Swagger UI over it (GET /docs). Public, like /healthz. */
-export function operationsRouter(): Router {
-  const router = Router();
+export function operationsRouter(): ListedRouter {
+  const router = listedRouter();
   const document = JSON.stringify(buildOpenApiDocument());
 
   router.get('/openapi.json', (_req, res) => {

@@ -1,10 +1,10 @@
-import { Router } from 'express';
 import type { ReindexRecord } from '../../reindex/reindex-jobs';
 import { cancelReindex, getReindex, startReindex } from '../../reindex/start-reindex';
 import { tenantOf } from '../middleware/auth';
 import { DEFAULT_COLLECTION } from '../../core/collections';
 import { listReindexQuery, reindexBodySchema, reindexJobIdParam } from '../schemas/reindex';
 import type { AppDeps } from '../app-deps';
+import { listedRouter, type ListedRouter } from './listed-router';
 
 /** The public shape (api.md): status and progress first, then what is being built. */
 function toReindexView(record: ReindexRecord) {
@@ -24,8 +24,8 @@ function toReindexView(record: ReindexRecord) {
   };
 }
 
-export function reindexRouter(deps: AppDeps): Router {
-  const router = Router();
+export function reindexRouter(deps: AppDeps): ListedRouter {
+  const router = listedRouter();
   router.post('/reindex', async (req, res) => {
     const body = reindexBodySchema.parse(req.body ?? {});
     const record = await startReindex(deps, tenantOf(res), { ...body, collection: body.collection ?? DEFAULT_COLLECTION });

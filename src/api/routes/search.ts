@@ -1,12 +1,12 @@
-import { Router } from 'express';
 import { searchWithOptions } from '../../search/search-options';
 import { tenantOf } from '../middleware/auth';
 import { DEFAULT_COLLECTION } from '../../core/collections';
 import { searchBodySchema } from '../schemas/search';
 import type { AppDeps } from '../app-deps';
+import { listedRouter, type ListedRouter } from './listed-router';
 
-export function searchRouter(deps: AppDeps): Router {
-  const router = Router();
+export function searchRouter(deps: AppDeps): ListedRouter {
+  const router = listedRouter();
   router.post('/search', async (req, res) => {
     const body = searchBodySchema.parse(req.body ?? {});
     const hits = await searchWithOptions(

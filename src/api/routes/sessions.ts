@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response } from 'express';
 import { AppError, tooLarge } from '../../errors';
 import { askSession, askSessionStream } from '../../sessions/ask';
 import { toAppError } from '../middleware/error-handler';
@@ -12,9 +12,10 @@ import { tenantOf } from '../middleware/auth';
 import { DEFAULT_COLLECTION } from '../../core/collections';
 import { askSchema, createSessionSchema, importMessagesSchema, listMessagesQuery, sessionIdParam } from '../schemas/sessions';
 import { clientGone, EventStream } from '../sse';
+import { listedRouter, type ListedRouter } from './listed-router';
 
-export function sessionsRouter(deps: SessionDeps & { metrics: Pick<Metrics, 'askStage' | 'asksTotal'> }): Router {
-  const router = Router();
+export function sessionsRouter(deps: SessionDeps & { metrics: Pick<Metrics, 'askStage' | 'asksTotal'> }): ListedRouter {
+  const router = listedRouter();
   const limits = deps.config.sessions;
 
   router.post('/sessions', async (req, res) => {

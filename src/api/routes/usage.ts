@@ -1,16 +1,16 @@
-import { Router } from 'express';
 import { utcDay } from '../../gateway/safety/usage-meter';
 import { tenantOf } from '../middleware/auth';
 import { usageQuery } from '../schemas/usage';
 import type { AppDeps } from '../app-deps';
+import { listedRouter, type ListedRouter } from './listed-router';
 
 
 /**
  * Tokens and cost per model and day for the caller's tenant (default: the last 30 days), and what the tenant holds
  * against its quotas now (0 in `quotas` means none).
  */
-export function usageRouter(deps: AppDeps): Router {
-  const router = Router();
+export function usageRouter(deps: AppDeps): ListedRouter {
+  const router = listedRouter();
   router.get('/usage', async (req, res) => {
     const q = usageQuery.parse(req.query);
     const to = q.to ?? utcDay(Date.now());
