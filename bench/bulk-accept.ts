@@ -46,7 +46,11 @@ export async function runBulkAcceptBench(opts: BulkAcceptOptions): Promise<Array
     const setup = SETUPS[key];
     const service = await deploy(setup.env);
     try {
-      await postBulk(service.base, 'warm-up', docs.slice(0, opts.perRequest).map((d) => ({ ...d, text: `${d.text} (warm-up)` })));
+      await postBulk(
+        service.base,
+        'warm-up',
+        docs.slice(0, opts.perRequest).map((d) => ({ ...d, text: `${d.text} (warm-up)` })),
+      );
       const ms: number[] = [];
       const stages = new Map<string, number[]>();
       for (let round = 0; round < opts.rounds; round++) {
@@ -81,7 +85,14 @@ async function deploy(env: Record<string, string>): Promise<{ base: string; stop
   const redis = await startRedis();
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ragmem-bench-bulk-'));
   const port = await freePort();
-  const api = startProcess('src/server.ts', { REDIS_URL: redis.url, DATA_DIR: dataDir, REDIS_PREFIX: 'bench', PORT: String(port), HOST: '127.0.0.1', ...env });
+  const api = startProcess('src/server.ts', {
+    REDIS_URL: redis.url,
+    DATA_DIR: dataDir,
+    REDIS_PREFIX: 'bench',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ...env,
+  });
   const base = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await stopProcess(api);

@@ -44,7 +44,10 @@ function questions(count: number, seed: number): string[] {
   const forms = ['What did we say about', 'Remind me what you found on', 'Earlier we discussed', 'What was the result for'];
   return Array.from({ length: count }, () => {
     const words = sentences[Math.floor(rand() * sentences.length)].split(/\s+/).filter((w) => /^[A-Za-z][A-Za-z-]{3,}$/.test(w));
-    const picked = Array.from({ length: Math.min(words.length, 3 + Math.floor(rand() * 5)) }, () => words[Math.floor(rand() * words.length)]);
+    const picked = Array.from(
+      { length: Math.min(words.length, 3 + Math.floor(rand() * 5)) },
+      () => words[Math.floor(rand() * words.length)],
+    );
     return `${forms[Math.floor(rand() * forms.length)]} ${picked.join(' ') || 'the study'}?`;
   });
 }
@@ -56,14 +59,21 @@ const get = (base: string, p: string) => callJson(base, 'GET', p);
  * Waits for recall indexing to reach lastSeq, then for the rolling summary to have nothing left to fold (or to stay
  * put for 5 s), so that background jobs do not share the CPU with the measured requests.
  */
-async function waitForMemory(base: string, id: string, lastSeq: number, policy: { keepRecent: number; trigger: number }, timeoutMs = 10 * 60_000) {
+async function waitForMemory(
+  base: string,
+  id: string,
+  lastSeq: number,
+  policy: { keepRecent: number; trigger: number },
+  timeoutMs = 10 * 60_000,
+) {
   const started = Date.now();
   const deadline = started + timeoutMs;
   let view: any;
   for (;;) {
     view = await get(base, `/sessions/${id}`);
     if (view.recallIndexedThroughSeq >= lastSeq) break;
-    if (Date.now() > deadline) throw new Error(`session ${id}: recall indexed through ${view.recallIndexedThroughSeq} of ${lastSeq} after ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`session ${id}: recall indexed through ${view.recallIndexedThroughSeq} of ${lastSeq} after ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 200));
   }
   const recallSeconds = (Date.now() - started) / 1000;

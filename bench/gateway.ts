@@ -67,7 +67,19 @@ export async function runGatewayBench(opts: { calls: number }): Promise<GatewayR
   }
   const added = pct(through, 50) - pct(direct, 50);
   return [
-    { path: 'provider alone (SDK -> double)', calls: direct.length, 'p50 ms': pct(direct, 50), 'p95 ms': pct(direct, 95), 'added p50 ms': '-' },
-    { path: 'through the gateway', calls: through.length, 'p50 ms': pct(through, 50), 'p95 ms': pct(through, 95), 'added p50 ms': added.toFixed(2) },
+    {
+      path: 'provider alone (SDK -> double)',
+      calls: direct.length,
+      'p50 ms': pct(direct, 50),
+      'p95 ms': pct(direct, 95),
+      'added p50 ms': '-',
+    },
+    {
+      path: 'through the gateway',
+      calls: through.length,
+      'p50 ms': pct(through, 50),
+      'p95 ms': pct(through, 95),
+      'added p50 ms': added.toFixed(2),
+    },
   ];
 }

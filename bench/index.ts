@@ -44,7 +44,10 @@ async function runAll() {
   }
   if (only === 'all' || only === 'stores') {
     const rows = await runStoreBench({ totalMB: Number(arg('store-mb', '2')), queries: Number(arg('queries', '200')) });
-    printTable('Vector stores alone: upsert (batches of 64) and search (k=8); the Qdrant double is not Qdrant: it shows the adapter\'s cost', rows);
+    printTable(
+      "Vector stores alone: upsert (batches of 64) and search (k=8); the Qdrant double is not Qdrant: it shows the adapter's cost",
+      rows,
+    );
   }
   if (only === 'all' || only === 'context') {
     const rows = await runContextBench({
@@ -57,7 +60,10 @@ async function runAll() {
     );
   }
   if (only === 'all' || only === 'tokens') {
-    printTable('Tokenising: tekken counts (exact, warm memo) against the pre-tokenizer pattern run alone, and keyword (BM25) terms', runTokenBench());
+    printTable(
+      'Tokenising: tekken counts (exact, warm memo) against the pre-tokenizer pattern run alone, and keyword (BM25) terms',
+      runTokenBench(),
+    );
   }
   if (only === 'all' || only === 'neighbours') {
     const rows = await runNeighbourBench({
@@ -98,7 +104,7 @@ async function runAll() {
       `Under load${envNote} (loopback, offline provider, LanceDB, 300 SciFact abstracts to retrieve from; ${seconds} s a phase after a 2 s warm-up; latency from the scheduled send in the open loop; ingesting: bulk requests of 500 further abstracts, at most two unfinished)`,
       result.load,
     );
-    printTable('Where an ask\'s time goes (mean per stage from Server-Timing, waiting included; stages may overlap)', result.stages);
+    printTable("Where an ask's time goes (mean per stage from Server-Timing, waiting included; stages may overlap)", result.stages);
     printTable(`SciFact (5,183 abstracts) through /documents/bulk in requests of 500, end to end${envNote}`, result.ingest);
   }
   if (only === 'all' || only === 'bulk') {
@@ -107,11 +113,17 @@ async function runAll() {
       rounds: Number(arg('bulk-rounds', '3')),
       setups: arg('bulk-setups', 'alone,workers').split(',') as BulkSetup[],
     });
-    printTable('Accepting SciFact through POST /documents/bulk in requests of 500, one after the other (API in its own process, offline provider; target: p50 < 100 ms)', rows);
+    printTable(
+      'Accepting SciFact through POST /documents/bulk in requests of 500, one after the other (API in its own process, offline provider; target: p50 < 100 ms)',
+      rows,
+    );
   }
   if (only === 'all' || only === 'reindex') {
     const rows = await runReindexBench({ documents: Number(arg('reindex-documents', '5000')), queries: Number(arg('queries', '200')) });
-    printTable('Search during a collection reindex (in-process, offline provider, LanceDB; hybrid, k=8, one client; rebuild with a new chunking)', rows);
+    printTable(
+      'Search during a collection reindex (in-process, offline provider, LanceDB; hybrid, k=8, one client; rebuild with a new chunking)',
+      rows,
+    );
   }
 }
 

@@ -101,7 +101,9 @@ async function pipeline(shape: Shape, opts: IngestBenchOptions): Promise<{ secon
       await Promise.all(shape.docs.map((text, i) => post('/documents', { text, title: `Document ${i}` })));
     } else {
       for (let i = 0; i < shape.docs.length; i += 1000) {
-        await post('/documents/bulk', { documents: shape.docs.slice(i, i + 1000).map((text, j) => ({ text, title: `Document ${i + j}` })) });
+        await post('/documents/bulk', {
+          documents: shape.docs.slice(i, i + 1000).map((text, j) => ({ text, title: `Document ${i + j}` })),
+        });
       }
     }
     const postedAt = performance.now();
@@ -115,7 +117,12 @@ async function pipeline(shape: Shape, opts: IngestBenchOptions): Promise<{ secon
     const seconds = (performance.now() - started) / 1000;
     // Count what landed, through the store itself.
     // The service keeps one table per tenant (see lancedb-partitions.ts): read the default index as it does.
-    const store = partitionedLanceDbStore({ dir: path.join(dataDir, 'lancedb'), tableName: DEFAULT_INDEX_NAME, dimensions: 384, embeddingModel: 'offline-hash-v1' });
+    const store = partitionedLanceDbStore({
+      dir: path.join(dataDir, 'lancedb'),
+      tableName: DEFAULT_INDEX_NAME,
+      dimensions: 384,
+      embeddingModel: 'offline-hash-v1',
+    });
     await store.init();
     const chunks = await store.count(DEFAULT_TENANT);
     await store.close();

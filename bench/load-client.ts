@@ -95,7 +95,11 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
         else res.resume();
         res.on('error', reject);
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, serverTiming: res.headers['server-timing'] as string | undefined, body: wantBody ? Buffer.concat(chunks).toString() : undefined }),
+          resolve({
+            status: res.statusCode ?? 0,
+            serverTiming: res.headers['server-timing'] as string | undefined,
+            body: wantBody ? Buffer.concat(chunks).toString() : undefined,
+          }),
         );
       });
       req.on('error', reject);
@@ -128,7 +132,13 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
   let stageAsks = 0;
 
   /** One POST; latency from `since` (the scheduled time in the open loop). */
-  const call = async (route: keyof typeof lat, path: string, body: string, since: number, wantBody = false): Promise<Answer | undefined> => {
+  const call = async (
+    route: keyof typeof lat,
+    path: string,
+    body: string,
+    since: number,
+    wantBody = false,
+  ): Promise<Answer | undefined> => {
     try {
       const res = await request('POST', path, body, wantBody);
       const ok = res.status >= 200 && res.status < 300;
@@ -162,8 +172,18 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
   const work: Promise<unknown>[] = [];
   let askWaitedForSession = 0;
   if (plan.mode === 'closed') {
-    for (const session of plan.sessions) work.push((async () => { while (performance.now() < end) await ask(session); })());
-    for (let i = 0; i < plan.searchClients; i++) work.push((async () => { while (performance.now() < end) await search(); })());
+    for (const session of plan.sessions)
+      work.push(
+        (async () => {
+          while (performance.now() < end) await ask(session);
+        })(),
+      );
+    for (let i = 0; i < plan.searchClients; i++)
+      work.push(
+        (async () => {
+          while (performance.now() < end) await search();
+        })(),
+      );
   } else {
     /** Calls `arrive(at)` at each scheduled time until the end, catching up at once if the timer was late. */
     const schedule = async (rate: number, arrive: (at: number) => void) => {
@@ -251,7 +271,11 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
           i += ingest.perRequest;
           const ids = (JSON.parse(res.body!) as { documents: Array<{ id: string }> }).documents.map((d) => d.id);
           lastIds.push(ids[ids.length - 1]);
-          if (measured(since)) ingested = { documents: ingested.documents + batch.length, bytes: ingested.bytes + batch.reduce((n, d) => n + Buffer.byteLength(d.text), 0) };
+          if (measured(since))
+            ingested = {
+              documents: ingested.documents + batch.length,
+              bytes: ingested.bytes + batch.reduce((n, d) => n + Buffer.byteLength(d.text), 0),
+            };
         }
       })(),
     );

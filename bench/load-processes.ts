@@ -53,7 +53,11 @@ export function processSampler(apiPid: number, separateWorkerPids: number[]) {
   };
   const timer = setInterval(sample, 250);
   let window: { at: number; api: number; workers: Map<number, number> } | undefined;
-  const ticksNow = () => ({ at: performance.now(), api: cpuTicks(apiPid) ?? 0, workers: new Map(workerPids().map((p) => [p, cpuTicks(p) ?? 0])) });
+  const ticksNow = () => ({
+    at: performance.now(),
+    api: cpuTicks(apiPid) ?? 0,
+    workers: new Map(workerPids().map((p) => [p, cpuTicks(p) ?? 0])),
+  });
   return {
     /** Starts a measuring window: peaks from now on, CPU from now on. */
     start(): void {

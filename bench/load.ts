@@ -78,8 +78,14 @@ const MODELS = [
 ];
 
 function scifact(): { docs: Doc[]; queries: string[] } {
-  const lines = (file: string) => fs.readFileSync(path.join(SHARED_DATA, 'scifact', file), 'utf8').split('\n').filter(Boolean);
-  const docs = lines('corpus.jsonl').map((l) => JSON.parse(l) as Doc).map((d) => ({ title: d.title, text: d.text }));
+  const lines = (file: string) =>
+    fs
+      .readFileSync(path.join(SHARED_DATA, 'scifact', file), 'utf8')
+      .split('\n')
+      .filter(Boolean);
+  const docs = lines('corpus.jsonl')
+    .map((l) => JSON.parse(l) as Doc)
+    .map((d) => ({ title: d.title, text: d.text }));
   const queries = lines('queries.jsonl').map((l) => (JSON.parse(l) as { text: string }).text);
   return { docs, queries };
 }
@@ -119,7 +125,11 @@ async function listCollection(base: string, collection: string): Promise<Documen
   const docs: DocumentView[] = [];
   let cursor: string | null = null;
   do {
-    const page = (await callJson(base, 'GET', `/documents?collection=${encodeURIComponent(collection)}&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)) as {
+    const page = (await callJson(
+      base,
+      'GET',
+      `/documents?collection=${encodeURIComponent(collection)}&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    )) as {
       documents: DocumentView[];
       nextCursor: string | null;
     };
@@ -135,7 +145,8 @@ async function settle(base: string, collections: string[], everyMs = 500): Promi
   for (;;) {
     const docs = (await Promise.all(collections.map((c) => listCollection(base, c)))).flat();
     if (docs.every((d) => d.status !== 'queued' && d.status !== 'processing')) return docs;
-    if (Date.now() > deadline) throw new Error(`documents of ${collections.join(', ')} still ingesting after ${SETTLE_TIMEOUT_MS / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`documents of ${collections.join(', ')} still ingesting after ${SETTLE_TIMEOUT_MS / 1000} s`);
     await sleep(everyMs);
   }
 }
@@ -146,7 +157,9 @@ async function postBulk(base: string, docs: Doc[], collection: string): Promise<
   const ids: string[] = [];
   for (let i = 0; i < docs.length; i += BULK_SIZE) {
     const t = performance.now();
-    const res = (await callJson(base, 'POST', '/documents/bulk', { collection, documents: docs.slice(i, i + BULK_SIZE) })) as { documents: Array<{ id: string }> };
+    const res = (await callJson(base, 'POST', '/documents/bulk', { collection, documents: docs.slice(i, i + BULK_SIZE) })) as {
+      documents: Array<{ id: string }>;
+    };
     acceptMs.push(performance.now() - t);
     ids.push(...res.documents.map((d) => d.id));
   }
@@ -156,7 +169,9 @@ async function postBulk(base: string, docs: Doc[], collection: string): Promise<
 /** Runs the load client in a process of its own; `measuring` and `done` mark the measured window as it passes. */
 function runClient(plan: LoadPlan, on: { measuring(): void; done(): void }): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load-client.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load-client.ts')], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let out = '';
     let seen = 0;
     child.stdout.setEncoding('utf8');

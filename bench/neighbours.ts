@@ -31,7 +31,9 @@ Promise.all(Array.from({ length: Number(connections) }, async () => {
 
 function flood(base: string, key: string, ms: number, connections: number): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', FLOOD_CLIENT, base, key, String(ms), String(connections)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['-e', FLOOD_CLIENT, base, key, String(ms), String(connections)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
@@ -40,7 +42,11 @@ function flood(base: string, key: string, ms: number, connections: number): Prom
 }
 
 async function post(base: string, key: string, p: string, body: unknown) {
-  const res = await fetch(base + p, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(base + p, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as { id: string } };
 }
 
@@ -70,17 +76,31 @@ async function waitReady(base: string, key: string, id: string) {
   }
 }
 
-export async function runNeighbourBench(opts: { scenarios: NeighbourScenario[]; floodMs: number; connections: number }): Promise<Array<Record<string, string | number>>> {
+export async function runNeighbourBench(opts: {
+  scenarios: NeighbourScenario[];
+  floodMs: number;
+  connections: number;
+}): Promise<Array<Record<string, string | number>>> {
   const rows: Array<Record<string, string | number>> = [];
   for (const scenario of opts.scenarios) {
     const redis = await startRedis();
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-bench-neighbours-'));
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const server = startProcess('src/server.ts', { REDIS_URL: redis.url, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', API_KEYS: 'ka=alpha,kb=beta', ...scenario.env });
+    const server = startProcess('src/server.ts', {
+      REDIS_URL: redis.url,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      API_KEYS: 'ka=alpha,kb=beta',
+      ...scenario.env,
+    });
     try {
       await waitForHttp(`${base}/healthz`);
-      for (const [key, text] of [['ka', 'Falcons stoop on pigeons over the city.'], ['kb', 'Otters crack mussels on their bellies.']]) {
+      for (const [key, text] of [
+        ['ka', 'Falcons stoop on pigeons over the city.'],
+        ['kb', 'Otters crack mussels on their bellies.'],
+      ]) {
         const doc = await post(base, key, '/documents', { text });
         await waitReady(base, key, doc.body.id);
       }

@@ -2,7 +2,11 @@ import type { ChildProcess } from 'node:child_process';
 import { exitOf, spawnEntry } from '../test/support/spawn-entry';
 
 /** Starts one of the service's own entry points as a child process, the way production runs it. */
-export function startProcess(entry: 'src/server.ts' | 'workers/index.ts', env: Record<string, string | undefined>, nodeArgs: string[] = []): ChildProcess {
+export function startProcess(
+  entry: 'src/server.ts' | 'workers/index.ts',
+  env: Record<string, string | undefined>,
+  nodeArgs: string[] = [],
+): ChildProcess {
   return spawnEntry(entry, { LOG_LEVEL: 'warn', ...env }, ['ignore', 'ignore', 'inherit'], nodeArgs);
 }
 

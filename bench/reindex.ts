@@ -71,7 +71,15 @@ export async function runReindexBench(opts: ReindexBenchOptions): Promise<Reinde
           errors++;
         }
       }
-      return { phase, searches: latencies.length + errors, errors, 'empty results': empty, 'p50 ms': percentile(latencies, 50), 'p95 ms': percentile(latencies, 95), 'p99 ms': percentile(latencies, 99) };
+      return {
+        phase,
+        searches: latencies.length + errors,
+        errors,
+        'empty results': empty,
+        'p50 ms': percentile(latencies, 50),
+        'p95 ms': percentile(latencies, 95),
+        'p99 ms': percentile(latencies, 99),
+      };
     };
 
     const idle = await measure('before the reindex', async (n) => n < opts.queries);
@@ -84,7 +92,9 @@ export async function runReindexBench(opts: ReindexBenchOptions): Promise<Reinde
     });
     const seconds = (performance.now() - started) / 1000;
     if (final.status !== 'completed') throw new Error(`reindex ended ${final.status}: ${JSON.stringify(final.error)}`);
-    log(`reindex of ${final.progress.total} documents completed in ${seconds.toFixed(1)} s (${(final.progress.total / seconds).toFixed(0)} documents/s)`);
+    log(
+      `reindex of ${final.progress.total} documents completed in ${seconds.toFixed(1)} s (${(final.progress.total / seconds).toFixed(0)} documents/s)`,
+    );
     const after = await measure('after the switch', async (n) => n < opts.queries);
     return [idle, during, after];
   } finally {

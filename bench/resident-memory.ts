@@ -19,7 +19,10 @@ export function residentMemory(api: () => number, workers: () => number[]) {
   const sample = () => {
     peaks = {
       api: Math.max(peaks.api, rssMb(api())),
-      workers: Math.max(peaks.workers, workers().reduce((n, pid) => n + rssMb(pid), 0)),
+      workers: Math.max(
+        peaks.workers,
+        workers().reduce((n, pid) => n + rssMb(pid), 0),
+      ),
     };
   };
   const timer = setInterval(sample, 250);

@@ -61,7 +61,15 @@ export async function runStoreBench(opts: { totalMB: number; queries: number }):
         await store.search({ tenant: 'bench', collection: 'default', text: queryTexts[q], vector: queryVectors[q], mode, k: 8 });
         times.push(performance.now() - t0);
       }
-      rows.push({ store: name, chunks: records.length, 'upsert chunks/s': upsertRate, mode, queries: times.length, 'p50 ms': pct(times, 50), 'p95 ms': pct(times, 95) });
+      rows.push({
+        store: name,
+        chunks: records.length,
+        'upsert chunks/s': upsertRate,
+        mode,
+        queries: times.length,
+        'p50 ms': pct(times, 50),
+        'p95 ms': pct(times, 95),
+      });
     }
     await store.close();
   };

@@ -16,7 +16,7 @@ export interface TokenRow extends Record<string, string | number> {
 /** The best timing of `fn` over `budgetSeconds` of repeats, in seconds: the least disturbed run on a shared machine. */
 function bestSeconds(budgetSeconds: number, fn: () => void): number {
   let best = Infinity;
-  for (const until = performance.now() + budgetSeconds * 1000; performance.now() < until; ) {
+  for (const until = performance.now() + budgetSeconds * 1000; performance.now() < until;) {
     const t = performance.now();
     fn();
     best = Math.min(best, (performance.now() - t) / 1000);
@@ -31,11 +31,17 @@ function bestSeconds(budgetSeconds: number, fn: () => void): number {
  */
 export function runTokenBench(secondsEach = 2): TokenRow[] {
   const counter = new TokenCounter();
-  const xquad = JSON.parse(fs.readFileSync(path.join(SHARED_DATA, 'xquad/xquad.en.json'), 'utf8')) as { data: { paragraphs: { context: string }[] }[] };
+  const xquad = JSON.parse(fs.readFileSync(path.join(SHARED_DATA, 'xquad/xquad.en.json'), 'utf8')) as {
+    data: { paragraphs: { context: string }[] }[];
+  };
   const texts: Record<string, string> = {
     'SciFact prose': scifactSentences().slice(0, 8000).join(' '),
     'XQuAD paragraphs': xquad.data.flatMap((a) => a.paragraphs.map((p) => p.context)).join('\n\n'),
-    'TypeScript source': fs.readdirSync(path.resolve(__dirname, '../src/ingest')).filter((f) => f.endsWith('.ts')).map((f) => fs.readFileSync(path.resolve(__dirname, '../src/ingest', f), 'utf8')).join('\n'),
+    'TypeScript source': fs
+      .readdirSync(path.resolve(__dirname, '../src/ingest'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => fs.readFileSync(path.resolve(__dirname, '../src/ingest', f), 'utf8'))
+      .join('\n'),
   };
   // The pre-tokenizer pattern run as a plain regex: what counting cost before the ASCII scanner.
   const pattern = new RegExp(tekkenPattern(), 'gu');

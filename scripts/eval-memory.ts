@@ -28,7 +28,6 @@ import { loadConversation, type Conversation, type LocomoSample } from './eval/l
 // ---------------------------------------------------------------------------------------------------------------
 // Arguments
 
-
 const USAGE =
   'usage: npm run eval:memory -- --data ../shared/data/locomo/locomo-dev.json --budget 4096 ' +
   '[--budgets 2048,4096,8192] [--out reports/eval-memory.json] [--url http://host:port] [--limit-questions N] [--answer-reserve 16]';
@@ -60,7 +59,13 @@ async function importConversation(base: string, conv: Conversation): Promise<{ i
  * Waits until recall indexing reaches lastSeq, then until the rolling summary settles (nothing left for the
  * summariser: fewer than `trigger` messages outside it beyond the kept-recent ones, or unchanged for 5 s).
  */
-async function waitForMemory(base: string, id: string, lastSeq: number, policy: { keepRecent: number; trigger: number }, timeoutMs = 5 * 60_000) {
+async function waitForMemory(
+  base: string,
+  id: string,
+  lastSeq: number,
+  policy: { keepRecent: number; trigger: number },
+  timeoutMs = 5 * 60_000,
+) {
   const started = Date.now();
   const deadline = started + timeoutMs;
   let view: SessionView;
@@ -68,7 +73,9 @@ async function waitForMemory(base: string, id: string, lastSeq: number, policy: 
     view = await call(base, 'GET', `/sessions/${id}`);
     if (view.recallIndexedThroughSeq >= lastSeq) break;
     if (Date.now() > deadline) {
-      throw new Error(`session ${id}: recall indexed through seq ${view.recallIndexedThroughSeq} of ${lastSeq} after ${timeoutMs / 1000} s; is a worker running?`);
+      throw new Error(
+        `session ${id}: recall indexed through seq ${view.recallIndexedThroughSeq} of ${lastSeq} after ${timeoutMs / 1000} s; is a worker running?`,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -193,7 +200,15 @@ async function main() {
 
   try {
     // Import every conversation once; all budgets ask the same sessions.
-    const sessions: Array<{ conv: Conversation; id: string; lastSeq: number; ids: string[]; turnTokens: number[]; memory: Awaited<ReturnType<typeof waitForMemory>>; importSeconds: number }> = [];
+    const sessions: Array<{
+      conv: Conversation;
+      id: string;
+      lastSeq: number;
+      ids: string[];
+      turnTokens: number[];
+      memory: Awaited<ReturnType<typeof waitForMemory>>;
+      importSeconds: number;
+    }> = [];
     for (const conv of conversations) {
       const imported = await importConversation(base, conv);
       const memory = await waitForMemory(base, imported.id, imported.lastSeq, policy);
@@ -220,14 +235,20 @@ async function main() {
         for (const q of s.conv.questions) {
           const ask = async () => {
             const t0 = performance.now();
-            const r = (await call(base!, 'POST', `/sessions/${s.id}/context`, { question: q.question, maxContextTokens: budget + answerReserve, k: 0 })) as ContextResponse;
+            const r = (await call(base!, 'POST', `/sessions/${s.id}/context`, {
+              question: q.question,
+              maxContextTokens: budget + answerReserve,
+              k: 0,
+            })) as ContextResponse;
             return { r, ms: performance.now() - t0 };
           };
           let { r, ms } = await ask();
           if (r.context.budget !== budget && ragmem.length === 0 && arg('url')) {
             // An external service reserves its own CONTEXT_ANSWER_TOKENS: calibrate once on the first question.
             const reserve = budget + answerReserve - r.context.budget;
-            console.error(`the service reserves ${reserve} answer tokens (not ${answerReserve}): sending maxContextTokens = budget + ${reserve}`);
+            console.error(
+              `the service reserves ${reserve} answer tokens (not ${answerReserve}): sending maxContextTokens = budget + ${reserve}`,
+            );
             answerReserve = reserve;
             ({ r, ms } = await ask());
           }
@@ -330,7 +351,8 @@ async function main() {
     );
     console.log(`report: ${out}`);
 
-    if (!process.argv.includes('--keep-sessions')) for (const s of sessions) await call(base, 'DELETE', `/sessions/${s.id}`).catch(() => undefined);
+    if (!process.argv.includes('--keep-sessions'))
+      for (const s of sessions) await call(base, 'DELETE', `/sessions/${s.id}`).catch(() => undefined);
   } finally {
     if (inProcess) {
       await inProcess.stop();
@@ -339,6 +361,7 @@ async function main() {
 }
 
 const pct = (x: number) => (Number.isNaN(x) ? '-' : `${(100 * x).toFixed(1)}%`);
-const sharesText = (s: Record<string, number>) => ['recalled', 'window', 'summary'].map((k) => `${Math.round(100 * (s[k] ?? 0))}%`).join('/');
+const sharesText = (s: Record<string, number>) =>
+  ['recalled', 'window', 'summary'].map((k) => `${Math.round(100 * (s[k] ?? 0))}%`).join('/');
 
 if (require.main === module) runMain(main);

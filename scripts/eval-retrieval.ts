@@ -37,7 +37,6 @@ import { arg } from '../bench/args';
 // ---------------------------------------------------------------------------------------------------------------
 // Arguments
 
-
 const USAGE =
   'usage: npm run eval:retrieval -- --dataset ../shared/data/scifact [--modes hybrid,dense,keyword] [--limit-queries N] ' +
   '[--limit-corpus N] [--out reports/eval-retrieval.json] [--url http://host:port] [--concurrency N] [--keep-collection] ' +
@@ -89,7 +88,12 @@ interface Ingested {
 const toUpload = (d: CorpusDoc) => ({ text: d.text, externalId: d.id, ...(d.title ? { title: d.title.slice(0, 512) } : {}) });
 
 /** Fills `corpusIdsByDocument` as batches are accepted, so that the caller can delete a partial upload. */
-async function ingest(base: string, collection: string, corpus: readonly CorpusDoc[], corpusIdsByDocument: Map<string, string[]>): Promise<Ingested> {
+async function ingest(
+  base: string,
+  collection: string,
+  corpus: readonly CorpusDoc[],
+  corpusIdsByDocument: Map<string, string[]>,
+): Promise<Ingested> {
   const started = performance.now();
   let duplicates = 0;
   for (let i = 0; i < corpus.length; i += BULK_MAX) {
@@ -141,7 +145,8 @@ async function waitForReady(base: string, collection: string, expected: number):
       if (ready === expected) return;
       if (ready > expected) throw new Error(`collection ${collection} holds ${ready} ready documents, expected ${expected}: is it shared?`);
     }
-    if (Date.now() - started > INGEST_TIMEOUT_MS) throw new Error(`documents still not ready after ${INGEST_TIMEOUT_MS / 60_000} min; is a worker running?`);
+    if (Date.now() - started > INGEST_TIMEOUT_MS)
+      throw new Error(`documents still not ready after ${INGEST_TIMEOUT_MS / 60_000} min; is a worker running?`);
     if (Date.now() - lastLog > 10_000) {
       console.error(`waiting for ingestion: ${Math.round((Date.now() - started) / 1000)} s`);
       lastLog = Date.now();
@@ -219,10 +224,14 @@ function printFusionGrid(ds: Dataset, results: Array<{ mode: Mode; perQuery: Que
   const dense = results.find((r) => r.mode === 'dense');
   const keyword = results.find((r) => r.mode === 'keyword');
   if (!dense || !keyword) throw new Error(`--fusion-grid needs the dense and keyword modes\n${USAGE}`);
-  const grid = fusionGrid(ds.queries.map((q, i) => ({ qrels: q.qrels, dense: dense.perQuery[i].ranked, keyword: keyword.perQuery[i].ranked })));
+  const grid = fusionGrid(
+    ds.queries.map((q, i) => ({ qrels: q.qrels, dense: dense.perQuery[i].ranked, keyword: keyword.perQuery[i].ranked })),
+  );
   printTable(
     `Hybrid fusion grid: RRF (Qdrant's formula) of the dense and keyword rankings, ${ds.queries.length} queries (best 12 of ${grid.length})`,
-    grid.slice(0, 12).map((g) => ({ k: g.k, 'dense weight': g.denseWeight, 'nDCG@10': g.ndcg10.toFixed(4), 'Recall@100': g.recall100.toFixed(4) })),
+    grid
+      .slice(0, 12)
+      .map((g) => ({ k: g.k, 'dense weight': g.denseWeight, 'nDCG@10': g.ndcg10.toFixed(4), 'Recall@100': g.recall100.toFixed(4) })),
   );
   return grid;
 }
@@ -311,7 +320,14 @@ async function main() {
       JSON.stringify(
         {
           createdAt: new Date().toISOString(),
-          dataset: { path: dataset, name: ds.name, format: ds.format, split, limitQueries: limitQueries ?? null, limitCorpus: limitCorpus ?? null },
+          dataset: {
+            path: dataset,
+            name: ds.name,
+            format: ds.format,
+            split,
+            limitQueries: limitQueries ?? null,
+            limitCorpus: limitCorpus ?? null,
+          },
           corpusDocuments: ds.corpus.length,
           queries: ds.queries.length,
           service: describeService(inProcess, base),
@@ -330,7 +346,12 @@ async function main() {
   } finally {
     // In-process everything goes with the temp dir and the Redis prefix; a running service keeps what we do not delete.
     if (!inProcess && !process.argv.includes('--keep-collection')) {
-      const failures = await pool([...uploaded.keys()], 8, (id) => call(base, 'DELETE', `/documents/${id}`).then(() => 0, () => 1));
+      const failures = await pool([...uploaded.keys()], 8, (id) =>
+        call(base, 'DELETE', `/documents/${id}`).then(
+          () => 0,
+          () => 1,
+        ),
+      );
       const n = failures.reduce((x: number, y) => x + y, 0);
       if (n > 0) console.error(`could not delete ${n} of the collection's ${uploaded.size} documents`);
     }
@@ -338,8 +359,10 @@ async function main() {
     if (qdrant) {
       await qdrant.close();
       // The double's strictness: a request Qdrant's OpenAPI document rejects would make every figure suspect.
-      // eslint-disable-next-line no-unsafe-finally -- reporting the double's rejections is the point of this finally
-      if (qdrant.rejected.length > 0) throw new Error(`the Qdrant double rejected ${qdrant.rejected.length} requests: ${JSON.stringify(qdrant.rejected[0])}`);
+      if (qdrant.rejected.length > 0) {
+        // eslint-disable-next-line no-unsafe-finally -- reporting the double's rejections is the point of this finally
+        throw new Error(`the Qdrant double rejected ${qdrant.rejected.length} requests: ${JSON.stringify(qdrant.rejected[0])}`);
+      }
     }
   }
 }

@@ -43,7 +43,10 @@ const envSchema = z.object({
   ALLOW_ANONYMOUS: z.enum(['true', 'false']).default('false'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** Prefix for every Redis key and BullMQ queue, so several deployments (or test runs) can share one Redis. */
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('ragmem'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('ragmem'),
   DATA_DIR: z.string().default('./data'),
   QDRANT_URL: z.string().url().optional(),
   QDRANT_API_KEY: z.string().optional(),
@@ -198,7 +201,9 @@ export interface Config {
   redisUrl: string;
   redisPrefix: string;
   dataDir: string;
-  vector: { backend: 'lancedb'; dir: string; cache: { indexCacheBytes: number; metadataCacheBytes: number }; sessionMemoryFoldPacing: number } | { backend: 'qdrant'; url: string; apiKey?: string };
+  vector:
+    | { backend: 'lancedb'; dir: string; cache: { indexCacheBytes: number; metadataCacheBytes: number }; sessionMemoryFoldPacing: number }
+    | { backend: 'qdrant'; url: string; apiKey?: string };
   models: {
     provider: ModelProvider;
     mistral?: { apiKey: string; serverUrl?: string };
@@ -247,7 +252,13 @@ export interface Config {
     maxStalls: number;
     closeTimeoutMs: number;
   };
-  limits: { maxUploadBytes: number; maxJsonBytes: number; maxBulkDocuments: number; maxInflightUploadBytes: number; maxInflightAsks: number };
+  limits: {
+    maxUploadBytes: number;
+    maxJsonBytes: number;
+    maxBulkDocuments: number;
+    maxInflightUploadBytes: number;
+    maxInflightAsks: number;
+  };
   chunking: { chunkSize: number; chunkOverlap: number };
   embedBatchSize: number;
   reindex: { dropGraceMs: number; concurrency: number };
@@ -289,10 +300,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     throw new ConfigError('Invalid configuration: CHUNK_OVERLAP_TOKENS must be smaller than CHUNK_SIZE_TOKENS');
   }
   if (e.CONTEXT_SHARE_RETRIEVED + e.CONTEXT_SHARE_SUMMARY + e.CONTEXT_SHARE_RECALLED > 1) {
-    throw new ConfigError('Invalid configuration: CONTEXT_SHARE_RETRIEVED + CONTEXT_SHARE_SUMMARY + CONTEXT_SHARE_RECALLED must not exceed 1');
+    throw new ConfigError(
+      'Invalid configuration: CONTEXT_SHARE_RETRIEVED + CONTEXT_SHARE_SUMMARY + CONTEXT_SHARE_RECALLED must not exceed 1',
+    );
   }
   // Every MODEL_* against the model registry and the keys present: one line naming the one variable that is wrong.
-  const modelProblem = modelSelectionProblem({ mistral: Boolean(e.MISTRAL_API_KEY), chat: e.MODEL_CHAT, summarize: e.MODEL_SUMMARIZE, embed: e.MODEL_EMBED });
+  const modelProblem = modelSelectionProblem({
+    mistral: Boolean(e.MISTRAL_API_KEY),
+    chat: e.MODEL_CHAT,
+    summarize: e.MODEL_SUMMARIZE,
+    embed: e.MODEL_EMBED,
+  });
   if (modelProblem !== undefined) throw new ConfigError(`Invalid configuration: ${modelProblem}`);
   if (e.ADMIN_API_KEY && e.API_KEYS?.has(e.ADMIN_API_KEY)) {
     // Else that tenant's key would open every tenant's jobs.
@@ -352,7 +370,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       maxStalls: e.JOB_MAX_STALLS,
       closeTimeoutMs: e.WORKER_CLOSE_TIMEOUT_MS,
     },
-    limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxJsonBytes: e.MAX_JSON_BYTES, maxBulkDocuments: 1000, maxInflightUploadBytes: e.MAX_INFLIGHT_UPLOAD_BYTES, maxInflightAsks: e.MAX_INFLIGHT_ASKS },
+    limits: {
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      maxJsonBytes: e.MAX_JSON_BYTES,
+      maxBulkDocuments: 1000,
+      maxInflightUploadBytes: e.MAX_INFLIGHT_UPLOAD_BYTES,
+      maxInflightAsks: e.MAX_INFLIGHT_ASKS,
+    },
     chunking: { chunkSize: e.CHUNK_SIZE_TOKENS, chunkOverlap: e.CHUNK_OVERLAP_TOKENS },
     embedBatchSize: e.EMBED_BATCH_SIZE,
     reindex: { dropGraceMs: e.REINDEX_DROP_GRACE_MS, concurrency: e.REINDEX_CONCURRENCY },
@@ -376,7 +400,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
         recallK: e.RECALL_K,
         recallDenseWeight: e.RECALL_DENSE_WEIGHT,
       },
-      summary: { keepRecentMessages: e.SUMMARY_KEEP_RECENT_MESSAGES, triggerMessages: e.SUMMARY_TRIGGER_MESSAGES, maxTokens: e.SUMMARY_MAX_TOKENS },
+      summary: {
+        keepRecentMessages: e.SUMMARY_KEEP_RECENT_MESSAGES,
+        triggerMessages: e.SUMMARY_TRIGGER_MESSAGES,
+        maxTokens: e.SUMMARY_MAX_TOKENS,
+      },
     },
   };
   return Object.freeze(config);

@@ -25,13 +25,23 @@ export const ERROR_CATALOGUE = {
   invalid_encoding: spec(400, false, 'both', 'the text is not valid UTF-8'),
   invalid_path_encoding: spec(400, false, 'http', 'a path segment is not valid percent-encoding (e.g. %ZZ or a cut UTF-8 sequence)'),
   invalid_content_encoding: spec(400, false, 'http', 'the body does not decode with its Content-Encoding (e.g. gzip that is not gzip)'),
-  invalid_multipart: spec(400, false, 'http', 'a multipart body is malformed: no boundary, truncated, too many parts or oversized part headers'),
+  invalid_multipart: spec(
+    400,
+    false,
+    'http',
+    'a multipart body is malformed: no boundary, truncated, too many parts or oversized part headers',
+  ),
   empty_document: spec(400, false, 'http', 'the uploaded file or text is empty'),
   context_too_small: spec(400, false, 'http', 'maxContextTokens cannot hold the system prompt, the question and the newest turn'),
   unknown_model: spec(400, false, 'http', 'the request names a model the registry does not know'),
   unknown_embedding_model: spec(400, false, 'http', 'a reindex names an embedding model the service cannot serve'),
   unauthorized: spec(401, false, 'http', 'no key, or a key that is not valid'),
-  quota_exceeded: spec(403, false, 'http', "the tenant's quota of documents, bytes or running reindex jobs is used up; details name which (TENANT_MAX_*)"),
+  quota_exceeded: spec(
+    403,
+    false,
+    'http',
+    "the tenant's quota of documents, bytes or running reindex jobs is used up; details name which (TENANT_MAX_*)",
+  ),
   not_found: spec(404, false, 'http', 'the document (or job) does not exist for this tenant'),
   session_not_found: spec(404, false, 'http', 'the session does not exist for this tenant'),
   route_not_found: spec(404, false, 'http', 'no such route'),
@@ -45,12 +55,22 @@ export const ERROR_CATALOGUE = {
   too_many_documents: spec(413, false, 'http', 'a bulk request over 1,000 documents'),
   too_many_messages: spec(413, false, 'http', 'an import over MAX_IMPORT_MESSAGES'),
   question_too_large: spec(413, false, 'http', 'a question over MAX_QUESTION_CHARS'),
-  metadata_too_large: spec(413, false, 'http', 'document or session metadata over 64 keys or 8 KiB serialized (it is copied into every chunk)'),
+  metadata_too_large: spec(
+    413,
+    false,
+    'http',
+    'document or session metadata over 64 keys or 8 KiB serialized (it is copied into every chunk)',
+  ),
   filter_too_large: spec(413, false, 'http', 'a search or ask filter over 32 metadata keys or 256 values in all'),
   unsupported_media_type: spec(415, false, 'http', 'a file type or content encoding the service does not take'),
-  rate_limited: spec(429, true, 'http', "a model's rate budget, or this tenant's share of it (MODEL_TENANT_SHARE), did not free up in time (Retry-After)"),
+  rate_limited: spec(
+    429,
+    true,
+    'http',
+    "a model's rate budget, or this tenant's share of it (MODEL_TENANT_SHARE), did not free up in time (Retry-After)",
+  ),
   too_many_requests: spec(429, true, 'http', 'the API key is over KEY_RATE_LIMIT_RPS requests per second (Retry-After)'),
-  headers_too_large: spec(431, false, 'http', 'the request line and headers are over 16 KiB (Node\'s limit); refused before routing'),
+  headers_too_large: spec(431, false, 'http', "the request line and headers are over 16 KiB (Node's limit); refused before routing"),
   client_closed_request: spec(499, false, 'http', 'the client went away before the answer was made'),
   aborted: spec(499, false, 'http', 'a model call was cancelled by its caller'),
   // Document outcomes (a document's `error.code`).
@@ -61,7 +81,12 @@ export const ERROR_CATALOGUE = {
   parse_timeout: spec(422, false, 'document', 'parsing ran past PARSE_TIMEOUT_MS and was stopped'),
   parse_out_of_memory: spec(422, false, 'document', 'parsing needed more than PARSE_MAX_MEMORY_MB and was stopped'),
   ingest_failed: spec(500, false, 'document', 'ingestion failed after its last attempt; the message says why'),
-  ingest_stalled: spec(500, false, 'document', 'the ingestion job stalled (its worker died or hung past JOB_LOCK_MS) more than JOB_MAX_STALLS times'),
+  ingest_stalled: spec(
+    500,
+    false,
+    'document',
+    'the ingestion job stalled (its worker died or hung past JOB_LOCK_MS) more than JOB_MAX_STALLS times',
+  ),
   reindex_failed: spec(500, false, 'document', 'a reindex job failed on an error without a code of its own; the message says why'),
   // Dependencies and our own faults.
   internal_error: spec(500, false, 'http', 'a bug on our side; the log has the cause'),
@@ -74,7 +99,12 @@ export const ERROR_CATALOGUE = {
   upstream_rate_limited: spec(503, true, 'http', 'the model provider rate-limited the call'),
   uploads_busy: spec(503, true, 'http', 'the process already holds MAX_INFLIGHT_UPLOAD_BYTES of request bodies; retry after Retry-After'),
   asks_busy: spec(503, true, 'http', 'the process is answering MAX_INFLIGHT_ASKS questions already; retry after Retry-After'),
-  storage_full: spec(507, true, 'both', 'Redis is out of memory (maxmemory with noeviction); an operator must free or add memory (Retry-After)'),
+  storage_full: spec(
+    507,
+    true,
+    'both',
+    'Redis is out of memory (maxmemory with noeviction); an operator must free or add memory (Retry-After)',
+  ),
 } as const satisfies Record<string, CodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -120,10 +150,15 @@ export const dependencyUnavailable = (
   cause?: unknown,
   options: { label?: string; headers?: Record<string, string> } = {},
 ) =>
-  new AppError('dependency_unavailable', `${options.label ?? dependency} is unavailable; try again shortly`, { dependency }, {
-    cause,
-    headers: options.headers,
-  });
+  new AppError(
+    'dependency_unavailable',
+    `${options.label ?? dependency} is unavailable; try again shortly`,
+    { dependency },
+    {
+      cause,
+      headers: options.headers,
+    },
+  );
 
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;

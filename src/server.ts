@@ -68,7 +68,13 @@ export async function startServer(config: Readonly<Config>, logger: Logger = cre
   const { port } = server.address() as AddressInfo;
   const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host;
   logger.info(
-    { host: listen.host, port, vectorStore: services.vectors.kind, workers: config.workers.mode, workerProcesses: workerProcesses ? config.workers.processes : undefined },
+    {
+      host: listen.host,
+      port,
+      vectorStore: services.vectors.kind,
+      workers: config.workers.mode,
+      workerProcesses: workerProcesses ? config.workers.processes : undefined,
+    },
     'ragmem listening',
   );
 
@@ -77,7 +83,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger = cre
     stopping ??= (async () => {
       // Requests still running after the grace period are cut, so shutdown always ends.
       const drained = http.drain(config.shutdownTimeoutMs).then(({ cut }) => {
-        if (cut > 0) logger.warn({ cut, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout passed: requests still running were cut');
+        if (cut > 0)
+          logger.warn({ cut, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout passed: requests still running were cut');
       });
       await Promise.allSettled([drained, workers?.close(), workerProcesses?.stop()]);
       await services.close();

@@ -89,7 +89,12 @@ export interface Services {
 export function createVectorStore(config: Readonly<Config>, spec: IndexSpec, logger: Logger, session?: Session): VectorStore {
   const common = { dimensions: spec.dimensions, embeddingModel: spec.embeddingModel, logger };
   if (config.vector.backend === 'qdrant') {
-    return new QdrantVectorStore({ url: config.vector.url, apiKey: config.vector.apiKey, collectionBase: `ragmem_${spec.name}`, ...common });
+    return new QdrantVectorStore({
+      url: config.vector.url,
+      apiKey: config.vector.apiKey,
+      collectionBase: `ragmem_${spec.name}`,
+      ...common,
+    });
   }
   // One table per tenant: LanceDB's BM25 statistics are per table, so tenants cannot move each other's keyword scores.
   return partitionedLanceDbStore({ dir: config.vector.dir, tableName: spec.name, session, ...common });
@@ -137,7 +142,12 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const metrics = createMetrics();
   const tokenCounter = new TokenCounter();
   const { gateway, usage, embedder, embedders } = createGateway(config, redis, tokenCounter, logger, metrics);
-  const defaultSpec: IndexSpec = { name: DEFAULT_INDEX_NAME, embeddingModel: embedder.model, dimensions: embedder.dimensions, chunking: config.chunking };
+  const defaultSpec: IndexSpec = {
+    name: DEFAULT_INDEX_NAME,
+    embeddingModel: embedder.model,
+    dimensions: embedder.dimensions,
+    chunking: config.chunking,
+  };
   // One cache budget for every LanceDB table of this process (LANCEDB_INDEX_CACHE_MB, LANCEDB_METADATA_CACHE_MB).
   const lanceSession = config.vector.backend === 'lancedb' ? lanceDbSession(config.vector.cache) : undefined;
   const vectors = createVectorStore(config, defaultSpec, logger, lanceSession);
@@ -171,12 +181,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     embedBatchSize: config.embedBatchSize,
     denseWeight: config.sessions.context.recallDenseWeight,
   });
-  const memoryProducer = new SessionMemoryProducer(
-    queueConnection,
-    config.redisPrefix,
-    jobOptions,
-    config.sessions.summary,
-  );
+  const memoryProducer = new SessionMemoryProducer(queueConnection, config.redisPrefix, jobOptions, config.sessions.summary);
   const sessionSweepQueue = openQueue(QueueNames.sessionSweep, queueConnection, config.redisPrefix);
   // PDF and HTML are parsed in child processes with time, page and memory limits, never on this event loop.
   const parsePool = new ParsePool({ ...config.parse, logger });

@@ -16,7 +16,12 @@ export const STALLED_OUT_REASON = 'job stalled more than allowable limit';
  * Without this its document stayed `processing` forever. Idempotent (a record already failed keeps its more specific
  * reason, a ready one stays ready) and never touches a newer version.
  */
-export function endFailedJobs(worker: Worker, kind: 'ingest' | 'reindex', deps: { ingest: IngestDeps; reindex?: ReindexDeps }, log: Logger): void {
+export function endFailedJobs(
+  worker: Worker,
+  kind: 'ingest' | 'reindex',
+  deps: { ingest: IngestDeps; reindex?: ReindexDeps },
+  log: Logger,
+): void {
   worker.on('failed', (job, err) => {
     if (!job || !isFinalFailure(job, err)) return;
     const stalled = err.message === STALLED_OUT_REASON;
@@ -50,9 +55,7 @@ async function failDocument(deps: IngestDeps, data: unknown, error: { code: stri
     tenant,
     documentId,
     (doc) =>
-      doc.status === 'ready' || doc.status === 'failed'
-        ? {}
-        : { status: 'failed', progress: { ...doc.progress, stage: 'failed' }, error },
+      doc.status === 'ready' || doc.status === 'failed' ? {} : { status: 'failed', progress: { ...doc.progress, stage: 'failed' }, error },
     { expectVersion: version },
   );
 }

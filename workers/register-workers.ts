@@ -71,7 +71,9 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
   const sweep = deps.sessionMemory?.sweep;
   if (sweep) {
     workers.push(start(QueueNames.sessionSweep, createSessionSweepProcessor(sweep)));
-    scheduleSessionSweep(sweep.queue, sweep.everyMs).catch((err: Error) => log.error({ err: err.message }, 'could not schedule the expired-session sweep'));
+    scheduleSessionSweep(sweep.queue, sweep.everyMs).catch((err: Error) =>
+      log.error({ err: err.message }, 'could not schedule the expired-session sweep'),
+    );
   }
   endFailedJobs(workers[0], 'ingest', deps, log);
   if (reindexWorker) endFailedJobs(reindexWorker, 'reindex', deps, log);
@@ -147,7 +149,14 @@ export function startWorkers(services: Services): RunningWorkers {
       // Without a TTL sessions never expire, so there is nothing to sweep.
       sweep:
         config.sessions.ttlSeconds > 0
-          ? { sessions: services.sessions, recallIndex: services.recallIndex, ttlSeconds: config.sessions.ttlSeconds, logger: services.logger, everyMs: config.sessions.sweepIntervalMs, queue: services.sessionSweepQueue }
+          ? {
+              sessions: services.sessions,
+              recallIndex: services.recallIndex,
+              ttlSeconds: config.sessions.ttlSeconds,
+              logger: services.logger,
+              everyMs: config.sessions.sweepIntervalMs,
+              queue: services.sessionSweepQueue,
+            }
           : undefined,
     },
     logger: services.logger,

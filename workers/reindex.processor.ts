@@ -23,7 +23,9 @@ export function createReindexProcessor(deps: ReindexDeps) {
       const permanent = !mayPassOnRetry(err);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (permanent || lastAttempt) {
-        const error = isAppError(err) ? { code: err.code, message: err.message } : { code: 'reindex_failed', message: (err as Error).message };
+        const error = isAppError(err)
+          ? { code: err.code, message: err.message }
+          : { code: 'reindex_failed', message: (err as Error).message };
         await abandonReindex(deps, data, { status: 'failed', error }, signal);
         throw new UnrecoverableError(error.message);
       }

@@ -81,7 +81,10 @@ export function startWorkerProcesses(opts: WorkerProcessesOptions): WorkerProces
       const ranMs = Date.now() - slot.startedAt;
       slot.crashes = ranMs >= HEALTHY_RUN_MS ? 1 : slot.crashes + 1;
       const delayMs = Math.min(MAX_RESTART_DELAY_MS, 100 * 2 ** (slot.crashes - 1));
-      log.error({ pid: child.pid, code, signal, ranMs, restartInMs: delayMs }, 'worker process exited: starting another (its active jobs are retried)');
+      log.error(
+        { pid: child.pid, code, signal, ranMs, restartInMs: delayMs },
+        'worker process exited: starting another (its active jobs are retried)',
+      );
       restarts++;
       slot.timer = setTimeout(() => launch(slot, index), delayMs);
     });

@@ -45,7 +45,15 @@ export async function startWithTempDataDir(
   let server: RunningServer;
   let config: Readonly<Config>;
   try {
-    config = loadConfig({ ...base, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', RUN_WORKERS: 'inline', ...overrides });
+    config = loadConfig({
+      ...base,
+      DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      RUN_WORKERS: 'inline',
+      ...overrides,
+    });
     server = await startServer(config, createLogger(config.logLevel));
   } catch (err) {
     await fs.rm(dataDir, { recursive: true, force: true });

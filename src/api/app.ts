@@ -39,11 +39,13 @@ export function createApp(deps: AppDeps): Express {
   // Before the body is read: an ask past the bound costs nothing.
   app.use(askAdmission(deps.config.limits.maxInflightAsks));
   // Before any body is read: bounds the request bodies this process holds in memory at once.
-  app.use(uploadAdmission({
-    maxInflightBytes: deps.config.limits.maxInflightUploadBytes,
-    maxUploadBytes: deps.config.limits.maxUploadBytes,
-    maxJsonBytes: deps.config.limits.maxJsonBytes,
-  }).middleware);
+  app.use(
+    uploadAdmission({
+      maxInflightBytes: deps.config.limits.maxInflightUploadBytes,
+      maxUploadBytes: deps.config.limits.maxUploadBytes,
+      maxJsonBytes: deps.config.limits.maxJsonBytes,
+    }).middleware,
+  );
   app.use(express.json({ limit: deps.config.limits.maxJsonBytes, strict: false }));
   // Once the body is in: tenants take turns at this process's work.
   app.use(fairAdmission(deps.fairScheduler));

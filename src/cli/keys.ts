@@ -18,16 +18,30 @@ const out = (line = '') => process.stdout.write(`${line}\n`);
 /** A plain text table: one header row, columns padded to their widest cell. */
 export function formatKeyTable(keys: KeyInfo[]): string {
   if (keys.length === 0) return 'No keys.';
-  const rows = [['ID', 'TENANT', 'LABEL', 'CREATED', 'REVOKED'], ...keys.map((k) => [k.id, k.tenant, k.label ?? '', k.createdAt, k.revokedAt ?? ''])];
+  const rows = [
+    ['ID', 'TENANT', 'LABEL', 'CREATED', 'REVOKED'],
+    ...keys.map((k) => [k.id, k.tenant, k.label ?? '', k.createdAt, k.revokedAt ?? '']),
+  ];
   const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => r[col].length)));
-  return rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, col) => cell.padEnd(widths[col]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 async function withKeyStore<T>(run: (store: KeyStore) => Promise<T>): Promise<T> {
   const config = loadConfig();
   await assertRedisReachable(config.redisUrl);
   // A short-lived client that gives up at once instead of reconnecting: a CLI should fail, not hang.
-  const redis: Redis = createWorkerConnection(config.redisUrl, 'ragmem-keys-cli', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  const redis: Redis = createWorkerConnection(config.redisUrl, 'ragmem-keys-cli', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
   await redis.connect();
   try {
     return await run(new KeyStore(redis, config.redisPrefix));

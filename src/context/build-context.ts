@@ -47,13 +47,7 @@ import type { ChatMessage } from '../core/chat-message';
 import type { TokenCounter } from '../core/tokens/token-counter';
 import { allocate, validateShares } from './allocate';
 import type { BuildContextInput, BuiltContext, TurnCandidate } from './context-types';
-import {
-  countMessages,
-  memoizedCounter,
-  messageTokens,
-  PROMPT_OVERHEAD_TOKENS,
-  type CountTokens,
-} from '../core/tokens/message-tokens';
+import { countMessages, memoizedCounter, messageTokens, PROMPT_OVERHEAD_TOKENS, type CountTokens } from '../core/tokens/message-tokens';
 import { formatRecalledBlock, inTimeOrder, recallCandidates, recalledNeed, selectRecalled } from './recalled';
 import { citationsFor, DEFAULT_SNIPPET_CHARS, formatRetrievedBlock, placePassages, retrievedNeed } from './retrieved';
 import { DEFAULT_MAX_OVERLAP_CHARS, DEFAULT_MIN_OVERLAP_CHARS, mergeCandidates, type Passage } from '../core/passages';
@@ -93,11 +87,7 @@ interface Rendered {
   blocks: { summary: string; recalled: string; retrieved: string };
 }
 
-export function buildContext(
-  input: BuildContextInput,
-  deps: BuildContextDeps,
-  options: BuildContextOptions = {},
-): BuiltContext {
+export function buildContext(input: BuildContextInput, deps: BuildContextDeps, options: BuildContextOptions = {}): BuiltContext {
   validateInput(input);
   const tc = memoizedCounter(deps.tokenCounter);
   const { budget } = input;
@@ -155,7 +145,12 @@ export function buildContext(
   // What the parts left unused extends the window back; a recalled turn it reaches moves into the window.
   // (entryTokens holds exactly the placed recalled turns, so a turn's recall entry is what moving it frees.)
   if (used < budget && plan.windowTaken < recent.length) {
-    const extended = extendWindow(recent, plan.windowTaken, budget - used, (turn) => costOf(turn) - (recalled.entryTokens.get(turn.seq) ?? 0));
+    const extended = extendWindow(
+      recent,
+      plan.windowTaken,
+      budget - used,
+      (turn) => costOf(turn) - (recalled.entryTokens.get(turn.seq) ?? 0),
+    );
     if (extended.taken > plan.windowTaken) {
       const moved = new Set(recent.slice(plan.windowTaken, extended.taken).map((turn) => turn.seq));
       plan.recalled = plan.recalled.filter((turn) => !moved.has(turn.seq));
@@ -256,9 +251,7 @@ function dropLowestPriority(
 /** A copy of `recent` sorted newest first, one turn per seq. */
 function newestFirst(recent: readonly TurnCandidate[]): TurnCandidate[] {
   const seen = new Set<number>();
-  return [...recent]
-    .sort((a, b) => b.seq - a.seq)
-    .filter((t) => (seen.has(t.seq) ? false : (seen.add(t.seq), true)));
+  return [...recent].sort((a, b) => b.seq - a.seq).filter((t) => (seen.has(t.seq) ? false : (seen.add(t.seq), true)));
 }
 
 function contextTooSmall(budget: number, required: number, message: string): AppError {

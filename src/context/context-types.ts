@@ -17,7 +17,10 @@ export interface ContextBreakdown {
 }
 
 /** A retrieved document chunk, best first as search returned it. */
-export type RetrievedCandidate = Pick<SearchHit, 'chunkId' | 'documentId' | 'title' | 'text' | 'score' | 'chunkIndex' | 'pages' | 'metadata'>;
+export type RetrievedCandidate = Pick<
+  SearchHit,
+  'chunkId' | 'documentId' | 'title' | 'text' | 'score' | 'chunkIndex' | 'pages' | 'metadata'
+>;
 
 /** A message of the session's history (window or recall candidate). */
 export interface TurnCandidate {

@@ -95,7 +95,10 @@ export function placePassages(passages: readonly Passage[], grant: number, token
 
 /** The first `chars` characters of a text (never splitting a surrogate pair), whitespace collapsed. */
 export function snippetOf(text: string, chars = DEFAULT_SNIPPET_CHARS): string {
-  const flat = text.slice(0, chars * 4).replace(/\s+/g, ' ').trim();
+  const flat = text
+    .slice(0, chars * 4)
+    .replace(/\s+/g, ' ')
+    .trim();
   return Array.from(flat).slice(0, chars).join('');
 }
 

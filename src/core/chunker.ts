@@ -132,7 +132,7 @@ class ChunkRun {
 
     if (separator === '') {
       // By code point, not UTF-16 unit as LangChain does: a surrogate pair is never cut.
-      for (let a = s; a < e; ) {
+      for (let a = s; a < e;) {
         const b = a + (isHighSurrogate(this.text.charCodeAt(a)) && a + 1 < e ? 2 : 1);
         visit(a, b);
         a = b;
@@ -254,7 +254,7 @@ class HeadingIndex {
   constructor(text: string) {
     const stack: { level: number; title: string }[] = [];
     let fence: { char: number; length: number } | undefined;
-    for (let lineStart = 0; lineStart < text.length; ) {
+    for (let lineStart = 0; lineStart < text.length;) {
       const nl = text.indexOf('\n', lineStart);
       const lineEnd = nl === -1 ? text.length : nl;
       // Cheap pre-check: only lines whose first non-space character is #, ` or ~ can matter.

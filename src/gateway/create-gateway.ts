@@ -14,10 +14,22 @@ import { ChatCache, CircuitBreaker, EmbeddingCache, RateLimiter, UsageMeter } fr
 import type { ModelRateLimits } from './safety/rate-limiter';
 
 /** Builds the gateway from configuration; every piece of shared state lives in Redis under the service's prefix. */
-export function createGateway(config: Readonly<Config>, redis: Redis, tokenCounter: TokenCounter, logger: Logger, metrics?: Metrics): { gateway: ModelGateway; usage: UsageMeter; embedder: Embedder; embedders: Embedders } {
+export function createGateway(
+  config: Readonly<Config>,
+  redis: Redis,
+  tokenCounter: TokenCounter,
+  logger: Logger,
+  metrics?: Metrics,
+): { gateway: ModelGateway; usage: UsageMeter; embedder: Embedder; embedders: Embedders } {
   const m = config.models;
   const mistral = m.provider === 'mistral';
-  const registry = buildModelRegistry({ mistral, chat: m.chat, summarize: m.summarize, embed: m.embed, offlineFallback: m.offlineFallback });
+  const registry = buildModelRegistry({
+    mistral,
+    chat: m.chat,
+    summarize: m.summarize,
+    embed: m.embed,
+    offlineFallback: m.offlineFallback,
+  });
   const offlineEmbedder = new OfflineEmbedder({ dimensions: m.offlineEmbedDimensions });
   const limits: Record<string, ModelRateLimits> = {};
   for (const spec of registry.models.values()) if (spec.limits) limits[spec.id] = { ...spec.limits, ...definedOnly(m.rateOverride) };
@@ -27,7 +39,9 @@ export function createGateway(config: Readonly<Config>, redis: Redis, tokenCount
     registry,
     providers: {
       offline: new OfflineProvider({ tokenCounter, embedder: offlineEmbedder }),
-      ...(m.mistral ? { mistral: new MistralProvider({ apiKey: m.mistral.apiKey, serverUrl: m.mistral.serverUrl, timeoutMs: m.timeoutMs }) } : {}),
+      ...(m.mistral
+        ? { mistral: new MistralProvider({ apiKey: m.mistral.apiKey, serverUrl: m.mistral.serverUrl, timeoutMs: m.timeoutMs }) }
+        : {}),
     },
     limiter: new RateLimiter(redis, prefix, { limits, tenantShare: m.tenantShare }),
     breaker: new CircuitBreaker(redis, prefix, { failureThreshold: m.breaker.failures, coolDownMs: m.breaker.coolDownMs }),
@@ -47,4 +61,5 @@ export function createGateway(config: Readonly<Config>, redis: Redis, tokenCount
   return { gateway, usage, embedder, embedders: new Embedders(embedder, registry, gateway) };
 }
 
-const definedOnly = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+const definedOnly = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -10,7 +10,8 @@ export function gatewayEmbedder(gateway: ModelGateway, spec: ModelSpec): Embedde
   return {
     model: spec.id,
     dimensions: spec.dimensions,
-    embed: (texts, opts) => gateway.embed(opts?.tenant ?? 'default', texts, { signal: opts?.signal, model: spec.id, tokenCounts: opts?.tokenCounts }),
+    embed: (texts, opts) =>
+      gateway.embed(opts?.tenant ?? 'default', texts, { signal: opts?.signal, model: spec.id, tokenCounts: opts?.tokenCounts }),
   };
 }
 
@@ -50,7 +51,8 @@ export class Embedders {
     }
     const spec = this.registry.models.get(model);
     // Offline models are built above, in-process; any other embedding model goes through the gateway if it serves it.
-    if (spec?.dimensions !== undefined && spec.provider !== 'offline' && this.gateway.serves(spec)) return gatewayEmbedder(this.gateway, spec);
+    if (spec?.dimensions !== undefined && spec.provider !== 'offline' && this.gateway.serves(spec))
+      return gatewayEmbedder(this.gateway, spec);
     throw new AppError('unknown_embedding_model', `Unknown embedding model "${model}": known models are ${this.known().join(', ')}`, {
       model,
       known: this.known(),
@@ -59,7 +61,11 @@ export class Embedders {
 
   /** For error messages: the models that can be asked for by name. */
   private known(): string[] {
-    const registered = [...this.registry.models.values()].filter((m) => m.dimensions !== undefined && this.gateway.serves(m)).map((m) => m.id);
-    return [...new Set([this.defaultEmbedder.model, ...registered, `offline-hash-v1-<${MIN_OFFLINE_DIMENSIONS}..${MAX_OFFLINE_DIMENSIONS}>`])];
+    const registered = [...this.registry.models.values()]
+      .filter((m) => m.dimensions !== undefined && this.gateway.serves(m))
+      .map((m) => m.id);
+    return [
+      ...new Set([this.defaultEmbedder.model, ...registered, `offline-hash-v1-<${MIN_OFFLINE_DIMENSIONS}..${MAX_OFFLINE_DIMENSIONS}>`]),
+    ];
   }
 }

@@ -63,7 +63,8 @@ export class ModelGateway {
 
   spec(id: string): ModelSpec {
     const spec = this.deps.registry.models.get(id);
-    if (!spec) throw new AppError('unknown_model', `Model "${id}" is not in the registry`, { known: [...this.deps.registry.models.keys()] });
+    if (!spec)
+      throw new AppError('unknown_model', `Model "${id}" is not in the registry`, { known: [...this.deps.registry.models.keys()] });
     return spec;
   }
 
@@ -84,7 +85,16 @@ export class ModelGateway {
       if (cached) return { ...cached, modelId: id, costUsd: 0, cached: true };
       try {
         const estimated = promptTokens + providerReq.maxTokens;
-        const { result, cost } = await this.call(spec, provider, req.purpose, req.tenant, estimated, req.signal, (p) => p.chat(providerReq), req.messages);
+        const { result, cost } = await this.call(
+          spec,
+          provider,
+          req.purpose,
+          req.tenant,
+          estimated,
+          req.signal,
+          (p) => p.chat(providerReq),
+          req.messages,
+        );
         await this.deps.chatCache.set(providerReq, result, req.tenant);
         return { ...result, modelId: id, costUsd: cost, cached: false };
       } catch (err) {
@@ -99,7 +109,9 @@ export class ModelGateway {
    * Streams a chat answer: deltas, then `done` with the result. A model that fails before its first delta is
    * treated like a failed call (breaker, next model); once text has been sent, an error ends the stream.
    */
-  async *chatStream(req: GatewayChatRequest): AsyncGenerator<{ type: 'delta'; text: string } | { type: 'done'; result: GatewayChatResult }> {
+  async *chatStream(
+    req: GatewayChatRequest,
+  ): AsyncGenerator<{ type: 'delta'; text: string } | { type: 'done'; result: GatewayChatResult }> {
     const candidates = this.route(req);
     const promptTokens = this.promptTokens(req);
     let lastError: unknown;
@@ -116,7 +128,12 @@ export class ModelGateway {
             yield event;
             continue;
           }
-          const cost = await this.succeeded(spec, req.purpose, req.tenant, event.result.usage, estimated, { started, attempts: 1, stream: true, messages: req.messages });
+          const cost = await this.succeeded(spec, req.purpose, req.tenant, event.result.usage, estimated, {
+            started,
+            attempts: 1,
+            stream: true,
+            messages: req.messages,
+          });
           yield { type: 'done', result: { ...event.result, modelId: id, costUsd: cost, cached: false } };
           return;
         }
@@ -137,7 +154,11 @@ export class ModelGateway {
    * usage for it tells the tenant nothing about other tenants. A shared cache would save the provider calls of texts
    * several tenants embed, but its hits (no usage, faster answer) would tell one tenant what another had embedded.
    */
-  async embed(tenant: string, texts: string[], opts: { signal?: AbortSignal; model?: string; tokenCounts?: readonly number[] } = {}): Promise<Float32Array[]> {
+  async embed(
+    tenant: string,
+    texts: string[],
+    opts: { signal?: AbortSignal; model?: string; tokenCounts?: readonly number[] } = {},
+  ): Promise<Float32Array[]> {
     const { signal, model, tokenCounts } = opts;
     const id = model ?? this.deps.registry.routes.embed[0];
     if (!id) throw new AppError('model_unavailable', 'No embedding model is configured');
@@ -188,7 +209,13 @@ export class ModelGateway {
   }
 
   private providerRequest(spec: ModelSpec, req: GatewayChatRequest): ChatRequest & { maxTokens: number } {
-    return { model: spec.name, messages: req.messages, maxTokens: req.maxTokens ?? spec.maxOutputTokens, temperature: req.temperature, signal: req.signal };
+    return {
+      model: spec.name,
+      messages: req.messages,
+      maxTokens: req.maxTokens ?? spec.maxOutputTokens,
+      temperature: req.temperature,
+      signal: req.signal,
+    };
   }
 
   /** One provider call with the rate limit before it, retries around it and the bookkeeping after it. */
@@ -240,7 +267,10 @@ export class ModelGateway {
     // Prompt text stays out of logs unless LOG_PROMPTS=true: it holds users' documents and questions.
     const prompt = this.deps.logPrompts && info.messages ? { messages: info.messages } : {};
     const ms = Math.round(performance.now() - info.started);
-    this.deps.logger.info({ model: spec.id, purpose, tenant, ms, attempts: info.attempts, stream: info.stream, ...usage, outcome: 'ok', ...prompt }, 'model call');
+    this.deps.logger.info(
+      { model: spec.id, purpose, tenant, ms, attempts: info.attempts, stream: info.stream, ...usage, outcome: 'ok', ...prompt },
+      'model call',
+    );
     const m = this.deps.metrics;
     m?.modelCalls.inc({ model: spec.id, purpose, outcome: 'ok' });
     m?.modelTokens.inc({ model: spec.id, purpose, kind: 'prompt' }, usage.promptTokens);
@@ -250,11 +280,20 @@ export class ModelGateway {
   }
 
   /** After a failed call: only retryable failures (the provider is unwell) count against the breaker. */
-  private async failed(spec: ModelSpec, purpose: Purpose, tenant: string, err: unknown, info: { started: number; attempts: number; stream?: boolean }) {
+  private async failed(
+    spec: ModelSpec,
+    purpose: Purpose,
+    tenant: string,
+    err: unknown,
+    info: { started: number; attempts: number; stream?: boolean },
+  ) {
     if (isAppError(err) && err.retryable) await this.deps.breaker.recordFailure(spec.id);
     const outcome = isAppError(err) ? err.code : 'error';
     const ms = Math.round(performance.now() - info.started);
-    this.deps.logger.warn({ model: spec.id, purpose, tenant, ms, attempts: info.attempts, stream: info.stream, outcome }, 'model call failed');
+    this.deps.logger.warn(
+      { model: spec.id, purpose, tenant, ms, attempts: info.attempts, stream: info.stream, outcome },
+      'model call failed',
+    );
     this.deps.metrics?.modelCalls.inc({ model: spec.id, purpose, outcome });
   }
 }

@@ -26,16 +26,69 @@ export interface ModelRegistry {
 }
 
 const OFFLINE: ModelSpec[] = [
-  { id: 'offline-extractive', provider: 'offline', name: 'offline-extractive', contextWindow: 32_768, maxOutputTokens: 1024, pricing: { inputPerMillion: 0, outputPerMillion: 0 }, purposes: ['chat'] },
-  { id: 'offline-summarizer', provider: 'offline', name: 'offline-summarizer', contextWindow: 32_768, maxOutputTokens: 1024, pricing: { inputPerMillion: 0, outputPerMillion: 0 }, purposes: ['summarize'] },
+  {
+    id: 'offline-extractive',
+    provider: 'offline',
+    name: 'offline-extractive',
+    contextWindow: 32_768,
+    maxOutputTokens: 1024,
+    pricing: { inputPerMillion: 0, outputPerMillion: 0 },
+    purposes: ['chat'],
+  },
+  {
+    id: 'offline-summarizer',
+    provider: 'offline',
+    name: 'offline-summarizer',
+    contextWindow: 32_768,
+    maxOutputTokens: 1024,
+    pricing: { inputPerMillion: 0, outputPerMillion: 0 },
+    purposes: ['summarize'],
+  },
 ];
 
 /** Public list prices (USD per million tokens) as of writing; override through configuration when they change. */
 const MISTRAL: ModelSpec[] = [
-  { id: 'mistral-small-latest', provider: 'mistral', name: 'mistral-small-latest', contextWindow: 131_072, maxOutputTokens: 4096, pricing: { inputPerMillion: 0.1, outputPerMillion: 0.3 }, limits: { requestsPerMinute: 300, tokensPerMinute: 500_000 }, purposes: ['chat', 'summarize'] },
-  { id: 'mistral-medium-latest', provider: 'mistral', name: 'mistral-medium-latest', contextWindow: 131_072, maxOutputTokens: 4096, pricing: { inputPerMillion: 0.4, outputPerMillion: 2 }, limits: { requestsPerMinute: 300, tokensPerMinute: 500_000 }, purposes: ['chat', 'summarize'] },
-  { id: 'mistral-large-latest', provider: 'mistral', name: 'mistral-large-latest', contextWindow: 131_072, maxOutputTokens: 4096, pricing: { inputPerMillion: 2, outputPerMillion: 6 }, limits: { requestsPerMinute: 300, tokensPerMinute: 500_000 }, purposes: ['chat', 'summarize'] },
-  { id: 'mistral-embed', provider: 'mistral', name: 'mistral-embed', contextWindow: 8192, maxOutputTokens: 0, pricing: { inputPerMillion: 0.1, outputPerMillion: 0 }, dimensions: 1024, limits: { requestsPerMinute: 300, tokensPerMinute: 5_000_000 }, purposes: ['embed'] },
+  {
+    id: 'mistral-small-latest',
+    provider: 'mistral',
+    name: 'mistral-small-latest',
+    contextWindow: 131_072,
+    maxOutputTokens: 4096,
+    pricing: { inputPerMillion: 0.1, outputPerMillion: 0.3 },
+    limits: { requestsPerMinute: 300, tokensPerMinute: 500_000 },
+    purposes: ['chat', 'summarize'],
+  },
+  {
+    id: 'mistral-medium-latest',
+    provider: 'mistral',
+    name: 'mistral-medium-latest',
+    contextWindow: 131_072,
+    maxOutputTokens: 4096,
+    pricing: { inputPerMillion: 0.4, outputPerMillion: 2 },
+    limits: { requestsPerMinute: 300, tokensPerMinute: 500_000 },
+    purposes: ['chat', 'summarize'],
+  },
+  {
+    id: 'mistral-large-latest',
+    provider: 'mistral',
+    name: 'mistral-large-latest',
+    contextWindow: 131_072,
+    maxOutputTokens: 4096,
+    pricing: { inputPerMillion: 2, outputPerMillion: 6 },
+    limits: { requestsPerMinute: 300, tokensPerMinute: 500_000 },
+    purposes: ['chat', 'summarize'],
+  },
+  {
+    id: 'mistral-embed',
+    provider: 'mistral',
+    name: 'mistral-embed',
+    contextWindow: 8192,
+    maxOutputTokens: 0,
+    pricing: { inputPerMillion: 0.1, outputPerMillion: 0 },
+    dimensions: 1024,
+    limits: { requestsPerMinute: 300, tokensPerMinute: 5_000_000 },
+    purposes: ['embed'],
+  },
 ];
 
 /** What the MODEL_* variables ask for, and whether a Mistral key is configured. */
@@ -57,7 +110,11 @@ export const OFFLINE_EMBED_MODEL_ID = 'offline-hash-v1';
 const CATALOG: ReadonlyMap<string, ModelSpec> = new Map([...OFFLINE, ...MISTRAL].map((m) => [m.id, m]));
 const VARIABLE: Record<Purpose, string> = { chat: 'MODEL_CHAT', summarize: 'MODEL_SUMMARIZE', embed: 'MODEL_EMBED' };
 /** What to suggest instead of a model that needs a key. */
-const WITHOUT_KEY: Record<Purpose, string> = { chat: 'use offline-extractive', summarize: 'use offline-summarizer', embed: 'leave MODEL_EMBED unset for the offline embedder' };
+const WITHOUT_KEY: Record<Purpose, string> = {
+  chat: 'use offline-extractive',
+  summarize: 'use offline-summarizer',
+  embed: 'leave MODEL_EMBED unset for the offline embedder',
+};
 
 /**
  * The first MODEL_* value that cannot be served with the keys present, as one line naming that variable and why; or
@@ -70,13 +127,15 @@ export function modelSelectionProblem(sel: ModelSelection): string | undefined {
     if (id === undefined) continue;
     const variable = `${VARIABLE[purpose]}=${id}`;
     if (purpose === 'embed' && id === OFFLINE_EMBED_MODEL_ID) {
-      if (sel.mistral) return `${variable} is the offline embedder, used only without MISTRAL_API_KEY (use mistral-embed or unset MODEL_EMBED)`;
+      if (sel.mistral)
+        return `${variable} is the offline embedder, used only without MISTRAL_API_KEY (use mistral-embed or unset MODEL_EMBED)`;
       continue;
     }
     const spec = CATALOG.get(id);
     const fits = modelsFor(purpose);
     if (spec === undefined) return `${variable} is not a known model (${purpose} models: ${fits.join(', ')})`;
-    if (!spec.purposes.includes(purpose)) return `${variable} serves ${spec.purposes.join('/')}, not ${purpose} (use one of ${fits.join(', ')})`;
+    if (!spec.purposes.includes(purpose))
+      return `${variable} serves ${spec.purposes.join('/')}, not ${purpose} (use one of ${fits.join(', ')})`;
     if (spec.provider === 'mistral' && !sel.mistral) return `${variable} needs MISTRAL_API_KEY (or ${WITHOUT_KEY[purpose]})`;
   }
   return undefined;

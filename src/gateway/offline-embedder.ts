@@ -80,7 +80,7 @@ export class OfflineEmbedder implements Embedder {
 
     let prevWord = 0;
     let hasPrev = false;
-    for (let i = 0; i < s.length; ) {
+    for (let i = 0; i < s.length;) {
       if (!isWordCharAt(s, i, wordChars)) {
         i++;
         continue;

@@ -42,7 +42,10 @@ export class IndexCatalog {
   /** The serving index and the build in progress (both written by ingestion and deletes), in one round trip. */
   async writeTargets(tenant: string, collection: string): Promise<{ live: IndexSpec; build?: IndexBuild }> {
     const [route, build] = await this.redis.mget(this.key(tenant, collection, 'route'), this.key(tenant, collection, 'build'));
-    return { live: route ? (JSON.parse(route) as IndexSpec) : this.defaultSpec, ...(build ? { build: JSON.parse(build) as IndexBuild } : {}) };
+    return {
+      live: route ? (JSON.parse(route) as IndexSpec) : this.defaultSpec,
+      ...(build ? { build: JSON.parse(build) as IndexBuild } : {}),
+    };
   }
 
   async build(tenant: string, collection: string): Promise<IndexBuild | undefined> {

@@ -67,7 +67,9 @@ export class VectorIndexes {
   resolve(spec: IndexSpec): ResolvedIndex {
     const embedder = this.options.embedders.forModel(spec.embeddingModel);
     if (embedder.dimensions !== spec.dimensions) {
-      throw new Error(`Index ${spec.name} is recorded with ${spec.dimensions} dimensions but model ${spec.embeddingModel} has ${embedder.dimensions}`);
+      throw new Error(
+        `Index ${spec.name} is recorded with ${spec.dimensions} dimensions but model ${spec.embeddingModel} has ${embedder.dimensions}`,
+      );
     }
     let store = this.stores.get(spec.name);
     if (!store) {

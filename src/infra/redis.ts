@@ -126,9 +126,13 @@ export function isRedisOutOfMemory(err: unknown): boolean {
  * succeed once memory is freed.
  */
 export function redisOutOfMemory(cause: unknown): AppError {
-  return new AppError('storage_full', 'Redis is out of memory; the request was not stored. Try again later', { dependency: 'redis' }, {
-    cause,
-    headers: { 'Retry-After': '60' },
-  });
+  return new AppError(
+    'storage_full',
+    'Redis is out of memory; the request was not stored. Try again later',
+    { dependency: 'redis' },
+    {
+      cause,
+      headers: { 'Retry-After': '60' },
+    },
+  );
 }
-

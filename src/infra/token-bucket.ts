@@ -94,7 +94,14 @@ const ttlOf = (buckets: readonly Bucket[]) => Math.ceil(Math.max(...buckets.map(
  */
 export async function takeTokens(redis: Redis, buckets: readonly Bucket[], now: number): Promise<TakeResult> {
   if (buckets.length === 0) return { ok: true, waitMs: 0 };
-  const [ok, waitMs, blocking] = (await redis.eval(TAKE, buckets.length, ...buckets.map((b) => b.key), now, ttlOf(buckets), ...argsOf(buckets))) as [number, number, number];
+  const [ok, waitMs, blocking] = (await redis.eval(
+    TAKE,
+    buckets.length,
+    ...buckets.map((b) => b.key),
+    now,
+    ttlOf(buckets),
+    ...argsOf(buckets),
+  )) as [number, number, number];
   return ok === 1 ? { ok: true, waitMs: 0 } : { ok: false, waitMs, blocking: blocking - 1 };
 }
 

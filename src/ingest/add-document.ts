@@ -28,8 +28,7 @@ export interface AddDocumentDeps {
 }
 
 export type AddDocumentResult =
-  | { kind: 'created' | 'replaced'; doc: DocumentRecord; job: IngestJob }
-  | { kind: 'duplicate'; doc: DocumentRecord };
+  { kind: 'created' | 'replaced'; doc: DocumentRecord; job: IngestJob } | { kind: 'duplicate'; doc: DocumentRecord };
 
 export const contentHash = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -105,21 +104,23 @@ async function replaceContent(
   if (existing.contentHash === hash) return { kind: 'duplicate', doc: existing };
   const version = existing.version + 1;
   await deps.sources.putOriginal(existing.tenant, existing.id, version, input.bytes);
-  const doc = await withSourceUndo(deps, existing.tenant, existing.id, version, () => deps.documents.update(
-    existing.tenant,
-    existing.id,
-    () => ({
-      version,
-      contentHash: hash,
-      bytes: input.bytes.length,
-      mimeType: input.mimeType,
-      format: input.format,
-      title: titleOf(input),
-      metadata: input.metadata ?? existing.metadata,
-      ...queuedState(),
-    }),
-    { expectVersion: existing.version },
-  ));
+  const doc = await withSourceUndo(deps, existing.tenant, existing.id, version, () =>
+    deps.documents.update(
+      existing.tenant,
+      existing.id,
+      () => ({
+        version,
+        contentHash: hash,
+        bytes: input.bytes.length,
+        mimeType: input.mimeType,
+        format: input.format,
+        title: titleOf(input),
+        metadata: input.metadata ?? existing.metadata,
+        ...queuedState(),
+      }),
+      { expectVersion: existing.version },
+    ),
+  );
   if (!doc) {
     // Deleted or replaced by someone else in the meantime: treat this upload as new.
     return addDocument(deps, input);
@@ -149,7 +150,15 @@ const titleOf = (input: NewDocument) => input.title ?? input.filename ?? deriveT
 
 function deriveTitle(input: NewDocument): string {
   if (input.format === 'pdf') return 'Untitled PDF';
-  const firstLine = input.bytes.subarray(0, 400).toString('utf8').split('\n').find((l) => l.trim() !== '') ?? '';
-  const cleaned = firstLine.replace(/^#+\s*/, '').replace(/\uFFFD/g, '').trim();
+  const firstLine =
+    input.bytes
+      .subarray(0, 400)
+      .toString('utf8')
+      .split('\n')
+      .find((l) => l.trim() !== '') ?? '';
+  const cleaned = firstLine
+    .replace(/^#+\s*/, '')
+    .replace(/\uFFFD/g, '')
+    .trim();
   return cleaned.slice(0, 120) || 'Untitled';
 }

@@ -43,11 +43,14 @@ export async function addDocuments(deps: AddDocumentDeps, inputs: NewDocument[],
     return { i, doc, source: inboxKey ? { key: inboxKey, bytes: inputs[i].bytes } : undefined };
   });
   const files = fresh.filter((f) => !f.source);
-  const undo = (docs: DocumentRecord[]) => forEachConcurrently(docs, SOURCE_WRITE_PARALLELISM, (doc) => deps.sources.removeVersion(doc.tenant, doc.id, 1).catch(() => undefined));
+  const undo = (docs: DocumentRecord[]) =>
+    forEachConcurrently(docs, SOURCE_WRITE_PARALLELISM, (doc) => deps.sources.removeVersion(doc.tenant, doc.id, 1).catch(() => undefined));
   // Files first, records second: a record never points at a source that is not there yet.
   let created: Awaited<ReturnType<AddDocumentDeps['documents']['createMany']>>;
   try {
-    await timed(timings, 'sources', () => forEachConcurrently(files, SOURCE_WRITE_PARALLELISM, ({ i, doc }) => deps.sources.putOriginal(tenant, doc.id, 1, inputs[i].bytes)));
+    await timed(timings, 'sources', () =>
+      forEachConcurrently(files, SOURCE_WRITE_PARALLELISM, ({ i, doc }) => deps.sources.putOriginal(tenant, doc.id, 1, inputs[i].bytes)),
+    );
     created = await timed(timings, 'records', () => deps.documents.createMany(fresh));
   } catch (err) {
     await undo(files.map((f) => f.doc));
@@ -57,7 +60,8 @@ export async function addDocuments(deps: AddDocumentDeps, inputs: NewDocument[],
   const orphans: DocumentRecord[] = [];
   fresh.forEach(({ i, doc, source }, j) => {
     const outcome = created.outcomes[j];
-    if (outcome?.kind === 'created') results[i] = { kind: 'created', doc, job: { tenant, documentId: doc.id, version: 1, reason: 'upload' } };
+    if (outcome?.kind === 'created')
+      results[i] = { kind: 'created', doc, job: { tenant, documentId: doc.id, version: 1, reason: 'upload' } };
     // Another upload recorded the same content between our lookup and our script: its document is the answer.
     else if (outcome?.kind === 'duplicate') results[i] = { kind: 'duplicate', doc: outcome.holder };
     // The script wrote nothing for records it did not create; only our own files need removing.

@@ -23,9 +23,7 @@ export interface IngestDeps {
   memory?: ByteBudget;
 }
 
-export type IngestOutcome =
-  | { outcome: 'indexed'; chunks: number }
-  | { outcome: 'skipped'; reason: 'deleted' | 'superseded' };
+export type IngestOutcome = { outcome: 'indexed'; chunks: number } | { outcome: 'skipped'; reason: 'deleted' | 'superseded' };
 
 /** Thrown when the document was deleted or replaced while its job ran: the job ends quietly, leaving nothing behind. */
 class Superseded extends Error {}

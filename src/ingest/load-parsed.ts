@@ -16,7 +16,13 @@ export async function loadParsed(
   const stored = keepsParsed ? await deps.sources.getParsed(doc.tenant, doc.id, version) : undefined;
   if (stored) return stored;
   const original = await deps.sources.getOriginal(doc.tenant, doc.id, version);
-  if (!original) throw new AppError('source_missing', 'The stored source of this document is missing', { documentId: doc.id, version }, { retryable: false });
+  if (!original)
+    throw new AppError(
+      'source_missing',
+      'The stored source of this document is missing',
+      { documentId: doc.id, version },
+      { retryable: false },
+    );
   const parsed = await deps.parse(original, doc.format);
   if (keepsParsed) await deps.sources.putParsed(doc.tenant, doc.id, version, parsed);
   return parsed;

@@ -57,7 +57,10 @@ export class IngestProducer extends QueueProducer<IngestJob> {
     const job = await this.queue.getJob(ingestJobId(documentId, version));
     if (!job) return;
     // Active or locked: the processor checks the record and stops (it already counted its start).
-    const removed = await job.remove().then(() => true, () => false);
+    const removed = await job.remove().then(
+      () => true,
+      () => false,
+    );
     if (removed && job.attemptsMade === 0 && !job.processedOn) await this.turns.started(job.data.tenant);
   }
 }

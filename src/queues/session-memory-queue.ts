@@ -24,8 +24,10 @@ export function sessionKey(tenant: string, sessionId: string, generation: string
 }
 
 /** One job per (session generation, lastSeq): enqueueing after the same append twice returns the job already there. */
-export const recallJobId = (job: SessionMemoryJob, lastSeq: number) => `recall-${sessionKey(job.tenant, job.sessionId, job.generation)}-${lastSeq}`;
-export const summarizeJobId = (job: SessionMemoryJob, lastSeq: number) => `summarize-${sessionKey(job.tenant, job.sessionId, job.generation)}-${lastSeq}`;
+export const recallJobId = (job: SessionMemoryJob, lastSeq: number) =>
+  `recall-${sessionKey(job.tenant, job.sessionId, job.generation)}-${lastSeq}`;
+export const summarizeJobId = (job: SessionMemoryJob, lastSeq: number) =>
+  `summarize-${sessionKey(job.tenant, job.sessionId, job.generation)}-${lastSeq}`;
 
 export interface SummaryThresholds {
   keepRecentMessages: number;

@@ -7,5 +7,9 @@ const SCHEDULER_ID = 'session-sweep';
  * record in Redis however many worker processes upsert it, so scaling workers never multiplies the sweep.
  */
 export async function scheduleSessionSweep(queue: Queue, everyMs: number): Promise<void> {
-  await queue.upsertJobScheduler(SCHEDULER_ID, { every: everyMs }, { name: 'sweep', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+  await queue.upsertJobScheduler(
+    SCHEDULER_ID,
+    { every: everyMs },
+    { name: 'sweep', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+  );
 }

@@ -79,11 +79,15 @@ export class ReindexJobs {
     }
     const [taken, used] = (await this.redis.eval(TAKE_SLOT, 1, key, jobId, max)) as [number, number?];
     if (taken !== 1) {
-      throw new AppError('quota_exceeded', `this tenant already has ${max} reindex jobs queued or running (TENANT_MAX_REINDEX_JOBS); wait for one to finish or cancel one`, {
-        quota: 'reindex_jobs',
-        limit: max,
-        used,
-      });
+      throw new AppError(
+        'quota_exceeded',
+        `this tenant already has ${max} reindex jobs queued or running (TENANT_MAX_REINDEX_JOBS); wait for one to finish or cancel one`,
+        {
+          quota: 'reindex_jobs',
+          limit: max,
+          used,
+        },
+      );
     }
   }
 
@@ -97,7 +101,11 @@ export class ReindexJobs {
   }
 
   async create(record: ReindexRecord): Promise<void> {
-    await this.redis.multi().set(this.key(record.jobId), JSON.stringify(record)).zadd(this.listKey(record.tenant), 0, ReindexJobs.member(record)).exec();
+    await this.redis
+      .multi()
+      .set(this.key(record.jobId), JSON.stringify(record))
+      .zadd(this.listKey(record.tenant), 0, ReindexJobs.member(record))
+      .exec();
   }
 
   /**
@@ -157,7 +165,10 @@ export class ReindexJobs {
       this.key(jobId),
       (record) =>
         record.oldIndex && !record.oldIndex.droppedAt
-          ? { value: { ...record, oldIndex: { ...record.oldIndex, droppedAt } }, ttlSeconds: isFinished(record.status) ? FINISHED_TTL_SECONDS : undefined }
+          ? {
+              value: { ...record, oldIndex: { ...record.oldIndex, droppedAt } },
+              ttlSeconds: isFinished(record.status) ? FINISHED_TTL_SECONDS : undefined,
+            }
           : undefined,
       Number.POSITIVE_INFINITY,
     );

@@ -95,7 +95,13 @@ async function buildAndSwitch(deps: ReindexDeps, job: ReindexJob, target: Resolv
 }
 
 /** Repair pass against the now-serving index, completion, then (after the grace period) the old index goes. */
-async function afterSwitch(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex, previous: IndexSpec | undefined, signal?: AbortSignal): Promise<void> {
+async function afterSwitch(
+  deps: ReindexDeps,
+  job: ReindexJob,
+  target: ResolvedIndex,
+  previous: IndexSpec | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
   const { tenant, collection, jobId } = job;
   // Nothing can cancel a serving index, so the passes only stop for the abort signal.
   const serving = async () => signal?.throwIfAborted();
@@ -183,7 +189,12 @@ async function catchUp(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex
 
   for await (const page of servedPages(deps.documents, tenant, collection)) {
     served += page.length;
-    const built = await catalog.builtVersionsOf(tenant, collection, jobId, page.map((doc) => doc.id));
+    const built = await catalog.builtVersionsOf(
+      tenant,
+      collection,
+      jobId,
+      page.map((doc) => doc.id),
+    );
     const todo = page.map((doc, i) => ({ doc, built: built[i] })).filter(({ doc, built }) => built !== doc.indexedVersion);
     changed ||= todo.length > 0;
     await forEachConcurrently(todo, deps.concurrency, async ({ doc, built }) => {
@@ -215,7 +226,13 @@ async function catchUp(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex
 }
 
 /** Writes the version a document serves now into the target (re-read here: the listing may be a moment old). */
-async function rebuildDocument(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex, id: string, previouslyBuilt: number | undefined): Promise<void> {
+async function rebuildDocument(
+  deps: ReindexDeps,
+  job: ReindexJob,
+  target: ResolvedIndex,
+  id: string,
+  previouslyBuilt: number | undefined,
+): Promise<void> {
   const { tenant, collection, jobId } = job;
   const doc = await deps.documents.get(tenant, id);
   if (!doc || doc.indexedVersion === undefined) return; // deleted meanwhile: the orphan check handles what was built

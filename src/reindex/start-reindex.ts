@@ -30,7 +30,12 @@ export async function startReindex(deps: ReindexStartDeps, tenant: string, req: 
   const embeddingModel = req.embeddingModel ?? current.embeddingModel;
   // Throws unknown_embedding_model (400) for a model this deployment cannot run.
   const embedder = deps.indexes.options.embedders.forModel(embeddingModel);
-  const spec: IndexSpec = { name: reindexIndexName(jobId), embeddingModel, dimensions: embedder.dimensions, chunking: req.chunking ?? current.chunking };
+  const spec: IndexSpec = {
+    name: reindexIndexName(jobId),
+    embeddingModel,
+    dimensions: embedder.dimensions,
+    chunking: req.chunking ?? current.chunking,
+  };
   const record: ReindexRecord = {
     jobId,
     tenant,

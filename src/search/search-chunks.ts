@@ -40,7 +40,8 @@ export async function searchChunks(
   // The route is read on every search: after a reindex switches, the next search reads the new index.
   const index = await deps.indexes.live(tenant, input.collection);
   const shared = index.embedder.model === deps.embedder.model ? input.vector : undefined;
-  const vector = input.mode === 'keyword' ? undefined : shared ? await shared() : (await index.embedder.embed([input.query], { signal, tenant }))[0];
+  const vector =
+    input.mode === 'keyword' ? undefined : shared ? await shared() : (await index.embedder.embed([input.query], { signal, tenant }))[0];
   const search = async (fetchK: number) => {
     const found = await index.store.search({
       tenant,

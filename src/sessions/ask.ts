@@ -16,7 +16,8 @@ export interface AskAnswer {
   model: string;
 }
 
-export type AskEvent = { type: 'context'; context: ContextBreakdown } | { type: 'delta'; text: string } | { type: 'done'; answer: AskAnswer };
+export type AskEvent =
+  { type: 'context'; context: ContextBreakdown } | { type: 'delta'; text: string } | { type: 'done'; answer: AskAnswer };
 
 /** Builds the context, calls the chat model, then stores the question and the answer together. */
 export async function askSession(
@@ -37,7 +38,13 @@ export async function askSession(
  * The same as askSession, streamed: the context breakdown first, then the answer's deltas, then the stored answer.
  * A client that goes away aborts `signal`: the model call is cancelled and nothing is stored.
  */
-export async function* askSessionStream(deps: SessionDeps, tenant: string, sessionId: string, req: ContextRequest, signal: AbortSignal): AsyncGenerator<AskEvent> {
+export async function* askSessionStream(
+  deps: SessionDeps,
+  tenant: string,
+  sessionId: string,
+  req: ContextRequest,
+  signal: AbortSignal,
+): AsyncGenerator<AskEvent> {
   const askedAt = new Date().toISOString();
   const prepared = await prepareWithTurn(deps, tenant, sessionId, req, signal);
   yield { type: 'context', context: prepared.built.context };
@@ -57,9 +64,18 @@ export async function* askSessionStream(deps: SessionDeps, tenant: string, sessi
  * flood of asks cannot fill the store's threads in front of other tenants' searches and asks. The turn is given back
  * before the model is called.
  */
-async function prepareWithTurn(deps: SessionDeps, tenant: string, sessionId: string, req: ContextRequest, signal?: AbortSignal, timings?: StageTimings) {
+async function prepareWithTurn(
+  deps: SessionDeps,
+  tenant: string,
+  sessionId: string,
+  req: ContextRequest,
+  signal?: AbortSignal,
+  timings?: StageTimings,
+) {
   const release = deps.fairScheduler?.enabled
-    ? await timed(timings, 'turn', () => deps.fairScheduler!.enter(tenant, (cancel) => signal?.addEventListener('abort', cancel, { once: true })))
+    ? await timed(timings, 'turn', () =>
+        deps.fairScheduler!.enter(tenant, (cancel) => signal?.addEventListener('abort', cancel, { once: true })),
+      )
     : undefined;
   try {
     return await prepareContext(deps, tenant, sessionId, req, signal, timings);
@@ -103,7 +119,14 @@ async function storeTurn(
     sessionId,
     [
       { role: 'user', content: req.question, createdAt: askedAt, tokenCount: deps.tokenCounter.count(req.question) },
-      { role: 'assistant', content: result.text, tokenCount: deps.tokenCounter.count(result.text), citations, model: result.modelId, usage },
+      {
+        role: 'assistant',
+        content: result.text,
+        tokenCount: deps.tokenCounter.count(result.text),
+        citations,
+        model: result.modelId,
+        usage,
+      },
     ],
     { collection: req.collection ?? DEFAULT_COLLECTION },
     { expectGeneration: prepared.session?.generation },

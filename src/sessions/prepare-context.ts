@@ -60,10 +60,14 @@ export async function prepareContext(
   const budget = limit - answerTokens;
 
   if (budget < 1) {
-    throw new AppError('context_too_small', `maxContextTokens ${requested} leaves no room for a prompt after the ${answerTokens} tokens reserved for the answer`, {
-      maxContextTokens: requested,
-      answerTokens,
-    });
+    throw new AppError(
+      'context_too_small',
+      `maxContextTokens ${requested} leaves no room for a prompt after the ${answerTokens} tokens reserved for the answer`,
+      {
+        maxContextTokens: requested,
+        answerTokens,
+      },
+    );
   }
   const recent = session ? await timed(timings, 'history', () => readRecent(deps, tenant, session, budget)) : [];
   const query = searchQuery(req.question, recent);
@@ -166,4 +170,10 @@ async function recall(
   return ranked.flatMap((seq) => (bySeq.has(seq) ? [bySeq.get(seq)!] : []));
 }
 
-const toTurn = (m: StoredMessage): TurnCandidate => ({ seq: m.seq, role: m.role, content: m.content, createdAt: m.createdAt, tokenCount: m.tokenCount });
+const toTurn = (m: StoredMessage): TurnCandidate => ({
+  seq: m.seq,
+  role: m.role,
+  content: m.content,
+  createdAt: m.createdAt,
+  tokenCount: m.tokenCount,
+});

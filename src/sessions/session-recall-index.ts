@@ -65,7 +65,8 @@ export class SessionRecallIndex {
     this.embedBatchSize = opts.embedBatchSize ?? DEFAULT_RECALL_EMBED_BATCH;
     this.denseWeight = opts.denseWeight ?? (embedder.lexical ? LEXICAL_EMBEDDER_DENSE_WEIGHT : 1);
     this.legacy = opts.legacy;
-    if (!Number.isFinite(this.denseWeight) || this.denseWeight < 0) throw new Error(`SessionRecallIndex: denseWeight must be >= 0, got ${this.denseWeight}`);
+    if (!Number.isFinite(this.denseWeight) || this.denseWeight < 0)
+      throw new Error(`SessionRecallIndex: denseWeight must be >= 0, got ${this.denseWeight}`);
     if (!Number.isInteger(this.embedBatchSize) || this.embedBatchSize < 1) {
       throw new Error(`SessionRecallIndex: embedBatchSize must be a positive integer, got ${this.embedBatchSize}`);
     }
@@ -136,7 +137,12 @@ export class SessionRecallIndex {
     mode: 'dense' | 'keyword',
     opts: { signal?: AbortSignal; vector?: () => Promise<Float32Array> },
   ): Promise<RecallHit[]> {
-    const vector = mode === 'keyword' ? undefined : opts.vector ? await opts.vector() : (await this.embedder.embed([query], { tenant, signal: opts.signal }))[0];
+    const vector =
+      mode === 'keyword'
+        ? undefined
+        : opts.vector
+          ? await opts.vector()
+          : (await this.embedder.embed([query], { tenant, signal: opts.signal }))[0];
     const req = {
       tenant,
       collection: SESSION_COLLECTION,
@@ -146,11 +152,18 @@ export class SessionRecallIndex {
       k,
       filter: { documentIds: [sessionDocumentId(session.id, session.generation)] },
     };
-    const [hits, older] = await Promise.all([this.vectors.search(req), this.legacyHas(tenant).then((has) => (has ? this.legacy!.search(req) : []))]);
+    const [hits, older] = await Promise.all([
+      this.vectors.search(req),
+      this.legacyHas(tenant).then((has) => (has ? this.legacy!.search(req) : [])),
+    ]);
     // A message is in one place or the other (re-indexing writes the same id to the new place): best score wins.
     const bySeq = new Map<number, number>();
-    for (const hit of [...hits, ...older]) bySeq.set(hit.chunk.chunkIndex, Math.max(hit.score, bySeq.get(hit.chunk.chunkIndex) ?? -Infinity));
-    return [...bySeq].map(([seq, score]) => ({ seq, score })).sort((a, b) => b.score - a.score).slice(0, k);
+    for (const hit of [...hits, ...older])
+      bySeq.set(hit.chunk.chunkIndex, Math.max(hit.score, bySeq.get(hit.chunk.chunkIndex) ?? -Infinity));
+    return [...bySeq]
+      .map(([seq, score]) => ({ seq, score }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, k);
   }
 
   private legacyHas(tenant: string): Promise<boolean> {

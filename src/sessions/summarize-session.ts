@@ -85,7 +85,11 @@ export function foldInput(previousSummary: string, messages: StoredMessage[]): s
  * model failure throws (the queue retries) and never advances it, so no turn is ever skipped. A summary near its cap
  * is condensed by one more call over the summary alone.
  */
-export async function summarizeSession(deps: SummarizeSessionDeps, input: SummarizeSessionInput, signal?: AbortSignal): Promise<SummarizeSessionResult> {
+export async function summarizeSession(
+  deps: SummarizeSessionDeps,
+  input: SummarizeSessionInput,
+  signal?: AbortSignal,
+): Promise<SummarizeSessionResult> {
   const { keepRecentMessages, triggerMessages } = deps.summary;
   const result: SummarizeSessionResult = { folds: 0, condensed: 0, skipped: false };
   const outcome = await drainSessionWork(
@@ -106,7 +110,12 @@ export async function summarizeSession(deps: SummarizeSessionDeps, input: Summar
 }
 
 /** Folds the oldest unsummarised batch into the summary. Answers whether the summary was written. */
-async function foldOnce(deps: SummarizeSessionDeps, session: SessionRecord, result: SummarizeSessionResult, signal?: AbortSignal): Promise<boolean> {
+async function foldOnce(
+  deps: SummarizeSessionDeps,
+  session: SessionRecord,
+  result: SummarizeSessionResult,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const { tenant, id, generation } = session;
   const { keepRecentMessages, maxTokens } = deps.summary;
   const budget = deps.batchTokens ?? DEFAULT_SUMMARY_BATCH_TOKENS;

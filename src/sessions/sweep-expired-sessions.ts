@@ -18,7 +18,11 @@ export const DEFAULT_SWEEP_BATCH = 500;
  * deletes their vectors once the session (that generation of it) is really gone. A session that is still alive (a
  * later write refreshed it; entries are made at creation only) is moved on to its current expiry instead.
  */
-export async function sweepExpiredSessions(deps: SweepDeps, now = Date.now(), batch = DEFAULT_SWEEP_BATCH): Promise<{ deleted: number; postponed: number }> {
+export async function sweepExpiredSessions(
+  deps: SweepDeps,
+  now = Date.now(),
+  batch = DEFAULT_SWEEP_BATCH,
+): Promise<{ deleted: number; postponed: number }> {
   let deleted = 0;
   let postponed = 0;
   for (const entry of await deps.sessions.dueExpiries(now, batch)) {

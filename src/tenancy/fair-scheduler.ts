@@ -54,9 +54,14 @@ export class FairScheduler {
     }
     const line = this.lines.get(tenant) ?? [];
     if (line.length >= this.options.maxQueuedPerTenant) {
-      throw new AppError('too_many_requests', `this tenant already has ${line.length} requests waiting on this server; slow down`, {
-        queuedLimit: this.options.maxQueuedPerTenant,
-      }, { headers: { 'Retry-After': '1' } });
+      throw new AppError(
+        'too_many_requests',
+        `this tenant already has ${line.length} requests waiting on this server; slow down`,
+        {
+          queuedLimit: this.options.maxQueuedPerTenant,
+        },
+        { headers: { 'Retry-After': '1' } },
+      );
     }
     return new Promise((resolve) => {
       const waiter: Waiter = { cancelled: false, admit: () => resolve(this.releaser(tenant)) };

@@ -42,7 +42,9 @@ export class RequestLimiter {
       throw err;
     });
     if (taken.ok) return;
-    throw new AppError('too_many_requests', `this API key is over its ${this.limit.perSecond} requests per second; try again in ${Math.ceil(taken.waitMs / 1000)} s`,
+    throw new AppError(
+      'too_many_requests',
+      `this API key is over its ${this.limit.perSecond} requests per second; try again in ${Math.ceil(taken.waitMs / 1000)} s`,
       { limitPerSecond: this.limit.perSecond, burst: bucket.capacity, retryAfterMs: taken.waitMs },
       { headers: retryAfterHeader(taken.waitMs) },
     );

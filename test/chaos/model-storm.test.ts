@@ -39,7 +39,12 @@ function boundedAsk(svc: ServiceOnMistral, sid: string, question: string) {
 describe('When the model provider answers a storm of 429s, 500s and timeouts', () => {
   let svc: ServiceOnMistral;
   beforeAll(async () => {
-    svc = await startServiceOnMistral({ REDIS_URL: redis.url, MODEL_TIMEOUT_MS: '1500', MODEL_RETRY_ATTEMPTS: '2', BREAKER_COOLDOWN_MS: '500' });
+    svc = await startServiceOnMistral({
+      REDIS_URL: redis.url,
+      MODEL_TIMEOUT_MS: '1500',
+      MODEL_RETRY_ATTEMPTS: '2',
+      BREAKER_COOLDOWN_MS: '500',
+    });
   });
   afterAll(async () => {
     await svc?.stop();
@@ -79,11 +84,16 @@ describe('When the model provider answers a storm of 429s, 500s and timeouts', (
     // The storm did reach the service (the breaker then skips the provider and asks fall back to the next model).
     const chatCalls = upstream.requests.filter(chat).length;
     expect(chatCalls).toBeGreaterThan(0);
-    const messages = (await server.request('GET', `/sessions/${sid}/messages?limit=500`)).body.messages as Array<{ seq: number; role: string }>;
+    const messages = (await server.request('GET', `/sessions/${sid}/messages?limit=500`)).body.messages as Array<{
+      seq: number;
+      role: string;
+    }>;
     const seqs = messages.map((m) => m.seq).sort((a, b) => a - b);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
     expect(messages.filter((m) => m.role === 'assistant')).toHaveLength(ok);
-    console.log(`model-storm: seed ${rnd.seed}, ${ASKS} asks in a storm of ${60} scripted 429/500/timeouts: ${ok - 1} answered, failures ${JSON.stringify(codes)}, none 500 or hung (${chatCalls} calls reached the provider; the breaker and the fallback model absorbed the rest); answered again after it, ${messages.length} turns contiguous, ${ok} answers stored once each`);
+    console.log(
+      `model-storm: seed ${rnd.seed}, ${ASKS} asks in a storm of ${60} scripted 429/500/timeouts: ${ok - 1} answered, failures ${JSON.stringify(codes)}, none 500 or hung (${chatCalls} calls reached the provider; the breaker and the fallback model absorbed the rest); answered again after it, ${messages.length} turns contiguous, ${ok} answers stored once each`,
+    );
   }, 300_000);
 });
 
@@ -115,7 +125,11 @@ describe('When the model provider storms and no offline model may stand in (MODE
     const { server, upstream } = svc;
     const memory = server.services.memoryProducer;
     const sid = (await server.request('POST', '/sessions', {})).body.id as string;
-    const session = async () => (await server.request('GET', `/sessions/${sid}`)).body as { lastSeq: number; summary: { coversThroughSeq: number; text: string } | null };
+    const session = async () =>
+      (await server.request('GET', `/sessions/${sid}`)).body as {
+        lastSeq: number;
+        summary: { coversThroughSeq: number; text: string } | null;
+      };
     const answered: Array<{ question: string; messageId: string; model: string }> = [];
     const ask = async (question: string) => {
       const startedAt = Date.now();
@@ -129,7 +143,12 @@ describe('When the model provider storms and no offline model may stand in (MODE
       const { res } = await ask(`calm question ${i}?`);
       expect({ status: res.status, model: res.body.model }).toEqual({ status: 200, model: 'mistral-large-latest' });
     }
-    const before = await waitFor('the first summary', async () => ((await session()).summary?.coversThroughSeq ?? 0) >= 2 ? session() : undefined, 60_000, 100);
+    const before = await waitFor(
+      'the first summary',
+      async () => (((await session()).summary?.coversThroughSeq ?? 0) >= 2 ? session() : undefined),
+      60_000,
+      100,
+    );
 
     // The storm, longer than anything the test can use up: it ends only when cleared.
     upstream.script(stormOf(rnd, 400));
@@ -151,7 +170,10 @@ describe('When the model provider storms and no offline model may stand in (MODE
       const { res, ms } = await ask(`storm question ${i}?`);
       slowest = Math.max(slowest, ms);
       // No offline stand-in: nothing answers during the storm, and each failure says why.
-      expect({ status: res.status, known: STORM_CODES.includes(res.body?.error?.code) }).toEqual({ status: expect.any(Number), known: true });
+      expect({ status: res.status, known: STORM_CODES.includes(res.body?.error?.code) }).toEqual({
+        status: expect.any(Number),
+        known: true,
+      });
       codes[res.body.error.code] = (codes[res.body.error.code] ?? 0) + 1;
     }
     expect(Object.keys(codes).length).toBeGreaterThan(0);
@@ -172,20 +194,35 @@ describe('When the model provider storms and no offline model may stand in (MODE
     // summary now covers the imported turns (all but the 2 newest).
     const left = upstream.clearScript();
     expect(left).toBeGreaterThan(0);
-    const after = await waitFor('the summary over the storm turns', async () => {
-      const s = await session();
-      return (s.summary?.coversThroughSeq ?? 0) >= importedLastSeq - 2 ? s : undefined;
-    }, 120_000, 200);
-    const job = await waitFor('the retried summary job completed', async () => {
-      const j = await memory.summarizeQueue.getJob(retriedId);
-      return j && (await j.getState()) === 'completed' ? j : undefined;
-    }, 60_000, 200);
+    const after = await waitFor(
+      'the summary over the storm turns',
+      async () => {
+        const s = await session();
+        return (s.summary?.coversThroughSeq ?? 0) >= importedLastSeq - 2 ? s : undefined;
+      },
+      120_000,
+      200,
+    );
+    const job = await waitFor(
+      'the retried summary job completed',
+      async () => {
+        const j = await memory.summarizeQueue.getJob(retriedId);
+        return j && (await j.getState()) === 'completed' ? j : undefined;
+      },
+      60_000,
+      200,
+    );
 
     // Asks answer on Mistral again once a breaker lets them through.
-    const calmAfter = await waitFor('an ask answered after the storm', async () => {
-      const { res } = await ask('after the storm?');
-      return res.status === 200 ? res.body : undefined;
-    }, 60_000, 500);
+    const calmAfter = await waitFor(
+      'an ask answered after the storm',
+      async () => {
+        const { res } = await ask('after the storm?');
+        return res.status === 200 ? res.body : undefined;
+      },
+      60_000,
+      500,
+    );
     expect(['mistral-large-latest', 'mistral-small-latest']).toContain(calmAfter.model);
     for (const a of answered) expect(a.model).toMatch(/^mistral-/);
 
@@ -193,7 +230,12 @@ describe('When the model provider storms and no offline model may stand in (MODE
     expect(after.summary!.text).toMatch(/^echo: /);
 
     // No turn lost or stored twice: seqs contiguous; each answered ask stored once; no failed ask stored.
-    const messages = (await server.request('GET', `/sessions/${sid}/messages?limit=500`)).body.messages as Array<{ id: string; seq: number; role: string; content: string }>;
+    const messages = (await server.request('GET', `/sessions/${sid}/messages?limit=500`)).body.messages as Array<{
+      id: string;
+      seq: number;
+      role: string;
+      content: string;
+    }>;
     expect(messages.map((m) => m.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: messages.length }, (_, i) => i + 1));
     for (const a of answered) {
       expect(messages.filter((m) => m.id === a.messageId)).toHaveLength(1);

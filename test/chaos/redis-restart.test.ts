@@ -30,7 +30,9 @@ afterAll(async () => {
 const bounded = (method: string, p: string, body?: unknown) =>
   Promise.race([
     server.request(method, p, body),
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${method} ${p} hung past ${REQUEST_BOUND_MS} ms`)), REQUEST_BOUND_MS)),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`${method} ${p} hung past ${REQUEST_BOUND_MS} ms`)), REQUEST_BOUND_MS),
+    ),
   ]);
 
 describe('When Redis restarts while 100 documents are being ingested and a session is in use', () => {
@@ -38,7 +40,8 @@ describe('When Redis restarts while 100 documents are being ingested and a sessi
     const session = await server.request('POST', '/sessions', {});
     expect(session.status).toBe(201);
     const sid = session.body.id;
-    for (let i = 0; i < 3; i++) expect((await server.request('POST', `/sessions/${sid}/ask`, { question: `question ${i} about rivers?` })).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await server.request('POST', `/sessions/${sid}/ask`, { question: `question ${i} about rivers?` })).status).toBe(200);
 
     const texts = Array.from({ length: DOCUMENTS }, (_, i) => generatedText(5000 + i, 400 + ((i * 97) % 1500)));
     const ids: string[] = [];
@@ -63,7 +66,11 @@ describe('When Redis restarts while 100 documents are being ingested and a sessi
     for (let round = 0; round < 3; round++) {
       for (const [method, p, body] of probes) {
         const res = await bounded(method, p, body);
-        expect({ route: `${method} ${p}`, status: res.status, code: res.body?.error?.code }).toEqual({ route: `${method} ${p}`, status: 503, code: 'dependency_unavailable' });
+        expect({ route: `${method} ${p}`, status: res.status, code: res.body?.error?.code }).toEqual({
+          route: `${method} ${p}`,
+          status: 503,
+          code: 'dependency_unavailable',
+        });
         expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
         unavailable++;
       }
@@ -80,7 +87,8 @@ describe('When Redis restarts while 100 documents are being ingested and a sessi
         const res = await server.request('GET', `/documents/${id}`);
         if (res.body?.status === 'ready' || res.body?.status === 'failed') docs.set(id, res.body);
       }
-      if (docs.size < ids.length && Date.now() > deadline) throw new Error(`${ids.length - docs.size} documents unfinished after the restart`);
+      if (docs.size < ids.length && Date.now() > deadline)
+        throw new Error(`${ids.length - docs.size} documents unfinished after the restart`);
       if (docs.size < ids.length) await new Promise((r) => setTimeout(r, 250));
     }
     const recoveredMs = Date.now() - backAt;
@@ -94,7 +102,10 @@ describe('When Redis restarts while 100 documents are being ingested and a sessi
       expect(await server.services.vectors.count('default', { documentId: id })).toBe(expected);
     }
 
-    const messages = (await server.request('GET', `/sessions/${sid}/messages?limit=500`)).body.messages as Array<{ seq: number; role: string }>;
+    const messages = (await server.request('GET', `/sessions/${sid}/messages?limit=500`)).body.messages as Array<{
+      seq: number;
+      role: string;
+    }>;
     const seqs = messages.map((m) => m.seq).sort((a, b) => a - b);
     expect(seqs).toEqual(Array.from({ length: 6 }, (_, i) => i + 1));
     expect((await server.request('POST', `/sessions/${sid}/ask`, { question: 'and after the restart?' })).status).toBe(200);

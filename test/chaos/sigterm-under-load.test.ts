@@ -98,9 +98,7 @@ async function cleanup(d: Deployment | undefined): Promise<void> {
   await fs.rm(d.dataDir, { recursive: true, force: true });
 }
 
-type Outcome =
-  | { kind: 'answered'; status: number; body: any; after: boolean }
-  | { kind: 'connection'; code: string; after: boolean };
+type Outcome = { kind: 'answered'; status: number; body: any; after: boolean } | { kind: 'connection'; code: string; after: boolean };
 
 interface LoadResult {
   uploads: Array<{ text: string; outcome: Outcome }>;
@@ -112,7 +110,13 @@ interface LoadResult {
  * CLIENTS clients, each with its own session, send uploads and asks one after another (as a chat client would) until
  * `gone` resolves: the process has exited and nothing can answer any more.
  */
-async function runLoad(d: Deployment, label: string, gone: Promise<unknown>, sigtermSent: () => boolean, onStarted: (inFlight: () => number) => void): Promise<LoadResult> {
+async function runLoad(
+  d: Deployment,
+  label: string,
+  gone: Promise<unknown>,
+  sigtermSent: () => boolean,
+  onStarted: (inFlight: () => number) => void,
+): Promise<LoadResult> {
   const rnd = seededRandom(label);
   const result: LoadResult = { uploads: [], asks: [], inFlightAtSigterm: 0 };
   let over = false;
@@ -181,7 +185,10 @@ function checkOutcomes(load: LoadResult): Record<string, number> {
     const key = `${outcome.kind === 'answered' ? String(outcome.status) : outcome.code}${outcome.after ? ' after SIGTERM' : ''}`;
     tally[key] = (tally[key] ?? 0) + 1;
     if (outcome.kind === 'answered' && outcome.status !== 503) {
-      expect({ status: outcome.status, body: outcome.status >= 300 ? outcome.body : 'ok' }).toEqual({ status: expect.any(Number), body: 'ok' });
+      expect({ status: outcome.status, body: outcome.status >= 300 ? outcome.body : 'ok' }).toEqual({
+        status: expect.any(Number),
+        body: 'ok',
+      });
     }
     if (outcome.kind === 'answered' && outcome.status === 503) expect(outcome.body?.error?.code).toEqual(expect.any(String));
   }
@@ -192,8 +199,17 @@ function checkOutcomes(load: LoadResult): Record<string, number> {
  * A restarted API on the same Redis, prefix and data directory: first without workers, to count the jobs the stopped
  * processes left (proof the restart had work to do), then with workers, until every accepted document is done.
  */
-async function checkDurable(d: Deployment, load: LoadResult): Promise<{ pending: number; chunks: number; turns: number; orphanTurns: number; msAfterRestart: number }> {
-  const server: TestServer = await startTestServer({ REDIS_URL: redis.url, REDIS_PREFIX: d.env.REDIS_PREFIX, DATA_DIR: d.dataDir, RUN_WORKERS: 'off', JOB_LOCK_MS: '2000' });
+async function checkDurable(
+  d: Deployment,
+  load: LoadResult,
+): Promise<{ pending: number; chunks: number; turns: number; orphanTurns: number; msAfterRestart: number }> {
+  const server: TestServer = await startTestServer({
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: d.env.REDIS_PREFIX,
+    DATA_DIR: d.dataDir,
+    RUN_WORKERS: 'off',
+    JOB_LOCK_MS: '2000',
+  });
   let workers: ReturnType<typeof startWorkers> | undefined;
   try {
     const restartedAt = Date.now();
@@ -214,7 +230,13 @@ async function checkDurable(d: Deployment, load: LoadResult): Promise<{ pending:
         const res = await server.request('GET', `/documents/${id}`);
         if (res.body.status === 'ready' || res.body.status === 'failed') docs.set(id, res.body);
       }
-      if (docs.size < ids.length && Date.now() > deadline) throw new Error(`${ids.length - docs.size} accepted documents still unfinished after the restart: ${await describeUnfinished(server, ids.filter((id) => !docs.has(id)))}`);
+      if (docs.size < ids.length && Date.now() > deadline)
+        throw new Error(
+          `${ids.length - docs.size} accepted documents still unfinished after the restart: ${await describeUnfinished(
+            server,
+            ids.filter((id) => !docs.has(id)),
+          )}`,
+        );
       if (docs.size < ids.length) await new Promise((r) => setTimeout(r, 250));
     }
     const msAfterRestart = Date.now() - restartedAt;
@@ -260,7 +282,9 @@ async function describeUnfinished(server: TestServer, ids: string[]): Promise<st
   for (const id of ids.slice(0, 5)) {
     const doc = (await server.request('GET', `/documents/${id}`)).body;
     const job = await server.services.producer.queue.getJob(ingestJobId(id, doc.version));
-    lines.push(`${id} ${doc.status} v${doc.version}: job ${job ? `${await job.getState()} attempts ${job.attemptsMade} stalls ${job.stalledCounter} ${job.failedReason ?? ''}` : 'missing'}`);
+    lines.push(
+      `${id} ${doc.status} v${doc.version}: job ${job ? `${await job.getState()} attempts ${job.attemptsMade} stalls ${job.stalledCounter} ${job.failedReason ?? ''}` : 'missing'}`,
+    );
   }
   return lines.join('; ');
 }
@@ -285,7 +309,13 @@ describe('When the API process (with inline workers) gets SIGTERM while 8 client
     let sigterm = false;
     let inFlight = () => 0;
     const exited = exitOf(api);
-    const loading = runLoad(d, 'sigterm-inline', exited, () => sigterm, (f) => (inFlight = f));
+    const loading = runLoad(
+      d,
+      'sigterm-inline',
+      exited,
+      () => sigterm,
+      (f) => (inFlight = f),
+    );
     await new Promise((r) => setTimeout(r, LOAD_BEFORE_SIGTERM_MS));
     const busy = inFlight();
     sigterm = true;
@@ -321,7 +351,13 @@ describe('When the API (RUN_WORKERS=off) and a worker process both get SIGTERM w
     let sigterm = false;
     let inFlight = () => 0;
     const exited = exitOf(api);
-    const loading = runLoad(d, 'sigterm-workers', exited, () => sigterm, (f) => (inFlight = f));
+    const loading = runLoad(
+      d,
+      'sigterm-workers',
+      exited,
+      () => sigterm,
+      (f) => (inFlight = f),
+    );
     await new Promise((r) => setTimeout(r, LOAD_BEFORE_SIGTERM_MS));
     const busy = inFlight();
     sigterm = true;
@@ -329,7 +365,11 @@ describe('When the API (RUN_WORKERS=off) and a worker process both get SIGTERM w
     const load = await loading;
 
     expect(busy).toBeGreaterThan(0);
-    expect({ api: apiStopped.code, worker: workerStopped.code, output: apiStopped.code === 0 && workerStopped.code === 0 ? '' : d.output.join('\n') }).toEqual({
+    expect({
+      api: apiStopped.code,
+      worker: workerStopped.code,
+      output: apiStopped.code === 0 && workerStopped.code === 0 ? '' : d.output.join('\n'),
+    }).toEqual({
       api: 0,
       worker: 0,
       output: '',

@@ -23,7 +23,14 @@ beforeAll(async () => {
   redis = await startRedis();
   qdrant = await startQdrantDouble();
   // Exponential backoff from 200 ms over 12 attempts waits ~7 minutes in all: far longer than the outage.
-  server = await startTestServer({ REDIS_URL: redis.url, QDRANT_URL: qdrant.url, JOB_ATTEMPTS: '12', JOB_BACKOFF_MS: '200', WORKER_CONCURRENCY: '2', EMBED_BATCH_SIZE: '4' });
+  server = await startTestServer({
+    REDIS_URL: redis.url,
+    QDRANT_URL: qdrant.url,
+    JOB_ATTEMPTS: '12',
+    JOB_BACKOFF_MS: '200',
+    WORKER_CONCURRENCY: '2',
+    EMBED_BATCH_SIZE: '4',
+  });
 });
 afterAll(async () => {
   await qdrant?.restart().catch(() => undefined);
@@ -42,7 +49,10 @@ interface SearchOutcome {
 }
 
 const bounded = <T>(what: string, p: Promise<T>) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} hung past ${REQUEST_BOUND_MS} ms`)), REQUEST_BOUND_MS))]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} hung past ${REQUEST_BOUND_MS} ms`)), REQUEST_BOUND_MS)),
+  ]);
 
 describe('When the vector store (Qdrant) becomes unreachable while documents ingest and searches run, then comes back', () => {
   it('then searches answer 503 dependency_unavailable while it is down (never 500, never hanging), ingestion retries, and afterwards every document is ready with exactly its chunks', async () => {
@@ -51,7 +61,11 @@ describe('When the vector store (Qdrant) becomes unreachable while documents ing
     const ids: string[] = [];
     const upload = async (from: number, to: number) => {
       for (let i = from; i < to; i += 10) {
-        const batch = await Promise.all(texts.slice(i, Math.min(i + 10, to)).map((text, j) => bounded('an upload', server.request('POST', '/documents', { text, title: `outage ${i + j}` }))));
+        const batch = await Promise.all(
+          texts
+            .slice(i, Math.min(i + 10, to))
+            .map((text, j) => bounded('an upload', server.request('POST', '/documents', { text, title: `outage ${i + j}` }))),
+        );
         for (const res of batch) {
           expect({ status: res.status, body: res.status === 202 ? 'accepted' : res.body }).toEqual({ status: 202, body: 'accepted' });
           ids.push(res.body.id);
@@ -67,14 +81,28 @@ describe('When the vector store (Qdrant) becomes unreachable while documents ing
       while (searching) {
         const startedAt = Date.now();
         const res = await bounded('a search', server.request('POST', '/search', { query: 'river ledger harbor' }));
-        searches.push({ startedAt, endedAt: Date.now(), status: res.status, code: res.body?.error?.code, retryAfter: res.headers.get('retry-after'), hits: res.body?.results?.length ?? 0 });
+        searches.push({
+          startedAt,
+          endedAt: Date.now(),
+          status: res.status,
+          code: res.body?.error?.code,
+          retryAfter: res.headers.get('retry-after'),
+          hits: res.body?.results?.length ?? 0,
+        });
         await new Promise((r) => setTimeout(r, 20));
       }
     });
 
     // Down while the first batch is still being ingested.
-    await waitFor('a first document ready', async () => ((await server.request('GET', `/documents/${ids[0]}`)).body.status === 'ready' ? true : undefined), 60_000, 100);
-    const readyAtOutage = (await Promise.all(ids.map((id) => server.request('GET', `/documents/${id}`)))).filter((r) => r.body.status === 'ready').length;
+    await waitFor(
+      'a first document ready',
+      async () => ((await server.request('GET', `/documents/${ids[0]}`)).body.status === 'ready' ? true : undefined),
+      60_000,
+      100,
+    );
+    const readyAtOutage = (await Promise.all(ids.map((id) => server.request('GET', `/documents/${id}`)))).filter(
+      (r) => r.body.status === 'ready',
+    ).length;
     await qdrant.close();
     const downAt = Date.now();
     await upload(BEFORE, BEFORE + DURING);
@@ -90,7 +118,10 @@ describe('When the vector store (Qdrant) becomes unreachable while documents ing
     };
     await waitFor(
       'ingestion retries and failed searches during the outage',
-      async () => (Date.now() - downAt >= MIN_OUTAGE_MS && (await retriedJobs()) >= 2 && searches.filter((s) => s.startedAt > downAt).length >= 10 ? true : undefined),
+      async () =>
+        Date.now() - downAt >= MIN_OUTAGE_MS && (await retriedJobs()) >= 2 && searches.filter((s) => s.startedAt > downAt).length >= 10
+          ? true
+          : undefined,
       120_000,
       200,
     );
@@ -106,12 +137,19 @@ describe('When the vector store (Qdrant) becomes unreachable while documents ing
         const res = await server.request('GET', `/documents/${id}`);
         if (res.body.status === 'ready' || res.body.status === 'failed') docs.set(id, res.body);
       }
-      if (docs.size < ids.length && Date.now() > deadline) throw new Error(`${ids.length - docs.size} documents unfinished after the vector store came back`);
+      if (docs.size < ids.length && Date.now() > deadline)
+        throw new Error(`${ids.length - docs.size} documents unfinished after the vector store came back`);
       if (docs.size < ids.length) await new Promise((r) => setTimeout(r, 250));
     }
     const recoveredMs = Date.now() - upAt;
     // Searches after recovery find documents again.
-    await waitFor('a search answering after recovery', () => (searches.some((s) => s.startedAt > Date.now() - 5_000 && s.startedAt > upAt && s.status === 200 && s.hits > 0) ? true : undefined), 60_000, 100);
+    await waitFor(
+      'a search answering after recovery',
+      () =>
+        searches.some((s) => s.startedAt > Date.now() - 5_000 && s.startedAt > upAt && s.status === 200 && s.hits > 0) ? true : undefined,
+      60_000,
+      100,
+    );
     searching = false;
     await Promise.all(searchers);
 
@@ -130,7 +168,12 @@ describe('When the vector store (Qdrant) becomes unreachable while documents ing
 
     // Every search answered 200 or 503 dependency_unavailable (with Retry-After); those wholly inside the outage, 503.
     for (const s of searches) {
-      if (s.status !== 200) expect({ status: s.status, code: s.code, retryAfter: s.retryAfter }).toEqual({ status: 503, code: 'dependency_unavailable', retryAfter: expect.stringMatching(/^\d+$/) });
+      if (s.status !== 200)
+        expect({ status: s.status, code: s.code, retryAfter: s.retryAfter }).toEqual({
+          status: 503,
+          code: 'dependency_unavailable',
+          retryAfter: expect.stringMatching(/^\d+$/),
+        });
       if (s.startedAt > downAt && s.endedAt < upAt) expect(s.status).toBe(503);
     }
     const during = searches.filter((s) => s.startedAt > downAt && s.endedAt < upAt);

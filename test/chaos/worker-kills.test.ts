@@ -17,7 +17,9 @@ afterAll(async () => {
   await redis?.stop();
 });
 // Two worker processes at a time; a killed one's jobs are taken over once its 2 s lock expires.
-const api = apiWithWorkerProcesses({ WORKER_CONCURRENCY: '2', EMBED_BATCH_SIZE: '4', JOB_BACKOFF_MS: '200' }, '2000', () => ({ REDIS_URL: redis.url }));
+const api = apiWithWorkerProcesses({ WORKER_CONCURRENCY: '2', EMBED_BATCH_SIZE: '4', JOB_BACKOFF_MS: '200' }, '2000', () => ({
+  REDIS_URL: redis.url,
+}));
 
 describe('When worker processes are SIGKILLed at random points of a 200-document batch, several times', () => {
   it('then every document ends ready (or failed with a reason), each ready one with exactly its chunks and none duplicated', async () => {
@@ -25,7 +27,9 @@ describe('When worker processes are SIGKILLed at random points of a 200-document
     const texts = Array.from({ length: DOCUMENTS }, (_, i) => generatedText(1000 + i, rnd.between(300, 2500)));
     const ids: string[] = [];
     for (let i = 0; i < DOCUMENTS; i += 20) {
-      const batch = await Promise.all(texts.slice(i, i + 20).map((text, j) => api.server.request('POST', '/documents', { text, title: `doc ${i + j}` })));
+      const batch = await Promise.all(
+        texts.slice(i, i + 20).map((text, j) => api.server.request('POST', '/documents', { text, title: `doc ${i + j}` })),
+      );
       for (const res of batch) {
         expect(res.status).toBe(202);
         ids.push(res.body.id);

@@ -20,7 +20,8 @@ afterAll(async () => {
   await b?.cleanup();
 });
 
-const status = async (server: TestServer, headers: Record<string, string> = {}) => (await server.request('GET', '/documents', undefined, headers)).status;
+const status = async (server: TestServer, headers: Record<string, string> = {}) =>
+  (await server.request('GET', '/documents', undefined, headers)).status;
 
 describe('When the first key is created in Redis on one replica', () => {
   let key: string;
@@ -55,7 +56,12 @@ describe('When the first key is created in Redis on one replica', () => {
 
   it('then data written with one tenant’s key is invisible to another tenant’s key', async () => {
     const beta = await a.services.keyStore.create('beta', 'isolation');
-    const doc = await a.request('POST', '/documents', { text: 'Alpha keeps its herring recipes here.', collection: 'recipes' }, bearer(key));
+    const doc = await a.request(
+      'POST',
+      '/documents',
+      { text: 'Alpha keeps its herring recipes here.', collection: 'recipes' },
+      bearer(key),
+    );
     expect(doc.status).toBe(202);
     await holdsWithin('beta key at B', Date.now(), BOUND_MS, async () => (await status(b, bearer(beta.key))) === 200);
     expect((await b.request('GET', `/documents/${doc.body.id}`, undefined, bearer(key))).status).toBe(200);

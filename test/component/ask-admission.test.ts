@@ -16,7 +16,9 @@ describe('When a process already answers MAX_INFLIGHT_ASKS questions', () => {
     // The first chat completion takes two seconds at the model.
     svc.upstream.script([{ delayMs: 2_000, for: (r) => r.path.endsWith('/chat/completions') }]);
     const first = svc.server.request('POST', '/sessions/slow/ask', { question: 'What do herons eat?', k: 0 });
-    await waitFor('the first ask to reach the model', () => (svc.upstream.requests.some((r) => r.path.endsWith('/chat/completions')) ? true : undefined));
+    await waitFor('the first ask to reach the model', () =>
+      svc.upstream.requests.some((r) => r.path.endsWith('/chat/completions')) ? true : undefined,
+    );
 
     const refused = await svc.server.request('POST', '/sessions/other/ask', { question: 'And egrets?', k: 0 });
     expect(refused.status).toBe(503);

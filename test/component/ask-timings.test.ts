@@ -28,7 +28,8 @@ describe('When a chat app asks', () => {
     expect(Object.keys(stages(second.headers.get('server-timing')))).toContain('history');
 
     const metrics = await server.request('GET', '/metrics');
-    const count = (stage: string) => Number(new RegExp(`ragmem_ask_stage_seconds_count\\{stage="${stage}"\\} (\\d+)`).exec(metrics.body)?.[1]);
+    const count = (stage: string) =>
+      Number(new RegExp(`ragmem_ask_stage_seconds_count\\{stage="${stage}"\\} (\\d+)`).exec(metrics.body)?.[1]);
     expect(count('model')).toBe(2);
     expect(count('history')).toBe(1);
   });

@@ -57,11 +57,20 @@ describe('When Qdrant refuses a request (the strict double)', () => {
     await double?.close();
   });
   const storeWith = (apiKey: string, collectionBase: string) =>
-    new QdrantVectorStore({ url: double.url, apiKey, dimensions: CONTRACT_DIMENSIONS, embeddingModel: 'contract-embedder-v1', collectionBase });
+    new QdrantVectorStore({
+      url: double.url,
+      apiKey,
+      dimensions: CONTRACT_DIMENSIONS,
+      embeddingModel: 'contract-embedder-v1',
+      collectionBase,
+    });
 
   it('Then a wrong API key (401) is 503 dependency_unavailable naming QDRANT_API_KEY, not retryable', async () => {
     const store = storeWith('a-wrong-key', `ragmem_test_${randomUUID().slice(0, 8)}`);
-    const err = await store.init().then(() => undefined, (e: unknown) => e);
+    const err = await store.init().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'dependency_unavailable', status: 503, retryable: false });
     expect((err as Error).message).toMatch(/QDRANT_API_KEY/);
   });
@@ -73,7 +82,10 @@ describe('When Qdrant refuses a request (the strict double)', () => {
     const tenant = uniqueTenant('q404');
     await store.upsert([makeChunk({ id: 'c1', tenant })]);
     double.reset(); // every collection and alias gone
-    const err = await store.count(tenant).then(() => undefined, (e: unknown) => e);
+    const err = await store.count(tenant).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'vector_store_error', retryable: false });
     expect((err as Error).message).toMatch(/no such collection/);
   });
@@ -101,11 +113,15 @@ describe('When LanceDB fails on its files', () => {
   });
 
   it('Then commit conflicts are retryable and other native errors are vector_store_error (the mapping)', () => {
-    expect(mapLanceDbError(new Error('Retryable commit conflict for version 12: This CreateIndex transaction was preempted'), 'upsert')).toMatchObject({
+    expect(
+      mapLanceDbError(new Error('Retryable commit conflict for version 12: This CreateIndex transaction was preempted'), 'upsert'),
+    ).toMatchObject({
       code: 'dependency_unavailable',
       retryable: true,
     });
-    expect(mapLanceDbError(new Error('LanceError(IO): Generic LocalFileSystem error: Permission denied (os error 13)'), 'search')).toMatchObject({
+    expect(
+      mapLanceDbError(new Error('LanceError(IO): Generic LocalFileSystem error: Permission denied (os error 13)'), 'search'),
+    ).toMatchObject({
       code: 'dependency_unavailable',
     });
     expect(mapLanceDbError(new Error("Invalid user input: Schema error: No field named 'nope'"), 'search')).toMatchObject({

@@ -10,7 +10,19 @@ async function runSlice(extra: string[]) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-eval-retrieval-test-'));
   const out = path.join(dir, 'report.json');
   // `node --import tsx` as spawnEntry does (one process, no tsx wrapper), with the script's own arguments.
-  const args = ['--dataset', SCIFACT, '--limit-queries', '10', '--limit-corpus', '120', '--modes', 'hybrid,dense,keyword', '--out', out, ...extra];
+  const args = [
+    '--dataset',
+    SCIFACT,
+    '--limit-queries',
+    '10',
+    '--limit-corpus',
+    '120',
+    '--modes',
+    'hybrid,dense,keyword',
+    '--out',
+    out,
+    ...extra,
+  ];
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/eval-retrieval.ts', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -21,7 +21,12 @@ describe("When one tenant's backlog is queued before another tenant's document",
   });
 
   it("then the other tenant's document is processed within the first few jobs, not after the backlog", async () => {
-    const backlog = await server.request('POST', '/documents/bulk', { documents: Array.from({ length: 40 }, (_, i) => ({ text: `Backlog note ${i} about kestrels.` })) }, A);
+    const backlog = await server.request(
+      'POST',
+      '/documents/bulk',
+      { documents: Array.from({ length: 40 }, (_, i) => ({ text: `Backlog note ${i} about kestrels.` })) },
+      A,
+    );
     expect(backlog.status).toBe(202);
     const single = await server.request('POST', '/documents', { text: 'One note about otters.' }, B);
     expect(single.status).toBe(202);

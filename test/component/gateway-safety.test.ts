@@ -142,7 +142,9 @@ describe('RateLimiter with a per-tenant share (MODEL_TENANT_SHARE)', () => {
     // Two processes, as an API and a worker would be.
     const one = new RateLimiter(a, prefix, { limits, tenantShare: 0.5, now: c.now });
     const two = new RateLimiter(b, prefix, { limits, tenantShare: 0.5, now: c.now });
-    const flood = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 ? one : two).acquire('m', { tenant: 'noisy', tokens: 1, maxWaitMs: 0 })));
+    const flood = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? one : two).acquire('m', { tenant: 'noisy', tokens: 1, maxWaitMs: 0 })),
+    );
     expect(flood.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
     const refused = flood.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason;
     expect(refused).toMatchObject({ code: 'rate_limited', status: 429, details: { model: 'm', scope: 'tenant' } });
@@ -150,7 +152,10 @@ describe('RateLimiter with a per-tenant share (MODEL_TENANT_SHARE)', () => {
     // The quiet tenants share what is left of the model's budget: 5 requests, then the model itself is the limit.
     for (let i = 0; i < 3; i++) await one.acquire('m', { tenant: 'quiet-a', tokens: 1, maxWaitMs: 0 });
     for (let i = 0; i < 2; i++) await two.acquire('m', { tenant: 'quiet-b', tokens: 1, maxWaitMs: 0 });
-    await expect(one.acquire('m', { tenant: 'quiet-b', tokens: 1, maxWaitMs: 0 })).rejects.toMatchObject({ code: 'rate_limited', details: { scope: 'model' } });
+    await expect(one.acquire('m', { tenant: 'quiet-b', tokens: 1, maxWaitMs: 0 })).rejects.toMatchObject({
+      code: 'rate_limited',
+      details: { scope: 'model' },
+    });
   });
 
   it('When a call needs more tokens than a tenant share holds, then it is refused at once as invalid, naming the share', async () => {
@@ -312,7 +317,11 @@ describe('EmbeddingCache', () => {
       await cache.setMany('embed', [texts[i]], [vec(i)]);
     }
     c.t += 1;
-    const evicted = await cache.setMany('embed', texts.slice(4), texts.slice(4).map((_, i) => vec(4 + i)));
+    const evicted = await cache.setMany(
+      'embed',
+      texts.slice(4),
+      texts.slice(4).map((_, i) => vec(4 + i)),
+    );
     expect(evicted).toBe(3);
     const got = await cache.getMany('embed', texts);
     expect(got.map((v) => (v ? v[0] : undefined))).toEqual([undefined, undefined, undefined, 3, 4, 5, 6, 7]);

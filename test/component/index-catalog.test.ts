@@ -5,8 +5,18 @@ import type { IndexSpec } from '../../src/indexes/index-spec';
 
 /** The routing of collections to indexes, on a real Redis: the switch and its guards are Lua scripts. */
 const prefix = `t${randomBytes(5).toString('hex')}`;
-const DEFAULT: IndexSpec = { name: 'chunks', embeddingModel: 'offline-hash-v1', dimensions: 384, chunking: { chunkSize: 512, chunkOverlap: 64 } };
-const spec = (name: string, dimensions = 256): IndexSpec => ({ name, embeddingModel: `offline-hash-v1-${dimensions}`, dimensions, chunking: { chunkSize: 128, chunkOverlap: 16 } });
+const DEFAULT: IndexSpec = {
+  name: 'chunks',
+  embeddingModel: 'offline-hash-v1',
+  dimensions: 384,
+  chunking: { chunkSize: 512, chunkOverlap: 64 },
+};
+const spec = (name: string, dimensions = 256): IndexSpec => ({
+  name,
+  embeddingModel: `offline-hash-v1-${dimensions}`,
+  dimensions,
+  chunking: { chunkSize: 128, chunkOverlap: 16 },
+});
 let redis: Redis;
 let catalog: IndexCatalog;
 

@@ -40,7 +40,10 @@ beforeAll(async () => {
   workers = registerWorkers({
     connection: createWorkerRedis(services.config),
     redisPrefix: services.config.redisPrefix,
-    ingest: { ...services.ingestDeps(), indexes: new VectorIndexes({ ...services.indexes.options, defaultStore: flakyStore(services.vectors) }) },
+    ingest: {
+      ...services.ingestDeps(),
+      indexes: new VectorIndexes({ ...services.indexes.options, defaultStore: flakyStore(services.vectors) }),
+    },
     logger: services.logger,
     concurrency: 1,
     lockMs: services.config.workers.lockMs,

@@ -26,7 +26,8 @@ const expectError = (res: { status: number; body: any }, status: number, code: s
   expect(typeof res.body.error.message).toBe('string');
 };
 
-const metadataOf = (keys: number, valueChars = 4) => Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, 'v'.repeat(valueChars)]));
+const metadataOf = (keys: number, valueChars = 4) =>
+  Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, 'v'.repeat(valueChars)]));
 
 /** A raw request, so framing, lengths and encodings are exactly what the test writes. */
 function rawRequest(path: string, headers: Record<string, string | number>, body?: Buffer | string, method = 'POST') {
@@ -64,9 +65,17 @@ describe('When a request once answered 500', () => {
   });
 
   it('a real gzip body is still accepted, and an unknown encoding answers 415', async () => {
-    const ok = await rawRequest('/search', { 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync('{"query":"lighthouse"}'));
+    const ok = await rawRequest(
+      '/search',
+      { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      gzipSync('{"query":"lighthouse"}'),
+    );
     expect(ok.status).toBe(200);
-    expectError(await rawRequest('/search', { 'content-type': 'application/json', 'content-encoding': 'zstd-9' }, '{}'), 415, 'unsupported_media_type');
+    expectError(
+      await rawRequest('/search', { 'content-type': 'application/json', 'content-encoding': 'zstd-9' }, '{}'),
+      415,
+      'unsupported_media_type',
+    );
   });
 
   it('an impossible date, a reversed range or a range over 400 days answers 400', async () => {
@@ -106,7 +115,11 @@ describe('When metadata is too large', () => {
   it('more than 8 KiB of JSON answers 413 metadata_too_large, in a document, a bulk item, a multipart field and a session', async () => {
     const big = metadataOf(4, 2500); // ~10 KB, every value within its own 4096-char bound
     expectError(await server.request('POST', '/documents', { text: 'hello', metadata: big }), 413, 'metadata_too_large');
-    expectError(await server.request('POST', '/documents/bulk', { documents: [{ text: 'a' }, { text: 'b', metadata: big }] }), 413, 'metadata_too_large');
+    expectError(
+      await server.request('POST', '/documents/bulk', { documents: [{ text: 'a' }, { text: 'b', metadata: big }] }),
+      413,
+      'metadata_too_large',
+    );
     const fd = new FormData();
     fd.append('metadata', JSON.stringify(big));
     fd.append('file', new Blob(['some text'], { type: 'text/plain' }), 'a.txt');
@@ -123,11 +136,17 @@ describe('When metadata is too large', () => {
 describe('When a filter is too large', () => {
   it('more than 32 keys or 256 values answers 413 filter_too_large, in search and in ask', async () => {
     const manyKeys = { metadata: metadataOf(33) };
-    const manyValues = { metadata: Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`k${i}`, Array.from({ length: 100 }, (_, j) => `v${j}`)])) };
+    const manyValues = {
+      metadata: Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`k${i}`, Array.from({ length: 100 }, (_, j) => `v${j}`)])),
+    };
     expectError(await server.request('POST', '/search', { query: 'x', filter: manyKeys }), 413, 'filter_too_large');
     expectError(await server.request('POST', '/search', { query: 'x', filter: manyValues }), 413, 'filter_too_large');
     expectError(await server.request('POST', '/sessions/s1/context', { question: 'x', filter: manyValues }), 413, 'filter_too_large');
-    expectError(await server.request('POST', '/search', { query: 'x', filter: { documentIds: Array.from({ length: 1001 }, (_, i) => `doc_${i}`) } }), 400, 'invalid_request');
+    expectError(
+      await server.request('POST', '/search', { query: 'x', filter: { documentIds: Array.from({ length: 1001 }, (_, i) => `doc_${i}`) } }),
+      400,
+      'invalid_request',
+    );
   });
 });
 

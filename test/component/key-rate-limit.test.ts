@@ -9,7 +9,12 @@ describe('When one API key sends more than KEY_RATE_LIMIT_RPS', () => {
   let server: TestServer;
   beforeAll(async () => {
     // 2 per second with bursts of 10: a burst of 40 at once is far past it, and refills add few during the test.
-    server = await startTestServer({ API_KEYS: 'a1=alpha,a2=alpha,b1=beta', KEY_RATE_LIMIT_RPS: '2', KEY_RATE_LIMIT_BURST: '10', RUN_WORKERS: 'off' });
+    server = await startTestServer({
+      API_KEYS: 'a1=alpha,a2=alpha,b1=beta',
+      KEY_RATE_LIMIT_RPS: '2',
+      KEY_RATE_LIMIT_BURST: '10',
+      RUN_WORKERS: 'off',
+    });
   });
   afterAll(async () => {
     await server?.cleanup();

@@ -24,7 +24,8 @@ function keysCli(...args: string[]): Promise<{ code: number | null; stdout: stri
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-const documents = async (key?: string) => (await server.request('GET', '/documents', undefined, key ? { authorization: `Bearer ${key}` } : {})).status;
+const documents = async (key?: string) =>
+  (await server.request('GET', '/documents', undefined, key ? { authorization: `Bearer ${key}` } : {})).status;
 
 describe('When an operator manages keys with the CLI', () => {
   it('then create prints the key once with a warning, the key opens the API, list shows it, revoke closes it', async () => {
@@ -59,7 +60,9 @@ describe('When an operator manages keys with the CLI', () => {
   it('then a bad tenant, an unknown id or a missing option exits 1 with one line saying why', async () => {
     const bad = await keysCli('create', '--tenant', '../etc');
     expect(bad.code).toBe(1);
-    expect(bad.stderr.trim()).toBe('keys: tenant "../etc" is not valid: expected a letter or digit, then up to 63 letters, digits, "_" or "-"');
+    expect(bad.stderr.trim()).toBe(
+      'keys: tenant "../etc" is not valid: expected a letter or digit, then up to 63 letters, digits, "_" or "-"',
+    );
     const unknown = await keysCli('revoke', 'key_nope');
     expect({ code: unknown.code, stderr: unknown.stderr.trim() }).toEqual({ code: 1, stderr: 'keys: no key has the id "key_nope"' });
     const missing = await keysCli('create');

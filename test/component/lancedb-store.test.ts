@@ -29,7 +29,8 @@ vectorStoreContract('LanceDbVectorStore', async () => {
 });
 
 // What the service runs: one table per tenant.
-const partitionedAt = (dir: string) => partitionedLanceDbStore({ dir, tableName: 'chunks', dimensions: CONTRACT_DIMENSIONS, embeddingModel: MODEL });
+const partitionedAt = (dir: string) =>
+  partitionedLanceDbStore({ dir, tableName: 'chunks', dimensions: CONTRACT_DIMENSIONS, embeddingModel: MODEL });
 vectorStoreContract('LanceDB partitioned by tenant', async () => {
   const dir = await tempDir();
   return {
@@ -96,7 +97,9 @@ describe('LanceDbVectorStore (LanceDB specifics)', () => {
       await a.upsert([makeChunk({ id: 's1', tenant, text: 'concurrent init works' })]);
       // Reads check for newer versions written by other handles (readConsistencySeconds 0).
       expect(await b.count(tenant)).toBe(1);
-      expect((await c.search({ tenant, collection: 'docs', text: 'concurrent', mode: 'keyword', k: 1 })).map((h) => h.chunk.id)).toEqual(['s1']);
+      expect((await c.search({ tenant, collection: 'docs', text: 'concurrent', mode: 'keyword', k: 1 })).map((h) => h.chunk.id)).toEqual([
+        's1',
+      ]);
     }
   });
 
@@ -104,9 +107,14 @@ describe('LanceDbVectorStore (LanceDB specifics)', () => {
     const store = open({ optimizeAfterWrites: 4 });
     const tenant = uniqueTenant('concurrent');
     const batch = (b: number) =>
-      Array.from({ length: 10 }, (_, i) => makeChunk({ id: `b${b}-c${i}`, tenant, documentId: `doc-${b}`, chunkIndex: i, text: `batch ${b} row ${i}`, vector: e(i % 8) }));
+      Array.from({ length: 10 }, (_, i) =>
+        makeChunk({ id: `b${b}-c${i}`, tenant, documentId: `doc-${b}`, chunkIndex: i, text: `batch ${b} row ${i}`, vector: e(i % 8) }),
+      );
     // 20 distinct batches plus 10 repeats of earlier ones (a retried job), all started together.
-    await Promise.all([...Array.from({ length: 20 }, (_, b) => store.upsert(batch(b))), ...Array.from({ length: 10 }, (_, b) => store.upsert(batch(b)))]);
+    await Promise.all([
+      ...Array.from({ length: 20 }, (_, b) => store.upsert(batch(b))),
+      ...Array.from({ length: 10 }, (_, b) => store.upsert(batch(b))),
+    ]);
     expect(await store.count(tenant)).toBe(200);
     expect((await store.listChunks(tenant, 'doc-7', 1, 0, 100)).map((c) => c.chunkIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
@@ -129,18 +137,28 @@ describe('LanceDbVectorStore (LanceDB specifics)', () => {
       makeChunk({ id: 'thrice', tenant, chunkIndex: 1, text: 'quokka quokka quokka' }),
       makeChunk({ id: 'none', tenant, chunkIndex: 2, text: 'harbour cranes at dusk' }),
     ]);
-    expect((await store.search({ tenant, collection: 'docs', text: 'quokka', mode: 'keyword', k: 5 })).map((h) => h.chunk.id)).toEqual(['thrice', 'once']);
+    expect((await store.search({ tenant, collection: 'docs', text: 'quokka', mode: 'keyword', k: 5 })).map((h) => h.chunk.id)).toEqual([
+      'thrice',
+      'once',
+    ]);
     // And again after the index already exists, for rows written after it.
     await store.upsert([makeChunk({ id: 'later', tenant, chunkIndex: 3, text: 'wombat wombat burrow' })]);
-    expect((await store.search({ tenant, collection: 'docs', text: 'wombat', mode: 'keyword', k: 1 })).map((h) => h.chunk.id)).toEqual(['later']);
+    expect((await store.search({ tenant, collection: 'docs', text: 'wombat', mode: 'keyword', k: 1 })).map((h) => h.chunk.id)).toEqual([
+      'later',
+    ]);
   });
 
   test('When the index is too large to refresh on read, then new chunks are still found and the search leaves folding to the writer', async () => {
     const logs: string[] = [];
-    const logger = { info: (_obj: object, msg?: string) => logs.push(msg ?? ''), warn: (_obj: object, msg?: string) => logs.push(`warn: ${msg}`) };
+    const logger = {
+      info: (_obj: object, msg?: string) => logs.push(msg ?? ''),
+      warn: (_obj: object, msg?: string) => logs.push(`warn: ${msg}`),
+    };
     const store = open({ optimizeIdleMs: 0, freshIndexMaxRows: 0, logger });
     const tenant = uniqueTenant('large');
-    await store.upsert(Array.from({ length: 20 }, (_, i) => makeChunk({ id: `bulk-${i}`, tenant, chunkIndex: i, text: `routine log line ${i}` })));
+    await store.upsert(
+      Array.from({ length: 20 }, (_, i) => makeChunk({ id: `bulk-${i}`, tenant, chunkIndex: i, text: `routine log line ${i}` })),
+    );
     await store.upsert([makeChunk({ id: 'needle', tenant, chunkIndex: 99, text: 'platypus spotted' })]);
     const hits = await store.search({ tenant, collection: 'docs', text: 'platypus', mode: 'keyword', k: 3 });
     expect(hits.map((h) => h.chunk.id)).toEqual(['needle']);
@@ -150,7 +168,10 @@ describe('LanceDbVectorStore (LanceDB specifics)', () => {
 
   test('When writes reach optimizeAfterWrites, then the table is optimized without a search asking for it', async () => {
     const logs: string[] = [];
-    const logger = { info: (_obj: object, msg?: string) => logs.push(msg ?? ''), warn: (_obj: object, msg?: string) => logs.push(`warn: ${msg}`) };
+    const logger = {
+      info: (_obj: object, msg?: string) => logs.push(msg ?? ''),
+      warn: (_obj: object, msg?: string) => logs.push(`warn: ${msg}`),
+    };
     const store = open({ optimizeAfterWrites: 3, optimizeIdleMs: 0, logger });
     const tenant = uniqueTenant('threshold');
     for (let i = 0; i < 2; i++) await store.upsert([makeChunk({ id: `w${i}`, tenant, chunkIndex: i })]);
@@ -163,7 +184,10 @@ describe('LanceDbVectorStore (LanceDB specifics)', () => {
 
   test('When writes pause for optimizeIdleMs, then the writer folds them without a search asking for it', async () => {
     const logs: string[] = [];
-    const logger = { info: (_obj: object, msg?: string) => logs.push(msg ?? ''), warn: (_obj: object, msg?: string) => logs.push(`warn: ${msg}`) };
+    const logger = {
+      info: (_obj: object, msg?: string) => logs.push(msg ?? ''),
+      warn: (_obj: object, msg?: string) => logs.push(`warn: ${msg}`),
+    };
     const store = open({ optimizeIdleMs: 100, logger });
     const tenant = uniqueTenant('idle-fold');
     await store.upsert([makeChunk({ id: 'i0', tenant, chunkIndex: 0 }), makeChunk({ id: 'i1', tenant, chunkIndex: 1 })]);
@@ -173,7 +197,10 @@ describe('LanceDbVectorStore (LanceDB specifics)', () => {
 
   test('When writes fold the index themselves at a paced interval, then writes within one interval share one fold that covers them all', async () => {
     const logs: string[] = [];
-    const logger = { info: (_obj: object, msg?: string) => logs.push(msg ?? ''), warn: (_obj: object, msg?: string) => logs.push(`warn: ${msg}`) };
+    const logger = {
+      info: (_obj: object, msg?: string) => logs.push(msg ?? ''),
+      warn: (_obj: object, msg?: string) => logs.push(`warn: ${msg}`),
+    };
     // Paced far beyond the first fold's duration: the next fold waits MAX_FOLD_PAUSE_MS (5 s).
     const store = open({ freshenOn: 'write', foldPacing: 1_000, optimizeIdleMs: 0, logger });
     const tenant = uniqueTenant('paced');
@@ -195,14 +222,20 @@ describe('LanceDbVectorStore (LanceDB specifics)', () => {
   test('When a vector has the wrong size, then upsert and search reject it with invalid_request and nothing is written', async () => {
     const store = open();
     const tenant = uniqueTenant('dims');
-    await expect(store.upsert([makeChunk({ id: 'ok', tenant }), makeChunk({ id: 'bad', tenant, vector: new Float32Array(3) })])).rejects.toMatchObject({
+    await expect(
+      store.upsert([makeChunk({ id: 'ok', tenant }), makeChunk({ id: 'bad', tenant, vector: new Float32Array(3) })]),
+    ).rejects.toMatchObject({
       code: 'invalid_request',
     });
     expect(await store.count(tenant)).toBe(0);
-    await expect(store.search({ tenant, collection: 'docs', text: '', vector: new Float32Array(3), mode: 'dense', k: 1 })).rejects.toMatchObject({
+    await expect(
+      store.search({ tenant, collection: 'docs', text: '', vector: new Float32Array(3), mode: 'dense', k: 1 }),
+    ).rejects.toMatchObject({
       code: 'invalid_request',
     });
-    await expect(store.search({ tenant, collection: 'docs', text: 'x', mode: 'hybrid', k: 1 })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(store.search({ tenant, collection: 'docs', text: 'x', mode: 'hybrid', k: 1 })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
   });
 
   test('When the store is closed, then later calls reject instead of reopening', async () => {
@@ -234,7 +267,9 @@ describe('LanceDB partitioned by tenant (specifics)', () => {
     try {
       for (const tenant of tenants) {
         expect(await store.count(tenant)).toBe(1);
-        expect((await store.search({ tenant, collection: 'docs', text: 'basalt', mode: 'keyword', k: 5 })).map((hit) => hit.chunk.tenant)).toEqual([tenant]);
+        expect(
+          (await store.search({ tenant, collection: 'docs', text: 'basalt', mode: 'keyword', k: 5 })).map((hit) => hit.chunk.tenant),
+        ).toEqual([tenant]);
       }
       await store.upsert([makeChunk({ id: 'new-0', tenant: tenants[0], documentId: 'doc-2', vector: e(1) })]);
       expect(await store.count(tenants[0])).toBe(2);
@@ -265,7 +300,13 @@ describe('LanceDB partitioned by tenant (specifics)', () => {
   });
 
   test('When a partition is idle past idleCloseMs, then it is closed and a later call reopens it with its data', async () => {
-    const store = partitionedLanceDbStore({ dir, tableName: 'chunks', dimensions: CONTRACT_DIMENSIONS, embeddingModel: MODEL, idleCloseMs: 20 });
+    const store = partitionedLanceDbStore({
+      dir,
+      tableName: 'chunks',
+      dimensions: CONTRACT_DIMENSIONS,
+      embeddingModel: MODEL,
+      idleCloseMs: 20,
+    });
     const tenant = uniqueTenant('idle');
     try {
       await store.upsert([makeChunk({ id: 'i1', tenant })]);

@@ -17,7 +17,12 @@ afterEach(async () => {
 });
 
 const provider = (opts: { timeoutMs?: number; embedMaxInputs?: number; apiKey?: string } = {}) =>
-  new MistralProvider({ apiKey: opts.apiKey ?? DOUBLE_API_KEY, serverUrl: double.url, timeoutMs: opts.timeoutMs, embedMaxInputs: opts.embedMaxInputs });
+  new MistralProvider({
+    apiKey: opts.apiKey ?? DOUBLE_API_KEY,
+    serverUrl: double.url,
+    timeoutMs: opts.timeoutMs,
+    embedMaxInputs: opts.embedMaxInputs,
+  });
 
 const messages = [
   { role: 'system' as const, content: 'Be brief.' },
@@ -49,7 +54,12 @@ describe('MistralProvider.chat', () => {
     expect(req.path).toBe('/v1/chat/completions');
     expect(req.headers.authorization).toBe(`Bearer ${DOUBLE_API_KEY}`);
     expect(req.body).toEqual({ model: MODEL, messages, max_tokens: 50, temperature: 0.2, stream: false });
-    expect(result).toEqual({ text: 'echo: hello there world', model: MODEL, usage: { promptTokens: 5, completionTokens: 4 }, finishReason: 'stop' });
+    expect(result).toEqual({
+      text: 'echo: hello there world',
+      model: MODEL,
+      usage: { promptTokens: 5, completionTokens: 4 },
+      finishReason: 'stop',
+    });
   });
 
   it('When maxTokens and temperature are not given, then they are left out of the request body', async () => {
@@ -77,7 +87,9 @@ describe('MistralProvider.chat', () => {
   });
 
   it('When the upstream answers 400, then it fails upstream_rejected and not retryable, with the upstream message', async () => {
-    double.script([{ status: 400, body: { object: 'error', message: 'Invalid model: nope', type: 'invalid_model', param: null, code: '1500' } }]);
+    double.script([
+      { status: 400, body: { object: 'error', message: 'Invalid model: nope', type: 'invalid_model', param: null, code: '1500' } },
+    ]);
     const err = await caught(provider().chat({ model: 'nope', messages }));
     expect(err.code).toBe('upstream_rejected');
     expect(err.retryable).toBe(false);

@@ -82,10 +82,17 @@ describe('When the primary model keeps failing', () => {
   it('then a request pinned to that model gets 503 model_unavailable at once', async () => {
     const gw = gateway(prefix());
     upstream.script(Array.from({ length: 4 }, () => ({ status: 500 })));
-    await expect(gw.chat({ tenant: 'acme', purpose: 'chat', messages: ask, model: 'mistral-large-latest' })).rejects.toMatchObject({ code: 'model_unavailable' });
-    await expect(gw.chat({ tenant: 'acme', purpose: 'chat', messages: ask, model: 'mistral-large-latest' })).rejects.toMatchObject({ code: 'model_unavailable' });
+    await expect(gw.chat({ tenant: 'acme', purpose: 'chat', messages: ask, model: 'mistral-large-latest' })).rejects.toMatchObject({
+      code: 'model_unavailable',
+    });
+    await expect(gw.chat({ tenant: 'acme', purpose: 'chat', messages: ask, model: 'mistral-large-latest' })).rejects.toMatchObject({
+      code: 'model_unavailable',
+    });
     upstream.script([]);
-    await expect(gw.chat({ tenant: 'acme', purpose: 'chat', messages: ask, model: 'no-such-model' })).rejects.toMatchObject({ code: 'unknown_model', status: 400 });
+    await expect(gw.chat({ tenant: 'acme', purpose: 'chat', messages: ask, model: 'no-such-model' })).rejects.toMatchObject({
+      code: 'unknown_model',
+      status: 400,
+    });
   });
 });
 
@@ -171,7 +178,8 @@ describe('When a chat answer is streamed through the gateway', () => {
 
     upstream.script([{ status: 500 }]);
     const events: string[] = [];
-    for await (const e of gw.chatStream({ tenant: 'acme', purpose: 'chat', messages: ask })) events.push(e.type === 'done' ? `done:${e.result.modelId}` : 'delta');
+    for await (const e of gw.chatStream({ tenant: 'acme', purpose: 'chat', messages: ask }))
+      events.push(e.type === 'done' ? `done:${e.result.modelId}` : 'delta');
     expect(events.at(-1)).toBe('done:offline-extractive');
     const usage = await new UsageMeter(redis, p, {}).query('acme', utcDay(Date.now()), utcDay(Date.now()));
     expect(usage.map((u) => u.model).sort()).toEqual(['mistral-small-latest', 'offline-extractive']);

@@ -21,8 +21,15 @@ const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Ma
 describe('When one tenant floods the API', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ API_KEYS: 'ka=alpha,kb=beta', KEY_RATE_LIMIT_RPS: String(RATE_LIMIT_RPS), KEY_RATE_LIMIT_BURST: String(RATE_LIMIT_RPS) });
-    for (const [headers, topic] of [[A, 'Falcons stoop on pigeons over the city.'], [B, 'Otters crack mussels on their bellies.']] as const) {
+    server = await startTestServer({
+      API_KEYS: 'ka=alpha,kb=beta',
+      KEY_RATE_LIMIT_RPS: String(RATE_LIMIT_RPS),
+      KEY_RATE_LIMIT_BURST: String(RATE_LIMIT_RPS),
+    });
+    for (const [headers, topic] of [
+      [A, 'Falcons stoop on pigeons over the city.'],
+      [B, 'Otters crack mussels on their bellies.'],
+    ] as const) {
       const doc = await server.request('POST', '/documents', { text: topic }, headers);
       await waitForDocument(server, doc.body.id, headers);
     }
@@ -70,6 +77,8 @@ describe('When one tenant floods the API', () => {
     expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
     expect(refused).toBeGreaterThan(0);
     const f = (xs: number[]) => `p50 ${percentile(xs, 0.5).toFixed(1)} ms, p95 ${percentile(xs, 0.95).toFixed(1)} ms`;
-    process.stdout.write(`noisy neighbour: B alone ${f(quiet)}; B during A's flood ${f(busy)}; A sent ${statuses.length}, ${refused} refused\n`);
+    process.stdout.write(
+      `noisy neighbour: B alone ${f(quiet)}; B during A's flood ${f(busy)}; A sent ${statuses.length}, ${refused} refused\n`,
+    );
   });
 });

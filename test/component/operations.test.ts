@@ -20,7 +20,6 @@ afterAll(async () => {
   await server?.cleanup();
 });
 
-
 /** Every `METHOD /path` the app answers, found by walking Express's router stack (routers mounted at the root). */
 /** The routes the app says it serves (app.locals.routes, written down as each router declares them). */
 const mountedRoutes = (app: Express): string[] => [...(app.locals.routes as string[])].sort();
@@ -65,7 +64,12 @@ describe('When a client fetches GET /openapi.json', () => {
   it('then every documented route is served (from outside: none answers route_not_found)', async () => {
     for (const route of documentedRoutes(doc)) {
       const [method, path] = route.split(' ');
-      const res = await server.request(method, path.replace(/:\w+/g, 'probe-1'), method === 'GET' || method === 'DELETE' ? undefined : {}, TENANT);
+      const res = await server.request(
+        method,
+        path.replace(/:\w+/g, 'probe-1'),
+        method === 'GET' || method === 'DELETE' ? undefined : {},
+        TENANT,
+      );
       expect({ route, code: res.body?.error?.code }).not.toEqual({ route, code: 'route_not_found' });
     }
   });
@@ -87,7 +91,13 @@ describe('When a client fetches GET /openapi.json', () => {
     expect(bodies.length).toBe(8);
     for (const schema of bodies) expect(() => v.compile(schema)).not.toThrow();
     const search = v.compile(doc.paths['/search'].post.requestBody.content['application/json'].schema);
-    const good = { query: 'reindeer on the plateau', k: 5, mode: 'dense', filter: { metadata: { lang: ['en', 'se'] } }, diversity: { lambda: 0.5 } };
+    const good = {
+      query: 'reindeer on the plateau',
+      k: 5,
+      mode: 'dense',
+      filter: { metadata: { lang: ['en', 'se'] } },
+      diversity: { lambda: 0.5 },
+    };
     expect(search(good)).toBe(true);
     expect((await server.request('POST', '/search', good, TENANT)).status).toBe(200);
 
@@ -98,7 +108,12 @@ describe('When a client fetches GET /openapi.json', () => {
     expect(refused.status).toBe(400);
 
     const docBody = v.compile(doc.paths['/documents'].post.requestBody.content['application/json'].schema);
-    const sample = { text: 'Sami herders follow the reindeer.', title: 'Herding', collection: 'notes', metadata: { lang: 'en', year: 2024 } };
+    const sample = {
+      text: 'Sami herders follow the reindeer.',
+      title: 'Herding',
+      collection: 'notes',
+      metadata: { lang: 'en', year: 2024 },
+    };
     expect(docBody(sample)).toBe(true);
     expect(docBody({ ...sample, collection: 'has space' })).toBe(false);
     const ask = v.compile(doc.paths['/sessions/{id}/ask'].post.requestBody.content['application/json'].schema);
@@ -116,14 +131,22 @@ describe('When a client fetches GET /openapi.json', () => {
       expect({ valid: validate(body), errors: validate.errors ?? null }).toEqual({ valid: true, errors: null });
     };
 
-    const created = await server.request('POST', '/documents', { text: 'Cloudberries ripen in August on the bogs.', metadata: { lang: 'en' } }, TENANT);
+    const created = await server.request(
+      'POST',
+      '/documents',
+      { text: 'Cloudberries ripen in August on the bogs.', metadata: { lang: 'en' } },
+      TENANT,
+    );
     expect(created.status).toBe(202);
     check('Document', created.body);
     check('Error', (await server.request('POST', '/search', { query: 'x', k: 101 }, TENANT)).body);
     check('Error', (await server.request('GET', '/documents/nope', undefined, TENANT)).body);
     const session = await server.request('POST', '/sessions', { metadata: { channel: 'web' } }, TENANT);
     check('Session', session.body);
-    check('ContextPreview', (await server.request('POST', `/sessions/${session.body.id}/context`, { question: 'What ripens in August?' }, TENANT)).body);
+    check(
+      'ContextPreview',
+      (await server.request('POST', `/sessions/${session.body.id}/context`, { question: 'What ripens in August?' }, TENANT)).body,
+    );
     check('Usage', (await server.request('GET', '/usage', undefined, TENANT)).body);
     check('Readiness', (await server.request('GET', '/readyz')).body);
   });
@@ -154,7 +177,13 @@ describe('When a browser opens GET /docs', () => {
 
 describe('When /admin/queues is guarded by ADMIN_API_KEY', () => {
   it('then without credentials, or with a tenant’s key, it answers 401 with a Basic challenge', async () => {
-    for (const headers of [{}, TENANT, basic('ops', 'ka'), basic('ops', 'wrong-0123456789abcdef'), { authorization: `Bearer ${ADMIN_KEY}x` }]) {
+    for (const headers of [
+      {},
+      TENANT,
+      basic('ops', 'ka'),
+      basic('ops', 'wrong-0123456789abcdef'),
+      { authorization: `Bearer ${ADMIN_KEY}x` },
+    ]) {
       const res = await server.request('GET', ADMIN_QUEUES_PATH, undefined, headers);
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('unauthorized');
@@ -196,7 +225,11 @@ describe('When API_KEYS is set and ADMIN_API_KEY is not', () => {
   it('then /admin/queues does not exist (404 route_not_found), whatever the credentials', async () => {
     const locked = await startTestServer({ API_KEYS: 'ka=alpha', RUN_WORKERS: 'off' });
     try {
-      for (const [p, headers] of [[ADMIN_QUEUES_PATH, {}], [ADMIN_QUEUES_PATH, TENANT], [`${ADMIN_QUEUES_PATH}/api/queues`, TENANT]] as const) {
+      for (const [p, headers] of [
+        [ADMIN_QUEUES_PATH, {}],
+        [ADMIN_QUEUES_PATH, TENANT],
+        [`${ADMIN_QUEUES_PATH}/api/queues`, TENANT],
+      ] as const) {
         const res = await locked.request('GET', p, undefined, headers);
         expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: 404, code: 'route_not_found' });
         expect(res.body.error.message).toBe(`No route for GET ${p}`);

@@ -85,7 +85,10 @@ describe('When HTML nests deeply or carries a huge attribute', () => {
   it('Then it parses, since the converter neither recurses nor backtracks on them', async () => {
     const deep = `${'<div>'.repeat(100_000)}<p>Bottom of the well</p>${'</div>'.repeat(100_000)}`;
     const wide = `<p title="${'x'.repeat(5 * 1024 * 1024)}">Wide attribute</p>`;
-    for (const [html, text] of [[deep, 'Bottom of the well'], [wide, 'Wide attribute']]) {
+    for (const [html, text] of [
+      [deep, 'Bottom of the well'],
+      [wide, 'Wide attribute'],
+    ]) {
       const doc = await waitForDocument(server, await upload('odd.html', 'text/html', html), {}, BOMB_DEADLINE_MS);
       expect(doc.status).toBe('ready');
       const chunks = await server.request('GET', `/documents/${doc.id}/chunks`);

@@ -5,7 +5,7 @@ import { startQdrantDouble, qdrantIdf, type QdrantDouble } from '../support/qdra
 
 interface ApiResponse {
   status: number;
-  json: any;  
+  json: any;
 }
 
 let qdrant: QdrantDouble;
@@ -70,7 +70,9 @@ afterEach(() => {
 describe('collections', () => {
   it('When a collection is created with named dense and sparse vectors, then its info reports the config, points_count and payload_schema', async () => {
     expect(await ok('PUT', '/collections/docs', HYBRID)).toBe(true);
-    expect(await ok('PUT', '/collections/docs/index?wait=true', { field_name: 'tenant', field_schema: { type: 'keyword', is_tenant: true } })).toEqual({
+    expect(
+      await ok('PUT', '/collections/docs/index?wait=true', { field_name: 'tenant', field_schema: { type: 'keyword', is_tenant: true } }),
+    ).toEqual({
       operation_id: 0,
       status: 'completed',
     });
@@ -107,7 +109,7 @@ describe('collections', () => {
     expect(again.json.status.error).toBe('Wrong input: Collection `docs` already exists!');
   });
 
-  it('When a missing collection is read, then 404 with Qdrant\'s message; deleting it answers result false', async () => {
+  it("When a missing collection is read, then 404 with Qdrant's message; deleting it answers result false", async () => {
     const res = await api('GET', '/collections/ghost');
     expect(res.status).toBe(404);
     expect(res.json.status.error).toBe("Not found: Collection `ghost` doesn't exist!");
@@ -125,7 +127,16 @@ describe('points', () => {
     const result = await ok('PUT', '/collections/c/points?wait=true', {
       batch: {
         ids: [uuid, 5],
-        vectors: { dense: [[3, 4], [0, 2]], sparse: [{ indices: [9], values: [0.5] }, { indices: [], values: [] }] },
+        vectors: {
+          dense: [
+            [3, 4],
+            [0, 2],
+          ],
+          sparse: [
+            { indices: [9], values: [0.5] },
+            { indices: [], values: [] },
+          ],
+        },
         payloads: [{ a: 1 }, null],
       },
     });
@@ -203,7 +214,9 @@ describe('points', () => {
     await ok('PUT', '/collections/c/points?wait=true', {
       points: [1, 2, 3, 4].map((id) => ({ id, vector: { dense: [1, 0] }, payload: { doc: id <= 2 ? 'a' : 'b' } })),
     });
-    expect(await ok('POST', '/collections/c/points/count', { filter: { must: [{ key: 'doc', match: { value: 'a' } }] } })).toEqual({ count: 2 });
+    expect(await ok('POST', '/collections/c/points/count', { filter: { must: [{ key: 'doc', match: { value: 'a' } }] } })).toEqual({
+      count: 2,
+    });
     const del = await ok('POST', '/collections/c/points/delete?wait=true', { filter: { must: [{ key: 'doc', match: { value: 'a' } }] } });
     expect(del).toEqual({ operation_id: 1, status: 'completed' });
     expect(await ok('POST', '/collections/c/points/count', { exact: true })).toEqual({ count: 2 });
@@ -230,7 +243,11 @@ describe('filters', () => {
     await ok('PUT', '/collections/f', HYBRID);
     await ok('PUT', '/collections/f/points?wait=true', {
       points: [
-        { id: 1, vector: { dense: [1, 0] }, payload: { tenant: 'a', tags: ['x', 'y'], n: 5, meta: { lang: 'en' }, items: [{ k: 1 }, { k: 2 }] } },
+        {
+          id: 1,
+          vector: { dense: [1, 0] },
+          payload: { tenant: 'a', tags: ['x', 'y'], n: 5, meta: { lang: 'en' }, items: [{ k: 1 }, { k: 2 }] },
+        },
         { id: 2, vector: { dense: [1, 0] }, payload: { tenant: 'b', tags: ['y'], n: 10, meta: { lang: 'de' }, empty: [] } },
         { id: 3, vector: { dense: [1, 0] }, payload: { tenant: 'a', n: 15, nothing: null } },
       ],
@@ -265,10 +282,25 @@ describe('filters', () => {
 
   it('When combining must / should / must_not and nested filters, then boolean logic follows Qdrant', async () => {
     expect(await matching({ must_not: [{ key: 'tenant', match: { value: 'a' } }] })).toEqual([2]);
-    expect(await matching({ should: [{ key: 'tenant', match: { value: 'b' } }, { key: 'n', match: { value: 15 } }] })).toEqual([2, 3]);
     expect(
       await matching({
-        should: [{ must: [{ key: 'tenant', match: { value: 'a' } }, { key: 'n', range: { gte: 10 } }] }, { key: 'tenant', match: { value: 'b' } }],
+        should: [
+          { key: 'tenant', match: { value: 'b' } },
+          { key: 'n', match: { value: 15 } },
+        ],
+      }),
+    ).toEqual([2, 3]);
+    expect(
+      await matching({
+        should: [
+          {
+            must: [
+              { key: 'tenant', match: { value: 'a' } },
+              { key: 'n', range: { gte: 10 } },
+            ],
+          },
+          { key: 'tenant', match: { value: 'b' } },
+        ],
       }),
     ).toEqual([2, 3]);
     expect(await matching({ must: { key: 'tenant', match: { value: 'a' } }, must_not: { has_id: [3] } })).toEqual([1]);
@@ -416,7 +448,10 @@ describe('aliases', () => {
   it('When one action of an alias batch fails, then none of the batch is applied', async () => {
     await ok('PUT', '/collections/v1', HYBRID);
     const res = await api('POST', '/collections/aliases', {
-      actions: [{ create_alias: { collection_name: 'v1', alias_name: 'live' } }, { create_alias: { collection_name: 'missing', alias_name: 'x' } }],
+      actions: [
+        { create_alias: { collection_name: 'v1', alias_name: 'live' } },
+        { create_alias: { collection_name: 'missing', alias_name: 'x' } },
+      ],
     });
     expect(res.status).toBe(404);
     expect(await ok('GET', '/aliases')).toEqual({ aliases: [] });
@@ -436,7 +471,7 @@ describe('strictness', () => {
     qdrant.reset(); // these tests leave deliberate entries in `rejected`
   });
 
-  it('When a point id is neither an unsigned integer nor a UUID, then 400 in Qdrant\'s error shape and the request is recorded in rejected', async () => {
+  it("When a point id is neither an unsigned integer nor a UUID, then 400 in Qdrant's error shape and the request is recorded in rejected", async () => {
     await ok('PUT', '/collections/c', HYBRID);
     const res = await api('PUT', '/collections/c/points?wait=true', { points: [{ id: 'not-a-uuid', vector: { dense: [1, 0] } }] });
     expect(res.status).toBe(400);
@@ -464,13 +499,24 @@ describe('strictness', () => {
     await ok('PUT', '/collections/c/points?wait=true&ordering=weak', {
       points: [{ id: '550e8400-e29b-41d4-a716-446655440000', vector: { dense: [1, 0] }, payload: null }],
     });
-    await ok('POST', '/collections/c/points/query', { query: [1, 0], using: 'dense', filter: null, limit: null, score_threshold: null, with_payload: ['a'] });
-    await ok('POST', '/collections/c/points/scroll', { offset: null, filter: { must: null, should: [] }, with_payload: { exclude: ['x'] } });
+    await ok('POST', '/collections/c/points/query', {
+      query: [1, 0],
+      using: 'dense',
+      filter: null,
+      limit: null,
+      score_threshold: null,
+      with_payload: ['a'],
+    });
+    await ok('POST', '/collections/c/points/scroll', {
+      offset: null,
+      filter: { must: null, should: [] },
+      with_payload: { exclude: ['x'] },
+    });
     expect(qdrant.rejected).toEqual([]);
     expect(qdrant.requests.map((r) => r.status)).toEqual([200, 200, 200, 200]);
   });
 
-  it('When a route is not part of Qdrant\'s API, then 404 and recorded', async () => {
+  it("When a route is not part of Qdrant's API, then 404 and recorded", async () => {
     const res = await api('POST', '/collections/c/points/search/fancy', {});
     expect(res.status).toBe(404);
     expect(qdrant.rejected).toHaveLength(1);
@@ -514,7 +560,11 @@ const qdrantClientModule: any = (() => {
       wait: true,
       points: [
         { id: 1, vector: { dense: [1, 0], sparse: { indices: [1], values: [1] } }, payload: { tenant: 't' } },
-        { id: '550e8400-e29b-41d4-a716-446655440000', vector: { dense: [0, 1], sparse: { indices: [2], values: [1] } }, payload: { tenant: 't' } },
+        {
+          id: '550e8400-e29b-41d4-a716-446655440000',
+          vector: { dense: [0, 1], sparse: { indices: [2], values: [1] } },
+          payload: { tenant: 't' },
+        },
       ],
     });
     const res = await client.query('js', {

@@ -58,7 +58,11 @@ describe('QdrantVectorStore (Qdrant specifics)', () => {
     await first.upsert([makeChunk({ id: 'm1', tenant })]);
     await first.close();
 
-    await expect(open(base, { dimensions: 16 }).init()).rejects.toMatchObject({ code: 'embedding_mismatch', status: 500, retryable: false });
+    await expect(open(base, { dimensions: 16 }).init()).rejects.toMatchObject({
+      code: 'embedding_mismatch',
+      status: 500,
+      retryable: false,
+    });
     // A store that found the wrong collection must not be usable either.
     await expect(open(base, { dimensions: 16 }).count(tenant)).rejects.toMatchObject({ code: 'embedding_mismatch' });
 
@@ -99,7 +103,9 @@ describe('QdrantVectorStore (Qdrant specifics)', () => {
     const base = freshBase();
     const store = open(base);
     await store.init();
-    const creates = double.requests.filter((r: { method: string; path: string }) => r.method === 'PUT' && r.path === `/collections/${base}_v1`);
+    const creates = double.requests.filter(
+      (r: { method: string; path: string }) => r.method === 'PUT' && r.path === `/collections/${base}_v1`,
+    );
     expect(creates).toHaveLength(1);
     expect((creates[0] as { body: unknown }).body).toMatchObject({
       vectors: { dense: { size: CONTRACT_DIMENSIONS, distance: 'Cosine' } },
@@ -122,7 +128,10 @@ describe('QdrantVectorStore (Qdrant specifics)', () => {
       }),
     });
     expect(res.status).toBe(200);
-    await expect(open(base).init()).rejects.toMatchObject({ code: 'embedding_mismatch', details: { mismatch: ['sparse vector config', 'layout'] } });
+    await expect(open(base).init()).rejects.toMatchObject({
+      code: 'embedding_mismatch',
+      details: { mismatch: ['sparse vector config', 'layout'] },
+    });
   });
 
   test('When searching by keyword, then the query carries the tenant IDF, counted over that tenant points only', async () => {
@@ -136,14 +145,26 @@ describe('QdrantVectorStore (Qdrant specifics)', () => {
     ]);
     const from = double.requests.length;
     await store.search({ tenant: mine, collection: 'docs', text: 'walrus', mode: 'keyword', k: 5 });
-    const query = double.requests.slice(from).find((r: { path: string }) => r.path === `/collections/${base}/points/query`) as { body: { query: { values: number[] } } };
+    const query = double.requests.slice(from).find((r: { path: string }) => r.path === `/collections/${base}/points/query`) as {
+      body: { query: { values: number[] } };
+    };
     // N = 2 (this tenant's points), df = 1: the other tenant's five walrus points count for nothing.
     expect(query.body.query.values).toEqual([Math.log((2 - 1 + 0.5) / (1 + 0.5) + 1)]);
   });
 
   test('When Qdrant is unreachable, then calls fail with a retryable dependency_unavailable', async () => {
-    const store = new QdrantVectorStore({ url: 'http://127.0.0.1:9', dimensions: CONTRACT_DIMENSIONS, embeddingModel: MODEL, collectionBase: freshBase() });
-    await expect(store.init()).rejects.toMatchObject({ code: 'dependency_unavailable', status: 503, retryable: true, details: { dependency: 'qdrant' } });
+    const store = new QdrantVectorStore({
+      url: 'http://127.0.0.1:9',
+      dimensions: CONTRACT_DIMENSIONS,
+      embeddingModel: MODEL,
+      collectionBase: freshBase(),
+    });
+    await expect(store.init()).rejects.toMatchObject({
+      code: 'dependency_unavailable',
+      status: 503,
+      retryable: true,
+      details: { dependency: 'qdrant' },
+    });
     await expect(store.ping()).rejects.toMatchObject({ code: 'dependency_unavailable', retryable: true });
     await store.close();
   });

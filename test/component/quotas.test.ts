@@ -43,7 +43,10 @@ describe('When a tenant reaches TENANT_MAX_DOCUMENTS', () => {
     // Nothing was stored for it: the sources on disk are the three accepted documents' only.
     expect(await sourceFiles(server, 'alpha')).toHaveLength(3);
     // The same content again is no new document: answered as the duplicate it is.
-    expect(await server.request('POST', '/documents', { text: text(0) }, A)).toMatchObject({ status: 200, body: { id: ids[0], duplicate: true } });
+    expect(await server.request('POST', '/documents', { text: text(0) }, A)).toMatchObject({
+      status: 200,
+      body: { id: ids[0], duplicate: true },
+    });
     // Another tenant has a quota of its own.
     expect((await server.request('POST', '/documents', { text: text(0) }, B)).status).toBe(202);
     // A delete makes room.
@@ -53,10 +56,17 @@ describe('When a tenant reaches TENANT_MAX_DOCUMENTS', () => {
   });
 
   it('then concurrent uploads racing for the last places (through two replicas) get exactly the quota', async () => {
-    const second = await startTestServer({ API_KEYS: KEYS, TENANT_MAX_DOCUMENTS: '3', REDIS_PREFIX: server.services.config.redisPrefix, RUN_WORKERS: 'off' });
+    const second = await startTestServer({
+      API_KEYS: KEYS,
+      TENANT_MAX_DOCUMENTS: '3',
+      REDIS_PREFIX: server.services.config.redisPrefix,
+      RUN_WORKERS: 'off',
+    });
     try {
       const C = { authorization: 'Bearer kc' };
-      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? server : second).request('POST', '/documents', { text: text(i, 'y') }, C)));
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => (i % 2 ? server : second).request('POST', '/documents', { text: text(i, 'y') }, C)),
+      );
       expect(answers.filter((r) => r.status === 202)).toHaveLength(3);
       expect(answers.filter((r) => r.status === 403).every((r) => r.body.error.code === 'quota_exceeded')).toBe(true);
       expect(answers.filter((r) => r.status === 403)).toHaveLength(9);
@@ -74,7 +84,10 @@ describe('When a tenant reaches TENANT_MAX_DOCUMENTS', () => {
       const refused = await fresh.request('POST', '/documents/bulk', { documents }, D);
       expect(refused.status).toBe(403);
       expect(refused.body.error).toMatchObject({ code: 'quota_exceeded', details: { quota: 'documents', limit: 5 } });
-      const listed = (await fresh.request('GET', '/documents?limit=50', undefined, D)).body.documents as Array<{ id: string; title: string }>;
+      const listed = (await fresh.request('GET', '/documents?limit=50', undefined, D)).body.documents as Array<{
+        id: string;
+        title: string;
+      }>;
       expect(listed).toHaveLength(5);
       for (const doc of listed) expect((await waitForDocument(fresh, doc.id, D)).status).toBe('ready');
       // The refused documents' sources were removed again; nothing is left waiting in the inbox.
@@ -94,11 +107,19 @@ describe('When a tenant reaches TENANT_MAX_DOCUMENTS', () => {
 describe('When two replicas take the last slots of a quota with bulk requests at once', () => {
   it('then exactly the quota is recorded: one request gets all its documents, the other the rest and a 403', async () => {
     const first = await startTestServer({ API_KEYS: 'ke=echo', TENANT_MAX_DOCUMENTS: '10' });
-    const second = await startTestServer({ API_KEYS: 'ke=echo', TENANT_MAX_DOCUMENTS: '10', REDIS_PREFIX: first.services.config.redisPrefix, RUN_WORKERS: 'off' });
+    const second = await startTestServer({
+      API_KEYS: 'ke=echo',
+      TENANT_MAX_DOCUMENTS: '10',
+      REDIS_PREFIX: first.services.config.redisPrefix,
+      RUN_WORKERS: 'off',
+    });
     try {
       const E = { authorization: 'Bearer ke' };
       const batch = (tag: string) => ({ documents: Array.from({ length: 8 }, (_, i) => ({ text: text(i, tag) })) });
-      const answers = await Promise.all([first.request('POST', '/documents/bulk', batch('p'), E), second.request('POST', '/documents/bulk', batch('q'), E)]);
+      const answers = await Promise.all([
+        first.request('POST', '/documents/bulk', batch('p'), E),
+        second.request('POST', '/documents/bulk', batch('q'), E),
+      ]);
       expect(answers.map((a) => a.status).sort()).toEqual([202, 403]);
       expect(answers.find((a) => a.status === 403)!.body.error.details).toMatchObject({ quota: 'documents', limit: 10, used: 10 });
       expect((await first.request('GET', '/usage', undefined, E)).body.storage).toMatchObject({ documents: 10 });
@@ -119,7 +140,9 @@ describe('When a bulk request passes TENANT_MAX_BYTES', () => {
       const refused = await fresh.request('POST', '/documents/bulk', { documents }, F);
       expect(refused.status).toBe(403);
       expect(refused.body.error.details).toEqual({ quota: 'bytes', limit: 250, used: 200, requested: 100 });
-      const titles = ((await fresh.request('GET', '/documents?limit=50', undefined, F)).body.documents as Array<{ title: string }>).map((d) => d.title[0]).sort();
+      const titles = ((await fresh.request('GET', '/documents?limit=50', undefined, F)).body.documents as Array<{ title: string }>)
+        .map((d) => d.title[0])
+        .sort();
       expect(titles).toEqual(['a', 'b']);
       // Small sources wait in Redis until a worker writes them: the two recorded ones, never the refused ones.
       expect(await inboxKeys(fresh)).toHaveLength(2);
@@ -154,7 +177,12 @@ describe('When a tenant reaches TENANT_MAX_BYTES', () => {
     expect((await server.request('POST', '/documents', { text: 'd'.repeat(1000) }, B)).status).toBe(202);
     // GET /usage shows what the tenant holds against its quotas.
     const storage = async (headers: Record<string, string>) => (await server.request('GET', '/usage', undefined, headers)).body.storage;
-    expect(await storage(A)).toEqual({ documents: 2, bytes: 1000, reindexJobs: 0, quotas: { documents: 1_000_000, bytes: 1000, reindexJobs: 2 } });
+    expect(await storage(A)).toEqual({
+      documents: 2,
+      bytes: 1000,
+      reindexJobs: 0,
+      quotas: { documents: 1_000_000, bytes: 1000, reindexJobs: 2 },
+    });
     await waitForDocument(server, first.body.id, A);
     expect((await server.request('DELETE', `/documents/${first.body.id}`, undefined, A)).status).toBe(204);
     expect(await storage(A)).toMatchObject({ documents: 1, bytes: 400 });
@@ -167,7 +195,12 @@ describe('When a tenant reaches TENANT_MAX_BYTES', () => {
     const fresh = await startTestServer({ API_KEYS: 'kd=delta', TENANT_MAX_BYTES: '1000' });
     try {
       const D = { authorization: 'Bearer kd' };
-      const v1 = await fresh.request('POST', '/documents', { text: 'Herons stand still in the shallows. '.repeat(10), externalId: 'heron' }, D);
+      const v1 = await fresh.request(
+        'POST',
+        '/documents',
+        { text: 'Herons stand still in the shallows. '.repeat(10), externalId: 'heron' },
+        D,
+      );
       expect((await waitForDocument(fresh, v1.body.id, D)).status).toBe('ready');
       const grown = await fresh.request('POST', '/documents', { text: 'Herons stand very still. '.repeat(60), externalId: 'heron' }, D);
       expect(grown.status).toBe(403);
@@ -199,10 +232,17 @@ describe('When a tenant reaches TENANT_MAX_BYTES', () => {
       } finally {
         await fresh.cleanup();
       }
-      const limited = await startTestServer({ API_KEYS: 'ke=epsilon', REDIS_PREFIX: `${prefix}x`, TENANT_MAX_BYTES: '1000', RUN_WORKERS: 'off' });
+      const limited = await startTestServer({
+        API_KEYS: 'ke=epsilon',
+        REDIS_PREFIX: `${prefix}x`,
+        TENANT_MAX_BYTES: '1000',
+        RUN_WORKERS: 'off',
+      });
       try {
         const E = { authorization: 'Bearer ke' };
-        expect((await limited.request('POST', '/documents', { text: 'h'.repeat(301) }, E)).body.error).toMatchObject({ details: { used: 700 } });
+        expect((await limited.request('POST', '/documents', { text: 'h'.repeat(301) }, E)).body.error).toMatchObject({
+          details: { used: 700 },
+        });
         expect((await limited.request('POST', '/documents', { text: 'h'.repeat(300) }, E)).status).toBe(202);
       } finally {
         await limited.cleanup();
@@ -226,7 +266,10 @@ describe('When a tenant reaches TENANT_MAX_REINDEX_JOBS', () => {
   it('then another reindex answers 403 until the running one ends, and other tenants are not held back', async () => {
     const first = await server.request('POST', '/reindex', { collection: 'one' }, A);
     expect(first.status).toBe(202);
-    expect((await server.request('GET', '/usage', undefined, A)).body.storage).toMatchObject({ reindexJobs: 1, quotas: { reindexJobs: 1 } });
+    expect((await server.request('GET', '/usage', undefined, A)).body.storage).toMatchObject({
+      reindexJobs: 1,
+      quotas: { reindexJobs: 1 },
+    });
     const refused = await server.request('POST', '/reindex', { collection: 'two' }, A);
     expect(refused.status).toBe(403);
     expect(refused.body.error).toMatchObject({ code: 'quota_exceeded', details: { quota: 'reindex_jobs', limit: 1, used: 1 } });
@@ -239,7 +282,12 @@ describe('When a tenant reaches TENANT_MAX_REINDEX_JOBS', () => {
     const redis = new Redis(process.env.REDIS_URL!);
     try {
       const prefix = server.services.config.redisPrefix;
-      const fresh = await startTestServer({ API_KEYS: 'kf=zeta', TENANT_MAX_REINDEX_JOBS: '1', REDIS_PREFIX: `${prefix}r`, RUN_WORKERS: 'off' });
+      const fresh = await startTestServer({
+        API_KEYS: 'kf=zeta',
+        TENANT_MAX_REINDEX_JOBS: '1',
+        REDIS_PREFIX: `${prefix}r`,
+        RUN_WORKERS: 'off',
+      });
       try {
         await redis.sadd(`${prefix}r:reindexes-active:zeta`, 'ghostjob0000000a');
         expect((await fresh.request('POST', '/reindex', { collection: 'one' }, { authorization: 'Bearer kf' })).status).toBe(202);

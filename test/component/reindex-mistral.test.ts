@@ -19,19 +19,30 @@ afterAll(async () => {
 
 /** Texts sent to the embeddings endpoint since `from` (a request index). */
 const embeddedSince = (from: number) =>
-  upstream.requests.slice(from).filter((r) => r.path === '/v1/embeddings').flatMap((r) => r.body.input as string[]);
+  upstream.requests
+    .slice(from)
+    .filter((r) => r.path === '/v1/embeddings')
+    .flatMap((r) => r.body.input as string[]);
 
 async function reindex(body: unknown) {
   const started = await server.request('POST', '/reindex', body);
   expect(started.status).toBe(202);
-  return waitFor('the reindex to finish', async () => {
-    const res = await server.request('GET', `/reindex/${started.body.jobId}`);
-    return ['completed', 'failed', 'cancelled'].includes(res.body.status) ? res.body : undefined;
-  }, 60_000, 50);
+  return waitFor(
+    'the reindex to finish',
+    async () => {
+      const res = await server.request('GET', `/reindex/${started.body.jobId}`);
+      return ['completed', 'failed', 'cancelled'].includes(res.body.status) ? res.body : undefined;
+    },
+    60_000,
+    50,
+  );
 }
 
 const paragraph = (topic: string) =>
-  Array.from({ length: 8 }, (_, i) => `Paragraph ${i} on ${topic}: the committee reviewed measurement ${i * 7} and approved the ${topic} plan.`).join(' ');
+  Array.from(
+    { length: 8 },
+    (_, i) => `Paragraph ${i} on ${topic}: the committee reviewed measurement ${i * 7} and approved the ${topic} plan.`,
+  ).join(' ');
 
 describe('When a collection is reindexed with the same embedding model', () => {
   it('then no chunk text is embedded again, and with a new chunking only the new texts are', async () => {

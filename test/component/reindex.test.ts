@@ -30,7 +30,10 @@ const req = (method: string, p: string, body?: unknown, headers: Record<string, 
 const WORDS = ['amber', 'basalt', 'cobalt', 'dune', 'ember', 'fjord', 'garnet', 'harbor', 'indigo', 'jasper', 'kelp', 'lagoon'];
 /** A text findable by its unique code word (`tag`), long enough for several chunks at a small chunk size. */
 function documentText(tag: string, sentences = 6): string {
-  const body = Array.from({ length: sentences }, (_, i) => `The ${WORDS[i % WORDS.length]} survey number ${i} recorded ${tag} near the ${WORDS[(i + 5) % WORDS.length]} station.`);
+  const body = Array.from(
+    { length: sentences },
+    (_, i) => `The ${WORDS[i % WORDS.length]} survey number ${i} recorded ${tag} near the ${WORDS[(i + 5) % WORDS.length]} station.`,
+  );
   return body.join(' ');
 }
 
@@ -41,7 +44,10 @@ async function upload(collection: string, tag: string): Promise<string> {
 }
 
 async function uploadAll(collection: string, tags: string[]): Promise<string[]> {
-  const res = await req('POST', '/documents/bulk', { collection, documents: tags.map((tag) => ({ text: documentText(tag), title: `Survey ${tag}` })) });
+  const res = await req('POST', '/documents/bulk', {
+    collection,
+    documents: tags.map((tag) => ({ text: documentText(tag), title: `Survey ${tag}` })),
+  });
   expect(res.status).toBe(202);
   const ids = res.body.documents.map((d: { id: string }) => d.id) as string[];
   for (const id of ids) expect((await waitForDocument(server, id, A)).status).toBe('ready');
@@ -104,9 +110,18 @@ describe('When a collection is reindexed with another embedding model and chunki
     const before = await req('GET', `/documents/${ids[0]}/chunks`);
     expect(before.body.chunks).toHaveLength(1); // default chunking: one chunk per short document
 
-    const started = await req('POST', '/reindex', { collection: 'models', embeddingModel: 'offline-hash-v1-256', chunking: { chunkSize: 32, chunkOverlap: 4 } });
+    const started = await req('POST', '/reindex', {
+      collection: 'models',
+      embeddingModel: 'offline-hash-v1-256',
+      chunking: { chunkSize: 32, chunkOverlap: 4 },
+    });
     expect(started.status).toBe(202);
-    expect(started.body).toMatchObject({ jobId: expect.stringMatching(/^[0-9a-f]{16}$/), status: 'queued', embeddingModel: 'offline-hash-v1-256', dimensions: 256 });
+    expect(started.body).toMatchObject({
+      jobId: expect.stringMatching(/^[0-9a-f]{16}$/),
+      status: 'queued',
+      embeddingModel: 'offline-hash-v1-256',
+      dimensions: 256,
+    });
     const done = await waitForReindex(started.body.jobId);
     expect(done).toMatchObject({ status: 'completed', progress: { done: 3, total: 3 }, collection: 'models' });
     expect(Date.parse(done.finishedAt)).toBeGreaterThanOrEqual(Date.parse(done.startedAt));
@@ -163,7 +178,12 @@ describe('When the default collection is reindexed', () => {
       ],
     });
     expect(imported.status).toBe(201);
-    await waitFor('recall indexing', async () => ((await req('GET', '/sessions/memory-keeper')).body.recallIndexedThroughSeq >= imported.body.lastSeq ? true : undefined), 30_000, 50);
+    await waitFor(
+      'recall indexing',
+      async () => ((await req('GET', '/sessions/memory-keeper')).body.recallIndexedThroughSeq >= imported.body.lastSeq ? true : undefined),
+      30_000,
+      50,
+    );
     const memory = await server.services.sessionVectors.count('tenant-a', { collection: '_sessions' });
     expect(memory).toBeGreaterThan(0);
 
@@ -253,7 +273,10 @@ describe('When a reindex fails', () => {
 
 describe('When a reindex is cancelled', () => {
   it('then it stops, the old index keeps serving, and a new reindex may start', async () => {
-    const ids = await uploadAll('cancel', Array.from({ length: 30 }, (_, i) => `topaz${i}`));
+    const ids = await uploadAll(
+      'cancel',
+      Array.from({ length: 30 }, (_, i) => `topaz${i}`),
+    );
     const started = await req('POST', '/reindex', { collection: 'cancel', embeddingModel: 'offline-hash-v1-64' });
     const jobId = started.body.jobId as string;
     const second = await req('POST', '/reindex', { collection: 'cancel' });

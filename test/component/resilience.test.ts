@@ -58,7 +58,12 @@ describe('When Redis goes away while the service runs', () => {
     expect((await server.request('GET', '/healthz')).status).toBe(200);
 
     await redis.restart();
-    await waitFor('the service to be ready again', async () => ((await server.request('GET', '/readyz')).status === 200 ? true : undefined), 20_000, 100);
+    await waitFor(
+      'the service to be ready again',
+      async () => ((await server.request('GET', '/readyz')).status === 200 ? true : undefined),
+      20_000,
+      100,
+    );
     // This Redis keeps nothing on disk, so the store is empty again, but the service takes new work.
     const again = await server.request('POST', '/documents', { text: 'Back in business after the outage.' });
     expect(again.status).toBe(202);

@@ -26,7 +26,24 @@ async function addDocument(title: string, text: string): Promise<string> {
   return res.body.id;
 }
 
-const VOCABULARY = ['river', 'mountain', 'ledger', 'quartz', 'harbor', 'lantern', 'orchard', 'signal', 'meadow', 'copper', 'falcon', 'glacier', 'archive', 'compass', 'timber', 'beacon'];
+const VOCABULARY = [
+  'river',
+  'mountain',
+  'ledger',
+  'quartz',
+  'harbor',
+  'lantern',
+  'orchard',
+  'signal',
+  'meadow',
+  'copper',
+  'falcon',
+  'glacier',
+  'archive',
+  'compass',
+  'timber',
+  'beacon',
+];
 
 /** Unrelated words, different per seed, on one line (fixtures' generatedText repeats one word for small seeds). */
 function filler(seed: number, words: number): string {
@@ -51,8 +68,14 @@ let airshipText: string;
 
 beforeAll(async () => {
   server = await startTestServer({ CHUNK_SIZE_TOKENS: String(CHUNK_SIZE), CHUNK_OVERLAP_TOKENS: String(CHUNK_OVERLAP) });
-  refunds = await addDocument('Refund handbook', [refundRule('one'), filler(1, 30), refundRule('two'), filler(2, 30), refundRule('three')].join('\n\n'));
-  shipping = await addDocument('Shipping terms', 'A cancelled order that already shipped is refunded once the parcel is back; return shipping is paid by the customer.');
+  refunds = await addDocument(
+    'Refund handbook',
+    [refundRule('one'), filler(1, 30), refundRule('two'), filler(2, 30), refundRule('three')].join('\n\n'),
+  );
+  shipping = await addDocument(
+    'Shipping terms',
+    'A cancelled order that already shipped is refunded once the parcel is back; return shipping is paid by the customer.',
+  );
   const airshipPassage =
     'The zeppelin hangar at the mooring mast held two airships. Each airship left the zeppelin hangar at dawn, ' +
     'climbed over the mooring mast and came back to the hangar at dusk, when the zeppelin crews logged the flight.';
@@ -78,7 +101,8 @@ describe('When a document’s near-duplicate chunks lead the ranking', () => {
     const results = await search({ query: REFUND_QUESTION, k: 3 });
     expect(results).toHaveLength(3);
     expect(results.every(isRefundRule)).toBe(true);
-    for (const r of results) expect(Object.keys(r).sort()).toEqual(['chunkId', 'chunkIndex', 'documentId', 'metadata', 'score', 'text', 'title']);
+    for (const r of results)
+      expect(Object.keys(r).sort()).toEqual(['chunkId', 'chunkIndex', 'documentId', 'metadata', 'score', 'text', 'title']);
   });
 
   it('then with diversity the distinct relevant chunk enters the top k in place of the duplicates', async () => {

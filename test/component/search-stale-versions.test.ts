@@ -23,9 +23,11 @@ async function addDocument(title: string, text: string): Promise<string> {
 describe('When chunks of a version no longer served outrank every current chunk', () => {
   it('then search still answers k current chunks, none of the stale ones', async () => {
     const current = await Promise.all(
-      ['Harbor pilots read the tide tables before dawn.', 'The harbor crane lifts containers all night.', 'A harbor seal sleeps on the warm pier.'].map((text, i) =>
-        addDocument(`Current ${i}`, text),
-      ),
+      [
+        'Harbor pilots read the tide tables before dawn.',
+        'The harbor crane lifts containers all night.',
+        'A harbor seal sleeps on the warm pier.',
+      ].map((text, i) => addDocument(`Current ${i}`, text)),
     );
     const stale = await addDocument('Replaced', 'An unrelated note about orchards.');
     // Leftovers of an earlier version of `stale` (as while a replacement switches over): many, and all about harbors.

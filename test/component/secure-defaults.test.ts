@@ -22,11 +22,25 @@ async function startRaw(env: Record<string, string>): Promise<{ server: RunningS
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-test-'));
   const warnings: string[] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
-  const config = loadConfig({ REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: newPrefix(), DATA_DIR: dataDir, PORT: '0', RUN_WORKERS: 'off', ...env });
+  const config = loadConfig({
+    REDIS_URL: process.env.REDIS_URL,
+    REDIS_PREFIX: newPrefix(),
+    DATA_DIR: dataDir,
+    PORT: '0',
+    RUN_WORKERS: 'off',
+    ...env,
+  });
   const done = () => fs.rm(dataDir, { recursive: true, force: true });
   try {
     const server = await startServer(config, logger);
-    return { server, warnings, done: async () => { await server.stop(); await done(); } };
+    return {
+      server,
+      warnings,
+      done: async () => {
+        await server.stop();
+        await done();
+      },
+    };
   } catch (err) {
     await done();
     throw err;
@@ -109,11 +123,24 @@ describe('When REQUIRE_AUTH=true', () => {
   it('then the process exits 1 with one line when no key exists (as compose runs it)', async () => {
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-test-'));
     try {
-      const child = spawnEntry('src/server.ts', { REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: newPrefix(), DATA_DIR: dataDir, PORT: '0', RUN_WORKERS: 'off', REQUIRE_AUTH: 'true' }, ['ignore', 'ignore', 'pipe']);
+      const child = spawnEntry(
+        'src/server.ts',
+        {
+          REDIS_URL: process.env.REDIS_URL,
+          REDIS_PREFIX: newPrefix(),
+          DATA_DIR: dataDir,
+          PORT: '0',
+          RUN_WORKERS: 'off',
+          REQUIRE_AUTH: 'true',
+        },
+        ['ignore', 'ignore', 'pipe'],
+      );
       let stderr = '';
       child.stderr!.on('data', (d) => (stderr += d));
       expect(await exitOf(child)).toBe(1);
-      expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^ragmem: REQUIRE_AUTH=true but no API key exists: add one with "npm run keys -- create --tenant NAME"/)]);
+      expect(stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^ragmem: REQUIRE_AUTH=true but no API key exists: add one with "npm run keys -- create --tenant NAME"/),
+      ]);
     } finally {
       await fs.rm(dataDir, { recursive: true, force: true });
     }
@@ -152,9 +179,13 @@ describe('When keys exist and ADMIN_API_KEY is set', () => {
   });
 
   it('then /readyz answers only its status without the admin key, and the dependency checks with it', async () => {
-    for (const headers of [{}, bearer('ka')]) expect(await server.request('GET', '/readyz', undefined, headers)).toMatchObject({ status: 200, body: { status: 'ready' } });
+    for (const headers of [{}, bearer('ka')])
+      expect(await server.request('GET', '/readyz', undefined, headers)).toMatchObject({ status: 200, body: { status: 'ready' } });
     expect((await server.request('GET', '/readyz')).body).toEqual({ status: 'ready' });
-    expect((await server.request('GET', '/readyz', undefined, bearer(ADMIN_KEY))).body).toEqual({ status: 'ready', checks: { redis: 'ok', vectorStore: 'ok' } });
+    expect((await server.request('GET', '/readyz', undefined, bearer(ADMIN_KEY))).body).toEqual({
+      status: 'ready',
+      checks: { redis: 'ok', vectorStore: 'ok' },
+    });
   });
 
   it('then /healthz stays public', async () => {
@@ -205,7 +236,17 @@ describe('When no key exists (local, loopback only)', () => {
     await withKeyStore(server.services.config.redisPrefix, (store) => store.create('alpha'));
     const changedAt = Date.now();
     await holdsWithin('/metrics closing', changedAt, 1000, async () => (await server.request('GET', '/metrics')).status === 401);
-    await holdsWithin('/readyz details hiding', changedAt, 1000, async () => (await server.request('GET', '/readyz')).body.checks === undefined);
-    await holdsWithin('the open dashboard disappearing', changedAt, 1000, async () => (await server.request('GET', ADMIN_QUEUES_PATH)).status === 404);
+    await holdsWithin(
+      '/readyz details hiding',
+      changedAt,
+      1000,
+      async () => (await server.request('GET', '/readyz')).body.checks === undefined,
+    );
+    await holdsWithin(
+      'the open dashboard disappearing',
+      changedAt,
+      1000,
+      async () => (await server.request('GET', ADMIN_QUEUES_PATH)).status === 404,
+    );
   });
 });

@@ -27,12 +27,17 @@ async function streamedAsksEnded(): Promise<Map<string, number>> {
 describe('When a session asks a Mistral model', () => {
   it('then the model receives exactly the messages the context endpoint shows, and the answer is stored', async () => {
     const id = newId();
-    await server.request('POST', `/sessions/${id}/messages`, {
-      messages: [
-        { role: 'user', content: 'We agreed the budget for the Orion project is 12,000 euros.' },
-        { role: 'assistant', content: 'Noted: Orion has a 12,000 euro budget.' },
-      ],
-    }, {});
+    await server.request(
+      'POST',
+      `/sessions/${id}/messages`,
+      {
+        messages: [
+          { role: 'user', content: 'We agreed the budget for the Orion project is 12,000 euros.' },
+          { role: 'assistant', content: 'Noted: Orion has a 12,000 euro budget.' },
+        ],
+      },
+      {},
+    );
     const body = { question: 'What is the Orion budget?', k: 0, maxContextTokens: 4000 };
     const preview = await server.request('POST', `/sessions/${id}/context`, body);
     expect(preview.status).toBe(200);
@@ -40,9 +45,13 @@ describe('When a session asks a Mistral model', () => {
     const asked = await server.request('POST', `/sessions/${id}/ask`, body);
     expect(asked.status).toBe(200);
     // The ask's own call (found by its question, should a background job also call the model meanwhile).
-    const sent = chatRequests().slice(before).find((r) => JSON.stringify(r.body.messages).includes('What is the Orion budget?'))!.body;
+    const sent = chatRequests()
+      .slice(before)
+      .find((r) => JSON.stringify(r.body.messages).includes('What is the Orion budget?'))!.body;
     expect(sent.model).toBe('mistral-small-latest');
-    expect(sent.messages.map((m: { role: string; content: string }) => ({ role: m.role, content: m.content }))).toEqual(preview.body.messages);
+    expect(sent.messages.map((m: { role: string; content: string }) => ({ role: m.role, content: m.content }))).toEqual(
+      preview.body.messages,
+    );
     // The answer may use what the 4,000-token limit leaves after the prompt.
     expect(sent.max_tokens).toBe(Math.min(4096, 4000 - preview.body.context.used));
     expect(asked.body).toMatchObject({ answer: 'echo: What is the Orion budget?', model: 'mistral-small-latest', citations: [] });
@@ -55,7 +64,8 @@ describe('When a session asks a Mistral model', () => {
     const id = newId();
     const before = chatRequests().length;
     const endedBefore = await streamedAsksEnded();
-    const isOurs = (r: RecordedRequest) => r.path === '/v1/chat/completions' && JSON.stringify(r.body.messages).includes('long story about lighthouses');
+    const isOurs = (r: RecordedRequest) =>
+      r.path === '/v1/chat/completions' && JSON.stringify(r.body.messages).includes('long story about lighthouses');
     upstream.script([{ delayMs: 5000, for: isOurs }]);
     const controller = new AbortController();
     const pending = fetch(`${server.url}/sessions/${id}/ask`, {

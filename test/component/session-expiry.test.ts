@@ -13,7 +13,10 @@ afterAll(async () => {
 });
 
 const turns = (n: number, tag: string) =>
-  Array.from({ length: n }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `${tag} turn ${i}: the glacier survey found ${i * 3} crevasses.` }));
+  Array.from({ length: n }, (_, i) => ({
+    role: i % 2 ? 'assistant' : 'user',
+    content: `${tag} turn ${i}: the glacier survey found ${i * 3} crevasses.`,
+  }));
 const vectorsOf = (tenant = 'default') => server.services.sessionVectors.count(tenant, { collection: '_sessions' });
 /** The recall vectors of one session generation (its document in the `_sessions` collection). */
 const vectorsOfSession = async (sessionId: string) => {
@@ -23,7 +26,8 @@ const vectorsOfSession = async (sessionId: string) => {
   return () => server.services.sessionVectors.count('default', { collection: '_sessions', documentId });
 };
 
-const until = (what: string, probe: () => Promise<boolean>, timeoutMs = 15_000) => waitFor(what, async () => ((await probe()) ? true : undefined), timeoutMs, 100);
+const until = (what: string, probe: () => Promise<boolean>, timeoutMs = 15_000) =>
+  waitFor(what, async () => ((await probe()) ? true : undefined), timeoutMs, 100);
 
 describe('When a session stays idle past SESSION_TTL_SECONDS', () => {
   it('then its messages expire and the sweep deletes its recall vectors, while a session in use keeps its own', async () => {
@@ -38,7 +42,10 @@ describe('When a session stays idle past SESSION_TTL_SECONDS', () => {
 
     // The busy session keeps talking; the idle one says nothing more.
     const inFlight: Array<Promise<unknown>> = [];
-    const keepAlive = setInterval(() => inFlight.push(server.request('POST', `/sessions/${busy}/messages`, { messages: turns(1, 'still busy') })), 300);
+    const keepAlive = setInterval(
+      () => inFlight.push(server.request('POST', `/sessions/${busy}/messages`, { messages: turns(1, 'still busy') })),
+      300,
+    );
     try {
       await until('the idle session expired', async () => (await server.request('GET', `/sessions/${idle}`)).status === 404);
       await until('the idle session’s vectors are swept', async () => (await idleVectors()) === 0);
@@ -47,7 +54,11 @@ describe('When a session stays idle past SESSION_TTL_SECONDS', () => {
       // Recall keeps up with the busy session while it is in use (it would expire if left idle for its 1 s TTL, so
       // the appends go on until recall has indexed through what it held here).
       const target = (await server.request('GET', `/sessions/${busy}`)).body.lastSeq;
-      await until('the busy session is indexed', async () => (await server.request('GET', `/sessions/${busy}`)).body.recallIndexedThroughSeq >= target, 60_000);
+      await until(
+        'the busy session is indexed',
+        async () => (await server.request('GET', `/sessions/${busy}`)).body.recallIndexedThroughSeq >= target,
+        60_000,
+      );
       // The busy session keeps its vectors: one per message indexed, none beyond what it holds.
       const vectors = await busyVectors();
       const after = await server.request('GET', `/sessions/${busy}`);

@@ -51,7 +51,13 @@ function message(role: 'user' | 'assistant', content: string): NewMessage {
 }
 
 /** Appends seqs from..to of the script, `perAppend` at a time; announces each append when `announce`. */
-async function appendScript(tenant: string, id: string, from: number, to: number, opts: { perAppend?: number; announce?: boolean } = {}): Promise<SessionRecord> {
+async function appendScript(
+  tenant: string,
+  id: string,
+  from: number,
+  to: number,
+  opts: { perAppend?: number; announce?: boolean } = {},
+): Promise<SessionRecord> {
   const per = opts.perAppend ?? 2;
   let session: SessionRecord | undefined;
   for (let seq = from; seq <= to; seq += per) {
@@ -141,14 +147,21 @@ describe('When another tenant searches the recall index', () => {
     const owner = newTenant();
     const other = newTenant();
     const session = await appendScript(owner, 'shared-id', 1, 24);
-    await indexRecall({ sessions: server.services.sessions, recallIndex: server.services.recallIndex }, { tenant: owner, sessionId: 'shared-id', generation: session.generation });
+    await indexRecall(
+      { sessions: server.services.sessions, recallIndex: server.services.recallIndex },
+      { tenant: owner, sessionId: 'shared-id', generation: session.generation },
+    );
     expect(await server.services.recallIndex.search(owner, session, 'Quasimodo launch code', 5)).not.toHaveLength(0);
 
     // A forged record (another tenant, same id and generation) still finds nothing: every query is filtered by tenant.
     expect(await server.services.recallIndex.search(other, { ...session, tenant: other }, 'Quasimodo launch code', 5)).toEqual([]);
     // The other tenant's own session with the same id, once indexed, answers only its own messages.
-    const own = (await server.services.sessions.append(other, 'shared-id', [message('user', 'I only ever talk about tulips.')], DEFAULTS))!.session;
-    await indexRecall({ sessions: server.services.sessions, recallIndex: server.services.recallIndex }, { tenant: other, sessionId: 'shared-id', generation: own.generation });
+    const own = (await server.services.sessions.append(other, 'shared-id', [message('user', 'I only ever talk about tulips.')], DEFAULTS))!
+      .session;
+    await indexRecall(
+      { sessions: server.services.sessions, recallIndex: server.services.recallIndex },
+      { tenant: other, sessionId: 'shared-id', generation: own.generation },
+    );
     expect((await server.services.recallIndex.search(other, own, 'tulips', 5)).map((h) => h.seq)).toEqual([1]);
     // Its dense side too: the one vector it can reach is its own.
     const dense = await server.services.recallIndex.search(other, own, 'Quasimodo launch code', 5, { mode: 'dense' });
@@ -161,7 +174,10 @@ describe('When a session’s vectors are deleted', () => {
   it('then recall search for it answers nothing', async () => {
     const tenant = newTenant();
     const session = await appendScript(tenant, 'to-forget', 1, 24);
-    await indexRecall({ sessions: server.services.sessions, recallIndex: server.services.recallIndex }, { tenant, sessionId: 'to-forget', generation: session.generation });
+    await indexRecall(
+      { sessions: server.services.sessions, recallIndex: server.services.recallIndex },
+      { tenant, sessionId: 'to-forget', generation: session.generation },
+    );
     expect(await server.services.recallIndex.search(tenant, session, 'Quasimodo launch code', 5)).not.toHaveLength(0);
 
     await server.services.recallIndex.deleteSession(tenant, 'to-forget', session.generation);
@@ -172,7 +188,7 @@ describe('When a session’s vectors are deleted', () => {
   });
 });
 
-describe('When a session was indexed before session memory had tables of its own (in the documents\' store)', () => {
+describe("When a session was indexed before session memory had tables of its own (in the documents' store)", () => {
   it('then recall still finds its messages there, and deleting the session removes them there too', async () => {
     const tenant = newTenant();
     const session = await appendScript(tenant, 'indexed-earlier', 1, 24);
@@ -215,7 +231,11 @@ describe('When the summary grows past its share of maxTokens', () => {
     };
     // Small batches: many folds, each adding facts.
     const session = await getSession(tenant, 'condense');
-    const result = await summarizeSession(summaryDeps({ gateway, sessions, batchTokens: 60 }), { tenant, sessionId: 'condense', generation: session.generation });
+    const result = await summarizeSession(summaryDeps({ gateway, sessions, batchTokens: 60 }), {
+      tenant,
+      sessionId: 'condense',
+      generation: session.generation,
+    });
 
     expect(result.folds).toBeGreaterThan(3);
     expect(result.condensed).toBeGreaterThan(0);
@@ -247,7 +267,9 @@ describe('When the summariser model fails', () => {
         throw new AppError('model_unavailable', 'No summarize model is available right now');
       },
     };
-    await expect(summarizeSession(summaryDeps({ gateway: failing }), { tenant, sessionId: id, generation: first.generation })).rejects.toMatchObject({
+    await expect(
+      summarizeSession(summaryDeps({ gateway: failing }), { tenant, sessionId: id, generation: first.generation }),
+    ).rejects.toMatchObject({
       code: 'model_unavailable',
     });
     expect((await getSession(tenant, id)).summary).toEqual(before);
@@ -297,7 +319,9 @@ describe('When a session is deleted and recreated while a job is queued', () => 
     expect(reborn.generation).not.toBe(old.generation);
 
     const input = { tenant, sessionId: 'reborn', generation: old.generation };
-    expect(await indexRecall({ sessions: server.services.sessions, recallIndex: server.services.recallIndex }, input)).toMatchObject({ indexed: 0 });
+    expect(await indexRecall({ sessions: server.services.sessions, recallIndex: server.services.recallIndex }, input)).toMatchObject({
+      indexed: 0,
+    });
     expect(await summarizeSession(summaryDeps(), input)).toMatchObject({ folds: 0 });
     const now = await getSession(tenant, 'reborn');
     expect(now.recallIndexedThroughSeq).toBe(0);

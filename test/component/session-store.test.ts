@@ -44,7 +44,11 @@ async function keysOf(t: string, id: string): Promise<string[]> {
 describe('When a session is created', () => {
   it('then get answers the record with defaults filled in', async () => {
     const t = tenant();
-    const { session, created } = await store.create(t, { systemPrompt: 'Be brief.', metadata: { team: 'x', n: 0.12345678901234568 } }, DEFAULTS);
+    const { session, created } = await store.create(
+      t,
+      { systemPrompt: 'Be brief.', metadata: { team: 'x', n: 0.12345678901234568 } },
+      DEFAULTS,
+    );
     expect(created).toBe(true);
     expect(session).toMatchObject({
       tenant: t,
@@ -171,7 +175,12 @@ describe('When messages are appended', () => {
   it('then a page size larger than Lua’s unpack limit still works', async () => {
     const t = tenant();
     const big = new SessionStore(redis, prefix, { appendPageSize: 10_000 });
-    const res = await big.append(t, 's', Array.from({ length: 10_000 }, (_, i) => user(`m${i}`)), DEFAULTS);
+    const res = await big.append(
+      t,
+      's',
+      Array.from({ length: 10_000 }, (_, i) => user(`m${i}`)),
+      DEFAULTS,
+    );
     expect(res!.session.lastSeq).toBe(10_000);
     const all = await big.range(t, 's', 1, 10_000);
     expect(all.map((m) => m.seq)).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
@@ -227,7 +236,12 @@ describe('When messages are read', () => {
 describe('When a summary is written', () => {
   it('then only a writer that saw the current summary and generation wins', async () => {
     const t = tenant();
-    const res = await store.append(t, 's', Array.from({ length: 10 }, (_, i) => user(`m${i}`)), DEFAULTS);
+    const res = await store.append(
+      t,
+      's',
+      Array.from({ length: 10 }, (_, i) => user(`m${i}`)),
+      DEFAULTS,
+    );
     const gen = res!.session.generation;
     expect(await store.setSummary(t, 's', gen, summary(4), 0)).toBe(true);
     // A duplicate summariser that also expected "no summary" is refused.
@@ -259,7 +273,12 @@ describe('When a summary is written', () => {
 describe('When recall indexing progresses', () => {
   it('then recallIndexedThroughSeq only rises, and only for the current generation', async () => {
     const t = tenant();
-    const gen = (await store.append(t, 's', Array.from({ length: 6 }, (_, i) => user(`m${i}`)), DEFAULTS))!.session.generation;
+    const gen = (await store.append(
+      t,
+      's',
+      Array.from({ length: 6 }, (_, i) => user(`m${i}`)),
+      DEFAULTS,
+    ))!.session.generation;
     await store.markRecallIndexed(t, 's', gen, 4);
     expect((await store.get(t, 's'))!.recallIndexedThroughSeq).toBe(4);
     await store.markRecallIndexed(t, 's', gen, 2);

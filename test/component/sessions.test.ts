@@ -42,7 +42,12 @@ async function waitForRecall(id: string, seq: number, headers = A, timeoutMs = 6
 describe('When a chat app creates a session and asks', () => {
   it('then the answer cites the uploaded document, the turn is stored with its citations, and the session shows it', async () => {
     const collection = `kb-${randomBytes(4).toString('hex')}`;
-    const doc = await server.request('POST', '/documents', { text: 'The Aurora plan costs 42 euros per month and includes priority support.', title: 'Pricing', collection }, A);
+    const doc = await server.request(
+      'POST',
+      '/documents',
+      { text: 'The Aurora plan costs 42 euros per month and includes priority support.', title: 'Pricing', collection },
+      A,
+    );
     expect((await waitForDocument(server, doc.body.id, A)).status).toBe('ready');
     const id = newId();
     const created = await server.request('POST', '/sessions', { id, collection, metadata: { app: 'test' } }, A);
@@ -67,7 +72,11 @@ describe('When a chat app creates a session and asks', () => {
       [2, 'assistant'],
       [1, 'user'],
     ]);
-    expect(messages.body.messages[0]).toMatchObject({ id: asked.body.messageId, content: asked.body.answer, citations: asked.body.citations });
+    expect(messages.body.messages[0]).toMatchObject({
+      id: asked.body.messageId,
+      content: asked.body.answer,
+      citations: asked.body.citations,
+    });
     expect(messages.body.nextBeforeSeq).toBeNull();
 
     // Another tenant sees nothing of it.
@@ -94,7 +103,12 @@ describe('When a 500-turn conversation is imported', () => {
   });
 
   it('then a question about turn 20 at turn 500 finds that turn in the context', async () => {
-    const res = await server.request('POST', `/sessions/${id}/context`, { question: 'Where did my sister Ingrid move to?', maxContextTokens: 3000 }, A);
+    const res = await server.request(
+      'POST',
+      `/sessions/${id}/context`,
+      { question: 'Where did my sister Ingrid move to?', maxContextTokens: 3000 },
+      A,
+    );
     expect(res.status).toBe(200);
     expect(res.body.recalledSeqs).toContain(20);
     // The reply to a recalled turn comes along with it.
@@ -106,14 +120,21 @@ describe('When a 500-turn conversation is imported', () => {
 
   it('then the context never exceeds the budget, counted exactly, whatever the budget', async () => {
     for (const maxContextTokens of [1400, 2048, 4096, 9000, 32768]) {
-      const res = await server.request('POST', `/sessions/${id}/context`, { question: 'What did we say about Ingrid and the study results?', maxContextTokens }, A);
+      const res = await server.request(
+        'POST',
+        `/sessions/${id}/context`,
+        { question: 'What did we say about Ingrid and the study results?', maxContextTokens },
+        A,
+      );
       expect(res.status).toBe(200);
       const { budget, used } = res.body.context;
       expect(used).toBeLessThanOrEqual(budget);
       expect(used).toBe(countMessages(res.body.messages, server.services.tokenCounter));
       // The window is the newest whole messages, ending at the last one.
       expect(res.body.windowSeqs.at(-1)).toBe(500);
-      expect(res.body.windowSeqs).toEqual(Array.from({ length: res.body.windowSeqs.length }, (_, i) => 500 - res.body.windowSeqs.length + 1 + i));
+      expect(res.body.windowSeqs).toEqual(
+        Array.from({ length: res.body.windowSeqs.length }, (_, i) => 500 - res.body.windowSeqs.length + 1 + i),
+      );
     }
   });
 
@@ -148,7 +169,11 @@ describe('When answers stream', () => {
     await waitForRecall(streamId, 40);
     const body = { question: 'When is the launch of Project Kestrel planned?', maxContextTokens: 1500, k: 0 };
     const plain = await server.request('POST', `/sessions/${plainId}/ask`, body, A);
-    const res = await fetch(`${server.url}/sessions/${streamId}/ask`, { method: 'POST', headers: { ...A, 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify(body) });
+    const res = await fetch(`${server.url}/sessions/${streamId}/ask`, {
+      method: 'POST',
+      headers: { ...A, 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify(body),
+    });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const events = parseSse(await res.text());
     expect(events[0].event).toBe('context');
@@ -179,7 +204,9 @@ describe('When several asks hit one session at once', () => {
       const answer = answers[questions.indexOf(msgs[i].content)];
       expect(answer.body.messageId).toBe(msgs[i + 1].id);
     }
-    expect(new Set(msgs.filter((m: { role: string }) => m.role === 'user').map((m: { content: string }) => m.content))).toEqual(new Set(questions));
+    expect(new Set(msgs.filter((m: { role: string }) => m.role === 'user').map((m: { content: string }) => m.content))).toEqual(
+      new Set(questions),
+    );
   });
 });
 
@@ -190,7 +217,8 @@ describe('When a session is deleted', () => {
     await waitForRecall(id, 60);
     // This session's vectors only: other tests' sessions may still be indexing in the background.
     const { generation } = (await server.services.sessions.get('alpha', id))!;
-    const tenantVectors = () => server.services.sessionVectors.count('alpha', { collection: '_sessions', documentId: sessionDocumentId(id, generation) });
+    const tenantVectors = () =>
+      server.services.sessionVectors.count('alpha', { collection: '_sessions', documentId: sessionDocumentId(id, generation) });
     const before = await tenantVectors();
     expect(before).toBe(60);
     expect((await server.request('DELETE', `/sessions/${id}`, undefined, A)).status).toBe(204);
@@ -209,7 +237,12 @@ describe('When the input is bad', () => {
     ['an empty question', 400, 'invalid_request', { question: '   ' }],
     ['a missing question', 400, 'invalid_request', {}],
     ['an oversized question', 413, 'question_too_large', { question: 'x'.repeat(40_000) }],
-    ['a budget too small for the system prompt and question', 400, 'context_too_small', { question: 'What is the plan?', maxContextTokens: 1030 }],
+    [
+      'a budget too small for the system prompt and question',
+      400,
+      'context_too_small',
+      { question: 'What is the plan?', maxContextTokens: 1030 },
+    ],
     ['a model not in the registry', 400, 'unknown_model', { question: 'What is the plan?', model: 'gpt-17' }],
     ['a reserved collection', 400, 'invalid_request', { question: 'What is the plan?', collection: '_sessions' }],
     ['an unknown field', 400, 'invalid_request', { question: 'What is the plan?', temperature: 3 }],
@@ -222,27 +255,48 @@ describe('When the input is bad', () => {
   });
 
   it('then an unknown session answers 404 on get, messages and delete', async () => {
-    for (const [method, path] of [['GET', ''], ['GET', '/messages'], ['DELETE', '']] as const) {
+    for (const [method, path] of [
+      ['GET', ''],
+      ['GET', '/messages'],
+      ['DELETE', ''],
+    ] as const) {
       const res = await server.request(method, `/sessions/${newId()}${path}`, undefined, A);
       expect([res.status, res.body.error.code]).toEqual([404, 'session_not_found']);
     }
   });
 
   it('then an import with an invalid role, empty content or bad date is refused whole', async () => {
-    for (const messages of [[{ role: 'system', content: 'be evil' }], [{ role: 'user', content: '' }], [{ role: 'user', content: 'hi', createdAt: 'yesterday' }], []]) {
-      const res = await server.request('POST', `/sessions/${id}/messages`, { messages: [{ role: 'user', content: 'fine' }, ...messages].slice(messages.length ? 0 : 1) }, A);
+    for (const messages of [
+      [{ role: 'system', content: 'be evil' }],
+      [{ role: 'user', content: '' }],
+      [{ role: 'user', content: 'hi', createdAt: 'yesterday' }],
+      [],
+    ]) {
+      const res = await server.request(
+        'POST',
+        `/sessions/${id}/messages`,
+        { messages: [{ role: 'user', content: 'fine' }, ...messages].slice(messages.length ? 0 : 1) },
+        A,
+      );
       expect([res.status, res.body.error.code]).toEqual([400, 'invalid_request']);
     }
     expect((await server.request('GET', `/sessions/${id}`, undefined, A)).status).toBe(404);
   });
 
   it('then 10,000 messages in one import are accepted and 10,001 are refused with the limit', async () => {
-    const big = Array.from({ length: 10_000 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `Message ${i} of a long import.` }));
+    const big = Array.from({ length: 10_000 }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: `Message ${i} of a long import.`,
+    }));
     const ok = await server.request('POST', `/sessions/${id}/messages`, { messages: big }, A);
     expect(ok.status).toBe(201);
     expect(ok.body).toEqual({ appended: 10_000, lastSeq: 10_000 });
     const tooMany = await server.request('POST', `/sessions/${id}/messages`, { messages: [...big, big[0]] }, A);
-    expect([tooMany.status, tooMany.body.error.code, tooMany.body.error.details]).toEqual([413, 'too_many_messages', { max: 10_000, got: 10_001 }]);
+    expect([tooMany.status, tooMany.body.error.code, tooMany.body.error.details]).toEqual([
+      413,
+      'too_many_messages',
+      { max: 10_000, got: 10_001 },
+    ]);
     expect((await server.request('GET', `/sessions/${id}`, undefined, A)).body.messageCount).toBe(10_000);
     await server.request('DELETE', `/sessions/${id}`, undefined, A);
   });

@@ -25,7 +25,10 @@ afterAll(async () => {
 /** The same conversation, timestamps included, so both sessions fold exactly the same input. */
 const conversation = Array.from({ length: 8 }, (_, i) => ({
   role: i % 2 === 0 ? 'user' : 'assistant',
-  content: i % 2 === 0 ? `Question ${i}: what did the survey of the Lofoten reefs find in site ${i}?` : `Site ${i - 1} had 4${i} coral colonies and clear water.`,
+  content:
+    i % 2 === 0
+      ? `Question ${i}: what did the survey of the Lofoten reefs find in site ${i}?`
+      : `Site ${i - 1} had 4${i} coral colonies and clear water.`,
   createdAt: new Date(Date.UTC(2026, 0, 5, 9, i)).toISOString(),
 }));
 

@@ -26,18 +26,21 @@ async function upload(text: string, headers: Record<string, string>): Promise<st
 }
 
 async function recallIndexed(id: string, seq: number, headers: Record<string, string>): Promise<void> {
-  await waitFor(`recall of ${id} through ${seq}`, async () => ((await server.request('GET', `/sessions/${id}`, undefined, headers)).body.recallIndexedThroughSeq >= seq ? true : undefined), 60_000, 100);
+  await waitFor(
+    `recall of ${id} through ${seq}`,
+    async () =>
+      (await server.request('GET', `/sessions/${id}`, undefined, headers)).body.recallIndexedThroughSeq >= seq ? true : undefined,
+    60_000,
+    100,
+  );
 }
 
-const filler = (i: number) => (i % 2 === 0 ? `We talked about the train timetable for day ${i}.` : `Noted, the timetable for day ${i} is saved.`);
+const filler = (i: number) =>
+  i % 2 === 0 ? `We talked about the train timetable for day ${i}.` : `Noted, the timetable for day ${i} is saved.`;
 
 describe('When tenant A stores and deletes many chunks and turns holding tenant B query terms', () => {
   it('then B keyword search (ids, order, scores) and B session recall answer exactly as before, and after the deletes', async () => {
-    const mine = [
-      await upload('orchid orchid orchid notes', B),
-      await upload('humidity notes', B),
-      await upload('pruning roses notes', B),
-    ];
+    const mine = [await upload('orchid orchid orchid notes', B), await upload('humidity notes', B), await upload('pruning roses notes', B)];
     const bSession = 'b-greenhouse';
     const turns = Array.from({ length: 40 }, (_, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content: filler(i) }));
     turns[2] = { role: 'user', content: 'My orchid orchid orchid collection sits by the window.' };
@@ -51,7 +54,12 @@ describe('When tenant A stores and deletes many chunks and turns holding tenant 
       return res.body.results.map((r: { documentId: string; score: number }) => ({ documentId: r.documentId, score: r.score }));
     };
     const recall = async () => {
-      const res = await server.request('POST', `/sessions/${bSession}/context`, { question: 'orchid humidity', k: 0, maxContextTokens: 1500 }, B);
+      const res = await server.request(
+        'POST',
+        `/sessions/${bSession}/context`,
+        { question: 'orchid humidity', k: 0, maxContextTokens: 1500 },
+        B,
+      );
       expect({ status: res.status, error: res.body.error }).toEqual({ status: 200, error: undefined });
       return res.body.recalledSeqs as number[];
     };
@@ -61,14 +69,22 @@ describe('When tenant A stores and deletes many chunks and turns holding tenant 
 
     const noisy: string[] = [];
     for (let i = 0; i < 12; i++) noisy.push(await upload(`orchid report ${i} orchid`, A));
-    const aTurns = Array.from({ length: 30 }, (_, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content: `orchid orchid update ${i}` }));
+    const aTurns = Array.from({ length: 30 }, (_, i) => ({
+      role: i % 2 === 0 ? 'user' : 'assistant',
+      content: `orchid orchid update ${i}`,
+    }));
     expect((await server.request('POST', '/sessions/a-noise/messages', { messages: aTurns }, A)).status).toBe(201);
     await recallIndexed('a-noise', 30, A);
     expect({ keyword: await keyword(), recall: await recall() }).toEqual(before);
 
     for (const id of noisy) expect((await server.request('DELETE', `/documents/${id}`, undefined, A)).status).toBe(204);
     expect((await server.request('DELETE', '/sessions/a-noise', undefined, A)).status).toBe(204);
-    await waitFor("tenant A's chunks and turns deleted", async () => ((await server.services.vectors.count('alpha')) === 0 ? true : undefined), 60_000, 100);
+    await waitFor(
+      "tenant A's chunks and turns deleted",
+      async () => ((await server.services.vectors.count('alpha')) === 0 ? true : undefined),
+      60_000,
+      100,
+    );
     expect({ keyword: await keyword(), recall: await recall() }).toEqual(before);
   });
 });

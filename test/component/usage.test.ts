@@ -66,9 +66,13 @@ describe('When two tenants embed the same text', () => {
     const text = `Cormorants dry their wings on the breakwater ${Date.now()}`;
     const embedsOf = () => upstream.requests.filter((r) => r.path === '/v1/embeddings' && JSON.stringify(r.body).includes(text)).length;
     const embedUsage = async (headers: Record<string, string>) =>
-      ((await server.request('GET', '/usage', undefined, headers)).body.usage as Array<{ model: string; calls: number; promptTokens: number }>).find(
-        (row) => row.model === 'mistral-embed',
-      ) ?? { calls: 0, promptTokens: 0 };
+      (
+        (await server.request('GET', '/usage', undefined, headers)).body.usage as Array<{
+          model: string;
+          calls: number;
+          promptTokens: number;
+        }>
+      ).find((row) => row.model === 'mistral-embed') ?? { calls: 0, promptTokens: 0 };
 
     expect((await server.request('POST', '/search', { query: text, mode: 'dense' }, A)).status).toBe(200);
     expect(embedsOf()).toBe(1);

@@ -21,8 +21,17 @@ afterAll(async () => {
 });
 
 const tenant = `vi-${randomBytes(5).toString('hex')}`;
-const spec = (name: string): IndexSpec => ({ name, embeddingModel: 'offline-hash-v1-64', dimensions: 64, chunking: { chunkSize: 64, chunkOverlap: 0 } });
-const isClosed = (p: Promise<unknown>) => p.then(() => false, (err: Error) => /closed/.test(err.message));
+const spec = (name: string): IndexSpec => ({
+  name,
+  embeddingModel: 'offline-hash-v1-64',
+  dimensions: 64,
+  chunking: { chunkSize: 64, chunkOverlap: 0 },
+});
+const isClosed = (p: Promise<unknown>) =>
+  p.then(
+    () => false,
+    (err: Error) => /closed/.test(err.message),
+  );
 
 describe('When a collection is reindexed twice in a long-running process', () => {
   it('then the index it left is closed after the retire delay, and the default and the serving index stay open', async () => {
@@ -66,7 +75,9 @@ describe('When a collection is reindexed twice in a long-running process', () =>
     // Once abandoned, the next search here (no write needed) lets the build's index go.
     expect(await catalog.abandonBuild(tenant, 'notes', abandoned.jobId)).toBe(true);
     await indexes.live(tenant, 'notes');
-    await waitFor('the abandoned build’s index to be closed', () => (indexes.openIndexes().includes(abandoned.spec.name) ? undefined : true));
+    await waitFor('the abandoned build’s index to be closed', () =>
+      indexes.openIndexes().includes(abandoned.spec.name) ? undefined : true,
+    );
     expect(indexes.openIndexes()).toContain(kept.spec.name);
   });
 

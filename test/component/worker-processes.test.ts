@@ -14,11 +14,14 @@ import { waitFor } from '../support/wait-for';
  * number up, and takes them down with it.
  */
 
-const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
+const alive = (pid: number) =>
+  fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
 
 /** The nice value of every thread of a process (field 19 of /proc/<pid>/task/<tid>/stat). */
 const threadNices = (pid: number) =>
-  fs.readdirSync(`/proc/${pid}/task`).map((tid) => Number(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
+  fs
+    .readdirSync(`/proc/${pid}/task`)
+    .map((tid) => Number(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
 
 interface Api {
   child: ChildProcess;
@@ -47,12 +50,25 @@ async function startApi(env: Record<string, string> = {}): Promise<Api> {
     base,
     dataDir,
     json: async (method, p, body) => {
-      const res = await fetch(base + p, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+      const res = await fetch(base + p, {
+        method,
+        headers: body ? { 'content-type': 'application/json' } : {},
+        body: body ? JSON.stringify(body) : undefined,
+      });
       return { status: res.status, body: await res.json() };
     },
   };
   started.push(api);
-  await waitFor('the API to answer /readyz', () => fetch(`${base}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined), 60_000, 100);
+  await waitFor(
+    'the API to answer /readyz',
+    () =>
+      fetch(`${base}/readyz`).then(
+        (r) => (r.ok ? true : undefined),
+        () => undefined,
+      ),
+    60_000,
+    100,
+  );
   return api;
 }
 
@@ -84,7 +100,9 @@ describe('When the service starts with the default process model (RUN_WORKERS=pr
     'then the API forks WORKER_PROCESSES workers that ingest, replaces one that is killed mid-job without losing the job, and a SIGTERM stops them all gracefully',
     async () => {
       const api = await startApi({ WORKER_PROCESSES: '2', JOB_LOCK_MS: '2000', EMBED_BATCH_SIZE: '4' });
-      const first = await waitFor('two worker processes', () => (childrenOf(api.child.pid!).length === 2 ? childrenOf(api.child.pid!) : undefined));
+      const first = await waitFor('two worker processes', () =>
+        childrenOf(api.child.pid!).length === 2 ? childrenOf(api.child.pid!) : undefined,
+      );
 
       // The API runs no queue worker of its own: documents become ready only through its children.
       const small = await api.json('POST', '/documents', { text: 'Otters crack mussels on their bellies.' });
@@ -98,7 +116,12 @@ describe('When the service starts with the default process model (RUN_WORKERS=pr
 
       // A long document, and the child that took it is killed while it works (as the OOM killer would).
       const long = await api.json('POST', '/documents', { text: generatedText(11, 25_000), title: 'Long' });
-      await waitFor(`document ${long.body.id} to be processing`, async () => ((await api.json('GET', `/documents/${long.body.id}`)).body.status === 'processing' ? true : undefined), 60_000, 10);
+      await waitFor(
+        `document ${long.body.id} to be processing`,
+        async () => ((await api.json('GET', `/documents/${long.body.id}`)).body.status === 'processing' ? true : undefined),
+        60_000,
+        10,
+      );
       for (const pid of first) process.kill(pid, 'SIGKILL');
 
       // Both are replaced by new processes, and the job their death interrupted is taken over and finishes.
@@ -128,7 +151,9 @@ describe('When the service starts with the default process model (RUN_WORKERS=pr
     'then workers whose API was killed outright (SIGKILL) stop by themselves',
     async () => {
       const api = await startApi({ WORKER_PROCESSES: '1' });
-      const [worker] = await waitFor('a worker process', () => (childrenOf(api.child.pid!).length === 1 ? childrenOf(api.child.pid!) : undefined));
+      const [worker] = await waitFor('a worker process', () =>
+        childrenOf(api.child.pid!).length === 1 ? childrenOf(api.child.pid!) : undefined,
+      );
       api.child.kill('SIGKILL');
       await exitOf(api.child);
       await waitFor('the orphaned worker to exit', () => (!alive(worker) ? true : undefined), 30_000, 50);

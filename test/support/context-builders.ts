@@ -12,7 +12,10 @@ export const makeTurn = (tokenCounter: TokenCounter, seq: number, content: strin
 });
 
 /** A builder input with no candidates and a roomy budget; `over` sets what a test is about. */
-export const contextInput = (base: Pick<BuildContextInput, 'systemPrompt' | 'question' | 'shares'>, over: Partial<BuildContextInput> = {}): BuildContextInput => ({
+export const contextInput = (
+  base: Pick<BuildContextInput, 'systemPrompt' | 'question' | 'shares'>,
+  over: Partial<BuildContextInput> = {},
+): BuildContextInput => ({
   budget: 4096,
   retrieved: [],
   summary: null,
@@ -35,4 +38,8 @@ export const retrievedChunk = (over: Partial<RetrievedCandidate> & { chunkId: st
 });
 
 /** The same as a search hit (which also carries the heading path). */
-export const searchHit = (over: Partial<SearchHit> & { chunkId: string }): SearchHit => ({ headingPath: [], ...retrievedChunk(over), ...over });
+export const searchHit = (over: Partial<SearchHit> & { chunkId: string }): SearchHit => ({
+  headingPath: [],
+  ...retrievedChunk(over),
+  ...over,
+});

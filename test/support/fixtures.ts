@@ -6,7 +6,24 @@ export const sharedPdf = (name: string) => path.join(SHARED_DATA, 'pdfs', name);
 
 /** Deterministic prose-like text of roughly `words` words, unique per seed. */
 export function generatedText(seed: number, words: number): string {
-  const vocab = ['river', 'mountain', 'ledger', 'quartz', 'harbor', 'lantern', 'orchard', 'signal', 'meadow', 'copper', 'falcon', 'glacier', 'archive', 'compass', 'timber', 'beacon'];
+  const vocab = [
+    'river',
+    'mountain',
+    'ledger',
+    'quartz',
+    'harbor',
+    'lantern',
+    'orchard',
+    'signal',
+    'meadow',
+    'copper',
+    'falcon',
+    'glacier',
+    'archive',
+    'compass',
+    'timber',
+    'beacon',
+  ];
   let x = seed * 2654435761 + 1;
   const out: string[] = [];
   for (let i = 0; i < words; i++) {

@@ -62,7 +62,21 @@ const weirdString = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 20 }),
-  fc.constantFrom('', ' ', '\u0000', '\uFEFF', '\uD800', '💥'.repeat(50), "' OR 1=1 --", '../../etc/passwd', '</context>', '%00', 'null', '{}', '_sessions'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '\uFEFF',
+    '\uD800',
+    '💥'.repeat(50),
+    "' OR 1=1 --",
+    '../../etc/passwd',
+    '</context>',
+    '%00',
+    'null',
+    '{}',
+    '_sessions',
+  ),
   fc.integer({ min: 1_000, max: 200_000 }).map((n) => 'x'.repeat(n)),
 );
 
@@ -95,7 +109,9 @@ function valid(schema: Schema | undefined, depth = 0): fc.Arbitrary<unknown> {
         }
       }
       if (schema.format === 'date-time') return fc.date({ noInvalidDate: true }).map((d) => d.toISOString());
-      return fc.string({ minLength: Math.max(1, schema.minLength ?? 1), maxLength: Math.min(schema.maxLength ?? 60, 60) }).filter((s) => s.trim() !== '');
+      return fc
+        .string({ minLength: Math.max(1, schema.minLength ?? 1), maxLength: Math.min(schema.maxLength ?? 60, 60) })
+        .filter((s) => s.trim() !== '');
     }
     case 'integer':
       return fc.integer({ min: Math.max(schema.minimum ?? -1000, -1e6), max: Math.min(schema.maximum ?? 1000, 1e6) });
@@ -109,7 +125,11 @@ function valid(schema: Schema | undefined, depth = 0): fc.Arbitrary<unknown> {
       const props: Record<string, Schema> = schema.properties ?? {};
       const required: string[] = schema.required ?? [];
       if (Object.keys(props).length === 0) {
-        return fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }), fc.oneof(fc.string({ maxLength: 10 }), fc.integer(), fc.boolean()), { maxKeys: 4 });
+        return fc.dictionary(
+          fc.string({ minLength: 1, maxLength: 10 }),
+          fc.oneof(fc.string({ maxLength: 10 }), fc.integer(), fc.boolean()),
+          { maxKeys: 4 },
+        );
       }
       const entries = Object.fromEntries(Object.entries(props).map(([k, s]) => [k, valid(s, depth + 1)]));
       return fc.record(entries, { requiredKeys: required.filter((k) => k in props) });
@@ -119,38 +139,40 @@ function valid(schema: Schema | undefined, depth = 0): fc.Arbitrary<unknown> {
   }
 }
 
-const deepNesting = fc.integer({ min: 1_000, max: 100_000 }).chain((n) =>
-  fc.constantFrom('['.repeat(n) + ']'.repeat(n), '{"a":'.repeat(n) + '1' + '}'.repeat(n)),
-);
+const deepNesting = fc
+  .integer({ min: 1_000, max: 100_000 })
+  .chain((n) => fc.constantFrom('['.repeat(n) + ']'.repeat(n), '{"a":'.repeat(n) + '1' + '}'.repeat(n)));
 
 /** A schema-valid value broken in one way: a field dropped, retyped, nulled, grown, nested or added. */
 function mutated(schema: Schema | undefined): fc.Arbitrary<unknown> {
-  return fc.tuple(valid(schema), fc.nat(), anyJson, fc.constantFrom('drop', 'retype', 'null', 'unknown', 'nest', 'array')).map(([value, pick, junk, how]) => {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return how === 'array' ? [value] : junk;
-    const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-    const keys = Object.keys(copy);
-    const key = keys.length > 0 ? keys[pick % keys.length] : 'extra';
-    switch (how) {
-      case 'drop':
-        delete copy[key];
-        break;
-      case 'retype':
-        copy[key] = junk;
-        break;
-      case 'null':
-        copy[key] = null;
-        break;
-      case 'unknown':
-        copy[`x${pick % 100}`] = junk;
-        break;
-      case 'nest':
-        copy[key] = JSON.parse('['.repeat(200) + ']'.repeat(200));
-        break;
-      case 'array':
-        return [copy];
-    }
-    return copy;
-  });
+  return fc
+    .tuple(valid(schema), fc.nat(), anyJson, fc.constantFrom('drop', 'retype', 'null', 'unknown', 'nest', 'array'))
+    .map(([value, pick, junk, how]) => {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return how === 'array' ? [value] : junk;
+      const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+      const keys = Object.keys(copy);
+      const key = keys.length > 0 ? keys[pick % keys.length] : 'extra';
+      switch (how) {
+        case 'drop':
+          delete copy[key];
+          break;
+        case 'retype':
+          copy[key] = junk;
+          break;
+        case 'null':
+          copy[key] = null;
+          break;
+        case 'unknown':
+          copy[`x${pick % 100}`] = junk;
+          break;
+        case 'nest':
+          copy[key] = JSON.parse('['.repeat(200) + ']'.repeat(200));
+          break;
+        case 'array':
+          return [copy];
+      }
+      return copy;
+    });
 }
 
 /** encodeURIComponent, with lone surrogates replaced (as UTF-8 would) instead of throwing. */
@@ -158,7 +180,10 @@ const encode = (s: string) => encodeURIComponent(Buffer.from(s, 'utf8').toString
 
 const pathSegment = (name: string) =>
   fc.oneof(
-    { weight: 3, arbitrary: name === 'jobId' ? fc.stringMatching(/^[0-9a-f]{16}$/) : fc.constantFrom('doc_000000000aaaaaaaaaaaaaaaa', 's1', 'abc') },
+    {
+      weight: 3,
+      arbitrary: name === 'jobId' ? fc.stringMatching(/^[0-9a-f]{16}$/) : fc.constantFrom('doc_000000000aaaaaaaaaaaaaaaa', 's1', 'abc'),
+    },
     { weight: 2, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }).map(encode) },
     { weight: 2, arbitrary: fc.constantFrom('%ZZ', '%E0%A4%A', '%', '%C0%AF', '%FF%FE', '%2e%2e', '..', '%00', 'a%2Fb', '%F0%9F%92') },
     { weight: 1, arbitrary: fc.integer({ min: 100, max: 5_000 }).map((n) => 'i'.repeat(n)) },
@@ -185,23 +210,41 @@ const contentTypes = fc.constantFrom(
   '',
 );
 
-function multipartBody(fields: Record<string, string>, file?: { name: string; type: string; data: string }, boundary = 'fuzzBoundary'): Buffer {
+function multipartBody(
+  fields: Record<string, string>,
+  file?: { name: string; type: string; data: string },
+  boundary = 'fuzzBoundary',
+): Buffer {
   let out = '';
   for (const [k, v] of Object.entries(fields)) out += `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`;
-  if (file) out += `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n${file.data}\r\n`;
+  if (file)
+    out += `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n${file.data}\r\n`;
   return Buffer.from(`${out}--${boundary}--\r\n`);
 }
 
 const multipart = fc
   .tuple(
-    fc.dictionary(fc.constantFrom('title', 'collection', 'metadata', 'externalId', 'text', 'other'), weirdString.map((s) => s.slice(0, 5000)), { maxKeys: 4 }),
-    fc.option(fc.record({ name: fc.constantFrom('a.txt', 'a.md', 'a.pdf', 'a.png', '', '../x.html'), type: fc.constantFrom('text/plain', 'application/pdf', 'text/html', 'image/png'), data: fc.string({ maxLength: 300 }) })),
+    fc.dictionary(
+      fc.constantFrom('title', 'collection', 'metadata', 'externalId', 'text', 'other'),
+      weirdString.map((s) => s.slice(0, 5000)),
+      { maxKeys: 4 },
+    ),
+    fc.option(
+      fc.record({
+        name: fc.constantFrom('a.txt', 'a.md', 'a.pdf', 'a.png', '', '../x.html'),
+        type: fc.constantFrom('text/plain', 'application/pdf', 'text/html', 'image/png'),
+        data: fc.string({ maxLength: 300 }),
+      }),
+    ),
     fc.nat(100),
   )
   .map(([fields, file, cut]) => {
     const body = multipartBody(fields, file ?? undefined);
     // Now and then a truncated body.
-    return { body: cut < 15 ? body.subarray(0, Math.floor((body.length * cut) / 15)) : body, contentType: 'multipart/form-data; boundary=fuzzBoundary' };
+    return {
+      body: cut < 15 ? body.subarray(0, Math.floor((body.length * cut) / 15)) : body,
+      contentType: 'multipart/form-data; boundary=fuzzBoundary',
+    };
   });
 
 type Encoding = 'none' | 'gzip' | 'fake-gzip' | 'deflate' | 'br' | 'x-unknown';
@@ -210,9 +253,9 @@ const encodings = fc.constantFrom<Encoding>('none', 'none', 'none', 'none', 'gzi
 /** One generated request against `ops`; `key` is a valid API key, sent on most requests. */
 export function fuzzRequest(ops: Operation[], key: string): fc.Arbitrary<FuzzRequest> {
   return fc.constantFrom(...ops).chain((op) => {
-    const path = fc.tuple(...op.pathParams.map((name) => pathSegment(name).map((v) => [name, v] as const))).map((pairs) =>
-      pairs.reduce((p, [name, v]) => p.replace(`{${name}}`, v), op.template),
-    );
+    const path = fc
+      .tuple(...op.pathParams.map((name) => pathSegment(name).map((v) => [name, v] as const)))
+      .map((pairs) => pairs.reduce((p, [name, v]) => p.replace(`{${name}}`, v), op.template));
     const query = fc
       .tuple(
         fc.subarray(op.query).chain((qs) => fc.tuple(...qs.map((q) => queryValue(q.schema).map((v) => `${q.name}=${v}`)))),
@@ -249,7 +292,13 @@ export function fuzzRequest(ops: Operation[], key: string): fc.Arbitrary<FuzzReq
       // Under Node's 16 KiB header limit: past it the server answers 431 before the body, and the client, still
       // writing, sees a reset instead (input-bounds.test.ts checks the 431 itself).
       const path = (q ? `${p}?${q}` : p).slice(0, 12_000);
-      return { method: op.method, path, headers, body: sendBody, label: `${op.method} ${path.slice(0, 120)} [${b.contentType || 'no type'}, ${encoding}, ${who}]` };
+      return {
+        method: op.method,
+        path,
+        headers,
+        body: sendBody,
+        label: `${op.method} ${path.slice(0, 120)} [${b.contentType || 'no type'}, ${encoding}, ${who}]`,
+      };
     });
   });
 }
@@ -264,7 +313,11 @@ export function send(baseUrl: string, r: FuzzRequest, timeoutMs = 60_000): Promi
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms: ${r.label}`)));
-    req.on('error', (err) => reject(new Error(`${r.label}: ${err.message} (headers ${JSON.stringify(r.headers).slice(0, 300)}, body ${r.body?.length ?? 0} bytes)`)));
+    req.on('error', (err) =>
+      reject(
+        new Error(`${r.label}: ${err.message} (headers ${JSON.stringify(r.headers).slice(0, 300)}, body ${r.body?.length ?? 0} bytes)`),
+      ),
+    );
     req.end(r.body);
   });
 }
@@ -285,7 +338,8 @@ export function checkAnswer(r: FuzzRequest, res: FuzzResponse): string | undefin
   if (typeof code !== 'string' || !isErrorCode(code) || typeof body.error.message !== 'string') {
     return `${res.status} without the error envelope: ${res.text.slice(0, 300)}`;
   }
-  if (res.status >= 500 && !(res.status === 503 && code === 'dependency_unavailable')) return `${res.status} ${code}: ${body.error.message}`;
+  if (res.status >= 500 && !(res.status === 503 && code === 'dependency_unavailable'))
+    return `${res.status} ${code}: ${body.error.message}`;
   return undefined;
 }
 
@@ -305,6 +359,9 @@ export class StatusHistogram {
     this.total += 1;
   }
   toString(): string {
-    return [...this.counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}: ${n}`).join(', ');
+    return [...this.counts.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(', ');
   }
 }

@@ -9,10 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
  */
 
 export type Behaviour = (
-  | { status: 429; retryAfter?: number; body?: unknown }
-  | { status: number; body?: unknown }
-  | { delayMs: number }
-  | { brokenStream: true }
+  { status: 429; retryAfter?: number; body?: unknown } | { status: number; body?: unknown } | { delayMs: number } | { brokenStream: true }
 ) & {
   /** Only a request this accepts takes the behaviour; others pass it by. Without it, the next request takes it. */
   for?: (request: RecordedRequest) => boolean;
@@ -99,7 +96,13 @@ export async function startMistralDouble(opts: MistralDoubleOptions = {}): Promi
     if (behaviour && 'status' in behaviour) {
       const headers: Record<string, string> = {};
       if ('retryAfter' in behaviour && behaviour.retryAfter !== undefined) headers['retry-after'] = String(behaviour.retryAfter);
-      const errBody = behaviour.body ?? { object: 'error', message: `scripted ${behaviour.status}`, type: 'scripted', param: null, code: String(behaviour.status) };
+      const errBody = behaviour.body ?? {
+        object: 'error',
+        message: `scripted ${behaviour.status}`,
+        type: 'scripted',
+        param: null,
+        code: String(behaviour.status),
+      };
       return sendJson(res, behaviour.status, errBody, headers);
     }
     const broken = !!behaviour && 'brokenStream' in behaviour;
@@ -209,7 +212,10 @@ export async function startMistralDouble(opts: MistralDoubleOptions = {}): Promi
     waitForClientClose(index, timeoutMs = 5000) {
       if (requests[index]?.closedEarly) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`request ${index} was not closed by the client within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`request ${index} was not closed by the client within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         const list = closeWaiters.get(index) ?? [];
         list.push(() => {
           clearTimeout(timer);

@@ -9,7 +9,10 @@ export interface ServiceOnMistral {
 }
 
 /** The service configured for Mistral (its key and server URL), pointed at a fresh local double of Mistral's API. */
-export async function startServiceOnMistral(env: Record<string, string> = {}, double: MistralDoubleOptions = { dimensions: 1024 }): Promise<ServiceOnMistral> {
+export async function startServiceOnMistral(
+  env: Record<string, string> = {},
+  double: MistralDoubleOptions = { dimensions: 1024 },
+): Promise<ServiceOnMistral> {
   const upstream = await startMistralDouble(double);
   let server: TestServer;
   try {

@@ -11,18 +11,29 @@ function writePdf(objects: Array<string | Buffer>): Buffer {
   let offset = parts[0].length;
   const offsets: number[] = [];
   objects.forEach((body, i) => {
-    const bytes = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), Buffer.isBuffer(body) ? body : Buffer.from(body, 'latin1'), Buffer.from('\nendobj\n')]);
+    const bytes = Buffer.concat([
+      Buffer.from(`${i + 1} 0 obj\n`),
+      Buffer.isBuffer(body) ? body : Buffer.from(body, 'latin1'),
+      Buffer.from('\nendobj\n'),
+    ]);
     offsets.push(offset);
     offset += bytes.length;
     parts.push(bytes);
   });
   // Each xref entry is exactly 20 bytes, as the format requires.
-  const xref = [`xref\n0 ${objects.length + 1}\n`, '0000000000 65535 f \n', ...offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`)];
-  parts.push(Buffer.from(`${xref.join('')}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${offset}\n%%EOF\n`, 'latin1'));
+  const xref = [
+    `xref\n0 ${objects.length + 1}\n`,
+    '0000000000 65535 f \n',
+    ...offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`),
+  ];
+  parts.push(
+    Buffer.from(`${xref.join('')}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${offset}\n%%EOF\n`, 'latin1'),
+  );
   return Buffer.concat(parts);
 }
 
-const stream = (data: Buffer, dict = '') => Buffer.concat([Buffer.from(`<< /Length ${data.length}${dict} >>\nstream\n`, 'latin1'), data, Buffer.from('\nendstream', 'latin1')]);
+const stream = (data: Buffer, dict = '') =>
+  Buffer.concat([Buffer.from(`<< /Length ${data.length}${dict} >>\nstream\n`, 'latin1'), data, Buffer.from('\nendstream', 'latin1')]);
 
 /** Resources and page size live on the page tree root, which every page inherits them from, so a page is one short line. */
 const PAGES_DEFAULTS = '/MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>';

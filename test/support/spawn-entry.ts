@@ -31,7 +31,10 @@ export function spawnEntry(
 }
 
 /** A worker process (`npm run worker`) of the service `config` describes: same Redis, prefix and data directory. */
-export function spawnWorker(config: Readonly<Pick<Config, 'redisUrl' | 'redisPrefix' | 'dataDir'>>, env: Record<string, string> = {}): ChildProcess {
+export function spawnWorker(
+  config: Readonly<Pick<Config, 'redisUrl' | 'redisPrefix' | 'dataDir'>>,
+  env: Record<string, string> = {},
+): ChildProcess {
   return spawnEntry('workers/index.ts', {
     REDIS_URL: config.redisUrl,
     REDIS_PREFIX: config.redisPrefix,
@@ -82,7 +85,11 @@ function workerProcesses(config: () => Readonly<Pick<Config, 'redisUrl' | 'redis
  * `workerEnv`; both sides share `jobLockMs`, so a killed worker's job is taken over that soon. `serverEnv` (read when
  * the API starts) points it elsewhere, e.g. at a throwaway Redis a chaos test owns.
  */
-export function apiWithWorkerProcesses(workerEnv: Record<string, string>, jobLockMs = '2000', serverEnv: () => Record<string, string> = () => ({})) {
+export function apiWithWorkerProcesses(
+  workerEnv: Record<string, string>,
+  jobLockMs = '2000',
+  serverEnv: () => Record<string, string> = () => ({}),
+) {
   let server: TestServer;
   const workers = workerProcesses(() => server.services.config, { JOB_LOCK_MS: jobLockMs, ...workerEnv });
   beforeAll(async () => {

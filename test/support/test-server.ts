@@ -72,7 +72,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       if (qdrant) {
         await qdrant.close();
         // Strictness: any request the store sent that Qdrant's OpenAPI document rejects fails the suite.
-        if (qdrant.rejected.length > 0) throw new Error(`the Qdrant double rejected requests: ${JSON.stringify(qdrant.rejected.slice(0, 3))}`);
+        if (qdrant.rejected.length > 0)
+          throw new Error(`the Qdrant double rejected requests: ${JSON.stringify(qdrant.rejected.slice(0, 3))}`);
       }
     },
   };
@@ -80,9 +81,14 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 
 /** Polls a document until it leaves queued/processing. */
 export async function waitForDocument(server: TestServer, id: string, headers: Record<string, string> = {}, timeoutMs = 60_000) {
-  return waitFor(`document ${id} to be ready or failed`, async () => {
-    const res = await server.request('GET', `/documents/${id}`, undefined, headers);
-    if (res.status !== 200) throw new Error(`GET /documents/${id} answered ${res.status}: ${JSON.stringify(res.body)}`);
-    return res.body.status === 'ready' || res.body.status === 'failed' ? res.body : undefined;
-  }, timeoutMs, 50);
+  return waitFor(
+    `document ${id} to be ready or failed`,
+    async () => {
+      const res = await server.request('GET', `/documents/${id}`, undefined, headers);
+      if (res.status !== 200) throw new Error(`GET /documents/${id} answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body.status === 'ready' || res.body.status === 'failed' ? res.body : undefined;
+    },
+    timeoutMs,
+    50,
+  );
 }

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { HybridFusion, ChunkRecord, MetadataValue, SearchFilter, SearchMode, StoredChunk, VectorStore } from '../../src/stores/vector/vector-store';
+import type {
+  HybridFusion,
+  ChunkRecord,
+  MetadataValue,
+  SearchFilter,
+  SearchMode,
+  StoredChunk,
+  VectorStore,
+} from '../../src/stores/vector/vector-store';
 
 /**
  * The behaviour every VectorStore must show, written against the interface only so that LanceDB and Qdrant run the
@@ -143,7 +151,9 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
       });
 
       test('When the store is optimized after writes, then every mode still finds what was written', async () => {
-        await store.upsert([makeChunk({ id: 'late', tenant, chunkIndex: 4, text: 'Walrus colonies haul out on the ice floes', vector: e(4) })]);
+        await store.upsert([
+          makeChunk({ id: 'late', tenant, chunkIndex: 4, text: 'Walrus colonies haul out on the ice floes', vector: e(4) }),
+        ]);
         await store.optimize();
         await store.optimize(); // idempotent
         expect(await searchIds(tenant, 'keyword', { text: 'walrus colonies' })).toEqual(['late']);
@@ -152,7 +162,9 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
       });
 
       test('When a keyword matches the title only, then the chunk is found', async () => {
-        await store.upsert([makeChunk({ id: 'titled', tenant, chunkIndex: 3, title: 'Zeppelin maintenance', text: 'Check the gas cells.', vector: e(3) })]);
+        await store.upsert([
+          makeChunk({ id: 'titled', tenant, chunkIndex: 3, title: 'Zeppelin maintenance', text: 'Check the gas cells.', vector: e(3) }),
+        ]);
         expect(await searchIds(tenant, 'keyword', { text: 'zeppelin' })).toEqual(['titled']);
       });
 
@@ -167,12 +179,28 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
       test('When the fusion weighs one side far above the other, then hybrid follows that side’s ranking', async () => {
         // Dense alone: lighthouse, revenue, bread. Keyword alone: revenue. Default fusion: revenue (both sides) first.
         const query = { text: 'revenue', vector: v(1, 0.5) };
-        expect(await searchIds(tenant, 'hybrid', { ...query, fusion: { k: 1, denseWeight: 100 } })).toEqual(['lighthouse', 'revenue', 'bread']);
-        expect(await searchIds(tenant, 'hybrid', { ...query, fusion: { k: 1, denseWeight: 0.01 } })).toEqual(['revenue', 'lighthouse', 'bread']);
+        expect(await searchIds(tenant, 'hybrid', { ...query, fusion: { k: 1, denseWeight: 100 } })).toEqual([
+          'lighthouse',
+          'revenue',
+          'bread',
+        ]);
+        expect(await searchIds(tenant, 'hybrid', { ...query, fusion: { k: 1, denseWeight: 0.01 } })).toEqual([
+          'revenue',
+          'lighthouse',
+          'bread',
+        ]);
       });
 
       test('When hybrid scores come back, then they are Qdrant’s weighted RRF scores on both stores', async () => {
-        const hits = await store.search({ tenant, collection: 'docs', text: 'revenue', vector: v(1, 0.5), mode: 'hybrid', k: 3, fusion: { k: 2, denseWeight: 0.5 } });
+        const hits = await store.search({
+          tenant,
+          collection: 'docs',
+          text: 'revenue',
+          vector: v(1, 0.5),
+          mode: 'hybrid',
+          k: 3,
+          fusion: { k: 2, denseWeight: 0.5 },
+        });
         // revenue: dense rank 2, keyword rank 1; lighthouse: dense rank 1; bread: dense rank 3.
         const rrf = (rank: number, weight: number) => 1 / (rank / weight + 2 - 1);
         expect(hits.map((h) => h.chunk.id)).toEqual(['revenue', 'lighthouse', 'bread']);
@@ -182,7 +210,11 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
       });
 
       test('When hybrid keyword side finds nothing, then the dense ranking is returned', async () => {
-        expect(await searchIds(tenant, 'hybrid', { text: 'zzzunknownword', vector: v(0.2, 0.1, 1) })).toEqual(['bread', 'lighthouse', 'revenue']);
+        expect(await searchIds(tenant, 'hybrid', { text: 'zzzunknownword', vector: v(0.2, 0.1, 1) })).toEqual([
+          'bread',
+          'lighthouse',
+          'revenue',
+        ]);
       });
 
       test('When a search returns chunks, then they carry every stored field', async () => {
@@ -233,7 +265,10 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
 
       test('When a chunk is moved to another vector, then dense search follows the new vector', async () => {
         const tenant = uniqueTenant('move');
-        await store.upsert([makeChunk({ id: 'm', tenant, vector: e(0) }), makeChunk({ id: 'other', tenant, chunkIndex: 1, vector: v(0.6, 0.8) })]);
+        await store.upsert([
+          makeChunk({ id: 'm', tenant, vector: e(0) }),
+          makeChunk({ id: 'other', tenant, chunkIndex: 1, vector: v(0.6, 0.8) }),
+        ]);
         expect((await searchIds(tenant, 'dense', { vector: e(1) }))[0]).toBe('other');
         await store.upsert([makeChunk({ id: 'm', tenant, vector: e(1) })]);
         expect((await searchIds(tenant, 'dense', { vector: e(1) }))[0]).toBe('m');
@@ -314,7 +349,13 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
         const tenantB = uniqueTenant('quiet');
         await store.upsert([
           makeChunk({ id: 'b1', tenant: tenantB, documentId: 'db1', text: 'orchid greenhouse care and watering', vector: e(0) }),
-          makeChunk({ id: 'b2', tenant: tenantB, documentId: 'db2', text: 'greenhouse humidity sensors and orchid roots in bark', vector: e(1) }),
+          makeChunk({
+            id: 'b2',
+            tenant: tenantB,
+            documentId: 'db2',
+            text: 'greenhouse humidity sensors and orchid roots in bark',
+            vector: e(1),
+          }),
           makeChunk({ id: 'b3', tenant: tenantB, documentId: 'db3', text: 'humidity in winter', vector: e(2) }),
           makeChunk({ id: 'b4', tenant: tenantB, documentId: 'db4', text: 'pruning roses in spring', vector: e(3) }),
         ]);
@@ -324,7 +365,14 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
 
         // A's chunks hold B's query terms at very different rates than B's own: with shared statistics, every IDF moves.
         const noisy = Array.from({ length: 60 }, (_, i) =>
-          makeChunk({ id: `a${i}`, tenant: tenantA, documentId: `da${i % 6}`, chunkIndex: i, text: `orchid orchid greenhouse report ${i} ${i % 3 === 0 ? 'humidity' : 'filler'}`, vector: e(i % 8) }),
+          makeChunk({
+            id: `a${i}`,
+            tenant: tenantA,
+            documentId: `da${i % 6}`,
+            chunkIndex: i,
+            text: `orchid orchid greenhouse report ${i} ${i % 3 === 0 ? 'humidity' : 'filler'}`,
+            vector: e(i % 8),
+          }),
         );
         await store.upsert(noisy);
         await store.optimize();
@@ -396,13 +444,17 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
       ];
 
       for (const mode of MODES) {
-        test.each(cases)(`When filtering ${mode} search by %s, then only matching chunks are returned`, async (_label, filter, expected) => {
-          expect(sorted(await searchIds(tenant, mode, { text: 'report', vector: e(0), filter }))).toEqual(expected);
-        });
+        test.each(cases)(
+          `When filtering ${mode} search by %s, then only matching chunks are returned`,
+          async (_label, filter, expected) => {
+            expect(sorted(await searchIds(tenant, mode, { text: 'report', vector: e(0), filter }))).toEqual(expected);
+          },
+        );
       }
 
       test('When no filter is given, then every chunk of the collection matches (the control for the cases above)', async () => {
-        for (const mode of MODES) expect(sorted(await searchIds(tenant, mode, { text: 'report', vector: e(0) }))).toEqual(['f1', 'f2', 'f3', 'f4']);
+        for (const mode of MODES)
+          expect(sorted(await searchIds(tenant, mode, { text: 'report', vector: e(0) }))).toEqual(['f1', 'f2', 'f3', 'f4']);
       });
     });
 
@@ -414,7 +466,9 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
         const chunks: ChunkRecord[] = [];
         for (const version of [1, 2, 3]) {
           for (const chunkIndex of [0, 1]) {
-            chunks.push(makeChunk({ id: `d-v${version}-${chunkIndex}`, tenant, documentId: 'doc-x', documentVersion: version, chunkIndex }));
+            chunks.push(
+              makeChunk({ id: `d-v${version}-${chunkIndex}`, tenant, documentId: 'doc-x', documentVersion: version, chunkIndex }),
+            );
           }
         }
         chunks.push(makeChunk({ id: 'keep', tenant, documentId: 'doc-y' }));
@@ -459,7 +513,8 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
       beforeEach(async () => {
         tenant = uniqueTenant('list');
         // Written out of order and in two batches, with a neighbouring version, to show order comes from chunkIndex.
-        const chunk = (i: number, version = 1) => makeChunk({ id: `l-v${version}-${i}`, tenant, documentId: 'doc-l', documentVersion: version, chunkIndex: i, text: `part ${i}` });
+        const chunk = (i: number, version = 1) =>
+          makeChunk({ id: `l-v${version}-${i}`, tenant, documentId: 'doc-l', documentVersion: version, chunkIndex: i, text: `part ${i}` });
         await store.upsert([chunk(7), chunk(2), chunk(9), chunk(0), chunk(5)]);
         await store.upsert([chunk(1), chunk(8), chunk(3), chunk(6), chunk(4), chunk(0, 2), chunk(1, 2)]);
       });
@@ -507,7 +562,8 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
       });
 
       test('When dense and keyword agree on the order, then every mode gives that order', async () => {
-        for (const mode of MODES) expect(await searchIds(tenant, mode, { text: 'anchor', vector: e(0), k: 5 })).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+        for (const mode of MODES)
+          expect(await searchIds(tenant, mode, { text: 'anchor', vector: e(0), k: 5 })).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
       });
     });
 
@@ -525,7 +581,15 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
         await again.init();
         expect(await again.count(tenant)).toBe(2);
         for (const mode of MODES) {
-          const hits = await again.search({ tenant, collection: 'docs', text: 'granite', vector: e(0), mode, k: 1, filter: { metadata: { kind: 'stone' } } });
+          const hits = await again.search({
+            tenant,
+            collection: 'docs',
+            text: 'granite',
+            vector: e(0),
+            mode,
+            k: 1,
+            filter: { metadata: { kind: 'stone' } },
+          });
           expect(hits.map((h) => h.chunk.id)).toEqual(['p1']);
         }
         expect((await again.listChunks(tenant, 'doc-1', 1, 0, 10)).map((c) => c.pages)).toEqual([[4], []]);

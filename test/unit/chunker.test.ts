@@ -195,7 +195,12 @@ describe('Chunker', () => {
   });
 
   it('When chunking the same document twice, Then the chunks are identical', () => {
-    const doc = markdown(paragraphs.slice(0, 30).map((p, i) => `## Section ${i}\n\n${p}`).join('\n\n'));
+    const doc = markdown(
+      paragraphs
+        .slice(0, 30)
+        .map((p, i) => `## Section ${i}\n\n${p}`)
+        .join('\n\n'),
+    );
     const a = new Chunker({ tokenCounter, chunkSize: 100, chunkOverlap: 10 }).chunk(doc);
     const b = new Chunker({ tokenCounter: new TokenCounter(), chunkSize: 100, chunkOverlap: 10 }).chunk(doc);
     expect(b).toEqual(a);

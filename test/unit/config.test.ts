@@ -10,7 +10,10 @@ describe('loadConfig', () => {
     expect(c.apiKeys).toBeUndefined();
     expect(c.workers.mode).toBe('processes');
     // LanceDB's caches are bounded per process (its own defaults are 6 GB and 1 GB per connection).
-    expect(c.vector).toMatchObject({ backend: 'lancedb', cache: { indexCacheBytes: 256 * 1024 * 1024, metadataCacheBytes: 64 * 1024 * 1024 } });
+    expect(c.vector).toMatchObject({
+      backend: 'lancedb',
+      cache: { indexCacheBytes: 256 * 1024 * 1024, metadataCacheBytes: 64 * 1024 * 1024 },
+    });
     expect(c.workers.concurrency).toBe(128);
     expect(c.workers.maxInflightBytes).toBe(64 * 1024 * 1024);
     expect(c.workers.processes).toBeGreaterThanOrEqual(1);
@@ -37,7 +40,11 @@ describe('loadConfig', () => {
     expect(c.host).toBeUndefined();
     expect(c.requireAuth).toBe(false);
     expect(c.allowAnonymous).toBe(false);
-    expect(loadConfig({ HOST: '0.0.0.0', REQUIRE_AUTH: 'true', ALLOW_ANONYMOUS: 'true' })).toMatchObject({ host: '0.0.0.0', requireAuth: true, allowAnonymous: true });
+    expect(loadConfig({ HOST: '0.0.0.0', REQUIRE_AUTH: 'true', ALLOW_ANONYMOUS: 'true' })).toMatchObject({
+      host: '0.0.0.0',
+      requireAuth: true,
+      allowAnonymous: true,
+    });
     expect(() => loadConfig({ REQUIRE_AUTH: 'yes' })).toThrow(/REQUIRE_AUTH/);
   });
 
@@ -70,8 +77,18 @@ describe('loadConfig', () => {
   });
 
   it('When session settings are given, then they are typed, and shares over 1 or a negative recall weight are refused', () => {
-    const c = loadConfig({ CONTEXT_MAX_TOKENS: '4096', CONTEXT_SHARE_RETRIEVED: '0.5', RECALL_DENSE_WEIGHT: '0.25', SESSION_TTL_SECONDS: '0' });
-    expect(c.sessions.context).toMatchObject({ maxTokens: 4096, answerTokens: 1024, shares: { retrieved: 0.5, summary: 0.15, recalled: 0.15 }, recallDenseWeight: 0.25 });
+    const c = loadConfig({
+      CONTEXT_MAX_TOKENS: '4096',
+      CONTEXT_SHARE_RETRIEVED: '0.5',
+      RECALL_DENSE_WEIGHT: '0.25',
+      SESSION_TTL_SECONDS: '0',
+    });
+    expect(c.sessions.context).toMatchObject({
+      maxTokens: 4096,
+      answerTokens: 1024,
+      shares: { retrieved: 0.5, summary: 0.15, recalled: 0.15 },
+      recallDenseWeight: 0.25,
+    });
     expect(c.sessions.ttlSeconds).toBe(0);
     expect(loadConfig({}).sessions.context.recallDenseWeight).toBeUndefined();
     expect(() => loadConfig({ CONTEXT_SHARE_RETRIEVED: '0.8', CONTEXT_SHARE_RECALLED: '0.3' })).toThrow(/must not exceed 1/);

@@ -42,7 +42,11 @@ describe('allocate', () => {
   test('When shares sum to 1, then grants never exceed the available tokens nor the needs', () => {
     for (const available of [0, 1, 7, 99, 1000, 12_345]) {
       const a = allocate(
-        input({ available, shares: { retrieved: 0.34, summary: 0.33, recalled: 0.33 }, needs: { retrieved: 5000, summary: 3, recalled: 400 } }),
+        input({
+          available,
+          shares: { retrieved: 0.34, summary: 0.33, recalled: 0.33 },
+          needs: { retrieved: 5000, summary: 3, recalled: 400 },
+        }),
       );
       expect(total(a)).toBe(available);
       expect(a.window).toBeGreaterThanOrEqual(0);

@@ -15,10 +15,18 @@ describe('buildContext', () => {
     tokenCounter = new TokenCounter();
   });
 
-  const turn = (seq: number, content = `message number ${seq}`): TurnCandidate => makeTurn(tokenCounter, seq, content, new Date(Date.UTC(2024, 0, 1) + seq * 60_000).toISOString());
+  const turn = (seq: number, content = `message number ${seq}`): TurnCandidate =>
+    makeTurn(tokenCounter, seq, content, new Date(Date.UTC(2024, 0, 1) + seq * 60_000).toISOString());
 
   const input = (over: Partial<BuildContextInput> = {}): BuildContextInput =>
-    contextInput({ systemPrompt: 'You are a careful assistant.', question: 'What is the refund policy?', shares: { retrieved: 0.4, summary: 0.1, recalled: 0.2 } }, over);
+    contextInput(
+      {
+        systemPrompt: 'You are a careful assistant.',
+        question: 'What is the refund policy?',
+        shares: { retrieved: 0.4, summary: 0.1, recalled: 0.2 },
+      },
+      over,
+    );
 
   test('When the system prompt and question exceed the budget, then it throws context_too_small', () => {
     let error: unknown;
@@ -33,12 +41,10 @@ describe('buildContext', () => {
   });
 
   test('When the budget or shares are invalid, then it throws invalid_request', () => {
-    expect(() => buildContext(input({ budget: 0 }), { tokenCounter })).toThrow(
+    expect(() => buildContext(input({ budget: 0 }), { tokenCounter })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    expect(() => buildContext(input({ shares: { retrieved: 0.9, summary: 0.2, recalled: 0 } }), { tokenCounter })).toThrow(
       expect.objectContaining({ code: 'invalid_request' }),
     );
-    expect(() =>
-      buildContext(input({ shares: { retrieved: 0.9, summary: 0.2, recalled: 0 } }), { tokenCounter }),
-    ).toThrow(expect.objectContaining({ code: 'invalid_request' }));
   });
 
   test('When everything fits, then the layout is system (prompt, rules, summary, recalled, context), window, question', () => {
@@ -132,7 +138,12 @@ describe('buildContext', () => {
   const textArb = fc.oneof(
     { weight: 3, arbitrary: fc.string({ maxLength: 160, size: 'large' }) },
     { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 120, size: 'large' }) },
-    { weight: 1, arbitrary: fc.constantFrom('word ', 'かな', '😀 ', '\n', '[1] ', '<context>').chain((w) => fc.integer({ min: 1, max: 400 }).map((n) => w.repeat(n))) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom('word ', 'かな', '😀 ', '\n', '[1] ', '<context>')
+        .chain((w) => fc.integer({ min: 1, max: 400 }).map((n) => w.repeat(n))),
+    },
   );
   const chunkArb = fc.record({
     doc: fc.integer({ min: 0, max: 4 }),
@@ -151,12 +162,10 @@ describe('buildContext', () => {
     understate: fc.boolean(),
     // Half the runs tight (where parts compete and the exact-fit loop works), half anywhere in the range.
     budget: fc.oneof(fc.integer({ min: 64, max: 16384 }), fc.integer({ min: 64, max: 1500 })),
-    shares: fc
-      .tuple(fc.nat(100), fc.nat(100), fc.nat(100), fc.nat(100))
-      .map(([a, b, c, d]) => {
-        const sum = a + b + c + d || 1;
-        return { retrieved: a / sum, summary: b / sum, recalled: c / sum };
-      }),
+    shares: fc.tuple(fc.nat(100), fc.nat(100), fc.nat(100), fc.nat(100)).map(([a, b, c, d]) => {
+      const sum = a + b + c + d || 1;
+      return { retrieved: a / sum, summary: b / sum, recalled: c / sum };
+    }),
   });
 
   test('When sessions are random, then the context fits exactly or is too small, with the protocol’s invariants', () => {
@@ -215,9 +224,7 @@ describe('buildContext', () => {
           const block = messages[0].content.slice(messages[0].content.lastIndexOf('\n\n<context>\n') + 2);
           expect(parseContextBlocks(block).passages.map((p) => p.marker)).toEqual(built.citations.map((c) => c.marker));
         }
-        expect(built.summaryCoversThroughSeq).toBe(
-          context.parts.summary > 0 && summary !== null ? summary.coversThroughSeq : null,
-        );
+        expect(built.summaryCoversThroughSeq).toBe(context.parts.summary > 0 && summary !== null ? summary.coversThroughSeq : null);
       }),
       { numRuns: 200 },
     );

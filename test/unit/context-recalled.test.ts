@@ -10,10 +10,14 @@ describe('recalled turns', () => {
     tokenCounter = new TokenCounter();
   });
 
-  const turn = (seq: number, content = `content of message ${seq}`): TurnCandidate => makeTurn(tokenCounter, seq, content, `2023-05-${String(seq % 28 + 1).padStart(2, '0')}T13:56:12.000Z`);
+  const turn = (seq: number, content = `content of message ${seq}`): TurnCandidate =>
+    makeTurn(tokenCounter, seq, content, `2023-05-${String((seq % 28) + 1).padStart(2, '0')}T13:56:12.000Z`);
 
   const input = (over: Partial<BuildContextInput>): BuildContextInput =>
-    contextInput({ systemPrompt: 'You are helpful.', question: 'What did I say?', shares: { retrieved: 0.3, summary: 0.1, recalled: 0.3 } }, over);
+    contextInput(
+      { systemPrompt: 'You are helpful.', question: 'What did I say?', shares: { retrieved: 0.3, summary: 0.1, recalled: 0.3 } },
+      over,
+    );
 
   test('When a turn is recalled, then its entry starts with seq, date and speaker, then the content as written (trimmed)', () => {
     const content = 'Line one.\n  Line two with “quotes” and émojis 😀\n';

@@ -24,9 +24,7 @@ describe('retrieved passages', () => {
   });
 
   test('When chunks do not overlap, then they are joined with a newline', () => {
-    expect(joinOverlapping('First part ends here.', 'Second part starts here.')).toBe(
-      'First part ends here.\nSecond part starts here.',
-    );
+    expect(joinOverlapping('First part ends here.', 'Second part starts here.')).toBe('First part ends here.\nSecond part starts here.');
   });
 
   test('When a chunk repeats or is adjacent to another of its document, then it is deduped and merged', () => {
@@ -71,9 +69,23 @@ describe('retrieved passages', () => {
       budget: 2000,
       shares: { retrieved: 0.6, summary: 0.1, recalled: 0.1 },
       retrieved: [
-        chunk({ chunkId: 'p1', documentId: 'pricing', chunkIndex: 1, score: 0.8, pages: [3], text: 'The Pro plan costs 20 euros per month.' }),
+        chunk({
+          chunkId: 'p1',
+          documentId: 'pricing',
+          chunkIndex: 1,
+          score: 0.8,
+          pages: [3],
+          text: 'The Pro plan costs 20 euros per month.',
+        }),
         chunk({ chunkId: 's0', documentId: 'security', title: 'Security whitepaper', score: 0.6, text: 'Data is encrypted at rest.' }),
-        chunk({ chunkId: 'p2', documentId: 'pricing', chunkIndex: 2, score: 0.5, pages: [4], text: 'Annual billing gives two months free.' }),
+        chunk({
+          chunkId: 'p2',
+          documentId: 'pricing',
+          chunkIndex: 2,
+          score: 0.5,
+          pages: [4],
+          text: 'Annual billing gives two months free.',
+        }),
         chunk({ chunkId: 's0', documentId: 'security', title: 'Security whitepaper', score: 0.2 }),
       ],
       summary: null,
@@ -95,7 +107,11 @@ describe('retrieved passages', () => {
     const system = built.messages[0].content;
     const { passages } = parseContextBlocks(system);
     expect(passages).toEqual([
-      { marker: '1', title: 'Pricing guide (pages 3-4)', text: 'The Pro plan costs 20 euros per month.\nAnnual billing gives two months free.' },
+      {
+        marker: '1',
+        title: 'Pricing guide (pages 3-4)',
+        text: 'The Pro plan costs 20 euros per month.\nAnnual billing gives two months free.',
+      },
       { marker: '2', title: 'Security whitepaper', text: 'Data is encrypted at rest.' },
     ]);
     const parsed = parseChatContext(built.messages);

@@ -55,7 +55,10 @@ describe('buildContext window', () => {
   const turn = (seq: number, content: string): TurnCandidate => makeTurn(tokenCounter, seq, content, '2024-01-01T00:00:00Z');
 
   const input = (over: Partial<BuildContextInput>): BuildContextInput =>
-    contextInput({ systemPrompt: 'You are helpful.', question: 'What now?', shares: { retrieved: 0.4, summary: 0.1, recalled: 0.2 } }, over);
+    contextInput(
+      { systemPrompt: 'You are helpful.', question: 'What now?', shares: { retrieved: 0.4, summary: 0.1, recalled: 0.2 } },
+      over,
+    );
 
   test('When the budget is tight, then window messages are whole and verbatim, newest always included', () => {
     const long = 'word '.repeat(400).trim();

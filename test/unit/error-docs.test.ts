@@ -16,7 +16,19 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** zod's own issue codes share the `code:` key with ours; they are not error codes of the service. */
-const ZOD_ISSUE_CODES = new Set(['custom', 'invalid_type', 'too_big', 'too_small', 'invalid_format', 'invalid_union', 'invalid_key', 'invalid_element', 'invalid_value', 'unrecognized_keys', 'not_multiple_of']);
+const ZOD_ISSUE_CODES = new Set([
+  'custom',
+  'invalid_type',
+  'too_big',
+  'too_small',
+  'invalid_format',
+  'invalid_union',
+  'invalid_key',
+  'invalid_element',
+  'invalid_value',
+  'unrecognized_keys',
+  'not_multiple_of',
+]);
 
 describe('When docs/errors.md is compared with the catalogue', () => {
   it('Then it is exactly what `npm run docs:errors` writes', () => {

@@ -22,7 +22,9 @@ describe('When a job fails, whether it may pass on a retry', () => {
     }
     expect(mayPassOnRetry(new DOMException('The operation timed out', 'TimeoutError'))).toBe(true);
     // fetch reports a refused connection as a TypeError whose cause has the code.
-    expect(mayPassOnRetry(new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }))).toBe(true);
+    expect(
+      mayPassOnRetry(new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) })),
+    ).toBe(true);
   });
 
   it('then an error of a kind not known either way (a dependency’s own class) is retried within the job’s attempts', () => {

@@ -108,7 +108,10 @@ describe('retryWithBackoff', () => {
 
 describe('costUsd', () => {
   it('When pricing is known, then cost is tokens times price per million for input and output', () => {
-    expect(costUsd({ inputPerMillion: 0.2, outputPerMillion: 0.6 }, { promptTokens: 1_000_000, completionTokens: 500_000 })).toBeCloseTo(0.5, 12);
+    expect(costUsd({ inputPerMillion: 0.2, outputPerMillion: 0.6 }, { promptTokens: 1_000_000, completionTokens: 500_000 })).toBeCloseTo(
+      0.5,
+      12,
+    );
     expect(costUsd({ inputPerMillion: 2, outputPerMillion: 6 }, { promptTokens: 1234, completionTokens: 0 })).toBeCloseTo(0.002468, 12);
   });
 

@@ -41,7 +41,16 @@ describe('keywordTokens', () => {
   });
 
   test('When text holds numbers, then digits are kept and split at punctuation', () => {
-    expect(keywordTokens('Version 2024, pi is 3.14 on x86_64 (covid19)')).toEqual(['version', '2024', 'pi', '3', '14', 'x86', '64', 'covid19']);
+    expect(keywordTokens('Version 2024, pi is 3.14 on x86_64 (covid19)')).toEqual([
+      'version',
+      '2024',
+      'pi',
+      '3',
+      '14',
+      'x86',
+      '64',
+      'covid19',
+    ]);
   });
 
   test('When text mixes punctuation and whitespace, then only letters and digits form tokens', () => {

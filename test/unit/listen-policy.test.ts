@@ -19,7 +19,9 @@ describe('where the API listens (decideListen)', () => {
   it('When HOST is a non-loopback address and no key exists, then startup refuses naming the fixes', () => {
     for (const host of ['0.0.0.0', '10.1.2.3', '::']) {
       expect(() => decideListen(settings({ HOST: host }), false)).toThrow(ConfigError);
-      expect(() => decideListen(settings({ HOST: host }), false)).toThrow(/not a loopback address.*npm run keys.*unset HOST.*ALLOW_ANONYMOUS=true/);
+      expect(() => decideListen(settings({ HOST: host }), false)).toThrow(
+        /not a loopback address.*npm run keys.*unset HOST.*ALLOW_ANONYMOUS=true/,
+      );
     }
   });
 
@@ -30,7 +32,11 @@ describe('where the API listens (decideListen)', () => {
   });
 
   it('When REQUIRE_AUTH=true, then startup refuses without keys (whatever HOST) and starts with them', () => {
-    const envs: Array<Record<string, string>> = [{ REQUIRE_AUTH: 'true' }, { REQUIRE_AUTH: 'true', HOST: '127.0.0.1' }, { REQUIRE_AUTH: 'true', ALLOW_ANONYMOUS: 'true' }];
+    const envs: Array<Record<string, string>> = [
+      { REQUIRE_AUTH: 'true' },
+      { REQUIRE_AUTH: 'true', HOST: '127.0.0.1' },
+      { REQUIRE_AUTH: 'true', ALLOW_ANONYMOUS: 'true' },
+    ];
     for (const env of envs) {
       expect(() => decideListen(settings(env), false)).toThrow(/REQUIRE_AUTH=true but no API key exists/);
     }
@@ -49,7 +55,7 @@ describe('where the API listens (decideListen)', () => {
 
 describe('docker-compose.yml', () => {
   // The file must stay what `docker compose config` reads.
-   
+
   const yaml = require('js-yaml') as { load(text: string): any };
   const compose = yaml.load(fs.readFileSync(path.resolve(__dirname, '../../docker-compose.yml'), 'utf8'));
 
@@ -61,7 +67,15 @@ describe('docker-compose.yml', () => {
     expect(env.HOST).toBeUndefined();
     expect(env.ALLOW_ANONYMOUS).toBeUndefined();
     // The compose environment is what loadConfig sees: with no keys it refuses to listen.
-    const asLoaded = loadConfig({ ...env, API_KEYS: '', ADMIN_API_KEY: '', QDRANT_API_KEY: '', MISTRAL_API_KEY: '', MISTRAL_SERVER_URL: '', LOG_LEVEL: 'info' });
+    const asLoaded = loadConfig({
+      ...env,
+      API_KEYS: '',
+      ADMIN_API_KEY: '',
+      QDRANT_API_KEY: '',
+      MISTRAL_API_KEY: '',
+      MISTRAL_SERVER_URL: '',
+      LOG_LEVEL: 'info',
+    });
     expect(() => decideListen(asLoaded, false)).toThrow(/REQUIRE_AUTH=true/);
   });
 });

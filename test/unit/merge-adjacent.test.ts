@@ -9,7 +9,13 @@ describe('merging adjacent chunks', () => {
   test('When two consecutive chunks overlap, then they become one hit with the overlap once', () => {
     const merged = mergeAdjacent([
       hit({ chunkId: 'c4', chunkIndex: 4, score: 0.9, pages: [2], text: 'Annual billing gives two months free. Refunds take 14 days.' }),
-      hit({ chunkId: 'c3', chunkIndex: 3, score: 0.7, pages: [1, 2], text: 'The Pro plan costs 20 euros per month. Annual billing gives two months free.' }),
+      hit({
+        chunkId: 'c3',
+        chunkIndex: 3,
+        score: 0.7,
+        pages: [1, 2],
+        text: 'The Pro plan costs 20 euros per month. Annual billing gives two months free.',
+      }),
     ]);
     expect(merged).toEqual([
       expect.objectContaining({
@@ -25,7 +31,10 @@ describe('merging adjacent chunks', () => {
   });
 
   test('When consecutive chunks share only a few characters, then they are joined with a newline, nothing cut', () => {
-    const [merged] = mergeAdjacent([hit({ chunkId: 'c0', chunkIndex: 0, text: 'It ends in tea' }), hit({ chunkId: 'c1', chunkIndex: 1, text: 'tea time.' })]);
+    const [merged] = mergeAdjacent([
+      hit({ chunkId: 'c0', chunkIndex: 0, text: 'It ends in tea' }),
+      hit({ chunkId: 'c1', chunkIndex: 1, text: 'tea time.' }),
+    ]);
     expect(merged.text).toBe('It ends in tea\ntea time.');
   });
 
@@ -45,10 +54,18 @@ describe('merging adjacent chunks', () => {
   });
 
   // Texts made of a few words, and chunks that repeat their predecessor's tail (as the chunker's overlap does).
-  const words = fc.array(fc.constantFrom('river', 'quartz', 'harbor', 'lantern', 'orchard', 'signal', '.'), { minLength: 1, maxLength: 30 }).map((w) => w.join(' '));
+  const words = fc
+    .array(fc.constantFrom('river', 'quartz', 'harbor', 'lantern', 'orchard', 'signal', '.'), { minLength: 1, maxLength: 30 })
+    .map((w) => w.join(' '));
   const hitsArb = fc
     .array(
-      fc.record({ doc: fc.integer({ min: 0, max: 2 }), chunkIndex: fc.integer({ min: 0, max: 6 }), text: words, overlap: fc.boolean(), score: fc.integer({ min: 0, max: 100 }) }),
+      fc.record({
+        doc: fc.integer({ min: 0, max: 2 }),
+        chunkIndex: fc.integer({ min: 0, max: 6 }),
+        text: words,
+        overlap: fc.boolean(),
+        score: fc.integer({ min: 0, max: 100 }),
+      }),
       { maxLength: 15 },
     )
     .map((list) => {

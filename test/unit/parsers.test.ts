@@ -258,7 +258,14 @@ describe('parse sandbox', () => {
 
   it('When a parse outgrows the heap limit, Then V8 stops its process and it fails as parse_out_of_memory', async () => {
     // The resident-memory watch is left out (checked hourly) so that the heap limit (--max-old-space-size) trips first.
-    const one = new ParsePool({ timeoutMs: 60_000, maxPdfPages: 10, maxMemoryMb: 128, concurrency: 1, memoryCheckMs: 3_600_000, logger: createLogger('silent') });
+    const one = new ParsePool({
+      timeoutMs: 60_000,
+      maxPdfPages: 10,
+      maxMemoryMb: 128,
+      concurrency: 1,
+      memoryCheckMs: 3_600_000,
+      logger: createLogger('silent'),
+    });
     try {
       const err = await rejection(one.parse(Buffer.from('<p>x</p>'.repeat(2_500_000)), 'html')); // 20 MB, millions of lines
       expect([err.code, err.retryable, err.details]).toEqual(['parse_out_of_memory', false, { limitMb: 128 }]);

@@ -1,7 +1,13 @@
 import type { TurnCandidate } from '../../src/context/context-types';
 import { searchQuery } from '../../src/sessions/retrieval-query';
 
-const turn = (seq: number, role: 'user' | 'assistant', content: string): TurnCandidate => ({ seq, role, content, createdAt: '2024-01-01T00:00:00Z', tokenCount: 1 });
+const turn = (seq: number, role: 'user' | 'assistant', content: string): TurnCandidate => ({
+  seq,
+  role,
+  content,
+  createdAt: '2024-01-01T00:00:00Z',
+  tokenCount: 1,
+});
 const recent = [turn(2, 'assistant', 'The Pro plan suits teams of five.'), turn(1, 'user', 'Tell me about the Pro plan for small teams.')];
 
 describe('searchQuery', () => {

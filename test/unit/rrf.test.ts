@@ -46,7 +46,10 @@ describe('reciprocalRankFusion', () => {
 
   test('When items carry data, then the fused entry keeps the item from the first list that has it', () => {
     const dense = [{ id: 'a', from: 'dense' }];
-    const keyword = [{ id: 'a', from: 'keyword' }, { id: 'b', from: 'keyword' }];
+    const keyword = [
+      { id: 'a', from: 'keyword' },
+      { id: 'b', from: 'keyword' },
+    ];
     const fused = reciprocalRankFusion([dense, keyword]);
     expect(fused[0].item).toBe(dense[0]);
     expect(fused[1].item).toBe(keyword[1]);

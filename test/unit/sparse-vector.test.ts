@@ -1,10 +1,19 @@
 import fc from 'fast-check';
 import { keywordTokens } from '../../src/core/keywords/keyword-tokenizer';
-import { AVERAGE_DOCUMENT_TERMS, BM25_B, BM25_K1, documentSparseVector, querySparseVector, termId } from '../../src/core/keywords/sparse-vector';
+import {
+  AVERAGE_DOCUMENT_TERMS,
+  BM25_B,
+  BM25_K1,
+  documentSparseVector,
+  querySparseVector,
+  termId,
+} from '../../src/core/keywords/sparse-vector';
 
 /** BM25's term-frequency part for a term seen `tf` times in a document of `length` terms. */
-const bm25Tf = (tf: number, length: number) => (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * (1 - BM25_B + (BM25_B * length) / AVERAGE_DOCUMENT_TERMS));
-const valueOf = (vector: { indices: number[]; values: number[] }, word: string) => vector.values[vector.indices.indexOf(termId(keywordTokens(word)[0]))];
+const bm25Tf = (tf: number, length: number) =>
+  (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * (1 - BM25_B + (BM25_B * length) / AVERAGE_DOCUMENT_TERMS));
+const valueOf = (vector: { indices: number[]; values: number[] }, word: string) =>
+  vector.values[vector.indices.indexOf(termId(keywordTokens(word)[0]))];
 
 describe('documentSparseVector', () => {
   test('When text repeats a term, then its value is BM25’s saturated term frequency for the document’s length', () => {

@@ -18,7 +18,21 @@ const scanned = (pieces: TekkenPieces, text: string) => {
  */
 const ALPHABET = [
   ...'aZqB09 /\r\n\t\v\f.,;(!-_\'"#\u0000\u001f\u007f',
-  'é', 'É', 'ǅ', 'ʰ', '中', '\u0301', '٣', '½', '—', '€', '\u00a0', '\u2003', '\u2028', '\ufeff', '😀',
+  'é',
+  'É',
+  'ǅ',
+  'ʰ',
+  '中',
+  '\u0301',
+  '٣',
+  '½',
+  '—',
+  '€',
+  '\u00a0',
+  '\u2003',
+  '\u2028',
+  '\ufeff',
+  '😀',
 ];
 
 describe('TekkenPieces', () => {
@@ -36,7 +50,9 @@ describe('TekkenPieces', () => {
   });
 
   it('When cutting real text in several languages and code-like text, Then the pieces are exactly the regex’s', () => {
-    const xquad = JSON.parse(readFileSync(path.join(SHARED, 'xquad/xquad.en.json'), 'utf8')) as { data: { paragraphs: { context: string }[] }[] };
+    const xquad = JSON.parse(readFileSync(path.join(SHARED, 'xquad/xquad.en.json'), 'utf8')) as {
+      data: { paragraphs: { context: string }[] }[];
+    };
     const texts = [
       ...xquad.data.flatMap((a) => a.paragraphs.map((p) => p.context)),
       readFileSync(path.join(SHARED, 'scifact/corpus.jsonl'), 'utf8').slice(0, 400_000),

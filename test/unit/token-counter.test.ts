@@ -76,7 +76,7 @@ describe('TokenCounter', () => {
     const text = xquadParagraphs().slice(0, 40).join('\n\n') + Object.values(SAMPLES).join('\n');
     const pc = counter.pieceCounts(text);
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
     let off = 0;
     const trials = 1000;
     for (let k = 0; k < trials; k++) {

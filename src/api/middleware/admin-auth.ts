@@ -41,11 +41,12 @@ export function presentsAdminKey(req: Request, key: string | undefined): boolean
 
 const adminUnauthorized = (req: Request, key: string | undefined) => {
   const secret = presentedSecret(req.headers.authorization);
-  const message = key === undefined
-    ? 'This page needs the admin key, and ADMIN_API_KEY is not set'
-    : secret === undefined
-      ? 'Send the admin key as "Authorization: Bearer <key>" or as the HTTP Basic password'
-      : 'The admin key is not valid';
+  const message =
+    key === undefined
+      ? 'This page needs the admin key, and ADMIN_API_KEY is not set'
+      : secret === undefined
+        ? 'Send the admin key as "Authorization: Bearer <key>" or as the HTTP Basic password'
+        : 'The admin key is not valid';
   return new AppError('unauthorized', message, undefined, { headers: { 'WWW-Authenticate': `Basic realm="${ADMIN_REALM}"` } });
 };
 

@@ -13,7 +13,14 @@ export function askAdmission(maxInflight: number, retryAfterSeconds = 1): Reques
   const middleware = ((req, res, next) => {
     if (req.method !== 'POST' || !/^\/sessions\/[^/]+\/ask$/.test(req.path)) return next();
     if (inflight >= maxInflight) {
-      return next(new AppError('asks_busy', `This process is answering ${maxInflight} questions already (MAX_INFLIGHT_ASKS); retry shortly`, { maxInflight }, { headers: { 'Retry-After': String(retryAfterSeconds) } }));
+      return next(
+        new AppError(
+          'asks_busy',
+          `This process is answering ${maxInflight} questions already (MAX_INFLIGHT_ASKS); retry shortly`,
+          { maxInflight },
+          { headers: { 'Retry-After': String(retryAfterSeconds) } },
+        ),
+      );
     }
     inflight++;
     let released = false;

@@ -21,7 +21,8 @@ export function toAppError(err: unknown): AppError {
 }
 
 /** busboy's (multer's parser's) words for a body that is not well-framed multipart. */
-const MULTIPART_FRAMING = /Unexpected end of (form|file)|Malformed part header|Multipart: Boundary not found|Malformed content type|Missing Content-Type|Unsupported content type/i;
+const MULTIPART_FRAMING =
+  /Unexpected end of (form|file)|Malformed part header|Multipart: Boundary not found|Malformed content type|Missing Content-Type|Unsupported content type/i;
 
 /** A bound declared in a schema with `boundIssue` answers with its own code (e.g. 413 metadata_too_large). */
 function fromZod(err: ZodError): AppError {
@@ -37,7 +38,8 @@ function fromMulter(err: MulterError): AppError {
   if (err.code === 'LIMIT_UNEXPECTED_FILE') {
     return new AppError('invalid_request', `Unexpected file field "${err.field}": send one file as "file"`);
   }
-  if (err.code === 'LIMIT_FIELD_VALUE') return new AppError('payload_too_large', `The multipart field "${err.field}" is larger than the limit`);
+  if (err.code === 'LIMIT_FIELD_VALUE')
+    return new AppError('payload_too_large', `The multipart field "${err.field}" is larger than the limit`);
   // Too many parts, fields or files, field names too long: the framing is not what this API takes.
   return new AppError('invalid_multipart', `Invalid multipart upload: ${err.message}`, { multer: err.code });
 }

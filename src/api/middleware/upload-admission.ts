@@ -52,9 +52,14 @@ export function uploadAdmission(options: UploadAdmissionOptions): UploadAdmissio
     if (res.closed || req.destroyed) return next();
     if (inflight > 0 && inflight + bytes > options.maxInflightBytes) {
       return next(
-        new AppError('uploads_busy', 'The server is holding as many uploads as it can right now; retry shortly', {
-          inflightLimitBytes: options.maxInflightBytes,
-        }, { headers: { 'Retry-After': retryAfter } }),
+        new AppError(
+          'uploads_busy',
+          'The server is holding as many uploads as it can right now; retry shortly',
+          {
+            inflightLimitBytes: options.maxInflightBytes,
+          },
+          { headers: { 'Retry-After': retryAfter } },
+        ),
       );
     }
     inflight += bytes;

@@ -1,5 +1,12 @@
 import pkg from '../../../package.json';
-import { bulkDocumentsSchema, documentIdParam, jsonDocumentSchema, listChunksQuery, listDocumentsQuery, uploadFieldsSchema } from '../schemas/documents';
+import {
+  bulkDocumentsSchema,
+  documentIdParam,
+  jsonDocumentSchema,
+  listChunksQuery,
+  listDocumentsQuery,
+  uploadFieldsSchema,
+} from '../schemas/documents';
 import { listReindexQuery, reindexBodySchema, reindexJobIdParam } from '../schemas/reindex';
 import { usageQuery } from '../schemas/usage';
 import { searchBodySchema } from '../schemas/search';
@@ -25,7 +32,12 @@ const errorRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
 const PUBLIC: never[] = [];
 
 /** The error answers most tenant routes share (429: the key's requests per second); each operation adds its own. */
-const commonErrors = { '400': errorRef('BadRequest'), '401': errorRef('Unauthorized'), '429': errorRef('RateLimited'), '503': errorRef('Unavailable') };
+const commonErrors = {
+  '400': errorRef('BadRequest'),
+  '401': errorRef('Unauthorized'),
+  '429': errorRef('RateLimited'),
+  '503': errorRef('Unavailable'),
+};
 const withQuota = { '403': errorRef('QuotaExceeded') };
 const withNotFound = { ...commonErrors, '404': errorRef('NotFound') };
 
@@ -41,7 +53,12 @@ function uploadSchema(): JsonSchema {
   return {
     ...fields,
     properties: {
-      file: { type: 'string', format: 'binary', contentMediaType: 'application/octet-stream', description: 'PDF, Markdown, plain text or HTML' },
+      file: {
+        type: 'string',
+        format: 'binary',
+        contentMediaType: 'application/octet-stream',
+        description: 'PDF, Markdown, plain text or HTML',
+      },
       ...fields.properties,
       metadata: { type: 'string', description: 'A flat JSON object encoded as a string' },
     },
@@ -86,7 +103,12 @@ function documentPaths(): Record<string, PathItem> {
         operationId: 'addDocuments',
         summary: 'Add up to 1,000 JSON documents at once; answers in input order',
         requestBody: jsonBody(bulkDocumentsSchema),
-        responses: { '202': ok('Queued (duplicates marked)', 'BulkDocumentsAccepted'), ...commonErrors, ...withQuota, '413': errorRef('PayloadTooLarge') },
+        responses: {
+          '202': ok('Queued (duplicates marked)', 'BulkDocumentsAccepted'),
+          ...commonErrors,
+          ...withQuota,
+          '413': errorRef('PayloadTooLarge'),
+        },
       },
     },
     '/documents/{id}': {
@@ -269,7 +291,13 @@ function operationsPaths(): Record<string, PathItem> {
       },
     },
     '/healthz': {
-      get: { tags: ['Operations'], operationId: 'health', summary: 'The process lives', security: PUBLIC, responses: { '200': ok('Alive', 'Health') } },
+      get: {
+        tags: ['Operations'],
+        operationId: 'health',
+        summary: 'The process lives',
+        security: PUBLIC,
+        responses: { '200': ok('Alive', 'Health') },
+      },
     },
     '/readyz': {
       get: {
@@ -288,7 +316,8 @@ function operationsPaths(): Record<string, PathItem> {
         tags: ['Operations'],
         operationId: 'metrics',
         summary: 'Prometheus metrics',
-        description: 'Needs ADMIN_API_KEY (bearer or HTTP Basic password) as soon as any key exists; open only while there are no keys at all.',
+        description:
+          'Needs ADMIN_API_KEY (bearer or HTTP Basic password) as soon as any key exists; open only while there are no keys at all.',
         security: [{ adminBearer: [] }, { adminBasic: [] }],
         responses: { '200': text('Prometheus text format', 'text/plain'), '401': errorRef('Unauthorized') },
       },
@@ -303,7 +332,13 @@ function operationsPaths(): Record<string, PathItem> {
       },
     },
     '/docs': {
-      get: { tags: ['Operations'], operationId: 'docs', summary: 'Swagger UI for this document', security: PUBLIC, responses: { '200': text('HTML', 'text/html') } },
+      get: {
+        tags: ['Operations'],
+        operationId: 'docs',
+        summary: 'Swagger UI for this document',
+        security: PUBLIC,
+        responses: { '200': text('HTML', 'text/html') },
+      },
     },
     [ADMIN_QUEUES_PATH]: {
       get: {
@@ -333,7 +368,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
     info: {
       title: 'ragmem',
       version: pkg.version,
-      description: 'Grounded answers and long-term memory for chat applications: ingestion, hybrid retrieval, sessions and context building.',
+      description:
+        'Grounded answers and long-term memory for chat applications: ingestion, hybrid retrieval, sessions and context building.',
     },
     // A tenant's API key on every route that does not say otherwise (API_KEYS; with it unset, auth is off).
     security: [{ bearerAuth: [] }],
@@ -351,13 +387,17 @@ export function buildOpenApiDocument(): OpenApiDocument {
         Unauthorized: errorResponse('unauthorized: no key, or a key that is not valid here'),
         NotFound: errorResponse('not_found (an unknown id), session_not_found or route_not_found'),
         Conflict: errorResponse('The request conflicts with the current state (session_exists, reindex_in_progress, ...)'),
-        PayloadTooLarge: errorResponse('payload_too_large or a per-request limit (too_many_documents, too_many_messages, question_too_large)'),
+        PayloadTooLarge: errorResponse(
+          'payload_too_large or a per-request limit (too_many_documents, too_many_messages, question_too_large)',
+        ),
         UnsupportedMediaType: errorResponse('unsupported_media_type'),
         RateLimited: errorResponse(
           "too_many_requests: the key is over KEY_RATE_LIMIT_RPS; rate_limited: a model's budget, or this tenant's share of it, did not free up in time",
           retryAfter,
         ),
-        QuotaExceeded: errorResponse("quota_exceeded: the tenant's documents, bytes or running reindex jobs are at their quota; details.quota names which"),
+        QuotaExceeded: errorResponse(
+          "quota_exceeded: the tenant's documents, bytes or running reindex jobs are at their quota; details.quota names which",
+        ),
         Unavailable: errorResponse('dependency_unavailable: Redis, the vector store or a model does not answer', retryAfter),
       },
     },

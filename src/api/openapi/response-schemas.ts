@@ -36,7 +36,14 @@ const chunkMetadata: JsonSchema = {
 
 const codeAndMessage = obj({ code: str(), message: str() });
 
-const citation = obj({ marker: str('"1", "2", ... as the answer cites them'), documentId: str(), chunkId: str(), title: str(), score: num(), snippet: str() });
+const citation = obj({
+  marker: str('"1", "2", ... as the answer cites them'),
+  documentId: str(),
+  chunkId: str(),
+  title: str(),
+  score: num(),
+  snippet: str(),
+});
 
 const contextBreakdown = obj({
   budget: int('Tokens the prompt may use'),
@@ -50,7 +57,11 @@ export const responseSchemas: Record<string, JsonSchema> = {
       {
         code: str('Stable snake_case code clients branch on'),
         message: str('A human sentence'),
-        details: { type: 'object', additionalProperties: true, description: 'Structured detail, e.g. the failing fields of invalid_request' },
+        details: {
+          type: 'object',
+          additionalProperties: true,
+          description: 'Structured detail, e.g. the failing fields of invalid_request',
+        },
       },
       ['code', 'message'],
     ),
@@ -79,7 +90,21 @@ export const responseSchemas: Record<string, JsonSchema> = {
       indexedAt: dateTime,
       duplicate: { type: 'boolean', description: 'Only on POST /documents: the same content was already there (200)' },
     },
-    ['id', 'collection', 'title', 'status', 'progress', 'chunkCount', 'contentHash', 'bytes', 'mimeType', 'metadata', 'version', 'createdAt', 'updatedAt'],
+    [
+      'id',
+      'collection',
+      'title',
+      'status',
+      'progress',
+      'chunkCount',
+      'contentHash',
+      'bytes',
+      'mimeType',
+      'metadata',
+      'version',
+      'createdAt',
+      'updatedAt',
+    ],
   ),
   DocumentList: obj({ documents: arrayOf(ref('Document')), nextCursor: nullable(str()) }),
   BulkDocumentsAccepted: obj({
@@ -168,7 +193,8 @@ export const responseSchemas: Record<string, JsonSchema> = {
       error: codeAndMessage,
       oldIndex: {
         ...obj({ dropAfter: dateTime, droppedAt: nullable(dateTime) }, ['dropAfter', 'droppedAt']),
-        description: 'After the switch: when the index the collection left is dropped (REINDEX_DROP_GRACE_MS after completion), and when it was',
+        description:
+          'After the switch: when the index the collection left is dropped (REINDEX_DROP_GRACE_MS after completion), and when it was',
       },
     },
     ['jobId', 'status', 'progress', 'collection', 'embeddingModel', 'dimensions', 'chunking', 'createdAt', 'startedAt'],
@@ -180,16 +206,23 @@ export const responseSchemas: Record<string, JsonSchema> = {
     totals: obj({ promptTokens: int(), completionTokens: int(), costUsd: num(), calls: int() }),
     storage: obj({
       documents: int('documents the tenant holds now'),
-      bytes: int("bytes of their current sources"),
+      bytes: int('bytes of their current sources'),
       reindexJobs: int('reindex jobs queued or running'),
-      quotas: obj({ documents: int('TENANT_MAX_DOCUMENTS (0: none)'), bytes: int('TENANT_MAX_BYTES (0: none)'), reindexJobs: int('TENANT_MAX_REINDEX_JOBS (0: none)') }),
+      quotas: obj({
+        documents: int('TENANT_MAX_DOCUMENTS (0: none)'),
+        bytes: int('TENANT_MAX_BYTES (0: none)'),
+        reindexJobs: int('TENANT_MAX_REINDEX_JOBS (0: none)'),
+      }),
     }),
   }),
   Health: obj({ status: { const: 'ok' } }),
-  Readiness: obj({
-    status: { type: 'string', enum: ['ready', 'not_ready'] },
-    checks: obj({ redis: str('"ok" or "unavailable: <reason>"'), vectorStore: str('"ok" or "unavailable: <reason>"') }),
-  }, ['status']),
+  Readiness: obj(
+    {
+      status: { type: 'string', enum: ['ready', 'not_ready'] },
+      checks: obj({ redis: str('"ok" or "unavailable: <reason>"'), vectorStore: str('"ok" or "unavailable: <reason>"') }),
+    },
+    ['status'],
+  ),
 };
 
 /** How the SSE variant of POST /sessions/{id}/ask is framed (OpenAPI has no schema language for event streams). */

@@ -66,10 +66,11 @@ export function adminQueuesRouter(deps: AdminQueuesDeps): ListedRouter {
   // bull-board answers from its own Express app, which would otherwise announce itself like ours does not.
   const board = serverAdapter.getRouter() as Express;
   board.disable('x-powered-by');
-  const guard: RequestHandler = access.mode === 'key'
-    ? requireAdminKey(access.key)
-    // Open mode: keys created in Redis after startup turn auth on, and the dashboard then stops existing (as `disabled`).
-    : async (req, res, next) => ((await deps.authenticator.authOff()) ? next() : notFoundRoute(req, res, next));
+  const guard: RequestHandler =
+    access.mode === 'key'
+      ? requireAdminKey(access.key)
+      : // Open mode: keys created in Redis after startup turn auth on, and the dashboard then stops existing (as `disabled`).
+        async (req, res, next) => ((await deps.authenticator.authOff()) ? next() : notFoundRoute(req, res, next));
   router.use(ADMIN_QUEUES_PATH, guard, board);
   return router;
 }

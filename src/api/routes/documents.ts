@@ -33,7 +33,15 @@ export function documentsRouter(deps: AppDeps): ListedRouter {
     storage: multer.memoryStorage(),
     // Framing bounds: one file, a few small fields, few header pairs per part (busboy caps a part's header block at
     // 16 KiB by itself); anything past them is 400 invalid_multipart before more of the body is read.
-    limits: { fileSize: deps.config.limits.maxUploadBytes, files: 1, fields: 16, fieldSize: 64 * 1024, parts: 17, fieldNameSize: 128, headerPairs: 16 },
+    limits: {
+      fileSize: deps.config.limits.maxUploadBytes,
+      files: 1,
+      fields: 16,
+      fieldSize: 64 * 1024,
+      parts: 17,
+      fieldNameSize: 128,
+      headerPairs: 16,
+    },
   });
 
   const countOutcome = (result: AddDocumentResult) => deps.metrics.documentsTotal.inc({ outcome: result.kind });
@@ -171,10 +179,14 @@ function fromUpload(req: Request, tenant: string): NewDocument {
   if (file.size === 0) throw new AppError('empty_document', 'The uploaded file is empty');
   const format = detectFormat(file.originalname, file.mimetype, file.buffer.subarray(0, 1024));
   if (!format) {
-    throw new AppError('unsupported_media_type', `Unsupported file type "${file.mimetype}" (${file.originalname}): send PDF, Markdown, plain text or HTML`, {
-      mimeType: file.mimetype,
-      filename: file.originalname,
-    });
+    throw new AppError(
+      'unsupported_media_type',
+      `Unsupported file type "${file.mimetype}" (${file.originalname}): send PDF, Markdown, plain text or HTML`,
+      {
+        mimeType: file.mimetype,
+        filename: file.originalname,
+      },
+    );
   }
   if (format !== 'pdf') {
     const text = decodeUtf8Strict(file.buffer);

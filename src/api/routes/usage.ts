@@ -4,7 +4,6 @@ import { usageQuery } from '../schemas/usage';
 import type { AppDeps } from '../app-deps';
 import { listedRouter, type ListedRouter } from './listed-router';
 
-
 /**
  * Tokens and cost per model and day for the caller's tenant (default: the last 30 days), and what the tenant holds
  * against its quotas now (0 in `quotas` means none).
@@ -16,9 +15,18 @@ export function usageRouter(deps: AppDeps): ListedRouter {
     const to = q.to ?? utcDay(Date.now());
     const from = q.from ?? utcDay(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000);
     const tenant = tenantOf(res);
-    const [rows, held, reindexJobs] = await Promise.all([deps.usage.query(tenant, from, to), deps.documents.usage(tenant), deps.reindexJobs.activeCount(tenant)]);
+    const [rows, held, reindexJobs] = await Promise.all([
+      deps.usage.query(tenant, from, to),
+      deps.documents.usage(tenant),
+      deps.reindexJobs.activeCount(tenant),
+    ]);
     const totals = rows.reduce(
-      (t, r) => ({ promptTokens: t.promptTokens + r.promptTokens, completionTokens: t.completionTokens + r.completionTokens, costUsd: t.costUsd + r.costUsd, calls: t.calls + r.calls }),
+      (t, r) => ({
+        promptTokens: t.promptTokens + r.promptTokens,
+        completionTokens: t.completionTokens + r.completionTokens,
+        costUsd: t.costUsd + r.costUsd,
+        calls: t.calls + r.calls,
+      }),
       { promptTokens: 0, completionTokens: 0, costUsd: 0, calls: 0 },
     );
     const storage = {

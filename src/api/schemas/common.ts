@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { ErrorCode } from '../../errors';
 
-
 export const collectionSchema = z
   .string()
   .min(1)
@@ -32,7 +31,10 @@ export const metadataBytes = (m: Record<string, unknown>) => Buffer.byteLength(J
 export const metadataSchema = z
   .record(z.string().min(1).max(128), metadataValueSchema)
   .refine((m) => Object.keys(m).length <= MAX_METADATA_KEYS, boundIssue('metadata_too_large', `at most ${MAX_METADATA_KEYS} metadata keys`))
-  .refine((m) => metadataBytes(m) <= MAX_METADATA_BYTES, boundIssue('metadata_too_large', `metadata is at most ${MAX_METADATA_BYTES} bytes as JSON`));
+  .refine(
+    (m) => metadataBytes(m) <= MAX_METADATA_BYTES,
+    boundIssue('metadata_too_large', `metadata is at most ${MAX_METADATA_BYTES} bytes as JSON`),
+  );
 
 export const externalIdSchema = z.string().min(1).max(512);
 export const titleSchema = z.string().trim().min(1).max(512);

@@ -11,7 +11,11 @@ export const reindexBodySchema = z.strictObject({
   chunking: z
     .strictObject({
       chunkSize: z.number().int().min(MIN_CHUNK_SIZE).max(MAX_CHUNK_SIZE),
-      chunkOverlap: z.number().int().min(0).max(MAX_CHUNK_SIZE / 2),
+      chunkOverlap: z
+        .number()
+        .int()
+        .min(0)
+        .max(MAX_CHUNK_SIZE / 2),
     })
     // Each chunk advances by chunkSize - chunkOverlap tokens: an overlap of chunkSize - 1 makes one chunk per token
     // (a 20 MB document would become millions of chunks). At most half keeps a document's chunk count within 2x
@@ -25,5 +29,8 @@ export const reindexJobIdParam = z.string().regex(/^[0-9a-f]{16}$/, 'not a reind
 export const listReindexQuery = z.strictObject({
   collection: collectionSchema.optional(),
   limit: cursorLimit(20, 100),
-  cursor: z.string().regex(/^\d{15}-[0-9a-f]{16}$/, 'not a cursor from this list').optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{15}-[0-9a-f]{16}$/, 'not a cursor from this list')
+    .optional(),
 });

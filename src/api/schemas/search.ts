@@ -10,13 +10,20 @@ import { boundIssue, collectionSchema, documentIdSchema, metadataValueSchema, no
 export const MAX_FILTER_KEYS = 32;
 export const MAX_FILTER_VALUES = 256;
 
-const filterValueCount = (m: Record<string, unknown>) => Object.values(m).reduce<number>((n, v) => n + (Array.isArray(v) ? v.length : 1), 0);
+const filterValueCount = (m: Record<string, unknown>) =>
+  Object.values(m).reduce<number>((n, v) => n + (Array.isArray(v) ? v.length : 1), 0);
 
 export const searchFilterSchema = z.strictObject({
   metadata: z
     .record(z.string().min(1).max(128), z.union([metadataValueSchema, z.array(metadataValueSchema).min(1).max(100)]))
-    .refine((m) => Object.keys(m).length <= MAX_FILTER_KEYS, boundIssue('filter_too_large', `at most ${MAX_FILTER_KEYS} metadata keys in a filter`))
-    .refine((m) => filterValueCount(m) <= MAX_FILTER_VALUES, boundIssue('filter_too_large', `at most ${MAX_FILTER_VALUES} metadata values in a filter`))
+    .refine(
+      (m) => Object.keys(m).length <= MAX_FILTER_KEYS,
+      boundIssue('filter_too_large', `at most ${MAX_FILTER_KEYS} metadata keys in a filter`),
+    )
+    .refine(
+      (m) => filterValueCount(m) <= MAX_FILTER_VALUES,
+      boundIssue('filter_too_large', `at most ${MAX_FILTER_VALUES} metadata values in a filter`),
+    )
     .optional(),
   documentIds: z.array(documentIdSchema).min(1).max(1000).optional(),
 });

@@ -50,4 +50,3 @@ export const askSchema = z.strictObject({
   model: z.string().min(1).max(128).optional(),
   stream: z.boolean().optional(),
 });
-

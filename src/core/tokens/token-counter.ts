@@ -255,7 +255,7 @@ class PairHeap {
     this.ranks.pop();
     this.lefts.pop();
     this.ends.pop();
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let smallest = i;

@@ -27,10 +27,18 @@ const PROVIDER = 'mistral';
 export function mapMistralError(err: unknown, ctx: MistralErrorContext): AppError {
   if (err instanceof AppError) return err;
   if (ctx.callerSignal?.aborted) {
-    return new AppError('aborted', `Mistral ${ctx.operation} was aborted by the caller`, { provider: PROVIDER }, { cause: err, retryable: false });
+    return new AppError(
+      'aborted',
+      `Mistral ${ctx.operation} was aborted by the caller`,
+      { provider: PROVIDER },
+      { cause: err, retryable: false },
+    );
   }
   if (ctx.timeoutSignal?.aborted || errorName(err) === 'RequestTimeoutError' || errorName(err) === 'TimeoutError') {
-    return unavailable(ctx, `Mistral ${ctx.operation} timed out after ${ctx.timeoutMs ?? '?'} ms`, err, { reason: 'timeout', timeoutMs: ctx.timeoutMs });
+    return unavailable(ctx, `Mistral ${ctx.operation} timed out after ${ctx.timeoutMs ?? '?'} ms`, err, {
+      reason: 'timeout',
+      timeoutMs: ctx.timeoutMs,
+    });
   }
   const status = statusCodeOf(err);
   if (status !== undefined) {
@@ -39,13 +47,22 @@ export function mapMistralError(err: unknown, ctx: MistralErrorContext): AppErro
       const details: Record<string, unknown> = { provider: PROVIDER, upstreamStatus: 429 };
       if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
       const headers = retryAfterMs !== undefined ? retryAfterHeader(retryAfterMs) : undefined;
-      return new AppError('upstream_rate_limited', `Mistral rate-limited ${ctx.operation}; try again shortly`, details, { cause: err, retryable: true, headers });
+      return new AppError('upstream_rate_limited', `Mistral rate-limited ${ctx.operation}; try again shortly`, details, {
+        cause: err,
+        retryable: true,
+        headers,
+      });
     }
     if (status >= 500 || status === 408) {
       return unavailable(ctx, `Mistral ${ctx.operation} failed with HTTP ${status}`, err, { upstreamStatus: status });
     }
     if (status >= 400) {
-      return new AppError('upstream_rejected', `Mistral rejected ${ctx.operation} with HTTP ${status}`, { provider: PROVIDER, upstreamStatus: status, upstreamMessage: upstreamMessage(err) }, { cause: err, retryable: false });
+      return new AppError(
+        'upstream_rejected',
+        `Mistral rejected ${ctx.operation} with HTTP ${status}`,
+        { provider: PROVIDER, upstreamStatus: status, upstreamMessage: upstreamMessage(err) },
+        { cause: err, retryable: false },
+      );
     }
   }
   if (errorName(err) === 'RequestAbortedError' || errorName(err) === 'AbortError') {
@@ -58,7 +75,12 @@ export function mapMistralError(err: unknown, ctx: MistralErrorContext): AppErro
 }
 
 function unavailable(ctx: MistralErrorContext, message: string, cause: unknown, extra: Record<string, unknown>): AppError {
-  return new AppError('upstream_unavailable', message, { provider: PROVIDER, ...extra }, { cause, retryable: true, headers: { 'Retry-After': '2' } });
+  return new AppError(
+    'upstream_unavailable',
+    message,
+    { provider: PROVIDER, ...extra },
+    { cause, retryable: true, headers: { 'Retry-After': '2' } },
+  );
 }
 
 /** Retry-After is either delta-seconds or an HTTP date; returns milliseconds (>= 0) or undefined. */
@@ -72,7 +94,9 @@ function parseRetryAfterMs(value: string | null | undefined, now = Date.now()): 
 }
 
 function errorName(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && typeof (err as { name?: unknown }).name === 'string' ? (err as { name: string }).name : undefined;
+  return typeof err === 'object' && err !== null && typeof (err as { name?: unknown }).name === 'string'
+    ? (err as { name: string }).name
+    : undefined;
 }
 
 function messageOf(err: unknown): string {

@@ -1,5 +1,7 @@
 import type { Mistral as MistralClient } from '@mistralai/mistralai' with { 'resolution-mode': 'import' };
-import type { ChatCompletionResponse, CompletionChunk, UsageInfo } from '@mistralai/mistralai/models/components' with { 'resolution-mode': 'import' };
+import type { ChatCompletionResponse, CompletionChunk, UsageInfo } from '@mistralai/mistralai/models/components' with {
+  'resolution-mode': 'import',
+};
 import type { RequestOptions } from '@mistralai/mistralai/lib/sdks' with { 'resolution-mode': 'import' };
 import type { ChatRequest, ChatResult, ChatStreamEvent, EmbedResult, ModelProvider, TokenUsage } from '../provider';
 import { mapMistralError } from './mistral-errors';
@@ -42,7 +44,13 @@ export class MistralProvider implements ModelProvider {
   private readonly embedMaxInputs: number;
   private readonly embedMaxBatchChars: number;
 
-  constructor({ apiKey, serverUrl, timeoutMs = 60_000, embedMaxInputs = MISTRAL_EMBED_MAX_INPUTS, embedMaxBatchChars = MISTRAL_EMBED_MAX_BATCH_CHARS }: MistralProviderOptions) {
+  constructor({
+    apiKey,
+    serverUrl,
+    timeoutMs = 60_000,
+    embedMaxInputs = MISTRAL_EMBED_MAX_INPUTS,
+    embedMaxBatchChars = MISTRAL_EMBED_MAX_BATCH_CHARS,
+  }: MistralProviderOptions) {
     if (!apiKey) throw new Error('MistralProvider needs an apiKey');
     if (!(timeoutMs > 0)) throw new Error('MistralProvider timeoutMs must be > 0');
     if (!(embedMaxInputs >= 1)) throw new Error('MistralProvider embedMaxInputs must be >= 1');
@@ -193,7 +201,12 @@ function contentText(content: unknown): string {
   if (!Array.isArray(content)) return '';
   let text = '';
   for (const part of content) {
-    if (part && typeof part === 'object' && (part as { type?: unknown }).type === 'text' && typeof (part as { text?: unknown }).text === 'string') {
+    if (
+      part &&
+      typeof part === 'object' &&
+      (part as { type?: unknown }).type === 'text' &&
+      typeof (part as { text?: unknown }).text === 'string'
+    ) {
       text += (part as { text: string }).text;
     }
   }

@@ -205,9 +205,7 @@ export function splitSentences(text: string): string[] {
     }
     sentences.push(unit.slice(start));
   }
-  return sentences
-    .map((s) => s.replace(INLINE_MARKER, '').replace(/\s+/g, ' ').trim())
-    .filter((s) => /[\p{L}\p{N}]/u.test(s));
+  return sentences.map((s) => s.replace(INLINE_MARKER, '').replace(/\s+/g, ' ').trim()).filter((s) => /[\p{L}\p{N}]/u.test(s));
 }
 
 /** The error for a request whose signal aborted: not retryable, 499 as nginx's "client closed request". */

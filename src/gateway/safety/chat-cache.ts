@@ -45,7 +45,9 @@ export class ChatCache {
       maxTokens: req.maxTokens ?? null,
     });
     const hash = sha256(canonical);
-    return tenant === undefined ? modelKey(this.prefix, req.model, 'chat', hash) : modelKey(this.prefix, req.model, 'chat', 't', enc(tenant), hash);
+    return tenant === undefined
+      ? modelKey(this.prefix, req.model, 'chat', hash)
+      : modelKey(this.prefix, req.model, 'chat', 't', enc(tenant), hash);
   }
 
   async get(req: ChatRequest, tenant?: string): Promise<ChatResult | undefined> {

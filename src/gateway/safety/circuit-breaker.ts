@@ -106,7 +106,8 @@ export class CircuitBreaker {
     this.coolDownMs = options.coolDownMs ?? DEFAULT_COOL_DOWN_MS;
     this.trialTimeoutMs = options.trialTimeoutMs ?? DEFAULT_TRIAL_TIMEOUT_MS;
     if (!(this.threshold >= 1)) throw new Error('failureThreshold must be at least 1');
-    if (this.windowFailures < 0 || (this.windowFailures > 0 && !(this.windowMs > 0))) throw new Error('windowFailures needs a positive windowMs');
+    if (this.windowFailures < 0 || (this.windowFailures > 0 && !(this.windowMs > 0)))
+      throw new Error('windowFailures needs a positive windowMs');
   }
 
   private stateKey(model: string) {
@@ -118,7 +119,10 @@ export class CircuitBreaker {
 
   /** True if the caller may call the model now. In half-open, true for the one caller that claimed the trial. */
   async canCall(model: string): Promise<boolean> {
-    const [allowed] = (await this.redis.eval(CAN_CALL, 1, this.stateKey(model), this.now(), this.trialTimeoutMs, STATE_TTL_MS)) as [number, string];
+    const [allowed] = (await this.redis.eval(CAN_CALL, 1, this.stateKey(model), this.now(), this.trialTimeoutMs, STATE_TTL_MS)) as [
+      number,
+      string,
+    ];
     return allowed === 1;
   }
 

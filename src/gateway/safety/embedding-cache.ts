@@ -74,7 +74,9 @@ export class EmbeddingCache {
    * tenant; without one (tools, tests of the cache itself) entries live in a space no tenant's calls read.
    */
   private entryKey(model: string, text: string, tenant: string | undefined) {
-    return tenant === undefined ? modelKey(this.prefix, model, 'emb', sha256(text)) : modelKey(this.prefix, model, 'emb', 't', enc(tenant), sha256(text));
+    return tenant === undefined
+      ? modelKey(this.prefix, model, 'emb', sha256(text))
+      : modelKey(this.prefix, model, 'emb', 't', enc(tenant), sha256(text));
   }
 
   /** One MGET; `undefined` for each miss, in the order of `texts`. */

@@ -130,8 +130,11 @@ export class RateLimiter {
 }
 
 function rateLimited(model: string, retryAfterMs: number, scope: 'model' | 'tenant', share: number): AppError {
-  const what = scope === 'model' ? `the rate limit of ${model}` : `this tenant's share (${Math.round(share * 100)}%) of the rate limit of ${model}`;
-  return new AppError('rate_limited', `${what} is reached; try again in ${Math.ceil(retryAfterMs / 1000)} s`,
+  const what =
+    scope === 'model' ? `the rate limit of ${model}` : `this tenant's share (${Math.round(share * 100)}%) of the rate limit of ${model}`;
+  return new AppError(
+    'rate_limited',
+    `${what} is reached; try again in ${Math.ceil(retryAfterMs / 1000)} s`,
     { model, scope, retryAfterMs },
     { retryable: true, headers: retryAfterHeader(retryAfterMs) },
   );

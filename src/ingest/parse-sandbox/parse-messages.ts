@@ -20,9 +20,7 @@ export interface WireError {
 
 /** What a parse process sends back: once `ready` after it loaded the parsers, then one answer per request. */
 export type ParseReply =
-  | { type: 'ready' }
-  | { type: 'parsed'; id: number; parsed: ParsedDocument }
-  | { type: 'failed'; id: number; error: WireError };
+  { type: 'ready' } | { type: 'parsed'; id: number; parsed: ParsedDocument } | { type: 'failed'; id: number; error: WireError };
 
 export function toWireError(err: unknown): WireError {
   if (isAppError(err)) return { name: err.name, message: err.message, code: err.code, details: err.details, retryable: err.retryable };

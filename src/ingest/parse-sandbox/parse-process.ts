@@ -62,7 +62,10 @@ export class ParseProcess {
     });
     this.ready.catch(() => undefined); // a caller that never awaited it must not see an unhandled rejection
     // An idle parse process must not keep the service from exiting; a starting or busy one must keep it waiting.
-    void this.ready.then(() => this.holdEventLoop(this.current !== undefined), () => undefined);
+    void this.ready.then(
+      () => this.holdEventLoop(this.current !== undefined),
+      () => undefined,
+    );
 
     this.exited = new Promise<void>((resolve) => {
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
@@ -105,7 +108,12 @@ export class ParseProcess {
     const { timeoutMs, maxMemoryMb, memoryCheckMs } = this.options;
     return new Promise<ParsedDocument>((resolve, reject) => {
       const deadline = setTimeout(() => {
-        this.stop({ kind: 'limit', error: new AppError('parse_timeout', `Parsing the ${format} did not finish within ${timeoutMs} ms and was stopped`, { limitMs: timeoutMs }) });
+        this.stop({
+          kind: 'limit',
+          error: new AppError('parse_timeout', `Parsing the ${format} did not finish within ${timeoutMs} ms and was stopped`, {
+            limitMs: timeoutMs,
+          }),
+        });
       }, timeoutMs);
       const memoryWatch = setInterval(() => {
         void residentMemoryMb(this.child.pid ?? 0).then((mb) => {
@@ -170,7 +178,9 @@ export class ParseProcess {
 }
 
 const outOfMemory = (what: string, maxMemoryMb: number) =>
-  new AppError('parse_out_of_memory', `Parsing the ${what} needed more than ${maxMemoryMb} MB of memory and was stopped`, { limitMb: maxMemoryMb });
+  new AppError('parse_out_of_memory', `Parsing the ${what} needed more than ${maxMemoryMb} MB of memory and was stopped`, {
+    limitMb: maxMemoryMb,
+  });
 
 /**
  * The child's entry next to this file: compiled JavaScript under `npm start`; TypeScript under tsx (`npm run dev`)

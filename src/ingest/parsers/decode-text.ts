@@ -9,7 +9,9 @@ export function decodeUtf8Strict(buf: Buffer): string {
     // A new decoder per call: a fatal decoder that threw must not be reused mid-stream.
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf);
   } catch (err) {
-    throw new AppError('invalid_encoding', 'The file is not valid UTF-8 text',
+    throw new AppError(
+      'invalid_encoding',
+      'The file is not valid UTF-8 text',
       { encoding: 'utf-8', offset: firstInvalidUtf8Offset(buf) },
       { cause: err },
     );

@@ -24,7 +24,9 @@ export async function parsePdf(bytes: Buffer, options: PdfOptions = {}): Promise
   try {
     const numPages = await pageCount(parser);
     if (options.maxPages !== undefined && numPages > options.maxPages) {
-      throw new AppError('pdf_too_large', `The PDF has ${numPages} pages; at most ${options.maxPages} are accepted`,
+      throw new AppError(
+        'pdf_too_large',
+        `The PDF has ${numPages} pages; at most ${options.maxPages} are accepted`,
         { max: options.maxPages, got: numPages },
         { retryable: false },
       );
@@ -50,7 +52,9 @@ export async function parsePdf(bytes: Buffer, options: PdfOptions = {}): Promise
     offset += text.length;
   }
   if (parts.length === 0) {
-    throw new AppError('pdf_no_text', 'The PDF has no extractable text (it may be a scanned image); OCR is not performed: upload a PDF with a text layer',
+    throw new AppError(
+      'pdf_no_text',
+      'The PDF has no extractable text (it may be a scanned image); OCR is not performed: upload a PDF with a text layer',
       { pages: pageTexts.length },
       { retryable: false },
     );
@@ -86,13 +90,15 @@ export function normalizePdfText(raw: string): string {
 function pdfError(err: unknown): unknown {
   if (err instanceof AppError) return err;
   if (isNamed(err, 'PasswordException')) {
-    return new AppError('pdf_encrypted', 'The PDF is password-protected: upload a decrypted copy',
-      undefined,
-      { cause: err, retryable: false },
-    );
+    return new AppError('pdf_encrypted', 'The PDF is password-protected: upload a decrypted copy', undefined, {
+      cause: err,
+      retryable: false,
+    });
   }
   if (isNamed(err, 'InvalidPDFException', 'FormatError', 'UnknownErrorException')) {
-    return new AppError('pdf_invalid', 'The file is not a readable PDF (it may be truncated or corrupt)',
+    return new AppError(
+      'pdf_invalid',
+      'The file is not a readable PDF (it may be truncated or corrupt)',
       { reason: err.message },
       { cause: err, retryable: false },
     );

@@ -143,8 +143,16 @@ export class DocumentStore {
   async createMany(records: NewRecord[]): Promise<{ outcomes: Array<CreateOutcome | undefined>; refused?: AppError }> {
     if (records.length === 0) return { outcomes: [] };
     const { tenant: t, collection } = records[0].doc;
-    if (records.some(({ doc }) => doc.tenant !== t || doc.collection !== collection)) throw new Error('createMany: one tenant and collection per call');
-    const args = records.flatMap(({ doc, source }) => [doc.id, doc.contentHash, JSON.stringify(doc), String(doc.bytes), source?.key ?? '', source?.bytes ?? '']);
+    if (records.some(({ doc }) => doc.tenant !== t || doc.collection !== collection))
+      throw new Error('createMany: one tenant and collection per call');
+    const args = records.flatMap(({ doc, source }) => [
+      doc.id,
+      doc.contentHash,
+      JSON.stringify(doc),
+      String(doc.bytes),
+      source?.key ?? '',
+      source?.bytes ?? '',
+    ]);
     const answer = (await this.redis.eval(
       CREATE_MANY_WITHIN_QUOTA,
       5,
@@ -173,7 +181,10 @@ export class DocumentStore {
     const out = new Map<string, DocumentRecord>();
     if (hashes.length === 0) return out;
     const ids = await this.redis.mget(hashes.map((h) => this.hashKey(tenant, collection, h)));
-    const docs = await this.getMany(tenant, ids.filter((id): id is string => id !== null));
+    const docs = await this.getMany(
+      tenant,
+      ids.filter((id): id is string => id !== null),
+    );
     hashes.forEach((hash, i) => {
       const doc = ids[i] === null ? undefined : docs.get(ids[i]!);
       if (doc) out.set(hash, doc);
@@ -190,7 +201,7 @@ export class DocumentStore {
   /** The byte total from the records themselves (before any script has kept the counter). */
   private async sumBytes(tenant: string): Promise<number> {
     let total = 0;
-    for (let cursor: string | undefined; ; ) {
+    for (let cursor: string | undefined; ;) {
       const page = await this.list(tenant, { limit: 500, cursor });
       total += page.documents.reduce((n, d) => n + d.bytes, 0);
       if (!page.nextCursor) return total;
@@ -246,7 +257,16 @@ export class DocumentStore {
     if (!doc) return undefined;
     const tx = this.redis
       .multi()
-      .eval(REMOVE_COUNTED, 5, this.docKey(tenant, id), this.listKey(tenant, doc.collection), this.tenantListKey(tenant), this.bytesKey(tenant), this.docKey(tenant, ''), id)
+      .eval(
+        REMOVE_COUNTED,
+        5,
+        this.docKey(tenant, id),
+        this.listKey(tenant, doc.collection),
+        this.tenantListKey(tenant),
+        this.bytesKey(tenant),
+        this.docKey(tenant, ''),
+        id,
+      )
       .eval(COMPARE_AND_DELETE, 1, this.hashKey(tenant, doc.collection, doc.contentHash), id);
     if (doc.externalId !== undefined) {
       tx.eval(COMPARE_AND_DELETE, 1, this.externalKey(tenant, doc.collection, doc.externalId), id);
@@ -303,9 +323,10 @@ return false`;
 /** The 403 for a script's refusal {_, quota, limit, used}. */
 function quotaExceeded(answer: [number, string?, number?, number?], requested: number): AppError {
   const [, quota, limit, used] = answer;
-  const message = quota === 'documents'
-    ? `this tenant already holds ${used} documents, its quota (TENANT_MAX_DOCUMENTS=${limit}); delete some first`
-    : `this document's ${requested} bytes would take the tenant past its quota of ${limit} bytes (TENANT_MAX_BYTES; ${used} used); delete some first`;
+  const message =
+    quota === 'documents'
+      ? `this tenant already holds ${used} documents, its quota (TENANT_MAX_DOCUMENTS=${limit}); delete some first`
+      : `this document's ${requested} bytes would take the tenant past its quota of ${limit} bytes (TENANT_MAX_BYTES; ${used} used); delete some first`;
   return new AppError('quota_exceeded', message, { quota, limit, used, requested: quota === 'documents' ? 1 : requested });
 }
 

@@ -93,7 +93,11 @@ export class SessionStore {
   }
 
   /** Creates a session; answers `created: false` with the existing one when the id is taken (nothing changes then). */
-  async create(tenant: string, input: CreateSessionInput, defaults: { collection: string }): Promise<{ session: SessionRecord; created: boolean }> {
+  async create(
+    tenant: string,
+    input: CreateSessionInput,
+    defaults: { collection: string },
+  ): Promise<{ session: SessionRecord; created: boolean }> {
     const id = input.id ?? randomUUID();
     const now = new Date().toISOString();
     const fixed: FixedFields = {
@@ -106,7 +110,16 @@ export class SessionStore {
       createdAt: now,
     };
     const k = this.keys(tenant, id);
-    const reply = (await this.redis.eval(CREATE, 2, k.meta, k.msgs, JSON.stringify(fixed), randomUUID(), now, this.ttlSeconds)) as unknown[];
+    const reply = (await this.redis.eval(
+      CREATE,
+      2,
+      k.meta,
+      k.msgs,
+      JSON.stringify(fixed),
+      randomUUID(),
+      now,
+      this.ttlSeconds,
+    )) as unknown[];
     const session = toRecord(pairs(reply.slice(1)), tenant, id);
     // Only reachable when the existing value is corrupt or belongs elsewhere: never answer it as this tenant's session.
     if (!session) throw new Error(`session ${id}: stored record is unreadable`);
@@ -222,7 +235,13 @@ export class SessionStore {
    * Also refused: a summary covering fewer messages than the stored one, or messages that do not exist yet.
    * The record's updatedAt is left alone (it tracks conversation activity, not background work).
    */
-  async setSummary(tenant: string, id: string, generation: string, summary: SessionSummary, expectCoversThroughSeq: number): Promise<boolean> {
+  async setSummary(
+    tenant: string,
+    id: string,
+    generation: string,
+    summary: SessionSummary,
+    expectCoversThroughSeq: number,
+  ): Promise<boolean> {
     const k = this.keys(tenant, id);
     const value: SessionSummary = {
       text: summary.text,

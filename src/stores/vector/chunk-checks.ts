@@ -29,7 +29,8 @@ const INT32_MAX = 2 ** 31 - 1;
 
 /** Versions and chunk indexes are stored as 32-bit integers. */
 export function checkInt32(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) throw invalidRequest(`${what} must be a 32-bit integer, got ${value}`);
+  if (!Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX)
+    throw invalidRequest(`${what} must be a 32-bit integer, got ${value}`);
   return value;
 }
 
@@ -44,7 +45,8 @@ export function checkString(value: string, what?: string): string {
 /** A chunk either store can hold: non-empty ids, 32-bit integers, and a finite vector of the store's size. */
 export function checkChunk(chunk: ChunkRecord, dimensions: number): void {
   for (const field of ['id', 'tenant', 'collection', 'documentId'] as const) {
-    if (typeof chunk[field] !== 'string' || chunk[field] === '') throw invalidRequest(`chunk ${field} must be a non-empty string`, { id: chunk.id });
+    if (typeof chunk[field] !== 'string' || chunk[field] === '')
+      throw invalidRequest(`chunk ${field} must be a non-empty string`, { id: chunk.id });
   }
   for (const field of ['documentVersion', 'chunkIndex', 'tokenCount'] as const) checkInt32(chunk[field], `chunk ${field}`);
   for (const page of chunk.pages) checkInt32(page, 'chunk page');
@@ -56,10 +58,12 @@ export function checkSearchRequest(req: VectorSearchRequest, dimensions: number)
   if (req.fusion !== undefined) {
     const { k, denseWeight } = req.fusion;
     if (!(Number.isInteger(k) && k >= 1)) throw invalidRequest(`fusion.k must be an integer >= 1, got ${k}`);
-    if (!(Number.isFinite(denseWeight) && denseWeight > 0)) throw invalidRequest(`fusion.denseWeight must be a finite number > 0, got ${denseWeight}`);
+    if (!(Number.isFinite(denseWeight) && denseWeight > 0))
+      throw invalidRequest(`fusion.denseWeight must be a finite number > 0, got ${denseWeight}`);
   }
   if (!Number.isInteger(req.k) || req.k < 0) throw invalidRequest(`k must be a non-negative integer, got ${req.k}`);
-  if (req.mode !== 'keyword' && req.mode !== 'dense' && req.mode !== 'hybrid') throw invalidRequest(`unknown search mode ${JSON.stringify(req.mode)}`);
+  if (req.mode !== 'keyword' && req.mode !== 'dense' && req.mode !== 'hybrid')
+    throw invalidRequest(`unknown search mode ${JSON.stringify(req.mode)}`);
   if (req.mode !== 'keyword') checkVector(req.vector, dimensions, 'query vector');
 }
 

@@ -22,7 +22,9 @@ export function isLanceDbRetryable(err: unknown): boolean {
   const raw = typeof err === 'string' ? err : (err as { message?: unknown } | null)?.message;
   const message = typeof raw === 'string' ? raw : '';
   const code = (err as { code?: unknown } | null)?.code;
-  return IO_FAILURE.test(message) || COMMIT_CONFLICT.test(message) || (typeof code === 'string' && /^E(ACCES|NOENT|NOSPC|MFILE|IO)$/.test(code));
+  return (
+    IO_FAILURE.test(message) || COMMIT_CONFLICT.test(message) || (typeof code === 'string' && /^E(ACCES|NOENT|NOSPC|MFILE|IO)$/.test(code))
+  );
 }
 
 /** The AppError for a failure of LanceDB during `operation` (e.g. 'search', 'upsert'). */
@@ -31,10 +33,15 @@ export function mapLanceDbError(err: unknown, operation: string): AppError {
   const message = (err as { message?: unknown } | null)?.message;
   if (message === 'LanceDbVectorStore is closed') {
     // A request that arrives while the service shuts down: another replica (or this one, restarted) can serve it.
-    return new AppError('dependency_unavailable', 'The LanceDB store is closed (the service is shutting down); try again shortly', {
-      dependency: 'lancedb',
-      operation,
-    }, { cause: err, headers: { 'Retry-After': '2' } });
+    return new AppError(
+      'dependency_unavailable',
+      'The LanceDB store is closed (the service is shutting down); try again shortly',
+      {
+        dependency: 'lancedb',
+        operation,
+      },
+      { cause: err, headers: { 'Retry-After': '2' } },
+    );
   }
   if (isLanceDbRetryable(err)) {
     const failure = dependencyUnavailable('lancedb', err, { label: 'LanceDB', headers: { 'Retry-After': '2' } });
@@ -43,7 +50,12 @@ export function mapLanceDbError(err: unknown, operation: string): AppError {
   }
   // Retryable for workers, as a raw error was before this mapping: an ingest job backs off and tries again rather
   // than failing its document on the first unknown native error; the HTTP answer is 500 either way.
-  return new AppError('vector_store_error', `LanceDB ${operation} failed`, { dependency: 'lancedb', operation }, { cause: err, retryable: true });
+  return new AppError(
+    'vector_store_error',
+    `LanceDB ${operation} failed`,
+    { dependency: 'lancedb', operation },
+    { cause: err, retryable: true },
+  );
 }
 
 /** Runs one store operation, mapping its failure. */

@@ -36,8 +36,18 @@ export const LAYOUT_VERSION = '1';
 export const FTS_COLUMN = 'keywords';
 /** Returned columns: everything but the vector and the derived columns. */
 export const CHUNK_COLUMNS = [
-  'id', 'tenant', 'collection', 'documentId', 'documentVersion', 'chunkIndex', 'title', 'text', 'tokenCount', 'pages',
-  'headingPath', 'metadata',
+  'id',
+  'tenant',
+  'collection',
+  'documentId',
+  'documentVersion',
+  'chunkIndex',
+  'title',
+  'text',
+  'tokenCount',
+  'pages',
+  'headingPath',
+  'metadata',
 ];
 
 /** A chunk as a row of the table (vector stored unit length, keywords and metadata tags derived). */
@@ -57,7 +67,9 @@ export function toRow(chunk: ChunkRecord, dimensions: number): Record<string, un
 }
 
 /** The names of our two indexes, from one listing; undefined for a missing one. */
-export async function findIndexes(table: lancedb.Table): Promise<{ fullText?: string; missingScalar: Array<(typeof SCALAR_INDEXES)[number]> }> {
+export async function findIndexes(
+  table: lancedb.Table,
+): Promise<{ fullText?: string; missingScalar: Array<(typeof SCALAR_INDEXES)[number]> }> {
   const indices = await table.listIndices();
   const has = (column: string) => indices.some((index) => index.columns.length === 1 && index.columns[0] === column);
   return {
@@ -81,9 +93,20 @@ export function tableSchema(dimensions: number, embeddingModel: string): Schema 
   const list = (name: string, item: Utf8 | Int32) => new Field(name, new List(new Field('item', item, true)), false);
   return new Schema(
     [
-      utf8('id'), utf8('tenant'), utf8('collection'), utf8('documentId'), int32('documentVersion'), int32('chunkIndex'),
-      utf8('title'), utf8('text'), int32('tokenCount'), list('pages', new Int32()), list('headingPath', new Utf8()),
-      utf8('metadata'), list('metaTags', new Utf8()), utf8(FTS_COLUMN),
+      utf8('id'),
+      utf8('tenant'),
+      utf8('collection'),
+      utf8('documentId'),
+      int32('documentVersion'),
+      int32('chunkIndex'),
+      utf8('title'),
+      utf8('text'),
+      int32('tokenCount'),
+      list('pages', new Int32()),
+      list('headingPath', new Utf8()),
+      utf8('metadata'),
+      list('metaTags', new Utf8()),
+      utf8(FTS_COLUMN),
       new Field('vector', new FixedSizeList(dimensions, new Field('item', new Float32(), true)), false),
     ],
     new Map([
@@ -128,7 +151,15 @@ export function storedChunksOf(table: ArrowTable): StoredChunk[] {
   // An empty answer comes without a schema.
   if (table.numRows === 0) return [];
   const strings = (name: string) => columnOf(table, name).toArray() as unknown as string[];
-  const [ids, tenants, collections, documentIds, titles, texts, metadata] = ['id', 'tenant', 'collection', 'documentId', 'title', 'text', 'metadata'].map(strings);
+  const [ids, tenants, collections, documentIds, titles, texts, metadata] = [
+    'id',
+    'tenant',
+    'collection',
+    'documentId',
+    'title',
+    'text',
+    'metadata',
+  ].map(strings);
   const [versions, indexes, tokenCounts] = ['documentVersion', 'chunkIndex', 'tokenCount'].map((name) => numbersOf(table, name));
   const pages = columnOf(table, 'pages');
   const headingPaths = columnOf(table, 'headingPath');
@@ -154,4 +185,5 @@ function columnOf(table: ArrowTable, name: string) {
   return column;
 }
 
-export const numbersOf = (table: ArrowTable, name: string): number[] => table.numRows === 0 ? [] : Array.from(columnOf(table, name).toArray() as ArrayLike<number | bigint>, Number);
+export const numbersOf = (table: ArrowTable, name: string): number[] =>
+  table.numRows === 0 ? [] : Array.from(columnOf(table, name).toArray() as ArrayLike<number | bigint>, Number);

@@ -31,10 +31,14 @@ export function partitionedLanceDbStore(options: PartitionedLanceDbOptions): Ten
   };
   const prefix = `${tableName}__t_`;
   // A local LanceDB table is the directory `<name>.lance`: a stat answers "does it exist" without listing every table.
-  const exists = (name: string) => stat(join(options.dir, `${name}.lance`)).then(() => true, (err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return false;
-    throw err;
-  });
+  const exists = (name: string) =>
+    stat(join(options.dir, `${name}.lance`)).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return false;
+        throw err;
+      },
+    );
   return new TenantPartitionedStore({
     kind: 'lancedb',
     name: tableName,

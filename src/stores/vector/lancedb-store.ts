@@ -107,7 +107,6 @@ export function defaultLanceCpuThreads(): number {
   return Math.max(4, availableParallelism() + 2);
 }
 
-
 export class LanceDbVectorStore implements VectorStore {
   readonly kind = 'lancedb' as const;
   private readonly tableName: string;
@@ -214,7 +213,13 @@ export class LanceDbVectorStore implements VectorStore {
     return callLanceDb('list', () => this.listChunksUnmapped(tenant, documentId, version, fromIndex, limit));
   }
 
-  private async listChunksUnmapped(tenant: string, documentId: string, version: number, fromIndex: number, limit: number): Promise<StoredChunk[]> {
+  private async listChunksUnmapped(
+    tenant: string,
+    documentId: string,
+    version: number,
+    fromIndex: number,
+    limit: number,
+  ): Promise<StoredChunk[]> {
     const where = [
       `tenant = ${sqlString(tenant)}`,
       `\`documentId\` = ${sqlString(documentId)}`,
@@ -301,7 +306,14 @@ export class LanceDbVectorStore implements VectorStore {
 
   private openTable(): Promise<OpenedTable> {
     const { dir, dimensions, embeddingModel, session } = this.options;
-    return openOrCreateTable({ dir, tableName: this.tableName, dimensions, embeddingModel, session, readConsistencySeconds: this.readConsistencySeconds });
+    return openOrCreateTable({
+      dir,
+      tableName: this.tableName,
+      dimensions,
+      embeddingModel,
+      session,
+      readConsistencySeconds: this.readConsistencySeconds,
+    });
   }
 
   /**
@@ -321,7 +333,13 @@ export class LanceDbVectorStore implements VectorStore {
     // search of a table another process is filling would otherwise rewrite it again and again (see the default).
   }
 
-  private async denseSearch(table: lancedb.Table, distance: 'dot' | 'cosine', vector: Float32Array, where: string, limit: number): Promise<ScoredChunk[]> {
+  private async denseSearch(
+    table: lancedb.Table,
+    distance: 'dot' | 'cosine',
+    vector: Float32Array,
+    where: string,
+    limit: number,
+  ): Promise<ScoredChunk[]> {
     // Cosine similarity is undefined for a zero vector (LanceDB's cosine search returns nothing): keep that answer.
     const query = unitVector(vector);
     if (!query) return [];
@@ -349,6 +367,8 @@ export class LanceDbVectorStore implements VectorStore {
       .toArrow();
     const scores = numbersOf(rows, '_score');
     // Rows from the unindexed (flat) path are not always returned in score order.
-    return storedChunksOf(rows).map((chunk, i) => ({ chunk, score: scores[i] })).sort((a, b) => b.score - a.score);
+    return storedChunksOf(rows)
+      .map((chunk, i) => ({ chunk, score: scores[i] }))
+      .sort((a, b) => b.score - a.score);
   }
 }

@@ -4,7 +4,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as lancedb from '@lancedb/lancedb';
 import { AppError } from '../../errors';
 import { MAX_KEYWORD_TOKEN_LENGTH } from '../../core/keywords/keyword-tokenizer';
-import { FTS_COLUMN, LAYOUT_VERSION, META_DIMENSIONS, META_LAYOUT, META_MODEL, META_UNIT_VECTORS, findIndexes, tableSchema } from './lancedb-layout';
+import {
+  FTS_COLUMN,
+  LAYOUT_VERSION,
+  META_DIMENSIONS,
+  META_LAYOUT,
+  META_MODEL,
+  META_UNIT_VECTORS,
+  findIndexes,
+  tableSchema,
+} from './lancedb-layout';
 
 /**
  * Opening a ragmem LanceDB table: created with its indexes on first use, safely when several processes start at once,
@@ -45,7 +54,9 @@ export async function openOrCreateTable(t: TableTarget): Promise<OpenedTable> {
       return { connection, table: existing, ftsIndexName: indexes.fullText, distance: await checkRecordedEmbedding(t, existing) };
     }
     const { table, ftsIndexName, distance } = await withCreateLock(t, async () => {
-      const created = (await openExisting(t, connection)) ?? (await connection.createEmptyTable(t.tableName, tableSchema(t.dimensions, t.embeddingModel), { mode: 'create', existOk: true }));
+      const created =
+        (await openExisting(t, connection)) ??
+        (await connection.createEmptyTable(t.tableName, tableSchema(t.dimensions, t.embeddingModel), { mode: 'create', existOk: true }));
       const checked = await checkRecordedEmbedding(t, created);
       return { table: created, ftsIndexName: await ensureIndexes(created), distance: checked };
     });
@@ -65,7 +76,6 @@ async function openExisting(t: TableTarget, connection: lancedb.Connection): Pro
   }
 }
 
-
 /**
  * Runs `fn` while holding a lock file in the database directory. Creating a table is not safe to race in LanceDB
  * 0.31: two concurrent creates both commit, the second as an Overwrite (which would drop rows written in between),
@@ -82,7 +92,10 @@ async function withCreateLock<T>(t: TableTarget, fn: () => Promise<T>): Promise<
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = await stat(lockPath).then((st) => Date.now() - st.mtimeMs, () => 0);
+      const age = await stat(lockPath).then(
+        (st) => Date.now() - st.mtimeMs,
+        () => 0,
+      );
       if (age > CREATE_LOCK_STALE_MS) await rm(lockPath, { force: true });
       else if (Date.now() > deadline) throw new Error(`LanceDbVectorStore: timed out waiting for ${lockPath}`, { cause: err });
       else await sleep(25);
@@ -105,7 +118,9 @@ async function checkRecordedEmbedding(t: TableTarget, table: lancedb.Table): Pro
   };
   const wanted = { dimensions: String(t.dimensions), embeddingModel: t.embeddingModel, layout: LAYOUT_VERSION };
   if (recorded.dimensions !== wanted.dimensions || recorded.embeddingModel !== wanted.embeddingModel || recorded.layout !== wanted.layout) {
-    throw new AppError('embedding_mismatch', `LanceDB table ${t.tableName} in ${t.dir} holds ${recorded.dimensions ?? '?'}-dimension vectors from model ` +
+    throw new AppError(
+      'embedding_mismatch',
+      `LanceDB table ${t.tableName} in ${t.dir} holds ${recorded.dimensions ?? '?'}-dimension vectors from model ` +
         `${JSON.stringify(recorded.embeddingModel ?? '?')} (layout ${recorded.layout ?? '?'}), but this service is configured for ` +
         `${wanted.dimensions} dimensions from ${JSON.stringify(wanted.embeddingModel)} (layout ${wanted.layout}). ` +
         'Use another directory or table name, or re-index into a new table.',

@@ -94,7 +94,10 @@ export class TableWriter {
         const started = Date.now();
         const stats = await table.optimize({ cleanupOlderThan: new Date(Date.now() - this.options.keepVersionsMs) });
         this.lastOptimize = { endedAt: Date.now(), ms: Date.now() - started };
-        this.options.logger?.info({ table: this.options.tableName, ms: this.lastOptimize.ms, writes: pending, ...stats.compaction }, 'lancedb table optimized');
+        this.options.logger?.info(
+          { table: this.options.tableName, ms: this.lastOptimize.ms, writes: pending, ...stats.compaction },
+          'lancedb table optimized',
+        );
       } catch (err) {
         this.writesSinceOptimize += pending;
         this.options.logger?.warn({ err, table: this.options.tableName }, 'lancedb optimize failed');
@@ -140,7 +143,11 @@ export class TableWriter {
     }
     if (this.openBatch === batch) this.openBatch = undefined;
     try {
-      await table.mergeInsert(['tenant', 'id']).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([...batch.rows.values()]);
+      await table
+        .mergeInsert(['tenant', 'id'])
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute([...batch.rows.values()]);
       for (const w of batch.waiters) w.resolve();
     } catch (err) {
       for (const w of batch.waiters) w.reject(err);

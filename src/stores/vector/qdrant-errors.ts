@@ -14,8 +14,19 @@ export interface QdrantErrorLogger {
 
 /** Node/undici error codes that mean "the server did not answer". */
 const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
 ]);
 
 /** The shape of a JSON value: keys kept, leaves replaced by their type names; bounded in depth and breadth. */
@@ -49,7 +60,13 @@ function errorCodes(err: unknown): string[] {
 function isUnreachable(err: unknown): boolean {
   if (err === null || typeof err !== 'object') return false;
   const { name, message } = err as { name?: unknown; message?: unknown };
-  if (name === 'QdrantClientTimeoutError' || name === 'QdrantClientResourceExhaustedError' || name === 'AbortError' || name === 'TimeoutError') return true;
+  if (
+    name === 'QdrantClientTimeoutError' ||
+    name === 'QdrantClientResourceExhaustedError' ||
+    name === 'AbortError' ||
+    name === 'TimeoutError'
+  )
+    return true;
   if (errorCodes(err).some((code) => UNREACHABLE_CODES.has(code))) return true;
   // undici's fetch rejects with TypeError('fetch failed') for every network-level failure
   return name === 'TypeError' && message === 'fetch failed';
@@ -69,13 +86,20 @@ export function mapQdrantError(err: unknown, operation: string, logger?: QdrantE
     logger?.warn({ dependency: 'qdrant', operation, status, bodyShape: bodyShape(data) }, 'qdrant rejected a request');
     const known = mapQdrantClientError(status, operation, err);
     if (known) return known;
-    return new AppError('vector_store_error', `Qdrant rejected the ${operation} request (HTTP ${status})`,
+    return new AppError(
+      'vector_store_error',
+      `Qdrant rejected the ${operation} request (HTTP ${status})`,
       { dependency: 'qdrant', operation, status },
       { retryable: false, cause: err },
     );
   }
   logger?.warn({ dependency: 'qdrant', operation, errorName: (err as Error | null)?.name }, 'qdrant call failed unexpectedly');
-  return new AppError('vector_store_error', `Qdrant ${operation} failed unexpectedly`, { dependency: 'qdrant', operation }, { retryable: false, cause: err });
+  return new AppError(
+    'vector_store_error',
+    `Qdrant ${operation} failed unexpectedly`,
+    { dependency: 'qdrant', operation },
+    { retryable: false, cause: err },
+  );
 }
 
 /**
@@ -100,7 +124,10 @@ function mapQdrantClientError(status: number, operation: string, err: unknown): 
     });
   }
   if (status === 409) {
-    return new AppError('conflict', `Qdrant ${operation} conflicted with a concurrent change; try again`, details, { cause: err, retryable: true });
+    return new AppError('conflict', `Qdrant ${operation} conflicted with a concurrent change; try again`, details, {
+      cause: err,
+      retryable: true,
+    });
   }
   return undefined;
 }

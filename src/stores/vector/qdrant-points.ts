@@ -51,7 +51,10 @@ export function pointId(tenant: string, chunkId: string): string {
 
 /** The Qdrant filter of a search, or undefined when it can match nothing (an empty list of allowed values). */
 export function searchFilter(tenant: string, collection: string, filter: SearchFilter = {}): Filter | undefined {
-  const must: Condition[] = [matchValue('tenant', checkString(tenant, 'tenant')), matchValue('collection', checkString(collection, 'collection'))];
+  const must: Condition[] = [
+    matchValue('tenant', checkString(tenant, 'tenant')),
+    matchValue('collection', checkString(collection, 'collection')),
+  ];
   if (filter.documentIds !== undefined) {
     if (filter.documentIds.length === 0) return undefined;
     must.push({ key: 'documentId', match: { any: unique(filter.documentIds.map((id) => checkString(id, 'documentIds entry'))) } });
@@ -78,7 +81,8 @@ export function sortByIndex(chunks: StoredChunk[]): StoredChunk[] {
 }
 
 export function toStoredChunk(payload: Record<string, unknown> | null | undefined): StoredChunk {
-  if (!payload) throw new AppError('vector_store_error', 'Qdrant returned a point without payload', { dependency: 'qdrant' }, { retryable: false });
+  if (!payload)
+    throw new AppError('vector_store_error', 'Qdrant returned a point without payload', { dependency: 'qdrant' }, { retryable: false });
   return {
     id: payload.chunkId as string,
     tenant: payload.tenant as string,

@@ -67,8 +67,10 @@ const PAYLOAD_INDEXES: Array<{ field_name: string; field_schema: Schemas['Payloa
  * The client ships CommonJS (`require` condition) but its package is `"type": "module"`, so TypeScript (node16
  * resolution) types it as ESM. The types come from an import-mode type import; the runtime is the CommonJS build.
  */
- 
-const { QdrantClient } = require('@qdrant/js-client-rest') as typeof import('@qdrant/js-client-rest', { with: { 'resolution-mode': 'import' } });
+
+const { QdrantClient } = require('@qdrant/js-client-rest') as typeof import('@qdrant/js-client-rest', {
+  with: { 'resolution-mode': 'import' },
+});
 
 type Condition = Schemas['Condition'];
 type Filter = Schemas['Filter'];
@@ -99,8 +101,14 @@ export class QdrantVectorStore implements VectorStore {
     this.alias = base;
     this.physicalCollection = `${base}_v1`;
     this.upsertBatchSize = options.upsertBatchSize ?? DEFAULT_UPSERT_BATCH;
-    if (!Number.isInteger(this.upsertBatchSize) || this.upsertBatchSize <= 0) throw new Error('QdrantVectorStore: upsertBatchSize must be a positive integer');
-    this.client = new QdrantClient({ url: options.url, apiKey: options.apiKey, checkCompatibility: false, timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+    if (!Number.isInteger(this.upsertBatchSize) || this.upsertBatchSize <= 0)
+      throw new Error('QdrantVectorStore: upsertBatchSize must be a positive integer');
+    this.client = new QdrantClient({
+      url: options.url,
+      apiKey: options.apiKey,
+      checkCompatibility: false,
+      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    });
   }
 
   /**
@@ -171,14 +179,18 @@ export class QdrantVectorStore implements VectorStore {
    * every write and delete, must scroll the points a filtered delete removes and can drift after a crash).
    */
   private async tenantIdf(tenant: string, terms: SparseVector): Promise<SparseVector> {
-    const count = (must: Condition[]) => this.call('count', () => this.client.count(this.alias, { filter: { must }, exact: true })).then((r) => r.count);
+    const count = (must: Condition[]) =>
+      this.call('count', () => this.client.count(this.alias, { filter: { must }, exact: true })).then((r) => r.count);
     const own = matchValue('tenant', tenant);
     const [total, ...df] = await Promise.all([count([own]), ...terms.indices.map((term) => count([own, matchValue('terms', term)]))]);
     return { indices: terms.indices, values: df.map((n) => termIdf(total, n)) };
   }
 
   async deleteDocument(tenant: string, documentId: string, opts: { onlyVersion?: number; exceptVersion?: number } = {}): Promise<void> {
-    const must: Condition[] = [matchValue('tenant', checkString(tenant, 'tenant')), matchValue('documentId', checkString(documentId, 'documentId'))];
+    const must: Condition[] = [
+      matchValue('tenant', checkString(tenant, 'tenant')),
+      matchValue('documentId', checkString(documentId, 'documentId')),
+    ];
     const mustNot: Condition[] = [];
     if (opts.onlyVersion !== undefined) must.push(matchValue('documentVersion', checkInt32(opts.onlyVersion, 'onlyVersion')));
     if (opts.exceptVersion !== undefined) mustNot.push(matchValue('documentVersion', checkInt32(opts.exceptVersion, 'exceptVersion')));
@@ -186,7 +198,9 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   async deleteCollection(tenant: string, collection: string): Promise<void> {
-    await this.deleteWhere({ must: [matchValue('tenant', checkString(tenant, 'tenant')), matchValue('collection', checkString(collection, 'collection'))] });
+    await this.deleteWhere({
+      must: [matchValue('tenant', checkString(tenant, 'tenant')), matchValue('collection', checkString(collection, 'collection'))],
+    });
   }
 
   private async deleteWhere(filter: Filter): Promise<void> {
@@ -240,7 +254,12 @@ export class QdrantVectorStore implements VectorStore {
   async ping(): Promise<void> {
     const { exists } = await this.call('collectionExists', () => this.client.collectionExists(this.alias));
     if (!exists) {
-      throw new AppError('vector_store_error', `Qdrant collection alias ${this.alias} does not exist`, { dependency: 'qdrant', collection: this.alias }, { retryable: false });
+      throw new AppError(
+        'vector_store_error',
+        `Qdrant collection alias ${this.alias} does not exist`,
+        { dependency: 'qdrant', collection: this.alias },
+        { retryable: false },
+      );
     }
   }
 
@@ -255,7 +274,9 @@ export class QdrantVectorStore implements VectorStore {
     const target = (await this.aliasTarget()) ?? this.physicalCollection;
     if (await this.collectionExists(target)) await this.call('deleteCollection', () => this.client.deleteCollection(target));
     if ((await this.aliasTarget()) !== undefined) {
-      await this.call('deleteAlias', () => this.client.updateCollectionAliases({ actions: [{ delete_alias: { alias_name: this.alias } }] }));
+      await this.call('deleteAlias', () =>
+        this.client.updateCollectionAliases({ actions: [{ delete_alias: { alias_name: this.alias } }] }),
+      );
     }
   }
 
@@ -305,7 +326,11 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   private async createCollection(name: string): Promise<void> {
-    const recorded: RecordedEmbedding = { embeddingModel: this.options.embeddingModel, dimensions: this.options.dimensions, layout: QDRANT_LAYOUT_VERSION };
+    const recorded: RecordedEmbedding = {
+      embeddingModel: this.options.embeddingModel,
+      dimensions: this.options.dimensions,
+      layout: QDRANT_LAYOUT_VERSION,
+    };
     const body: Schemas['CreateCollection'] = {
       vectors: { [DENSE_VECTOR]: { size: this.options.dimensions, distance: 'Cosine' } },
       // No `idf` modifier: Qdrant's would count every tenant's points (see tenantIdf).
@@ -315,7 +340,10 @@ export class QdrantVectorStore implements VectorStore {
     try {
       // The high-level createCollection drops `metadata` (client 1.18), so call the generated API directly.
       await this.client.api().createCollection({ collection_name: name, ...body });
-      this.options.logger?.info({ collection: name, dimensions: this.options.dimensions, embeddingModel: this.options.embeddingModel }, 'qdrant collection created');
+      this.options.logger?.info(
+        { collection: name, dimensions: this.options.dimensions, embeddingModel: this.options.embeddingModel },
+        'qdrant collection created',
+      );
     } catch (err) {
       // 409 (or 400 "already exists" from older servers) when another process won the race: fine if it exists now.
       if (!(await this.collectionExists(name))) throw mapQdrantError(err, 'createCollection', this.options.logger);
@@ -346,7 +374,8 @@ export class QdrantVectorStore implements VectorStore {
     const problems: string[] = [];
     // The vector config itself: a collection without our named vectors (or of another size) is never written to.
     if (dense?.size !== this.options.dimensions || dense?.distance !== 'Cosine') problems.push('dense vector config');
-    if (sparse === undefined || (sparse.modifier !== undefined && sparse.modifier !== null && sparse.modifier !== 'none')) problems.push('sparse vector config');
+    if (sparse === undefined || (sparse.modifier !== undefined && sparse.modifier !== null && sparse.modifier !== 'none'))
+      problems.push('sparse vector config');
     if (metadata === undefined || metadata === null) {
       // Collection metadata exists since Qdrant 1.16; a server that does not report it cannot tell us the model, so
       // only the vector config above is checked. Warn: a model change of the same size would go unnoticed.
@@ -361,7 +390,9 @@ export class QdrantVectorStore implements VectorStore {
     }
     if (problems.length === 0) return;
     const configured = { embeddingModel: this.options.embeddingModel, dimensions: this.options.dimensions, layout: QDRANT_LAYOUT_VERSION };
-    throw new AppError('embedding_mismatch', `Qdrant collection ${name} holds ${String(recorded.dimensions ?? dense?.size ?? '?')}-dimension vectors from model ` +
+    throw new AppError(
+      'embedding_mismatch',
+      `Qdrant collection ${name} holds ${String(recorded.dimensions ?? dense?.size ?? '?')}-dimension vectors from model ` +
         `${JSON.stringify(recorded.embeddingModel ?? '?')} (layout ${String(recorded.layout ?? '?')}), but this service is configured for ` +
         `${configured.dimensions} dimensions from ${JSON.stringify(configured.embeddingModel)} (layout ${configured.layout}); ` +
         `mismatch in: ${problems.join(', ')}. Use another collection base, or re-index into a new collection and switch the alias.`,

@@ -86,7 +86,9 @@ export class TenantPartitionedStore implements VectorStore {
     if (chunks.length === 0) return Promise.resolve();
     const byTenant = new Map<string, ChunkRecord[]>();
     for (const chunk of chunks) byTenant.set(chunk.tenant, [...(byTenant.get(chunk.tenant) ?? []), chunk]);
-    return Promise.all([...byTenant].map(([tenant, own]) => this.on(tenant, true, (store) => store.upsert(own), undefined))).then(() => undefined);
+    return Promise.all([...byTenant].map(([tenant, own]) => this.on(tenant, true, (store) => store.upsert(own), undefined))).then(
+      () => undefined,
+    );
   }
 
   search(req: VectorSearchRequest): Promise<ScoredChunk[]> {
@@ -130,7 +132,11 @@ export class TenantPartitionedStore implements VectorStore {
     });
     this.partitions.clear();
     const legacy = this.mode ? (await this.mode.catch(() => ({ legacy: undefined }))).legacy : undefined;
-    const results = await Promise.allSettled([...stores.map((s) => s.close()), ...this.closing.values(), ...(legacy ? [legacy.close()] : [])]);
+    const results = await Promise.allSettled([
+      ...stores.map((s) => s.close()),
+      ...this.closing.values(),
+      ...(legacy ? [legacy.close()] : []),
+    ]);
     const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
     if (errors.length > 0) throw new AggregateError(errors, `TenantPartitionedStore ${this.options.name}: close failed`);
   }

@@ -2,16 +2,7 @@
  * In-memory Qdrant semantics: collections, aliases, payload indexes, points, filters, Query API scoring.
  * Every public method takes already schema-validated request bodies and throws HttpError the way Qdrant answers.
  */
-import {
-  andFilters,
-  checkFilter,
-  compareIds,
-  getValues,
-  idKey,
-  normalizeId,
-  type Payload,
-  type PointId,
-} from './filter';
+import { andFilters, checkFilter, compareIds, getValues, idKey, normalizeId, type Payload, type PointId } from './filter';
 
 export class HttpError extends Error {
   constructor(
@@ -366,7 +357,8 @@ export class QdrantEngine {
     for (const [vname, v] of Object.entries(named)) {
       const dense = col.dense[vname];
       const sparse = col.sparse[vname];
-      if (typeof v === 'object' && v !== null && !Array.isArray(v) && isInferenceInput(v)) throw unsupported('inference inputs (document/image/object)');
+      if (typeof v === 'object' && v !== null && !Array.isArray(v) && isInferenceInput(v))
+        throw unsupported('inference inputs (document/image/object)');
       if (dense) {
         if (!isNumberArray(v)) throw new HttpError(400, `Wrong input: Conversion between sparse and regular vectors failed`);
         if (v.length !== dense.size) {
@@ -507,7 +499,13 @@ export class QdrantEngine {
     return out;
   }
 
-  private record(col: Collection, p: StoredPoint, withPayload: unknown, payloadDefault: boolean, withVector: unknown): Record<string, unknown> {
+  private record(
+    col: Collection,
+    p: StoredPoint,
+    withPayload: unknown,
+    payloadDefault: boolean,
+    withVector: unknown,
+  ): Record<string, unknown> {
     const rec: Record<string, unknown> = { id: p.id };
     const payload = selectPayload(p.payload, withPayload, payloadDefault);
     rec.payload = payload ?? null;
@@ -547,13 +545,20 @@ export class QdrantEngine {
       const spec = typeof orderBy === 'string' ? { key: orderBy } : orderBy;
       const index = col.payloadSchema[spec.key];
       if (!index || !['integer', 'float', 'datetime'].includes(index.data_type)) {
-        throw new HttpError(400, `Bad request: No range index for \`order_by\` key: \`${spec.key}\`. Please create one to use \`order_by\`. Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see which payload schemas support Range conditions`);
+        throw new HttpError(
+          400,
+          `Bad request: No range index for \`order_by\` key: \`${spec.key}\`. Please create one to use \`order_by\`. Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see which payload schemas support Range conditions`,
+        );
       }
       if (body.offset !== undefined && body.offset !== null) {
-        throw new HttpError(400, 'Bad request: Cannot use an `offset` when using `order_by`. The alternative for paging is to use `order_by.start_from` and a filter to exclude the IDs that you\'ve already seen for the `order_by.start_from` value');
+        throw new HttpError(
+          400,
+          "Bad request: Cannot use an `offset` when using `order_by`. The alternative for paging is to use `order_by.start_from` and a filter to exclude the IDs that you've already seen for the `order_by.start_from` value",
+        );
       }
       const desc = spec.direction === 'desc';
-      const toNum = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? Date.parse(v) : undefined);
+      const toNum = (v: unknown): number | undefined =>
+        typeof v === 'number' ? v : typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? Date.parse(v) : undefined;
       const entries: Array<{ p: StoredPoint; v: number }> = [];
       for (const p of matching) {
         for (const v of getValues(p.payload, spec.key).flat()) {
@@ -604,7 +609,12 @@ export class QdrantEngine {
 
   private runQuery(col: Collection, req: Body, parentFilter: Filter, take: number): Scored[] {
     const filter = andFilters(parentFilter, req.filter as Filter);
-    const prefetch = req.prefetch === undefined || req.prefetch === null ? [] : Array.isArray(req.prefetch) ? (req.prefetch as Body[]) : [req.prefetch as Body];
+    const prefetch =
+      req.prefetch === undefined || req.prefetch === null
+        ? []
+        : Array.isArray(req.prefetch)
+          ? (req.prefetch as Body[])
+          : [req.prefetch as Body];
     const query = req.query as unknown;
     const threshold = req.score_threshold as number | null | undefined;
     const using = (req.using as string | null | undefined) ?? '';
@@ -616,7 +626,7 @@ export class QdrantEngine {
       if (fusion) {
         results = fusion.kind === 'rrf' ? this.rrf(lists, fusion.k, fusion.weights) : this.dbsf(lists);
       } else if (query === undefined || query === null) {
-        throw new HttpError(400, 'Bad request: A query is needed to merge the prefetches. Can\'t have prefetches without defining a query.');
+        throw new HttpError(400, "Bad request: A query is needed to merge the prefetches. Can't have prefetches without defining a query.");
       } else {
         const seen = new Map<string, StoredPoint>();
         for (const list of lists) for (const s of list) seen.set(idKey(s.point.id), s.point);
@@ -653,7 +663,10 @@ export class QdrantEngine {
   /** Qdrant: each list contributes 1 / ((position + 1) / weight + k - 1), position 0-based; sum; sort desc. */
   private rrf(lists: Scored[][], k: number, weights?: number[]): Scored[] {
     if (weights && weights.length !== lists.length) {
-      throw new HttpError(400, `Wrong input: Number of weights in RRF should match number of pre-fetches: got ${weights.length}, expected ${lists.length}`);
+      throw new HttpError(
+        400,
+        `Wrong input: Number of weights in RRF should match number of pre-fetches: got ${weights.length}, expected ${lists.length}`,
+      );
     }
     const acc = new Map<string, Scored>();
     lists.forEach((list, li) => {

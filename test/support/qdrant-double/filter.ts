@@ -16,7 +16,9 @@ export interface FilterablePoint {
 /** Qdrant prints UUIDs lowercase and hyphenated whatever the input looked like. */
 export function normalizeId(id: unknown): PointId {
   if (typeof id === 'number') return id;
-  const s = String(id).toLowerCase().replace(/^urn:uuid:/, '');
+  const s = String(id)
+    .toLowerCase()
+    .replace(/^urn:uuid:/, '');
   const hex = s.replace(/-/g, '');
   if (/^[0-9a-f]{32}$/.test(hex)) {
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
@@ -119,7 +121,13 @@ function checkMatch(match: Record<string, unknown>, value: unknown): boolean {
   if ('text' in match) return typeof value === 'string' && value.includes(String(match.text));
   if ('phrase' in match) return typeof value === 'string' && value.includes(String(match.phrase));
   if ('text_any' in match) {
-    return typeof value === 'string' && String(match.text_any).split(/\s+/).filter(Boolean).some((w) => value.includes(w));
+    return (
+      typeof value === 'string' &&
+      String(match.text_any)
+        .split(/\s+/)
+        .filter(Boolean)
+        .some((w) => value.includes(w))
+    );
   }
   if ('prefix' in match) return typeof value === 'string' && value.startsWith(String(match.prefix));
   return false;

@@ -109,7 +109,14 @@ const SCHEMA_ID = 'qdrant-openapi.json';
 function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
   if (!errors) return [];
   // anyOf produces one error per branch; keep them all but deduplicate.
-  return [...new Set(errors.map((e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'}${e.params && Object.keys(e.params).length ? ' ' + JSON.stringify(e.params) : ''}`))];
+  return [
+    ...new Set(
+      errors.map(
+        (e) =>
+          `${e.instancePath || '/'} ${e.message ?? 'invalid'}${e.params && Object.keys(e.params).length ? ' ' + JSON.stringify(e.params) : ''}`,
+      ),
+    ),
+  ];
 }
 
 export class OpenApiRoutes {
@@ -155,9 +162,9 @@ export class OpenApiRoutes {
           queryValidators: {},
           queryTypes: {},
         };
-        const body = (((op.requestBody as JsonObject | undefined)?.content as JsonObject | undefined)?.['application/json'] as
-          | JsonObject
-          | undefined)?.schema;
+        const body = (
+          ((op.requestBody as JsonObject | undefined)?.content as JsonObject | undefined)?.['application/json'] as JsonObject | undefined
+        )?.schema;
         if (body !== undefined) info.bodyValidator = bodyAjv.compile(fixRef(convertSchema(body)) as object);
         for (const p of (op.parameters as JsonObject[] | undefined) ?? []) {
           if (p.in !== 'query' || !isObject(p.schema)) continue;
