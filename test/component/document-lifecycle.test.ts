@@ -1,5 +1,4 @@
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
-import { generatedText } from '../support/fixtures';
 import { ingestJobId } from '../../src/queues/ingest-queue';
 import { waitFor } from '../support/wait-for';
 import { PREVIOUS_VERSION_GRACE_MS } from '../../src/search/served-versions';
@@ -68,21 +67,6 @@ describe('When a document is deleted', () => {
     expect(res.body.results.find((r: { documentId: string }) => r.documentId === created.body.id)).toBeUndefined();
     expect((await req('GET', `/documents/${created.body.id}`, undefined, A)).status).toBe(404);
     expect(await server.services.vectors.count('tenant-a', { documentId: created.body.id })).toBe(0);
-  });
-
-  it('while its job runs, then no chunks are left behind afterwards', async () => {
-    const created = await req('POST', '/documents', { text: generatedText(7, 60_000), title: 'Long' }, A);
-    const id = created.body.id;
-    await waitFor('the job to be under way', async () => {
-      const doc = (await req('GET', `/documents/${id}`, undefined, A)).body;
-      if (doc.status === 'ready') throw new Error('finished before it could be deleted mid-run: make it longer');
-      return doc.status === 'processing' && doc.progress.done > 0 ? true : undefined;
-    });
-    expect((await req('DELETE', `/documents/${id}`, undefined, A)).status).toBe(204);
-    const res = await req('POST', '/search', { query: 'river mountain ledger quartz', mode: 'keyword', k: 50 }, A);
-    expect(res.body.results.filter((r: { documentId: string }) => r.documentId === id)).toEqual([]);
-    expect(await waitForJobToSettle(id, 1)).not.toBe('failed');
-    expect(await server.services.vectors.count('tenant-a', { documentId: id })).toBe(0);
   });
 });
 

@@ -5,10 +5,13 @@ import { registerWorkers, type RunningWorkers } from '../../workers/register-wor
 import { createWorkerRedis } from '../../src/services';
 import { ingestJobId } from '../../src/queues/ingest-queue';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
+import { interceptUpserts } from '../support/intercepted-store';
+import { generatedText } from '../support/fixtures';
+import { waitFor } from '../support/wait-for';
 
 /**
  * Retry policy through the real queue: the API enqueues, a real BullMQ worker runs the real pipeline, and only the
- * vector store is wrapped to fail the way a store that is briefly down fails.
+ * vector store is wrapped to fail the way a store that is briefly down fails (or to hold a job at its upserts).
  */
 let server: TestServer;
 let workers: RunningWorkers | undefined;
@@ -16,26 +19,24 @@ let failuresLeft = 0;
 const briefOutage = () => new AppError('dependency_unavailable', 'vector store briefly unavailable', undefined, { retryable: true });
 let failure: () => Error = briefOutage;
 
-function flakyStore(inner: VectorStore): VectorStore {
-  return new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'upsert') {
-        return async (...args: Parameters<VectorStore['upsert']>) => {
-          if (failuresLeft > 0) {
-            failuresLeft--;
-            throw failure();
-          }
-          return target.upsert(...args);
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
+/** When set, the upsert after `passed` more have gone through waits for `until` (after telling `held`). */
+let hold: { passed: number; until: Promise<void>; held: () => void } | undefined;
+
+/** Fails the next `failuresLeft` upserts with `failure()`; holds one while `hold` is set. */
+const flakyStore = (inner: VectorStore) =>
+  interceptUpserts(inner, async () => {
+    if (hold && hold.passed-- <= 0) {
+      hold.held();
+      await hold.until;
+    }
+    if (failuresLeft > 0) {
+      failuresLeft--;
+      throw failure();
+    }
   });
-}
 
 beforeAll(async () => {
-  server = await startTestServer({ RUN_WORKERS: 'off', JOB_ATTEMPTS: '3', JOB_BACKOFF_MS: '50' });
+  server = await startTestServer({ RUN_WORKERS: 'off', JOB_ATTEMPTS: '3', JOB_BACKOFF_MS: '50', EMBED_BATCH_SIZE: '8' });
   const { services } = server;
   workers = registerWorkers({
     connection: createWorkerRedis(services.config),
@@ -109,5 +110,37 @@ describe('When a job fails with an error that has no code of ours', () => {
     expect((await waitForDocument(server, created.body.id)).status).toBe('ready');
     const job = await server.services.producer.queue.getJob(ingestJobId(created.body.id, 1));
     expect(job?.attemptsMade).toBe(3);
+  });
+});
+
+describe('When a document is deleted while its job runs', () => {
+  it('then no chunks are left behind once the job ends, and the job does not fail', async () => {
+    let release!: () => void;
+    const until = new Promise<void>((r) => (release = r));
+    const reached = new Promise<void>((held) => (hold = { passed: 1, until, held }));
+    try {
+      const created = await server.request('POST', '/documents', { text: generatedText(7, 40_000), title: 'Long' });
+      const id = created.body.id;
+      // Held at its second upsert: its first batch of chunks is stored.
+      await reached;
+      expect((await server.request('GET', `/documents/${id}`)).body.status).toBe('processing');
+      expect(await server.services.vectors.count('default', { documentId: id })).toBeGreaterThan(0);
+      expect((await server.request('DELETE', `/documents/${id}`)).status).toBe(204);
+      hold = undefined;
+      release();
+      const job = await server.services.producer.queue.getJob(ingestJobId(id, 1));
+      const state = await waitFor('the job to settle', async () => {
+        const s = await job?.getState();
+        return s === 'completed' || s === 'failed' ? s : undefined;
+      });
+      expect(state).toBe('completed');
+      expect(job && (await server.services.producer.queue.getJob(job.id!))?.returnvalue).toEqual({ outcome: 'skipped', reason: 'deleted' });
+      expect(await server.services.vectors.count('default', { documentId: id })).toBe(0);
+      const res = await server.request('POST', '/search', { query: 'river mountain ledger quartz', mode: 'keyword', k: 50 });
+      expect(res.body.results.filter((r: { documentId: string }) => r.documentId === id)).toEqual([]);
+    } finally {
+      hold = undefined;
+      release();
+    }
   });
 });
