@@ -298,7 +298,9 @@ describe('When a reindex is cancelled', () => {
       expect(indexNamed(await physicalIndexes(), jobId)).toBe(false);
     }
     expect((await searchIds('cancel', 'topaz3 survey'))[0]).toBe(ids[3]);
-    expect((await req('DELETE', `/reindex/${jobId}`)).status).toBe(409);
+    const again = await req('DELETE', `/reindex/${jobId}`);
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatchObject({ code: 'reindex_finished', details: { jobId, status: cancelled.body.status } });
     const next = await req('POST', '/reindex', { collection: 'cancel' });
     expect(next.status).toBe(202);
     expect((await waitForReindex(next.body.jobId)).status).toBe('completed');

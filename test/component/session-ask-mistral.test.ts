@@ -108,4 +108,18 @@ describe('When a session asks a Mistral model', () => {
     expect(text).not.toMatch(/event: done/);
     expect((await server.request('GET', `/sessions/${id}`)).status).toBe(404);
   });
+
+  it('then a session deleted while its answer is being made answers 409 session_deleted and stays deleted', async () => {
+    const id = newId();
+    await server.request('POST', `/sessions/${id}/messages`, { messages: [{ role: 'user', content: 'We were talking about glaciers.' }] });
+    const isOurs = (r: RecordedRequest) => r.path === '/v1/chat/completions' && JSON.stringify(r.body.messages).includes('moraines');
+    upstream.script([{ delayMs: 1500, for: isOurs }]);
+    const asking = server.request('POST', `/sessions/${id}/ask`, { question: 'And what are moraines?', k: 0 });
+    await waitFor('the chat call', () => chatRequests().find(isOurs));
+    expect((await server.request('DELETE', `/sessions/${id}`)).status).toBe(204);
+    const answer = await asking;
+    expect(answer.status).toBe(409);
+    expect(answer.body.error.code).toBe('session_deleted');
+    expect((await server.request('GET', `/sessions/${id}`)).status).toBe(404);
+  });
 });
