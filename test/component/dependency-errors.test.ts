@@ -4,10 +4,16 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { mapLanceDbError } from '../../src/stores/vector/lancedb-errors';
 import { QdrantVectorStore } from '../../src/stores/vector/qdrant-store';
+import { mapQdrantError } from '../../src/stores/vector/qdrant-errors';
 import { startQdrantDouble } from '../support/qdrant-double';
 import { startRedis, type ThrowawayRedis } from '../support/redis-server';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
 import { CONTRACT_DIMENSIONS, makeChunk, uniqueTenant } from '../support/vector-store-contract';
+
+// The client's CommonJS build, typed from its ESM types (as src/stores/vector/qdrant-store.ts loads it).
+const { QdrantClient } = require('@qdrant/js-client-rest') as typeof import('@qdrant/js-client-rest', {
+  with: { 'resolution-mode': 'import' },
+});
 
 /**
  * Failures of the dependencies answer clear catalogue codes, never a bare 500 internal_error: Redis out of memory,
@@ -73,6 +79,19 @@ describe('When Qdrant refuses a request (the strict double)', () => {
     );
     expect(err).toMatchObject({ code: 'dependency_unavailable', status: 503, retryable: false });
     expect((err as Error).message).toMatch(/QDRANT_API_KEY/);
+  });
+
+  it('Then a change another process made first (409) is conflict, retryable', async () => {
+    // The real client against the double: the second create of a collection answers 409, as Qdrant does.
+    const client = new QdrantClient({ url: double.url, apiKey: 'the-right-qdrant-key', checkCompatibility: false });
+    const name = `ragmem_test_${randomUUID().replaceAll('-', '').slice(0, 8)}`;
+    const create = () => client.createCollection(name, { vectors: { size: CONTRACT_DIMENSIONS, distance: 'Cosine' } });
+    await create();
+    const err = await create().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(mapQdrantError(err, 'create collection')).toMatchObject({ code: 'conflict', status: 409, retryable: true });
   });
 
   it('Then a collection dropped behind the service (404) is vector_store_error saying so', async () => {
