@@ -1,4 +1,5 @@
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
+import { VOCABULARY } from '../support/fixtures';
 
 /**
  * Small chunks, so that one short document yields several chunks and consecutive chunks overlap word by word
@@ -25,25 +26,6 @@ async function addDocument(title: string, text: string): Promise<string> {
   expect(doc.status).toBe('ready');
   return res.body.id;
 }
-
-const VOCABULARY = [
-  'river',
-  'mountain',
-  'ledger',
-  'quartz',
-  'harbor',
-  'lantern',
-  'orchard',
-  'signal',
-  'meadow',
-  'copper',
-  'falcon',
-  'glacier',
-  'archive',
-  'compass',
-  'timber',
-  'beacon',
-];
 
 /** Unrelated words, different per seed, on one line (fixtures' generatedText repeats one word for small seeds). */
 function filler(seed: number, words: number): string {
