@@ -7,7 +7,7 @@ import { generatedText } from '../support/fixtures';
 import { startTestServer } from '../support/test-server';
 import { exitOf, spawnEntry, spawnWorker, SLOW_PROCESS_TEST_MS } from '../support/spawn-entry';
 import { startServiceOnMistral } from '../support/mistral-service';
-import { DOUBLE_API_KEY } from '../support/mistral-double';
+import { DOUBLE_API_KEY, startMistralDouble } from '../support/mistral-double';
 import { waitFor } from '../support/wait-for';
 import { waitForDocument } from '../support/test-server';
 
@@ -18,7 +18,11 @@ describe('When the service gets SIGTERM while a document is being ingested', () 
       const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-shutdown-'));
       const prefix = `t${randomBytes(5).toString('hex')}`;
       const port = await freePort();
-      const env = { REDIS_URL: process.env.REDIS_URL!, REDIS_PREFIX: prefix, DATA_DIR: dataDir };
+      // Embeddings through a Mistral double answering each batch after 50 ms: the job takes a second or more on any
+      // machine, so SIGTERM lands while it runs.
+      const upstream = await startMistralDouble({ dimensions: 1024, embedDelayMs: 50 });
+      const mistral = { MISTRAL_API_KEY: DOUBLE_API_KEY, MISTRAL_SERVER_URL: upstream.url };
+      const env = { REDIS_URL: process.env.REDIS_URL!, REDIS_PREFIX: prefix, DATA_DIR: dataDir, ...mistral };
       const child = spawnEntry('src/server.ts', {
         LOG_LEVEL: 'warn',
         PORT: String(port),
@@ -59,7 +63,7 @@ describe('When the service gets SIGTERM while a document is being ingested', () 
         await expect(fetch(`${base}/healthz`)).rejects.toThrow();
 
         // A fresh process on the same Redis and data dir finds the job finished, not abandoned.
-        const after = await startTestServer({ REDIS_PREFIX: prefix, DATA_DIR: dataDir, RUN_WORKERS: 'off' });
+        const after = await startTestServer({ REDIS_PREFIX: prefix, DATA_DIR: dataDir, RUN_WORKERS: 'off', ...mistral });
         try {
           const doc = await after.request('GET', `/documents/${created.id}`);
           expect(doc.body).toMatchObject({ status: 'ready', progress: { stage: 'done' } });
@@ -70,6 +74,7 @@ describe('When the service gets SIGTERM while a document is being ingested', () 
         }
       } finally {
         if (child.exitCode === null) child.kill('SIGKILL');
+        await upstream.close();
         await fs.rm(dataDir, { recursive: true, force: true });
       }
       // The API and the worker process it forks both start from TypeScript: on a busy CI machine that alone can take a minute.

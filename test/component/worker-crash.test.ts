@@ -1,17 +1,35 @@
 import { waitForDocument } from '../support/test-server';
 import { waitFor } from '../support/wait-for';
+import { DOUBLE_API_KEY, startMistralDouble, type MistralDouble } from '../support/mistral-double';
 import { generatedText } from '../support/fixtures';
 import { Chunker } from '../../src/core/chunker';
 import { parseSource } from '../../src/ingest/parsers';
 import { apiWithWorkerProcesses, exitOf, SLOW_PROCESS_TEST_MS } from '../support/spawn-entry';
 
-/** The API runs without workers; workers run as their own processes, as in production (`npm run worker`). */
-const api = apiWithWorkerProcesses({
-  WORKER_CONCURRENCY: '1',
-  EMBED_BATCH_SIZE: '4',
-  JOB_BACKOFF_MS: '200',
+/**
+ * The API runs without workers; workers run as their own processes, as in production (`npm run worker`). Both embed
+ * with Mistral's wire format against a local double that answers each batch after 50 ms, so a large document takes
+ * seconds on any machine and the kill lands in its middle.
+ */
+let upstream: MistralDouble;
+beforeAll(async () => {
+  upstream = await startMistralDouble({ dimensions: 1024, embedDelayMs: 50 });
 });
-const { startWorker, killWorkers } = api;
+afterAll(async () => {
+  await upstream?.close();
+});
+const mistral = () => ({ MISTRAL_API_KEY: DOUBLE_API_KEY, MISTRAL_SERVER_URL: upstream.url });
+const api = apiWithWorkerProcesses(
+  {
+    WORKER_CONCURRENCY: '1',
+    EMBED_BATCH_SIZE: '4',
+    JOB_BACKOFF_MS: '200',
+  },
+  '2000',
+  mistral,
+);
+const startWorker = (env: Record<string, string> = {}) => api.startWorker({ ...mistral(), ...env });
+const { killWorkers } = api;
 
 /** Waits until the document's job has embedded `batches` batches (it must not finish first: the kill comes then). */
 const underWay = (id: string, batches: number) =>
@@ -49,6 +67,8 @@ describe('When a worker is killed (SIGKILL) in the middle of a large document', 
         await parseSource(Buffer.from(text, 'utf8'), 'text'),
       ).length;
       expect(doc.chunkCount).toBe(expected);
+      // Embedded through the (slowed) double, as the kill's timing relies on.
+      expect(upstream.requests.filter((r) => r.path === '/v1/embeddings').length).toBeGreaterThan(expected / 4);
       expect(partial).toBeLessThan(expected);
       expect(await api.server.services.vectors.count('default', { documentId: id })).toBe(expected);
       const seen = new Set<number>();

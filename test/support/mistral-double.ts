@@ -40,6 +40,11 @@ export interface MistralDoubleOptions {
   dimensions?: number;
   /** Echoed stream: the answer is split into this many delta chunks at most. */
   streamChunks?: number;
+  /**
+   * Every embeddings request answers after this long: a job then takes a known minimum time whatever the machine's
+   * speed, so a test can act in its middle (kill its worker, stop the service) without racing it.
+   */
+  embedDelayMs?: number;
 }
 
 export const DOUBLE_API_KEY = 'test-mistral-key';
@@ -106,6 +111,10 @@ export async function startMistralDouble(opts: MistralDoubleOptions = {}): Promi
       return sendJson(res, behaviour.status, errBody, headers);
     }
     const broken = !!behaviour && 'brokenStream' in behaviour;
+    if (opts.embedDelayMs && req.url === '/v1/embeddings') {
+      await sleep(opts.embedDelayMs, res);
+      if (res.destroyed) return;
+    }
 
     if (req.method === 'POST' && req.url === '/v1/chat/completions') return chat(body, res, broken);
     if (req.method === 'POST' && req.url === '/v1/embeddings') return embeddings(body, res, broken);
