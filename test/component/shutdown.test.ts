@@ -52,7 +52,7 @@ describe('When the service gets SIGTERM while a document is being ingested', () 
           'the job to start',
           async () => {
             const doc = (await fetch(`${base}/documents/${created.id}`).then((r) => r.json())) as { status: string };
-            if (doc.status === 'ready') throw new Error('finished before SIGTERM: make it longer');
+            if (doc.status === 'ready') throw new Error('finished before SIGTERM, despite the embed delay');
             return doc.status === 'processing' ? true : undefined;
           },
           30_000,

@@ -37,7 +37,7 @@ const underWay = (id: string, batches: number) =>
     `the worker to be ${batches} batches into ${id}`,
     async () => {
       const doc = (await api.server.request('GET', `/documents/${id}`)).body;
-      if (doc.status === 'ready') throw new Error('finished before the kill: make the document longer');
+      if (doc.status === 'ready') throw new Error('finished before the kill, despite the embed delay');
       return doc.status === 'processing' && doc.progress.done >= batches ? true : undefined;
     },
     60_000,
