@@ -96,7 +96,11 @@ async function runAll() {
       env,
       models: arg('load-models', 'all'),
       scifactEndToEnd: process.argv.includes('--load-scifact'),
-      phases: process.argv.includes('--load-phases') ? arg('load-phases', '').split(',') : undefined,
+      phases: process.argv.includes('--load-phases')
+        ? arg('load-phases', '')
+            .split(',')
+            .filter((p) => p !== '' && p !== 'none')
+        : undefined,
       cpuProfDir: process.argv.includes('--cpu-prof') ? arg('cpu-prof', '') : undefined,
     });
     const envNote = Object.keys(env).length ? ` with ${arg('load-env', '')}` : '';

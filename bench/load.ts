@@ -206,6 +206,7 @@ async function turnCheck(base: string, result: LoadResult, sessions: string[]): 
   return { lost, extra };
 }
 
+const cpuMsPerRequest = (cpuPercent: number, perSecond: number) => (perSecond > 0 ? ((cpuPercent / 100) * 1000) / perSecond : 0).toFixed(1);
 const ms = (x: number | null | undefined) => (x !== null && x !== undefined && Number.isFinite(x) ? x.toFixed(0) : '-');
 const pcts = (r: { p50: number; p95: number; p99: number }) => `${ms(r.p50)} / ${ms(r.p95)} / ${ms(r.p99)}`;
 function errorCell(result: LoadResult): string {
@@ -304,6 +305,9 @@ export async function runLoadBench(opts: LoadBenchOptions): Promise<{ load: Row[
             'RSS MB API peak/end': `${rss.apiPeak} / ${rss.apiEnd}`,
             'RSS MB workers peak/end': `${rss.workersPeak} / ${rss.workersEnd}`,
             'CPU % API/workers/client': `${cpu.api.toFixed(0)} / ${cpu.workers.toFixed(0)} / ${result.clientCpuPercent.toFixed(0)}`,
+            // What one request costs the service (both processes, LanceDB's threads included): with the machine's cores
+            // full, asks/s cannot pass cores x 1000 / this.
+            'CPU ms per ask or search': cpuMsPerRequest(cpu.api + cpu.workers, result.ask.perSecond + result.search.perSecond),
           });
           stageRows.push({
             'process model': model.name,

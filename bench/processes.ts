@@ -1,13 +1,31 @@
-import type { ChildProcess } from 'node:child_process';
-import { exitOf, spawnEntry } from '../test/support/spawn-entry';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { ROOT, exitOf } from '../test/support/spawn-entry';
 
-/** Starts one of the service's own entry points as a child process, the way production runs it. */
+let built = false;
+/**
+ * Builds the service once per bench run (`npm run build`, as `npm start` does first), so the processes measured run the
+ * compiled JavaScript a user runs, not the sources through tsx's loader.
+ */
+function ensureBuilt(): void {
+  if (built) return;
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  built = true;
+}
+
+/** Starts one of the service's own entry points as a child process, the way production runs it: `node dist/...js`. */
 export function startProcess(
   entry: 'src/server.ts' | 'workers/index.ts',
   env: Record<string, string | undefined>,
   nodeArgs: string[] = [],
 ): ChildProcess {
-  return spawnEntry(entry, { LOG_LEVEL: 'warn', ...env }, ['ignore', 'ignore', 'inherit'], nodeArgs);
+  ensureBuilt();
+  const compiled = path.join(ROOT, 'dist', entry.replace(/\.ts$/, '.js'));
+  return spawn(process.execPath, [...nodeArgs, compiled], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { PATH: process.env.PATH, LANCEDB_LOG: 'error', LOG_LEVEL: 'warn', ...env },
+  });
 }
 
 export async function stopProcess(child: ChildProcess): Promise<void> {

@@ -19,6 +19,8 @@ export interface StoreRow extends Record<string, string | number> {
   queries: number;
   'p50 ms': number;
   'p95 ms': number;
+  /** CPU of the whole process per query (LanceDB's own threads included; for Qdrant, the in-process double's too). */
+  'CPU ms/query': number;
 }
 
 const pct = (xs: number[], p: number) => {
@@ -56,11 +58,13 @@ export async function runStoreBench(opts: { totalMB: number; queries: number }):
     for (const mode of ['hybrid', 'dense', 'keyword'] as SearchMode[]) {
       await store.search({ tenant: 'bench', collection: 'default', text: queryTexts[0], vector: queryVectors[0], mode, k: 8 }); // warm-up
       const times: number[] = [];
+      const cpuBefore = process.cpuUsage();
       for (let q = 0; q < queryTexts.length; q++) {
         const t0 = performance.now();
         await store.search({ tenant: 'bench', collection: 'default', text: queryTexts[q], vector: queryVectors[q], mode, k: 8 });
         times.push(performance.now() - t0);
       }
+      const cpu = process.cpuUsage(cpuBefore);
       rows.push({
         store: name,
         chunks: records.length,
@@ -69,6 +73,7 @@ export async function runStoreBench(opts: { totalMB: number; queries: number }):
         queries: times.length,
         'p50 ms': pct(times, 50),
         'p95 ms': pct(times, 95),
+        'CPU ms/query': (cpu.user + cpu.system) / 1000 / times.length,
       });
     }
     await store.close();
