@@ -51,7 +51,7 @@ export class Chunker {
   chunk(doc: ParsedDocument): TextChunk[] {
     const text = doc.text;
     if (!/\S/.test(text)) return [];
-    const run = new ChunkRun(text, this.tokenCounter.pieceCounts(text), this.chunkSize, this.chunkOverlap);
+    const run = new ChunkRun(text, this.tokenCounter, this.tokenCounter.pieceCounts(text), this.chunkSize, this.chunkOverlap);
     const spans: number[] = [];
     run.split(0, text.length, this.separatorsFor(doc.format), 0, spans);
 
@@ -59,17 +59,20 @@ export class Chunker {
     const headings = doc.format === 'markdown' || doc.format === 'html' ? new HeadingIndex(text) : undefined;
     const chunks: TextChunk[] = [];
     for (let k = 0; k < spans.length; k += 2) {
-      const start = spans[k];
-      const end = spans[k + 1];
-      chunks.push({
-        index: chunks.length,
-        text: text.slice(start, end),
-        tokenCount: run.counts.between(start, end),
-        start,
-        end,
-        pages: doc.pages ? pagesOverlapping(doc.pages, start, end) : [],
-        headingPath: headings ? headings.pathAt(start) : [],
-      });
+      // LangChain's merge can close a last chunk that lies inside the one before it (a few tokens of its overlap): it
+      // would add nothing.
+      if (chunks.length > 0 && spans[k + 1] <= chunks[chunks.length - 1].end) continue;
+      for (const [start, end, tokenCount] of run.within(spans[k], spans[k + 1], spans[k - 1] ?? 0, spans[k + 2] ?? Infinity)) {
+        chunks.push({
+          index: chunks.length,
+          text: text.slice(start, end),
+          tokenCount,
+          start,
+          end,
+          pages: doc.pages ? pagesOverlapping(doc.pages, start, end) : [],
+          headingPath: headings ? headings.pathAt(start) : [],
+        });
+      }
     }
     return chunks;
   }
@@ -85,6 +88,7 @@ class ChunkRun {
 
   constructor(
     private readonly text: string,
+    private readonly counter: TokenCounter,
     readonly counts: PieceCounts,
     private readonly chunkSize: number,
     private readonly chunkOverlap: number,
@@ -166,6 +170,67 @@ class ChunkRun {
       total += len;
     }
     out.push(...trimmed(this.text, starts[head], ends[lens.length - 1]));
+  }
+
+  /**
+   * The chunk text[a, b) with its exact token count, made to fit when it does not. LangChain's merge adds up the
+   * pieces' counts, but a chunk is stored trimmed: a piece starts with its separator (" affect", one token) and a chunk
+   * starting there loses the space ("affect", two tokens), so about 1% of chunks came out one to four tokens over
+   * chunkSize. Such a chunk first gives up words of its overlap with the previous chunk (`prevEnd`: the overlap is
+   * "at most chunkOverlap"); if that is not enough it ends at the last word that fits, and the words cut off are left
+   * to the next chunk when its overlap starts at or before them (`nextStart`), or else become a chunk of their own.
+   */
+  within(a: number, b: number, prevEnd: number, nextStart: number): Array<[number, number, number]> {
+    const out: Array<[number, number, number]> = [];
+    for (;;) {
+      const tokens = this.exact(a, b);
+      if (tokens <= this.chunkSize) {
+        out.push([a, b, tokens]);
+        return out;
+      }
+      const later = this.laterStartFitting(a, Math.min(prevEnd, b), b);
+      if (later !== undefined) {
+        out.push([later, b, this.exact(later, b)]);
+        return out;
+      }
+      const cut = trimmed(this.text, a, this.longestFitting(a, b));
+      const end = cut[1] ?? b;
+      out.push([a, end, this.exact(a, end)]);
+      const rest = trimmed(this.text, end, b);
+      if (rest.length === 0 || nextStart <= rest[0]) return out;
+      [a, b, prevEnd] = [rest[0], rest[1], end];
+    }
+  }
+
+  /** The earliest word start in (a, limit] from which text[start, b) fits chunkSize, if any. */
+  private laterStartFitting(a: number, limit: number, b: number): number | undefined {
+    for (let i = this.text.indexOf(' ', a + 1); i !== -1 && i < limit; i = this.text.indexOf(' ', i + 1)) {
+      const [start] = trimmed(this.text, i, b);
+      if (start !== undefined && start <= limit && this.exact(start, b) <= this.chunkSize) return start;
+    }
+    return undefined;
+  }
+
+  private exact(a: number, b: number): number {
+    return this.counts.exact(a, b);
+  }
+
+  /** The furthest end in (a, b) at a word start (else a code point) such that text[a, end) fits chunkSize. */
+  private longestFitting(a: number, b: number): number {
+    const text = this.text;
+    // Never between the halves of a surrogate pair.
+    const snap = (x: number) => (x > a + 1 && isHighSurrogate(text.charCodeAt(x - 1)) ? x - 1 : x);
+    let lo = snap(Math.min(b, a + 2)); // one code point fits: chunkSize >= MIN_CHUNK_SIZE, a code point is at most 4 tokens
+    let hi = b - 1;
+    while (lo < hi) {
+      const mid = snap((lo + hi + 1) >>> 1);
+      if (mid <= lo) break;
+      if (this.counter.count(text.slice(a, mid)) <= this.chunkSize) lo = mid;
+      else hi = mid - 1;
+    }
+    // A word boundary when the prefix up to it still fits (counts grow with the prefix, but not strictly by character).
+    const space = text.lastIndexOf(' ', lo);
+    return space > a && this.counter.count(text.slice(a, space)) <= this.chunkSize ? space : lo;
   }
 
   private occursIn(sep: string, s: number, e: number): boolean {

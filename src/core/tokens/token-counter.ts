@@ -6,6 +6,8 @@ import { TekkenPieces } from './tekken-pieces';
 export const DEFAULT_MEMO_SIZE = 200_000;
 /** Long pieces (runs of punctuation or spaces) rarely repeat: counting them without memoising keeps the memo small. */
 const MAX_MEMO_PIECE_LENGTH = 48;
+/** Pieces PieceCounts.exact re-cuts from a range's start before it counts the whole range anew (they meet in one or two). */
+const RESYNC_WINDOW_PIECES = 4;
 /** Up to this many bytes a piece is merged by scanning its pairs; past it, with a heap (CJK runs, unspaced text). */
 const LINEAR_MERGE_MAX_BYTES = 64;
 
@@ -51,6 +53,20 @@ export class TokenCounter {
     let total = 0;
     for (let end = pieces.next(text, 0); end >= 0; end = pieces.next(text, end)) total += this.pieceTokens(text.slice(pieces.start, end));
     return total;
+  }
+
+  /**
+   * Tokens of `text` cut into pieces on its own, from its start, until a piece ends where `resumeAt` says the pieces
+   * are known from there on (or the text ends): the tokens so far and where counting stopped.
+   */
+  countUntil(text: string, resumeAt: (end: number) => boolean): { tokens: number; at: number } {
+    const pieces = this.pieces;
+    let tokens = 0;
+    for (let end = pieces.next(text, 0); end >= 0; end = pieces.next(text, end)) {
+      tokens += this.pieceTokens(text.slice(pieces.start, end));
+      if (resumeAt(end)) return { tokens, at: end };
+    }
+    return { tokens, at: text.length };
   }
 
   /** One pass over `text`: its pieces and their cumulative counts. */
@@ -103,6 +119,32 @@ export class PieceCounts {
 
   get total(): number {
     return this.cum[this.cum.length - 1];
+  }
+
+  /**
+   * Tokens of text[a, b) as counting that text on its own gives (what a chunk of it holds). A range that starts inside
+   * a piece (a chunk trimmed of the space its first word's piece starts with) is cut anew from a until a cut meets one
+   * of the text's own; from there the prefix sums hold. A range that does not end on a piece boundary is counted anew.
+   */
+  exact(a: number, b: number): number {
+    if (b > this.text.length) b = this.text.length;
+    if (a < 0) a = 0;
+    if (b <= a) return 0;
+    if (!this.isBoundary(b)) return this.counter.count(this.text.slice(a, b));
+    if (this.isBoundary(a)) return this.between(a, b);
+    // Cut a few pieces' worth first (a regex over a slice as long as the chunk would cost its length, per call).
+    const i = firstEndAfter(this.ends, a);
+    const windowEnd = Math.min(b, this.ends[Math.min(i + RESYNC_WINDOW_PIECES, this.ends.length - 1)]);
+    const head = this.counter.countUntil(this.text.slice(a, windowEnd), (end) => a + end < windowEnd && this.isBoundary(a + end));
+    if (a + head.at < windowEnd) return head.tokens + this.between(a + head.at, b);
+    return windowEnd === b ? head.tokens : this.counter.count(this.text.slice(a, b));
+  }
+
+  /** Is `x` where a piece starts or ends (the text's ends included)? There `between` needs no recount. */
+  isBoundary(x: number): boolean {
+    if (x <= 0 || x >= this.text.length) return true;
+    const i = firstEndAfter(this.ends, x - 1);
+    return i < this.ends.length && this.ends[i] === x;
   }
 
   /**
