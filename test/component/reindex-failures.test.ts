@@ -49,10 +49,11 @@ describe('When a reindex fails on a bug', () => {
     expect(ended.error.code).toBe('reindex_failed');
     expect(ended.error.message).toContain("reading 'pages'");
     // Failed for good at its first attempt (a retryable failure would have had three).
-    const job = await waitFor('the job to fail', async () => {
-      const j = await server.services.reindexProducer.queue.getJob(jobId);
-      return j && (await j.getState()) === 'failed' ? j : undefined;
-    });
+    // The record says failed before BullMQ moves the job: read the job once its state is failed, not before.
+    const queue = server.services.reindexProducer.queue;
+    const job = await waitFor('the job to fail', async () =>
+      (await queue.getJobState(jobId)) === 'failed' ? queue.getJob(jobId) : undefined,
+    );
     expect(job.attemptsMade).toBe(1);
     const found = await server.request('POST', '/search', { query: 'lighthouse keepers ships', mode: 'keyword' });
     expect(found.body.results.map((r: { documentId: string }) => r.documentId)).toEqual([created.body.id]);

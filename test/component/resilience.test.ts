@@ -19,7 +19,9 @@ describe('When Redis is not reachable at startup', () => {
       child.on('exit', (c) => resolve({ code: c, stderr: err }));
     });
     expect(code).toBe(1);
-    expect(Date.now() - started).toBeLessThan(15_000);
+    // Not a speed figure: it gives up instead of retrying Redis (a retry loop would run for minutes). Starting the
+    // sources through tsx alone takes several seconds on a loaded machine (16 s was seen with other work running).
+    expect(Date.now() - started).toBeLessThan(45_000);
     const lines = stderr.split('\n').filter((l) => l.trim() !== '');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`REDIS_URL=redis://127.0.0.1:${port}`);
