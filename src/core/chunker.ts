@@ -1,6 +1,6 @@
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import type { PieceCounts, TokenCounter } from './tokens/token-counter';
-import type { PageSpan, ParsedDocument, SourceFormat, TextChunk } from './parsed-document';
+import { HEADED_FORMATS, type PageSpan, type ParsedDocument, type SourceFormat, type TextChunk } from './parsed-document';
 
 /** Tokens per chunk: room for several chunks plus the conversation in a context window, yet specific enough to rank. */
 export const DEFAULT_CHUNK_SIZE = 512;
@@ -55,8 +55,8 @@ export class Chunker {
     const spans: number[] = [];
     run.split(0, text.length, this.separatorsFor(doc.format), 0, spans);
 
-    // Headings exist where the source had them: markdown, and HTML (its parser writes headings as markdown).
-    const headings = doc.format === 'markdown' || doc.format === 'html' ? new HeadingIndex(text) : undefined;
+    // Headings exist where the source had them: markdown, and HTML and Word (their parsers write Markdown).
+    const headings = HEADED_FORMATS.has(doc.format) ? new HeadingIndex(text) : undefined;
     const chunks: TextChunk[] = [];
     for (let k = 0; k < spans.length; k += 2) {
       // LangChain's merge can close a last chunk that lies inside the one before it (a few tokens of its overlap): it

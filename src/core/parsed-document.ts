@@ -1,4 +1,9 @@
-export type SourceFormat = 'pdf' | 'markdown' | 'text' | 'html';
+export type SourceFormat = 'pdf' | 'markdown' | 'text' | 'html' | 'docx';
+
+/** Formats whose bytes are not UTF-8 text (the API does not decode them on upload). */
+export const BINARY_FORMATS: ReadonlySet<SourceFormat> = new Set(['pdf', 'docx']);
+/** Formats whose parsers write Markdown headings (`#` lines), which the chunker turns into heading paths. */
+export const HEADED_FORMATS: ReadonlySet<SourceFormat> = new Set(['markdown', 'html', 'docx']);
 
 /** A page's character range in ParsedDocument.text (end exclusive). */
 export interface PageSpan {

@@ -4,7 +4,7 @@ import type { IngestDeps } from './ingest-document';
 import type { ParsedDocument } from '../core/parsed-document';
 
 /**
- * The extracted text of a document version: the stored parsed copy when the format keeps one (PDF, HTML: parsing
+ * The extracted text of a document version: the stored parsed copy when the format keeps one (PDF, HTML, Word: parsing
  * them again would cost seconds), else the original parsed now. Text and Markdown are their own extracted text.
  */
 export async function loadParsed(
@@ -12,7 +12,7 @@ export async function loadParsed(
   doc: Pick<DocumentRecord, 'tenant' | 'id' | 'format'>,
   version: number,
 ): Promise<ParsedDocument> {
-  const keepsParsed = doc.format === 'pdf' || doc.format === 'html';
+  const keepsParsed = doc.format === 'pdf' || doc.format === 'html' || doc.format === 'docx';
   const stored = keepsParsed ? await deps.sources.getParsed(doc.tenant, doc.id, version) : undefined;
   if (stored) return stored;
   const original = await deps.sources.getOriginal(doc.tenant, doc.id, version);

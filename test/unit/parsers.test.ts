@@ -4,7 +4,8 @@ import { AppError } from '../../src/errors';
 import { parseSource } from '../../src/ingest/parsers';
 import { decodeUtf8Strict } from '../../src/ingest/parsers/decode-text';
 import { detectFormat } from '../../src/ingest/parsers/detect-format';
-import { htmlToText } from '../../src/ingest/parsers/html';
+import { htmlToMarkdown } from '../../src/ingest/parsers/html';
+import { docxFile } from '../support/docx-file';
 import { normalizePdfText, parsePdf } from '../../src/ingest/parsers/pdf';
 import { ParsePool } from '../../src/ingest/parse-sandbox/parse-pool';
 import { createLogger } from '../../src/infra/logger';
@@ -50,6 +51,15 @@ describe('detectFormat', () => {
     [undefined, 'Text/HTML;charset=UTF-8', 'html'],
   ])('When named %s with type %s, Then it is %s', (name, mime, expected) => {
     expect(detectFormat(name, mime, utf8)).toBe(expected);
+  });
+
+  it('When a ZIP archive is a Word document by its entries or its name, Then it is docx; another archive is not', async () => {
+    const word = (await docxFile([{ paragraph: 'x' }])).subarray(0, 1024);
+    expect(detectFormat(undefined, 'application/octet-stream', word)).toBe('docx'); // by content alone
+    expect(detectFormat('report.pdf', 'application/pdf', word)).toBe('docx'); // the bytes win over a wrong name
+    expect(detectFormat('Report.DOCX', undefined, Buffer.from('PK\u0003\u0004 corrupt'))).toBe('docx'); // its parser says docx_invalid
+    expect(detectFormat('old.docx', undefined, Buffer.from('\xd0\xcf\x11\xe0 a .doc', 'latin1'))).toBe('docx');
+    expect(detectFormat('sheet.xlsx', undefined, Buffer.from('PK\u0003\u0004\u0014\u0000xl/workbook.xml'))).toBeUndefined();
   });
 
   it('When there is no extension nor useful type, Then UTF-8 text is text (or HTML by its doctype)', () => {
@@ -133,19 +143,71 @@ describe('html', () => {
         '# Guide & Manual',
         'First paragraph spans lines.\nAfter a break.',
         '## Install',
-        'Run it — then check <output> 😀 été AT&T &copy=2.',
-        '- one\n- two',
+        // `&copy` without its semicolon is ©, as a browser reads it.
+        'Run it — then check <output> 😀 été AT&T ©=2.',
+        '-   one\n-   two',
         '```\nif (a < b) {\n    # keep   spacing\n}\n```',
         '\\# not a heading',
-        'Name\tAge\nAnn\t7',
+        '| Name | Age |\n| Ann | 7 |',
       ].join('\n\n'),
     );
   });
 
-  it('When HTML has attributes with > or unclosed comments, Then no markup leaks into the text', () => {
-    expect(htmlToText('<p title="a > b" data-x=\'<br>\'>Hi</p><!-- unclosed <p>gone')).toBe('Hi');
-    expect(htmlToText('<h2>A<br>B</h2><p>x</p>')).toBe('## A B\n\nx');
-    expect(htmlToText('plain &unknown; &#0; &#x110000;')).toBe('plain &unknown; \ufffd \ufffd');
+  it('When a saved page has an article among navigation, banners and a footer, Then only the article is kept, under its title', async () => {
+    const words = (s: string) => `<p>${s.repeat(5)}</p>`;
+    const page = `<!DOCTYPE html><html><head><title>Sea otters</title></head><body>
+      <nav><a href="/">Home</a> <a href="/shop">Gift shop</a></nav><div class="cookie-banner">Accept cookies</div>
+      <article><h1>Sea otters</h1>${words('Sea otters crack open mussels with stones while floating on their backs. ')}
+      <h2>Habitat</h2>${words('They live in kelp forests along the coasts of the North Pacific Ocean. ')}</article>
+      <footer>Copyright, terms of use</footer></body></html>`;
+    const doc = await parseSource(Buffer.from(page), 'html');
+    expect(doc.text.startsWith('# Sea otters\n\nSea otters crack open mussels')).toBe(true);
+    expect(doc.text).toContain('## Habitat\n\nThey live in kelp forests');
+    for (const frame of ['Gift shop', 'Accept cookies', 'Copyright']) expect(doc.text).not.toContain(frame);
+  });
+
+  it('When elements nest thousands of levels deep, Then it fails for good as html_too_deep, not as a crash', async () => {
+    const err = await rejection(parseSource(Buffer.from('<div>'.repeat(20_000) + 'deep'), 'html'));
+    expect([err.code, err.status, err.retryable]).toEqual(['html_too_deep', 422, false]);
+  });
+
+  it('When HTML has attributes with > or unclosed comments, Then no markup leaks into the text', async () => {
+    const md = (html: string) => htmlToMarkdown(html, { mainContent: false });
+    expect(await md('<p title="a > b" data-x=\'<br>\'>Hi</p><!-- unclosed <p>gone')).toBe('Hi');
+    expect(await md('<h2>A<br>B</h2><p>x</p>')).toBe('## A B\n\nx');
+    // The whole HTML entity table, not a hand-kept part of it.
+    expect(await md('plain &unknown; &#0; &#x110000; &hellip; &NotEqualTilde; &nbsp;.')).toBe('plain &unknown; \ufffd \ufffd … ≂̸ \u00a0.');
+  });
+});
+
+describe('docx', () => {
+  it('When a Word document has headings, lists and a table, Then it becomes Markdown with them', async () => {
+    const bytes = await docxFile([
+      { heading: 1, text: 'Field guide' },
+      { paragraph: 'Otters use stones & shells.' },
+      { heading: 2, text: 'Tools' },
+      { bullet: 'stone' },
+      { bullet: 'kelp' },
+      {
+        table: [
+          ['Region', 'Count'],
+          ['Alaska', '73,000'],
+        ],
+      },
+    ]);
+    const doc = await parseSource(bytes, 'docx');
+    expect(doc.format).toBe('docx');
+    expect(doc.text).toBe(
+      '# Field guide\n\nOtters use stones & shells.\n\n## Tools\n\n-   stone\n-   kelp\n\n| Region | Count |\n| Alaska | 73,000 |',
+    );
+  });
+
+  it('When the file is not a readable .docx or has no text, Then it fails for good with its own code', async () => {
+    await expect(parseSource(Buffer.from('PK\u0003\u0004 not a zip'), 'docx')).rejects.toMatchObject({
+      code: 'docx_invalid',
+      retryable: false,
+    });
+    await expect(parseSource(await docxFile([{ paragraph: '   ' }]), 'docx')).rejects.toMatchObject({ code: 'docx_no_text' });
   });
 });
 
@@ -239,13 +301,13 @@ describe('parse sandbox', () => {
     },
   );
 
-  const regexBomb = Buffer.from('<a '.repeat(200_000)); // the tag pattern rescans to the end from every `<`
+  const slowPage = Buffer.from('<p>x</p>'.repeat(200_000)); // 1.6 MB of paragraphs: seconds of DOM and Markdown work
   const small = Buffer.from('<p>Small and quick</p>');
 
   it('When one parse is killed at its time limit, Then the parse waiting behind it runs in a new process and succeeds', async () => {
     const one = new ParsePool({ timeoutMs: 1500, maxPdfPages: 10, maxMemoryMb: 512, concurrency: 1, logger: createLogger('silent') });
     try {
-      const bomb = one.parse(regexBomb, 'html');
+      const bomb = one.parse(slowPage, 'html');
       const waiting = one.parse(small, 'html'); // waits its turn: its clock starts when a process takes it
       const err = await rejection(bomb);
       expect([err.code, err.retryable, err.details]).toEqual(['parse_timeout', false, { limitMs: 1500 }]);
@@ -278,7 +340,7 @@ describe('parse sandbox', () => {
     const one = new ParsePool({ timeoutMs: 60_000, maxPdfPages: 10, maxMemoryMb: 512, concurrency: 1, logger: createLogger('silent') });
     await one.parse(small, 'html'); // a ready process, so the bomb below is sent to it at once
     const pids = one.pids();
-    const running = one.parse(regexBomb, 'html').catch((e: unknown) => e);
+    const running = one.parse(slowPage, 'html').catch((e: unknown) => e);
     const waiting = one.parse(small, 'html').catch((e: unknown) => e);
     await new Promise((resolve) => setImmediate(resolve));
     await one.close();

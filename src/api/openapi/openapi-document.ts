@@ -57,7 +57,7 @@ function uploadSchema(): JsonSchema {
         type: 'string',
         format: 'binary',
         contentMediaType: 'application/octet-stream',
-        description: 'PDF, Markdown, plain text or HTML',
+        description: 'PDF, Word (.docx), Markdown, plain text or HTML (detected from the bytes, the file name and the type)',
       },
       ...fields.properties,
       metadata: { type: 'string', description: 'A flat JSON object encoded as a string' },

@@ -13,6 +13,7 @@ import { toDocumentView } from '../../stores/document/document-types';
 import type { IngestJob } from '../../queues/ingest-queue';
 import { tenantOf } from '../middleware/auth';
 import { DEFAULT_COLLECTION } from '../../core/collections';
+import { BINARY_FORMATS } from '../../core/parsed-document';
 import {
   bulkDocumentsSchema,
   documentIdParam,
@@ -181,14 +182,14 @@ function fromUpload(req: Request, tenant: string): NewDocument {
   if (!format) {
     throw new AppError(
       'unsupported_media_type',
-      `Unsupported file type "${file.mimetype}" (${file.originalname}): send PDF, Markdown, plain text or HTML`,
+      `Unsupported file type "${file.mimetype}" (${file.originalname}): send PDF, Word (.docx), Markdown, plain text or HTML`,
       {
         mimeType: file.mimetype,
         filename: file.originalname,
       },
     );
   }
-  if (format !== 'pdf') {
+  if (!BINARY_FORMATS.has(format)) {
     const text = decodeUtf8Strict(file.buffer);
     if (text.trim() === '') throw new AppError('empty_document', 'The uploaded file has no text');
   }

@@ -8,6 +8,7 @@ const BY_EXTENSION: Record<string, SourceFormat> = {
   '.txt': 'text',
   '.html': 'html',
   '.htm': 'html',
+  '.docx': 'docx',
 };
 
 const BY_MIME_TYPE: Record<string, SourceFormat> = {
@@ -16,9 +17,14 @@ const BY_MIME_TYPE: Record<string, SourceFormat> = {
   'text/x-markdown': 'markdown',
   'text/plain': 'text',
   'text/html': 'html',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
 };
 
 const PDF_MAGIC = Buffer.from('%PDF-', 'latin1');
+/** A ZIP archive's first local file header. */
+const ZIP_MAGIC = Buffer.from('PK\x03\x04', 'latin1');
+/** Entry names only a Word document's archive has near its start ([Content_Types].xml names the main part). */
+const WORD_ENTRY = /word\/|wordprocessingml/;
 
 /**
  * Which parser a source needs, from its first bytes, file name and declared type; undefined for anything we cannot
@@ -28,12 +34,21 @@ const PDF_MAGIC = Buffer.from('%PDF-', 'latin1');
  */
 export function detectFormat(filename: string | undefined, mimeType: string | undefined, head: Buffer): SourceFormat | undefined {
   if (head.subarray(0, PDF_MAGIC.length).equals(PDF_MAGIC)) return 'pdf';
+  // A ZIP archive is a Word document when it says so in its first entries, or is named or typed as one (the parser
+  // then tells a corrupt file apart); any other archive (.xlsx, .zip, .odt) is not something we read.
+  if (head.subarray(0, ZIP_MAGIC.length).equals(ZIP_MAGIC)) {
+    const named =
+      BY_EXTENSION[filename ? path.extname(filename).toLowerCase() : ''] ??
+      BY_MIME_TYPE[mimeType?.split(';')[0].trim().toLowerCase() ?? ''];
+    return WORD_ENTRY.test(head.toString('latin1')) || named === 'docx' ? 'docx' : undefined;
+  }
 
   const ext = filename ? path.extname(filename).toLowerCase() : '';
   const mime = mimeType?.split(';')[0].trim().toLowerCase() ?? '';
   const claimed = BY_EXTENSION[ext] ?? BY_MIME_TYPE[mime];
-  // A file that says it is a PDF but lacks the signature still goes to the PDF parser, which reports it as invalid.
-  if (claimed === 'pdf') return 'pdf';
+  // A file that says it is a PDF or a Word document but lacks the signature still goes to its parser, which reports
+  // it as invalid.
+  if (claimed === 'pdf' || claimed === 'docx') return claimed;
   // NULs mean binary under a text name; other invalid UTF-8 is left to decodeUtf8Strict, which says where it is.
   if (claimed) return head.includes(0) ? undefined : claimed;
 

@@ -1,246 +1,110 @@
+import { Readability, isProbablyReaderable } from '@mozilla/readability';
+import type * as Linkedom from 'linkedom' with { 'resolution-mode': 'import' };
+import TurndownService from 'turndown';
+import { AppError } from '../../errors';
 import type { ParsedDocument } from '../../core/parsed-document';
 import { decodeUtf8Strict } from './decode-text';
 
-/** HTML becomes markdown-flavoured text: headings as `#` lines (the chunker reads them), blocks as paragraphs. */
-export function parseHtml(bytes: Buffer): ParsedDocument {
-  return { format: 'html', text: htmlToText(decodeUtf8Strict(bytes)) };
+/**
+ * HTML becomes Markdown (turndown, on linkedom's DOM): headings as `#` lines the chunker reads as heading paths,
+ * lists, tables as `|` rows, code blocks fenced, entities decoded by a real HTML parser. A saved web page is cut down
+ * to its main content first (Mozilla's Readability, as Firefox's reader view), so navigation, menus, footers and
+ * cookie banners do not crowd the chunks; a page too short for Readability to judge is taken whole, less its
+ * navigation and scripts.
+ */
+export async function parseHtml(bytes: Buffer): Promise<ParsedDocument> {
+  return { format: 'html', text: await htmlToMarkdown(decodeUtf8Strict(bytes), { mainContent: true }) };
 }
 
-/** Elements whose content is not text a reader sees. */
-const DROPPED = /<(script|style|noscript|template|svg|math|head|iframe|object)\b[^>]*>[\s\S]*?<\/\1\s*>/gi;
-const COMMENT = /<!--[\s\S]*?(?:-->|$)|<!\[CDATA\[[\s\S]*?\]\]>|<![^>]*>|<\?[\s\S]*?\?>/g;
-const PRE = /<pre\b[^>]*>([\s\S]*?)<\/pre\s*>/gi;
-/** A start or end tag; quoted attribute values may contain `>`. */
-const TAG = /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)(?:[^>"']|"[^"]*"|'[^']*')*>/g;
-const BLOCK = new Set([
-  'address',
-  'article',
-  'aside',
-  'blockquote',
-  'body',
-  'caption',
-  'dd',
-  'details',
-  'dialog',
-  'div',
-  'dl',
-  'dt',
-  'fieldset',
-  'figcaption',
-  'figure',
-  'footer',
-  'form',
-  'header',
-  'hgroup',
-  'hr',
-  'html',
-  'legend',
-  'main',
-  'nav',
-  'ol',
-  'p',
-  'section',
-  'summary',
-  'table',
-  'tbody',
-  'tfoot',
-  'thead',
-  'ul',
-]);
-/** Private-use markers: one stands in for a <pre> block while the rest is reflowed, one tags the headings we write. */
-const PRE_MARK = '\uE000';
-const HEADING_MARK = '\uE001';
+/** Converting walks the DOM recursively: elements nested some thousands deep exhaust the stack. */
+function tooDeep(err: unknown): boolean {
+  return err instanceof RangeError && /call stack/i.test(err.message);
+}
 
 /**
- * A careful regex converter, not a full HTML parser: enough for documents (articles, exported pages), without a
- * dependency. Whitespace is collapsed as a browser would, except in <pre>, which becomes a fenced code block.
+ * linkedom and the selector engine under it are ES modules: imported, not required, once per process (a parse
+ * process), so that any Node 20 and jest's module loader can both load them.
  */
-export function htmlToText(html: string): string {
-  const pres: string[] = [];
-  let s = html.replace(/\r\n?/g, '\n').replace(/[\uE000\uE001]/g, '');
-  s = s.replace(COMMENT, ' ').replace(DROPPED, ' ');
-  s = s.replace(PRE, (_m, inner: string) => {
-    pres.push(decodeEntities(inner.replace(/<br\s*\/?>/gi, '\n').replace(TAG, '')).replace(/^\n/, ''));
-    return `${PRE_MARK}${pres.length - 1}${PRE_MARK}`;
-  });
-  s = s.replace(/\s+/g, ' ');
+let linkedom: Promise<typeof Linkedom> | undefined;
+const loadLinkedom = () => (linkedom ??= import('linkedom'));
 
-  // One pass over the tags; inside a heading, breaks become spaces so the heading stays on one line.
-  let headingLevel = 0;
-  s = s.replace(TAG, (_m, slash: string, rawName: string) => {
-    const name = rawName.toLowerCase();
-    const h = /^h([1-6])$/.exec(name);
-    if (h) {
-      if (slash) {
-        headingLevel = 0;
-        return '\n\n';
-      }
-      headingLevel = Number(h[1]);
-      return `\n\n${HEADING_MARK}${'#'.repeat(headingLevel)} `;
-    }
-    if (headingLevel > 0) return name === 'br' || BLOCK.has(name) || name === 'li' ? ' ' : '';
-    if (name === 'br') return '\n';
-    if (name === 'li') return slash ? '' : '\n- ';
-    if (name === 'tr') return slash ? '' : '\n';
-    if (name === 'td' || name === 'th') return slash ? '\t' : '';
-    return BLOCK.has(name) ? '\n\n' : '';
-  });
-  s = decodeEntities(s);
+/** Elements a reader never sees, or that frame a page rather than say anything (taken out of a whole-page read). */
+const NOT_CONTENT = ['script', 'style', 'noscript', 'template', 'iframe', 'object', 'embed', 'svg', 'math', 'head', 'canvas'];
+const PAGE_FRAME = ['nav', 'header', 'footer', 'aside', 'form', 'button', 'dialog'];
 
-  const lines: string[] = [];
-  for (const line of s.split('\n')) {
-    const t = line.replace(/[ \t\u00a0]+/g, (ws) => (ws.includes('\t') ? '\t' : ' ')).trim();
-    if (t.startsWith(HEADING_MARK)) {
-      if (/[^#\s]/.test(t.slice(1))) lines.push(t.slice(1)); // an empty heading is dropped
-    } else if (/^(?:#|```|~~~)/.test(t)) {
-      lines.push(`\\${t}`); // text that merely starts like a heading or a fence must not read as one
-    } else {
-      lines.push(t);
-    }
+export async function htmlToMarkdown(html: string, opts: { mainContent: boolean }): Promise<string> {
+  const { parseHTML } = await loadLinkedom();
+  try {
+    return convert(parseHTML, html, opts);
+  } catch (err) {
+    if (!tooDeep(err)) throw err;
+    throw new AppError('html_too_deep', 'The HTML nests elements too deeply to read (thousands of levels)', undefined, {
+      cause: err,
+      retryable: false,
+    });
   }
-  s = lines
-    .join('\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
+}
 
-  return s
-    .replace(new RegExp(`${PRE_MARK}(\\d+)${PRE_MARK}`, 'g'), (_m, i: string) => {
-      const code = pres[Number(i)].replace(/\s+$/, '');
-      const longestRun = Math.max(2, ...(code.match(/`+/g) ?? []).map((r) => r.length));
-      const fence = '`'.repeat(longestRun + 1);
-      return `\n\n${fence}\n${code}\n${fence}\n\n`;
-    })
+function convert(parseHTML: typeof Linkedom.parseHTML, html: string, opts: { mainContent: boolean }): string {
+  const { document } = parseHTML(html.includes('<html') ? html : `<!doctype html><html><body>${html}</body></html>`);
+  let root: unknown = document.body ?? document.documentElement;
+  let title: string | undefined;
+  if (opts.mainContent && isProbablyReaderable(document as never)) {
+    // Readability rewrites the document it reads: give it its own copy.
+    const article = new Readability(parseHTML(html).document as never, { keepClasses: false }).parse();
+    if (article?.content) {
+      root = article.content;
+      // Readability turns the page's <h1>s into <h2>s under the article's title: the title becomes the top heading.
+      title = article.title?.trim() || undefined;
+    }
+  } else {
+    for (const el of document.querySelectorAll(PAGE_FRAME.join(','))) el.remove();
+  }
+  const markdown = converter().turndown(root as string);
+  const text = title && !markdown.startsWith('# ') ? `# ${title}\n\n${markdown}` : markdown;
+  return text
+    .replace(/[ \t]+$/gm, '')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
 }
 
-const NAMED_ENTITIES: Record<string, string> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: '\u00a0',
-  shy: '',
-  ensp: ' ',
-  emsp: ' ',
-  thinsp: ' ',
-  ndash: '–',
-  mdash: '—',
-  hellip: '…',
-  lsquo: '‘',
-  rsquo: '’',
-  sbquo: '‚',
-  ldquo: '“',
-  rdquo: '”',
-  bdquo: '„',
-  laquo: '«',
-  raquo: '»',
-  bull: '•',
-  middot: '·',
-  copy: '©',
-  reg: '®',
-  trade: '™',
-  deg: '°',
-  plusmn: '±',
-  times: '×',
-  divide: '÷',
-  minus: '−',
-  le: '≤',
-  ge: '≥',
-  ne: '≠',
-  asymp: '≈',
-  infin: '∞',
-  frac12: '½',
-  frac14: '¼',
-  frac34: '¾',
-  sup2: '²',
-  sup3: '³',
-  micro: 'µ',
-  para: '¶',
-  sect: '§',
-  euro: '€',
-  pound: '£',
-  yen: '¥',
-  cent: '¢',
-  dagger: '†',
-  Dagger: '‡',
-  permil: '‰',
-  larr: '←',
-  rarr: '→',
-  uarr: '↑',
-  darr: '↓',
-  harr: '↔',
-  alpha: 'α',
-  beta: 'β',
-  gamma: 'γ',
-  delta: 'δ',
-  lambda: 'λ',
-  mu: 'μ',
-  pi: 'π',
-  sigma: 'σ',
-  Agrave: 'À',
-  Aacute: 'Á',
-  Acirc: 'Â',
-  Auml: 'Ä',
-  Aring: 'Å',
-  Ccedil: 'Ç',
-  Egrave: 'È',
-  Eacute: 'É',
-  Ecirc: 'Ê',
-  Euml: 'Ë',
-  Iacute: 'Í',
-  Ntilde: 'Ñ',
-  Oacute: 'Ó',
-  Ouml: 'Ö',
-  Oslash: 'Ø',
-  Uacute: 'Ú',
-  Uuml: 'Ü',
-  szlig: 'ß',
-  agrave: 'à',
-  aacute: 'á',
-  acirc: 'â',
-  atilde: 'ã',
-  auml: 'ä',
-  aring: 'å',
-  aelig: 'æ',
-  ccedil: 'ç',
-  egrave: 'è',
-  eacute: 'é',
-  ecirc: 'ê',
-  euml: 'ë',
-  igrave: 'ì',
-  iacute: 'í',
-  icirc: 'î',
-  iuml: 'ï',
-  ntilde: 'ñ',
-  ograve: 'ò',
-  oacute: 'ó',
-  ocirc: 'ô',
-  otilde: 'õ',
-  ouml: 'ö',
-  oslash: 'ø',
-  ugrave: 'ù',
-  uacute: 'ú',
-  ucirc: 'û',
-  uuml: 'ü',
-  yacute: 'ý',
-  yuml: 'ÿ',
-};
+function insideHeading(node: { parentNode: unknown }): boolean {
+  for (let p = node.parentNode as { nodeName?: string; parentNode: unknown } | null; p; p = p.parentNode as typeof p) {
+    if (p.nodeName && /^H[1-6]$/.test(p.nodeName)) return true;
+  }
+  return false;
+}
 
-const BARE_OK = new Set(['amp', 'lt', 'gt', 'quot', 'nbsp']);
-
-/** Numeric references and the common named ones; unknown names are left as written. */
-export function decodeEntities(s: string): string {
-  if (!s.includes('&')) return s;
-  return s.replace(
-    /&(?:#(\d{1,7});?|#[xX]([0-9a-fA-F]{1,6});?|([a-zA-Z][a-zA-Z0-9]{1,31})(;?))/g,
-    (m, dec?: string, hex?: string, name?: string, semi?: string) => {
-      // Without its semicolon only the classic few decode (`&copy` in "?a=1&copy=2" is a parameter, not ©).
-      if (name !== undefined) return semi || BARE_OK.has(name) ? (NAMED_ENTITIES[name] ?? m) : m;
-      const cp = dec !== undefined ? Number.parseInt(dec, 10) : Number.parseInt(hex!, 16);
-      if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return '\ufffd';
-      return String.fromCodePoint(cp);
-    },
-  );
+let shared: TurndownService | undefined;
+/** One converter per process: its rules never change. */
+function converter(): TurndownService {
+  if (shared) return shared;
+  const td = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-', emDelimiter: '_' });
+  td.remove(NOT_CONTENT as TurndownService.Filter);
+  // Emphasis and links carry no meaning for search: their text only.
+  td.addRule('plain-inline', { filter: ['em', 'i', 'strong', 'b', 'u', 'mark', 'small', 'sub', 'sup'], replacement: (content) => content });
+  td.addRule('link-text', { filter: (node) => node.nodeName === 'A', replacement: (content) => content });
+  td.addRule('image-alt', {
+    filter: 'img',
+    replacement: (_content, node) => ((node as { getAttribute(name: string): string | null }).getAttribute('alt') ?? '').trim(),
+  });
+  // A line break ends a line, except in a heading, which must stay one `#` line.
+  td.addRule('line-break', { filter: 'br', replacement: (_content, node) => (insideHeading(node) ? ' ' : '\n') });
+  // A table is rows of cells: one line per row, cells between `|`, so a row keeps its values together in a chunk.
+  td.addRule('table-cell', {
+    filter: ['th', 'td'],
+    replacement: (content) => ` ${content.replace(/\s*\n\s*/g, ' ').trim()} |`,
+  });
+  td.addRule('table-row', { filter: 'tr', replacement: (content) => `\n|${content}` });
+  td.addRule('table', {
+    filter: (node) => node.nodeName === 'TABLE',
+    replacement: (content) => `\n\n${content.replace(/\n{2,}/g, '\n').trim()}\n\n`,
+  });
+  td.addRule('table-parts', { filter: ['thead', 'tbody', 'tfoot'], replacement: (content) => content });
+  td.addRule('caption', { filter: 'caption', replacement: (content) => `\n${content.trim()}\n` });
+  // Escape only what would change the structure the chunker reads (a line that starts with #, a fence); the rest of
+  // Markdown's escapes (`\_`, `\*`, `\=`) would only put backslashes into the stored text.
+  td.escape = (s: string) => s.replace(/^(\s*)(#{1,6}\s|```|~~~)/gm, '$1\\$2');
+  shared = td;
+  return td;
 }

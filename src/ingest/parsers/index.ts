@@ -1,4 +1,5 @@
 import type { ParsedDocument, SourceFormat } from '../../core/parsed-document';
+import { parseDocx } from './docx';
 import { parseHtml } from './html';
 import { parseMarkdown } from './markdown';
 import { parsePdf, type PdfOptions } from './pdf';
@@ -20,5 +21,7 @@ export async function parseSource(bytes: Buffer, format: SourceFormat, options: 
       return parseHtml(bytes);
     case 'text':
       return parseText(bytes);
+    case 'docx':
+      return parseDocx(bytes);
   }
 }
