@@ -62,7 +62,7 @@ describe('When the vector store fails transiently', () => {
     const doc = await waitForDocument(server, created.body.id);
     expect(doc.status).toBe('ready');
     expect(failuresLeft).toBe(0);
-    const job = await server.services.producer.queue.getJob(ingestJobId(created.body.id, 1));
+    const job = await jobOnceMoved(created.body.id, 'completed');
     // BullMQ counts every attempt made, the successful third one included.
     expect(job?.attemptsMade).toBe(3);
     expect(job?.stacktrace).toHaveLength(2);
@@ -77,13 +77,20 @@ describe('When the vector store keeps failing', () => {
     const doc = await waitForDocument(server, created.body.id);
     failuresLeft = 0;
     expect(doc).toMatchObject({ status: 'failed', error: { code: 'dependency_unavailable' } });
-    const job = await server.services.producer.queue.getJob(ingestJobId(created.body.id, 1));
+    const job = await jobOnceMoved(created.body.id, 'failed');
     expect(job?.attemptsMade).toBe(3);
     // The service keeps serving, and earlier documents are intact.
     const again = await server.request('POST', '/documents', { text: 'After the outage, ingestion works again.' });
     expect((await waitForDocument(server, again.body.id)).status).toBe('ready');
   });
 });
+
+/** The document's job once BullMQ has moved it: the record changes first, and attemptsMade counts at the move. */
+async function jobOnceMoved(documentId: string, state: 'completed' | 'failed') {
+  const queue = server.services.producer.queue;
+  const id = ingestJobId(documentId, 1);
+  return waitFor(`job ${id} to be ${state}`, async () => ((await queue.getJobState(id)) === state ? queue.getJob(id) : undefined));
+}
 
 describe('When a job fails with an error that has no code of ours', () => {
   afterEach(() => {
@@ -98,7 +105,7 @@ describe('When a job fails with an error that has no code of ours', () => {
     const doc = await waitForDocument(server, created.body.id);
     expect(doc).toMatchObject({ status: 'failed', error: { code: 'ingest_failed' } });
     expect(doc.error.message).toContain("reading 'vector'");
-    const job = await server.services.producer.queue.getJob(ingestJobId(created.body.id, 1));
+    const job = await jobOnceMoved(created.body.id, 'failed');
     expect(job?.attemptsMade).toBe(1);
     expect(failuresLeft).toBe(99);
   });
@@ -108,7 +115,7 @@ describe('When a job fails with an error that has no code of ours', () => {
     failure = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
     const created = await server.request('POST', '/documents', { text: 'The connection was reset, then came back.' });
     expect((await waitForDocument(server, created.body.id)).status).toBe('ready');
-    const job = await server.services.producer.queue.getJob(ingestJobId(created.body.id, 1));
+    const job = await jobOnceMoved(created.body.id, 'completed');
     expect(job?.attemptsMade).toBe(3);
   });
 });

@@ -104,7 +104,9 @@ function converter(): TurndownService {
   td.addRule('caption', { filter: 'caption', replacement: (content) => `\n${content.trim()}\n` });
   // Escape only what would change the structure the chunker reads (a line that starts with #, a fence); the rest of
   // Markdown's escapes (`\_`, `\*`, `\=`) would only put backslashes into the stored text.
-  td.escape = (s: string) => s.replace(/^(\s*)(#{1,6}\s|```|~~~)/gm, '$1\\$2');
+  // Spaces and tabs only before the marker: `\s*` would also cross newlines and rescan every line below (quadratic on
+  // a text of blank lines).
+  td.escape = (s: string) => s.replace(/^([ \t]*)(#{1,6}[ \t]|```|~~~)/gm, '$1\\$2');
   shared = td;
   return td;
 }
