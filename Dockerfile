@@ -10,6 +10,9 @@ COPY scripts/copy-lua.js ./scripts/copy-lua.js
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+# OCR of scans and page photos (OCR=auto): tesseract with English, and pdftoppm to render PDF pages.
+RUN apt-get update && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng poppler-utils \
+  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production LANCEDB_LOG=error DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

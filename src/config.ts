@@ -181,6 +181,11 @@ const envSchema = z.object({
   /** Bounded parsing (src/ingest/parse-sandbox): PDF and HTML are parsed in child processes killed past these limits. */
   PARSE_TIMEOUT_MS: intFrom(60_000, 100),
   PDF_MAX_PAGES: intFrom(2000, 1),
+  /**
+   * auto: image-only PDF pages and image uploads are read by OCR when tesseract and pdftoppm are installed (Debian:
+   * tesseract-ocr, tesseract-ocr-eng, poppler-utils); off: never (such documents fail with ocr_unavailable).
+   */
+  OCR: z.enum(['auto', 'off']).default('auto'),
   /** Resident memory and heap of one parse process; an idle one holds about 60 MB, so less would fail every parse. */
   PARSE_MAX_MEMORY_MB: intFrom(512, 128),
   /** Parse processes at most; unset: one per core. */
@@ -265,7 +270,7 @@ export interface Config {
   /** Overrides of the hybrid fusion; unset fields follow the embedder. */
   search: { fusion: { k?: number; denseWeight?: number } };
   /** Limits of the parse sandbox (src/ingest/parse-sandbox/parse-limits.ts). */
-  parse: { timeoutMs: number; maxPdfPages: number; maxMemoryMb: number; concurrency: number };
+  parse: { timeoutMs: number; maxPdfPages: number; maxMemoryMb: number; concurrency: number; ocr: boolean };
   shutdownTimeoutMs: number;
   sessions: {
     ttlSeconds: number;
@@ -384,6 +389,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     parse: {
       timeoutMs: e.PARSE_TIMEOUT_MS,
       maxPdfPages: e.PDF_MAX_PAGES,
+      ocr: e.OCR === 'auto',
       maxMemoryMb: e.PARSE_MAX_MEMORY_MB,
       concurrency: e.PARSE_CONCURRENCY ?? os.availableParallelism(),
     },

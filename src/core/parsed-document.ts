@@ -1,7 +1,7 @@
-export type SourceFormat = 'pdf' | 'markdown' | 'text' | 'html' | 'docx';
+export type SourceFormat = 'pdf' | 'markdown' | 'text' | 'html' | 'docx' | 'image';
 
 /** Formats whose bytes are not UTF-8 text (the API does not decode them on upload). */
-export const BINARY_FORMATS: ReadonlySet<SourceFormat> = new Set(['pdf', 'docx']);
+export const BINARY_FORMATS: ReadonlySet<SourceFormat> = new Set(['pdf', 'docx', 'image']);
 /** Formats whose parsers write Markdown headings (`#` lines), which the chunker turns into heading paths. */
 export const HEADED_FORMATS: ReadonlySet<SourceFormat> = new Set(['markdown', 'html', 'docx']);
 
@@ -18,6 +18,8 @@ export interface ParsedDocument {
   text: string;
   /** Present for paged sources (PDF). */
   pages?: PageSpan[];
+  /** Pages read by OCR (image-only PDF pages, or the image itself as page 1) and tesseract's mean word confidence. */
+  ocr?: { pages: number[]; meanConfidence: number };
 }
 
 export interface TextChunk {

@@ -12,7 +12,7 @@ export async function loadParsed(
   doc: Pick<DocumentRecord, 'tenant' | 'id' | 'format'>,
   version: number,
 ): Promise<ParsedDocument> {
-  const keepsParsed = doc.format === 'pdf' || doc.format === 'html' || doc.format === 'docx';
+  const keepsParsed = doc.format !== 'text' && doc.format !== 'markdown';
   const stored = keepsParsed ? await deps.sources.getParsed(doc.tenant, doc.id, version) : undefined;
   if (stored) return stored;
   const original = await deps.sources.getOriginal(doc.tenant, doc.id, version);

@@ -89,9 +89,14 @@ describe('When the uploaded file is wrong', () => {
     expectError(await upload('big.txt', 'text/plain', 'a'.repeat(300 * 1024)), 413, 'payload_too_large');
   });
 
-  it('an unsupported type answers 415', async () => {
-    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
-    expectError(await upload('image.png', 'image/png', png), 415, 'unsupported_media_type');
+  it('an unsupported type (a GIF, a spreadsheet) answers 415', async () => {
+    const gif = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00', 'latin1');
+    expectError(await upload('image.gif', 'image/gif', gif), 415, 'unsupported_media_type');
+    expectError(
+      await upload('sheet.xls', 'application/vnd.ms-excel', Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])),
+      415,
+      'unsupported_media_type',
+    );
   });
 
   it('invalid UTF-8 text answers 400 invalid_encoding', async () => {
@@ -118,11 +123,12 @@ describe('When the uploaded file is wrong', () => {
     expect(doc).toMatchObject({ status: 'failed', error: { code: 'pdf_encrypted' } });
   });
 
-  it('an image-only PDF ends failed with pdf_no_text, saying OCR is not done', async () => {
+  it('an image-only PDF is read by OCR (on by default) and becomes searchable, its OCR pages in its chunks', async () => {
     const res = await upload('scan.pdf', 'application/pdf', await fs.readFile(sharedPdf('c02-22.pdf')));
     const doc = await waitForDocument(server, res.body.id);
-    expect(doc).toMatchObject({ status: 'failed', error: { code: 'pdf_no_text' } });
-    expect(doc.error.message).toMatch(/OCR/);
+    expect(doc.status).toBe('ready');
+    const found = await server.request('POST', '/search', { query: 'tip-toeing along a path amongst the trees', mode: 'keyword', k: 1 });
+    expect(found.body.results[0]).toMatchObject({ documentId: res.body.id, metadata: { pages: [1] } });
   });
 });
 

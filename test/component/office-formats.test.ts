@@ -1,5 +1,10 @@
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { docxFile } from '../support/docx-file';
+import { sharedPdf } from '../support/fixtures';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -95,5 +100,20 @@ describe('When a saved web page is uploaded', () => {
     const indexed = (chunks.body.chunks as Array<{ text: string }>).map((c) => c.text).join('\n');
     for (const frame of ['Souvenir shop', 'newsletter', 'cookie', 'trackVisitor']) expect(indexed).not.toContain(frame);
     expect(await searchHit('souvenir shop sign in')).toBeUndefined();
+  });
+});
+
+describe('When a photo of a page is uploaded (PNG)', () => {
+  it('then OCR reads it and it becomes searchable', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ragmem-photo-'));
+    try {
+      execFileSync('pdftoppm', ['-r', '200', '-png', '-singlefile', sharedPdf('c02-22.pdf'), path.join(dir, 'page')]);
+      const created = await upload('page.png', 'image/png', readFileSync(path.join(dir, 'page.png')));
+      expect(created.status).toBe(202);
+      expect((await waitForDocument(server, created.body.id)).status).toBe('ready');
+      expect((await searchHit('scrouched down and laid still'))?.documentId).toBe(created.body.id);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

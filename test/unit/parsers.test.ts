@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { AppError } from '../../src/errors';
 import { parseSource } from '../../src/ingest/parsers';
@@ -23,6 +25,25 @@ async function rejection(p: Promise<unknown>): Promise<AppError> {
     return err as AppError;
   }
   throw new Error('expected a rejection');
+}
+
+/** NFKC, lower case, whitespace runs as one space: what a character error rate compares. */
+const normalized = (s: string) => s.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+
+/** Levenshtein distance over the reference's length, on normalized text. */
+function characterErrorRate(read: string, truth: string): number {
+  const a = normalized(read);
+  const b = normalized(truth);
+  let prev = Int32Array.from({ length: b.length + 1 }, (_, j) => j);
+  let cur = new Int32Array(b.length + 1);
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1));
+    }
+    [prev, cur] = [cur, prev];
+  }
+  return prev[b.length] / b.length;
 }
 
 describe('detectFormat', () => {
@@ -71,10 +92,19 @@ describe('detectFormat', () => {
     expect(detectFormat(undefined, undefined, cutInsideCharacter)).toBe('text');
   });
 
+  it('When the bytes are a PNG, JPEG or TIFF, Then it is an image (read by OCR), whatever the name', () => {
+    expect(detectFormat('page.png', 'image/png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]))).toBe(
+      'image',
+    );
+    expect(detectFormat('photo.txt', 'text/plain', Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]))).toBe('image');
+    expect(detectFormat(undefined, undefined, Buffer.from('II*\x00\x08\x00', 'latin1'))).toBe('image');
+    expect(detectFormat(undefined, undefined, Buffer.from('MM\x00*\x00\x00', 'latin1'))).toBe('image');
+  });
+
   it('When the content is binary or the type unknown, Then it is undefined (415)', () => {
-    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]);
-    expect(detectFormat('image.png', 'image/png', png)).toBeUndefined();
-    expect(detectFormat(undefined, undefined, png)).toBeUndefined();
+    const gif = Buffer.from('GIF89a\x01\x00\x01\x00', 'latin1');
+    expect(detectFormat('image.gif', 'image/gif', gif)).toBeUndefined();
+    expect(detectFormat(undefined, undefined, gif)).toBeUndefined();
     expect(detectFormat('blob', 'application/octet-stream', Buffer.from([0xff, 0xfe, 0x41, 0x00]))).toBeUndefined();
     expect(detectFormat('data.csv', 'text/csv', utf8)).toBeUndefined();
     expect(detectFormat('archive.zip', 'application/zip', Buffer.from('PK\u0003\u0004'))).toBeUndefined();
@@ -247,11 +277,61 @@ describe('pdf', () => {
     expect(err.message).toMatch(/password-protected.*decrypted/);
   });
 
-  it.each(['c02-22.pdf', 'linn.pdf'])('When the PDF %s is an image-only scan, Then it fails as pdf_no_text', async (name) => {
-    const err = await rejection(parsePdf(pdf(name)));
-    expect([err.code, err.status, err.retryable]).toEqual(['pdf_no_text', 422, false]);
-    expect(err.message).toMatch(/OCR is not performed/);
+  it.each(['c02-22.pdf', 'linn.pdf'])(
+    'When the PDF %s is an image-only scan and OCR is off, Then it fails as ocr_unavailable',
+    async (name) => {
+      const err = await rejection(parsePdf(pdf(name)));
+      expect([err.code, err.status, err.retryable]).toEqual(['ocr_unavailable', 422, false]);
+      expect(err.message).toMatch(/needs OCR.*tesseract-ocr/);
+    },
+  );
+
+  it('When linn.pdf, a two-column scan, is read by OCR, Then its text is within 2% of the true text, columns in order', async () => {
+    const doc = await parsePdf(pdf('linn.pdf'), { ocr: true });
+    const truth = readFileSync(path.resolve(__dirname, '../../../shared/data/pdfs/linn.txt'), 'utf8');
+    expect(characterErrorRate(doc.text, truth)).toBeLessThan(0.02);
+    expect(doc.ocr?.pages).toEqual([1]);
+    expect(doc.ocr?.meanConfidence).toBeGreaterThan(80);
+    expect(doc.pages).toEqual([{ num: 1, start: 0, end: doc.text.length }]);
+    // Reading order: the paragraphs' openings (those OCR read exactly) come in the true text's order, left column first.
+    const read = normalized(doc.text);
+    const once = (text: string, part: string) => text.indexOf(part) >= 0 && text.indexOf(part) === text.lastIndexOf(part);
+    const firstLines = truth
+      .split('\n\n')
+      .map((p) => normalized(p).slice(0, 20))
+      .filter((p) => p.length === 20 && once(normalized(truth), p));
+    const at = firstLines.filter((line) => once(read, line)).map((line) => read.indexOf(line));
+    expect(at.length).toBeGreaterThan(firstLines.length / 3);
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+  }, 60_000);
+
+  it("When a textual PDF is parsed with OCR on, Then nothing is OCR'd and the text is that of its text layer", async () => {
+    const doc = await parsePdf(pdf('nics-background-checks-2015-11.pdf'), { ocr: true });
+    expect(doc.ocr).toBeUndefined();
+    expect(doc).toEqual(await parsePdf(pdf('nics-background-checks-2015-11.pdf')));
   });
+
+  it('When a photo of a page (PNG) is parsed, Then OCR reads it as one page', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ragmem-png-'));
+    try {
+      execFileSync('pdftoppm', [
+        '-r',
+        '200',
+        '-png',
+        '-singlefile',
+        path.resolve(__dirname, '../../../shared/data/pdfs/c02-22.pdf'),
+        path.join(dir, 'page'),
+      ]);
+      const doc = await parseSource(readFileSync(path.join(dir, 'page.png')), 'image', { ocr: true });
+      expect(doc.format).toBe('image');
+      expect(normalized(doc.text)).toContain('tip-toeing along a path amongst the trees');
+      expect(doc.ocr).toMatchObject({ pages: [1] });
+      const off = await rejection(parseSource(readFileSync(path.join(dir, 'page.png')), 'image'));
+      expect(off.code).toBe('ocr_unavailable');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('When the PDF is truncated, garbage after a header, or empty, Then it fails as pdf_invalid', async () => {
     let seed = 1;
@@ -288,7 +368,14 @@ describe('pdf', () => {
 });
 
 describe('parse sandbox', () => {
-  const pool = new ParsePool({ timeoutMs: 60_000, maxPdfPages: 2000, maxMemoryMb: 512, concurrency: 2, logger: createLogger('silent') });
+  const pool = new ParsePool({
+    ocr: false,
+    timeoutMs: 60_000,
+    maxPdfPages: 2000,
+    maxMemoryMb: 512,
+    concurrency: 2,
+    logger: createLogger('silent'),
+  });
   afterAll(() => pool.close());
 
   it.each(['tracemonkey.pdf', 'federal-register-2020-17221.pdf', 'nics-background-checks-2015-11.pdf'])(
@@ -305,7 +392,14 @@ describe('parse sandbox', () => {
   const small = Buffer.from('<p>Small and quick</p>');
 
   it('When one parse is killed at its time limit, Then the parse waiting behind it runs in a new process and succeeds', async () => {
-    const one = new ParsePool({ timeoutMs: 1500, maxPdfPages: 10, maxMemoryMb: 512, concurrency: 1, logger: createLogger('silent') });
+    const one = new ParsePool({
+      ocr: false,
+      timeoutMs: 1500,
+      maxPdfPages: 10,
+      maxMemoryMb: 512,
+      concurrency: 1,
+      logger: createLogger('silent'),
+    });
     try {
       const bomb = one.parse(slowPage, 'html');
       const waiting = one.parse(small, 'html'); // waits its turn: its clock starts when a process takes it
@@ -321,6 +415,7 @@ describe('parse sandbox', () => {
   it('When a parse outgrows the heap limit, Then V8 stops its process and it fails as parse_out_of_memory', async () => {
     // The resident-memory watch is left out (checked hourly) so that the heap limit (--max-old-space-size) trips first.
     const one = new ParsePool({
+      ocr: false,
       timeoutMs: 60_000,
       maxPdfPages: 10,
       maxMemoryMb: 128,
@@ -337,7 +432,14 @@ describe('parse sandbox', () => {
   });
 
   it('When the pool closes, Then running and waiting parses fail retryably, no process is left, and closing again resolves', async () => {
-    const one = new ParsePool({ timeoutMs: 60_000, maxPdfPages: 10, maxMemoryMb: 512, concurrency: 1, logger: createLogger('silent') });
+    const one = new ParsePool({
+      ocr: false,
+      timeoutMs: 60_000,
+      maxPdfPages: 10,
+      maxMemoryMb: 512,
+      concurrency: 1,
+      logger: createLogger('silent'),
+    });
     await one.parse(small, 'html'); // a ready process, so the bomb below is sent to it at once
     const pids = one.pids();
     const running = one.parse(slowPage, 'html').catch((e: unknown) => e);

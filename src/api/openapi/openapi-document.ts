@@ -57,7 +57,8 @@ function uploadSchema(): JsonSchema {
         type: 'string',
         format: 'binary',
         contentMediaType: 'application/octet-stream',
-        description: 'PDF, Word (.docx), Markdown, plain text or HTML (detected from the bytes, the file name and the type)',
+        description:
+          'PDF (scans read by OCR), Word (.docx), Markdown, plain text, HTML, or a PNG, JPEG or TIFF photo of a page (detected from the bytes, the file name and the type)',
       },
       ...fields.properties,
       metadata: { type: 'string', description: 'A flat JSON object encoded as a string' },

@@ -182,7 +182,7 @@ function fromUpload(req: Request, tenant: string): NewDocument {
   if (!format) {
     throw new AppError(
       'unsupported_media_type',
-      `Unsupported file type "${file.mimetype}" (${file.originalname}): send PDF, Word (.docx), Markdown, plain text or HTML`,
+      `Unsupported file type "${file.mimetype}" (${file.originalname}): send PDF, Word (.docx), Markdown, plain text, HTML, or a PNG, JPEG or TIFF image`,
       {
         mimeType: file.mimetype,
         filename: file.originalname,

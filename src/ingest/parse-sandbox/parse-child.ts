@@ -12,7 +12,7 @@ process.on('message', (request: ParseRequest) => {
     try {
       // Over IPC a Buffer arrives as a plain Uint8Array; the parsers expect a Buffer (pdf.js would detach an array).
       const bytes = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength);
-      const parsed = await parseSource(bytes, request.format, { maxPages: request.maxPdfPages });
+      const parsed = await parseSource(bytes, request.format, { maxPages: request.maxPdfPages, ocr: request.ocr });
       send({ type: 'parsed', id: request.id, parsed });
     } catch (err) {
       send({ type: 'failed', id: request.id, error: toWireError(err) });

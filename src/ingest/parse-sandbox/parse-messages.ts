@@ -7,6 +7,7 @@ export interface ParseRequest {
   bytes: Uint8Array;
   format: SourceFormat;
   maxPdfPages: number;
+  ocr: boolean;
 }
 
 /** An error as it crosses the process boundary: an AppError keeps its code, details and retryability. */

@@ -78,6 +78,7 @@ export class ParsePool {
       timeoutMs: this.options.timeoutMs,
       maxMemoryMb: this.options.maxMemoryMb,
       maxPdfPages: this.options.maxPdfPages,
+      ocr: this.options.ocr,
       memoryCheckMs: this.options.memoryCheckMs ?? DEFAULT_MEMORY_CHECK_MS,
       onExit: (exited) => this.forget(exited),
       onCrash: (info) => this.options.logger.warn(info, 'a parse process crashed'),

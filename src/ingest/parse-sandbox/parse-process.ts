@@ -10,6 +10,8 @@ export interface ParseProcessOptions {
   timeoutMs: number;
   maxMemoryMb: number;
   maxPdfPages: number;
+  /** Read image-only PDF pages and images by OCR. */
+  ocr: boolean;
   /** How often resident memory is read while a parse runs. */
   memoryCheckMs: number;
   /** Called once, synchronously, when the process has exited (before the parse it ran, if any, rejects). */
@@ -125,7 +127,7 @@ export class ParseProcess {
       memoryWatch.unref();
       this.current = { id, resolve, reject, timers: [deadline, memoryWatch] };
       this.holdEventLoop(true);
-      const request: ParseRequest = { id, bytes, format, maxPdfPages: this.options.maxPdfPages };
+      const request: ParseRequest = { id, bytes, format, maxPdfPages: this.options.maxPdfPages, ocr: this.options.ocr };
       this.child.send(request, (err) => {
         if (err) this.settle({ error: err });
       });

@@ -3,7 +3,7 @@ import type { ParsedDocument, SourceFormat } from '../../core/parsed-document';
 import type { ParsePool } from './parse-pool';
 
 /** Formats whose parsing can be slow or memory-hungry on hostile input: pdf.js, a DOM of an HTML page, a ZIP archive. */
-const SANDBOXED: ReadonlySet<SourceFormat> = new Set(['pdf', 'html', 'docx']);
+const SANDBOXED: ReadonlySet<SourceFormat> = new Set(['pdf', 'html', 'docx', 'image']);
 
 /**
  * The `parse` the ingest steps get: PDF, HTML and Word in the pool's bounded processes; text and Markdown here, since

@@ -21,6 +21,13 @@ const BY_MIME_TYPE: Record<string, SourceFormat> = {
 };
 
 const PDF_MAGIC = Buffer.from('%PDF-', 'latin1');
+/** PNG, JPEG, and TIFF in both byte orders. */
+const IMAGE_MAGIC = [
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  Buffer.from([0xff, 0xd8, 0xff]),
+  Buffer.from('II*\x00', 'latin1'),
+  Buffer.from('MM\x00*', 'latin1'),
+];
 /** A ZIP archive's first local file header. */
 const ZIP_MAGIC = Buffer.from('PK\x03\x04', 'latin1');
 /** Entry names only a Word document's archive has near its start ([Content_Types].xml names the main part). */
@@ -34,6 +41,8 @@ const WORD_ENTRY = /word\/|wordprocessingml/;
  */
 export function detectFormat(filename: string | undefined, mimeType: string | undefined, head: Buffer): SourceFormat | undefined {
   if (head.subarray(0, PDF_MAGIC.length).equals(PDF_MAGIC)) return 'pdf';
+  // Photos and scans of pages, read by OCR: known by their signatures only.
+  if (IMAGE_MAGIC.some((magic) => head.subarray(0, magic.length).equals(magic))) return 'image';
   // A ZIP archive is a Word document when it says so in its first entries, or is named or typed as one (the parser
   // then tells a corrupt file apart); any other archive (.xlsx, .zip, .odt) is not something we read.
   if (head.subarray(0, ZIP_MAGIC.length).equals(ZIP_MAGIC)) {

@@ -1,6 +1,7 @@
 import type { ParsedDocument, SourceFormat } from '../../core/parsed-document';
 import { parseDocx } from './docx';
 import { parseHtml } from './html';
+import { parseImage } from './image';
 import { parseMarkdown } from './markdown';
 import { parsePdf, type PdfOptions } from './pdf';
 import { parseText } from './text';
@@ -23,5 +24,7 @@ export async function parseSource(bytes: Buffer, format: SourceFormat, options: 
       return parseText(bytes);
     case 'docx':
       return parseDocx(bytes);
+    case 'image':
+      return parseImage(bytes, options);
   }
 }

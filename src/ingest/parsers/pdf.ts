@@ -1,6 +1,7 @@
 import { PDFParse } from 'pdf-parse';
 import { AppError } from '../../errors';
 import type { PageSpan, ParsedDocument } from '../../core/parsed-document';
+import { ocrAvailable, ocrPdfPages, ocrUnavailable } from './ocr';
 
 /** Between pages in ParsedDocument.text: a paragraph break, so the chunker prefers to cut there. */
 const PAGE_SEPARATOR = '\n\n';
@@ -10,6 +11,8 @@ const PDFJS_ERRORS_ONLY = 0;
 export interface PdfOptions {
   /** Refuse (pdf_too_large) a PDF with more pages, before reading any page: a page costs time and memory. */
   maxPages?: number;
+  /** Read pages without a text layer (scans) by OCR, when it is installed (ocr.ts). */
+  ocr?: boolean;
 }
 
 /**
@@ -38,11 +41,12 @@ export async function parsePdf(bytes: Buffer, options: PdfOptions = {}): Promise
     await parser.destroy();
   }
 
+  const scanned = options.ocr ? await readScannedPages(bytes, pageTexts) : undefined;
   const parts: string[] = [];
   const pages: PageSpan[] = [];
   let offset = 0;
   for (const page of pageTexts) {
-    const text = normalizePdfText(page.text);
+    const text = normalizePdfText(scanned?.texts.get(page.num) ?? page.text);
     if (text !== '') {
       if (parts.length > 0) offset += PAGE_SEPARATOR.length;
       parts.push(text);
@@ -52,14 +56,34 @@ export async function parsePdf(bytes: Buffer, options: PdfOptions = {}): Promise
     offset += text.length;
   }
   if (parts.length === 0) {
+    if (!options.ocr || scanned?.unavailable) throw ocrUnavailable('The PDF has no text layer (a scan): it');
     throw new AppError(
       'pdf_no_text',
-      'The PDF has no extractable text (it may be a scanned image); OCR is not performed: upload a PDF with a text layer',
+      'The PDF has no text, neither in a text layer nor read by OCR from its pages',
       { pages: pageTexts.length },
       { retryable: false },
     );
   }
-  return { format: 'pdf', text: parts.join(PAGE_SEPARATOR), pages };
+  const ocr = scanned && scanned.texts.size > 0 ? { pages: [...scanned.texts.keys()], meanConfidence: scanned.meanConfidence } : undefined;
+  return { format: 'pdf', text: parts.join(PAGE_SEPARATOR), pages, ...(ocr ? { ocr } : {}) };
+}
+
+/**
+ * OCR of the pages without a text layer (a scan, or scanned pages inside a textual PDF); the others keep their text.
+ * `unavailable` when tesseract is not installed: the textual pages still count, and a PDF with none fails clearly.
+ */
+async function readScannedPages(
+  bytes: Buffer,
+  pageTexts: { num: number; text: string }[],
+): Promise<{ texts: Map<number, string>; meanConfidence: number; unavailable?: boolean }> {
+  const blank = pageTexts.filter((p) => p.text.trim() === '').map((p) => p.num);
+  if (blank.length === 0) return { texts: new Map(), meanConfidence: 0 };
+  if (!(await ocrAvailable())) return { texts: new Map(), meanConfidence: 0, unavailable: true };
+  const read = await ocrPdfPages(bytes, blank);
+  const texts = new Map([...read].map(([num, page]) => [num, page.text]));
+  const confidences = [...read.values()].filter((p) => p.text.trim() !== '').map((p) => p.confidence);
+  const meanConfidence = confidences.length ? confidences.reduce((a, b) => a + b, 0) / confidences.length : 0;
+  return { texts, meanConfidence: Math.round(meanConfidence * 10) / 10 };
 }
 
 /**
