@@ -83,6 +83,8 @@ export async function ingestDocument(
         status: 'ready',
         progress: { stage: 'done', done: chunks, total: chunks },
         chunkCount: chunks,
+        // A version without OCR clears what an earlier, scanned version said.
+        ocr: parsed.ocr,
         indexedVersion: version,
         previousIndexedVersion: doc.indexedVersion !== version ? doc.indexedVersion : doc.previousIndexedVersion,
         indexedAt: new Date().toISOString(),

@@ -127,6 +127,9 @@ describe('When the uploaded file is wrong', () => {
     const res = await upload('scan.pdf', 'application/pdf', await fs.readFile(sharedPdf('c02-22.pdf')));
     const doc = await waitForDocument(server, res.body.id);
     expect(doc.status).toBe('ready');
+    // The document view says which pages OCR read and how sure tesseract was.
+    expect(doc.ocr.pages).toEqual([1]);
+    expect(doc.ocr.meanConfidence).toBeGreaterThan(80);
     const found = await server.request('POST', '/search', { query: 'tip-toeing along a path amongst the trees', mode: 'keyword', k: 1 });
     expect(found.body.results[0]).toMatchObject({ documentId: res.body.id, metadata: { pages: [1] } });
   });

@@ -50,6 +50,7 @@ describe('When a Word document is uploaded', () => {
     const doc = await waitForDocument(server, created.body.id);
     expect(doc.status).toBe('ready');
     expect(doc.chunkCount).toBeGreaterThan(1);
+    expect(doc.ocr).toBeUndefined(); // nothing was read by OCR
 
     const hit = await searchHit('quartermaster tide gauges dawn');
     expect(hit?.documentId).toBe(created.body.id);
@@ -110,7 +111,8 @@ describe('When a photo of a page is uploaded (PNG)', () => {
       execFileSync('pdftoppm', ['-r', '200', '-png', '-singlefile', sharedPdf('c02-22.pdf'), path.join(dir, 'page')]);
       const created = await upload('page.png', 'image/png', readFileSync(path.join(dir, 'page.png')));
       expect(created.status).toBe(202);
-      expect((await waitForDocument(server, created.body.id)).status).toBe('ready');
+      const doc = await waitForDocument(server, created.body.id);
+      expect(doc).toMatchObject({ status: 'ready', ocr: { pages: [1] } });
       expect((await searchHit('scrouched down and laid still'))?.documentId).toBe(created.body.id);
     } finally {
       rmSync(dir, { recursive: true, force: true });

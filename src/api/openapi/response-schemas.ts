@@ -85,6 +85,10 @@ export const responseSchemas: Record<string, JsonSchema> = {
       externalId: str(),
       version: int('Bumped by every replacement or reindex'),
       error: codeAndMessage,
+      ocr: obj({
+        pages: arrayOf(int('A page read by OCR (1-based; an image is page 1)')),
+        meanConfidence: num("tesseract's mean word confidence, 0-100"),
+      }),
       createdAt: dateTime,
       updatedAt: dateTime,
       indexedAt: dateTime,

@@ -30,6 +30,8 @@ export interface DocumentRecord {
    */
   previousIndexedVersion?: number;
   error?: { code: string; message: string };
+  /** Of the indexed version: the pages read by OCR (a scan's, or an image's page 1) and tesseract's mean word confidence. */
+  ocr?: { pages: number[]; meanConfidence: number };
   createdAt: string;
   updatedAt: string;
   indexedAt?: string;
@@ -55,6 +57,7 @@ export function toDocumentView(doc: DocumentRecord) {
     ...(doc.externalId !== undefined ? { externalId: doc.externalId } : {}),
     version: doc.version,
     ...(doc.error ? { error: doc.error } : {}),
+    ...(doc.ocr ? { ocr: doc.ocr } : {}),
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
     ...(doc.indexedAt ? { indexedAt: doc.indexedAt } : {}),
