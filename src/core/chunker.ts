@@ -63,6 +63,7 @@ export class Chunker {
       // would add nothing.
       if (chunks.length > 0 && spans[k + 1] <= chunks[chunks.length - 1].end) continue;
       for (const [start, end, tokenCount] of run.within(spans[k], spans[k + 1], spans[k - 1] ?? 0, spans[k + 2] ?? Infinity)) {
+        if (chunks.length > 0 && end <= chunks[chunks.length - 1].end) continue; // a part inside the chunk before
         chunks.push({
           index: chunks.length,
           text: text.slice(start, end),

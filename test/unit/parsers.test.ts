@@ -305,6 +305,22 @@ describe('pdf', () => {
     expect(at).toEqual([...at].sort((a, b) => a - b));
   }, 60_000);
 
+  it('When a textual PDF has a scanned page inside, Then only that page is read by OCR and every page keeps its number', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ragmem-mixed-'));
+    try {
+      const mixed = path.join(dir, 'mixed.pdf');
+      const shared = (name: string) => path.resolve(__dirname, '../../../shared/data/pdfs', name);
+      execFileSync('pdfunite', [shared('nics-background-checks-2015-11.pdf'), shared('c02-22.pdf'), mixed]);
+      const doc = await parsePdf(readFileSync(mixed), { ocr: true });
+      expect(doc.ocr?.pages).toEqual([2]);
+      const [first, second] = doc.pages!;
+      expect(doc.text.slice(first.start, first.end)).toContain('NICS');
+      expect(normalized(doc.text.slice(second.start, second.end))).toContain('tip-toeing along a path');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("When a textual PDF is parsed with OCR on, Then nothing is OCR'd and the text is that of its text layer", async () => {
     const doc = await parsePdf(pdf('nics-background-checks-2015-11.pdf'), { ocr: true });
     expect(doc.ocr).toBeUndefined();
