@@ -1,10 +1,7 @@
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { freePort, startRedis } from '../test/support/redis-server';
 import { SHARED_DATA } from './corpus';
-import { startProcess, stopProcess, waitForHttp } from './processes';
+import { deployService } from './processes';
 
 export interface BulkAcceptOptions {
   /** Documents per request (the service accepts up to MAX_BULK_DOCUMENTS). */
@@ -44,7 +41,7 @@ export async function runBulkAcceptBench(opts: BulkAcceptOptions): Promise<Array
   const rows: Array<Record<string, string | number>> = [];
   for (const key of opts.setups) {
     const setup = SETUPS[key];
-    const service = await deploy(setup.env);
+    const service = await deployService('bulk', setup.env);
     try {
       await postBulk(
         service.base,
@@ -79,33 +76,6 @@ export async function runBulkAcceptBench(opts: BulkAcceptOptions): Promise<Array
 function scifactDocs(): Doc[] {
   const lines = fs.readFileSync(path.join(SHARED_DATA, 'scifact/corpus.jsonl'), 'utf8').split('\n').filter(Boolean);
   return lines.map((l) => JSON.parse(l) as Doc).map((d) => ({ title: d.title, text: d.text }));
-}
-
-async function deploy(env: Record<string, string>): Promise<{ base: string; stop(): Promise<void> }> {
-  const redis = await startRedis();
-  const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ragmem-bench-bulk-'));
-  const port = await freePort();
-  const api = startProcess('src/server.ts', {
-    REDIS_URL: redis.url,
-    DATA_DIR: dataDir,
-    REDIS_PREFIX: 'bench',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ...env,
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    await stopProcess(api);
-    await redis.stop();
-    await fsp.rm(dataDir, { recursive: true, force: true });
-  };
-  try {
-    await waitForHttp(`${base}/readyz`, 60_000);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { base, stop };
 }
 
 /** One bulk request: its time from send to the whole answer read, and the API's Server-Timing stages. */

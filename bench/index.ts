@@ -10,9 +10,10 @@ import { arg as cliArg } from './args';
 import { runLoadBench } from './load';
 import { runBulkAcceptBench, type BulkSetup } from './bulk-accept';
 import { runParseBench } from './parse';
+import { runFormatEndToEndBench } from './formats';
 
 /**
- * `npm run bench [-- --only ingest|parse|stores|gateway|context|reindex|tokens|neighbours|load|bulk] [--load-seconds 20] [--ask-rate 30] [--load-models all|default|separate] [--load-env K=V,K2=V2] [--load-scifact] [--load-phases closed,open,closed-ingest,open-ingest] [--cpu-prof DIR] [--bulk-rounds 3] [--bulk-setups alone,workers] [--flood-ms 10000] [--flood-connections 32] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
+ * `npm run bench [-- --only ingest|parse|formats|stores|gateway|context|reindex|tokens|neighbours|load|bulk] [--load-seconds 20] [--ask-rate 30] [--load-models all|default|separate] [--load-env K=V,K2=V2] [--load-scifact] [--load-phases closed,open,closed-ingest,open-ingest] [--cpu-prof DIR] [--bulk-rounds 3] [--bulk-setups alone,workers] [--flood-ms 10000] [--flood-connections 32] [--reindex-documents 5000] [--calls 500] [--store-mb 2] [--queries 200] [--mb 20] [--workers 1] [--concurrency 128] [--shapes all|large|small] [--context-turns 100,1000,10000] [--context-requests 200]`: prints a table per benchmark.
  * Targets are read from the table, never asserted.
  */
 const arg = (name: string, def: string): string => cliArg(name) ?? def;
@@ -45,6 +46,12 @@ async function runAll() {
   }
   if (only === 'all' || only === 'parse') {
     printTable('Parsing alone, per format (in this process, one file after another)', await runParseBench());
+  }
+  if (only === 'all' || only === 'formats') {
+    printTable(
+      'Each format end to end on npm start (all files of a set uploaded at once, until all are ready)',
+      await runFormatEndToEndBench(),
+    );
   }
   if (only === 'all' || only === 'stores') {
     const rows = await runStoreBench({ totalMB: Number(arg('store-mb', '2')), queries: Number(arg('queries', '200')) });

@@ -1,14 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startRedis, type ThrowawayRedis } from '../test/support/redis-server';
 import { SHARED_DATA } from './corpus';
 import { callJson } from './http';
 import type { LoadPlan, LoadResult } from './load-client';
 import { processSampler, type ProcessFigures } from './load-processes';
-import { startProcess, stopProcess, waitForHttp } from './processes';
+import { deployService } from './processes';
 
 /**
  * What users of `npm start` get under load, on loopback, with the offline models and LanceDB: the service started as
@@ -39,14 +38,6 @@ export interface LoadBenchOptions {
 }
 
 type Row = Record<string, string | number>;
-
-interface Deployment {
-  base: string;
-  redis: ThrowawayRedis;
-  dataDir: string;
-  api: ChildProcess;
-  worker?: ChildProcess;
-}
 
 interface Doc {
   title: string;
@@ -95,30 +86,6 @@ const benchStarted = performance.now();
 const progress = (what: string) => console.error(`[load ${((performance.now() - benchStarted) / 1000).toFixed(0)} s] ${what}`);
 const mbOf = (docs: Doc[]) => docs.reduce((n, d) => n + Buffer.byteLength(d.text), 0) / 1e6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** `nodeArgs` go to the API and a separate worker; the worker processes the API forks inherit them. */
-async function deploy(model: (typeof MODELS)[number], extraEnv: Record<string, string>, nodeArgs: string[]): Promise<Deployment> {
-  const redis = await startRedis();
-  const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ragmem-bench-load-'));
-  const port = await freePort();
-  const env = { REDIS_URL: redis.url, DATA_DIR: dataDir, REDIS_PREFIX: 'bench', ...model.env, ...extraEnv };
-  const api = startProcess('src/server.ts', { ...env, PORT: String(port), HOST: '127.0.0.1' }, nodeArgs);
-  const worker = model.separateWorker ? startProcess('workers/index.ts', env, nodeArgs) : undefined;
-  const base = `http://127.0.0.1:${port}`;
-  try {
-    await waitForHttp(`${base}/readyz`, 60_000);
-  } catch (err) {
-    await undeploy({ base, redis, dataDir, api, worker });
-    throw err;
-  }
-  return { base, redis, dataDir, api, worker };
-}
-
-async function undeploy(d: Deployment): Promise<void> {
-  await Promise.all([d.api, ...(d.worker ? [d.worker] : [])].map(stopProcess));
-  await d.redis.stop();
-  await fsp.rm(d.dataDir, { recursive: true, force: true });
-}
 
 /** Every document of a collection, through the API's own listing. */
 async function listCollection(base: string, collection: string): Promise<DocumentView[]> {
@@ -238,7 +205,14 @@ export async function runLoadBench(opts: LoadBenchOptions): Promise<{ load: Row[
   const phases = allPhases.filter((p) => !opts.phases || opts.phases.includes(p.key));
   try {
     for (const model of MODELS.filter((m) => opts.models === 'all' || opts.models === m.key)) {
-      const d = await deploy(model, opts.env, opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []);
+      const d = await deployService(
+        'load',
+        { ...model.env, ...opts.env },
+        {
+          separateWorker: model.separateWorker,
+          nodeArgs: opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [],
+        },
+      );
       const sampler = processSampler(d.api.pid!, d.worker?.pid ? [d.worker.pid] : []);
       const ingestCollections: string[] = [];
       try {
@@ -338,7 +312,7 @@ export async function runLoadBench(opts: LoadBenchOptions): Promise<{ load: Row[
         }
       } finally {
         sampler.stop();
-        await undeploy(d);
+        await d.stop();
       }
     }
   } finally {

@@ -29,28 +29,46 @@ function wordBlocks(doc: string): DocxBlock[] {
     .flatMap((p, i): DocxBlock[] => (i % 3 === 0 ? [{ heading: 2, text: `Section ${i / 3 + 1}` }, { paragraph: p }] : [{ paragraph: p }]));
 }
 
+export interface FormatSource {
+  source: string;
+  format: SourceFormat;
+  /** File name extension for uploads. */
+  ext: string;
+  bytes: Buffer[];
+  /** Pages in all, for the paged formats. */
+  pages?: number;
+}
+
 /**
- * Parsing alone, in this process, per format: the shared PDFs with a text layer, and generated HTML pages and Word
- * documents of the same prose (SciFact sentences, 100 KB each) as the ingestion bench. The service parses PDF, HTML and
- * Word in a child process; this measures the parser, not the transfer.
+ * What each format's figures are measured on: the shared PDFs with a text layer, and generated HTML pages, Word
+ * documents and Markdown files of the same prose (SciFact sentences, 100 KB each) as the ingestion bench.
  */
-export async function runParseBench(): Promise<ParseRow[]> {
+export async function formatSources(): Promise<FormatSource[]> {
   const prose = generateDocuments(20, 100_000, 5);
-  const sources: Array<{ source: string; format: SourceFormat; bytes: Buffer[] }> = [
-    {
-      source: 'tracemonkey.pdf (14 pages, two columns)',
-      format: 'pdf',
-      bytes: [fs.readFileSync(path.join(SHARED_DATA, 'pdfs/tracemonkey.pdf'))],
-    },
+  const sharedPdf = (name: string) => fs.readFileSync(path.join(SHARED_DATA, 'pdfs', name));
+  return [
+    { source: 'tracemonkey.pdf (14 pages, two columns)', format: 'pdf', ext: 'pdf', bytes: [sharedPdf('tracemonkey.pdf')], pages: 14 },
     {
       source: 'federal-register-2020-17221.pdf (15 pages, three columns)',
       format: 'pdf',
-      bytes: [fs.readFileSync(path.join(SHARED_DATA, 'pdfs/federal-register-2020-17221.pdf'))],
+      ext: 'pdf',
+      bytes: [sharedPdf('federal-register-2020-17221.pdf')],
+      pages: 15,
     },
-    { source: '20 article pages of 100 KB prose', format: 'html', bytes: prose.map((d) => Buffer.from(articlePage(d))) },
-    { source: '20 Word documents of 100 KB prose', format: 'docx', bytes: await Promise.all(prose.map((d) => docxFile(wordBlocks(d)))) },
-    { source: '20 Markdown files of 100 KB prose', format: 'markdown', bytes: prose.map((d) => Buffer.from(d)) },
+    { source: '20 article pages of 100 KB prose', format: 'html', ext: 'html', bytes: prose.map((d) => Buffer.from(articlePage(d))) },
+    {
+      source: '20 Word documents of 100 KB prose',
+      format: 'docx',
+      ext: 'docx',
+      bytes: await Promise.all(prose.map((d) => docxFile(wordBlocks(d)))),
+    },
+    { source: '20 Markdown files of 100 KB prose', format: 'markdown', ext: 'md', bytes: prose.map((d) => Buffer.from(d)) },
   ];
+}
+
+/** Parsing alone, in this process, per format. The service parses PDF, HTML and Word in a child process; this measures the parser, not the transfer. */
+export async function runParseBench(): Promise<ParseRow[]> {
+  const sources = await formatSources();
   const rows: ParseRow[] = [];
   for (const { source, format, bytes } of sources) {
     const mb = bytes.reduce((n, b) => n + b.length, 0) / 1e6;

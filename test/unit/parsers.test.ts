@@ -271,6 +271,52 @@ describe('pdf', () => {
     expect(doc.text).not.toMatch(/ {2}/);
   });
 
+  // Reading order of text-layer pages, checked against the printed pages (rendered and read by eye), not against
+  // another extractor: poppler's pdftotext puts page 1's "Comments Invited" of the Federal Register before the
+  // column it follows.
+  it.each([
+    [
+      'tracemonkey.pdf', // two columns
+      [
+        'Abstract',
+        '1. Introduction',
+        '2. Overview',
+        '3. Trace Trees',
+        '4. Nested Trace Tree Formation',
+        '5. Trace Tree Optimization',
+        '6. Implementation',
+        '7. Evaluation',
+        '8. Related Work',
+        '9. Conclusions',
+        '10. Future Work',
+        'References',
+      ],
+    ],
+    [
+      'federal-register-2020-17221.pdf', // three columns, page 1 read down each column in turn
+      [
+        'This section of the FEDERAL REGISTER contains notices to the public',
+        'The FAA proposes to supersede Airworthiness Directive (AD) 2018–23–51, which applies to all The Boeing',
+        'You may send comments, using the procedures',
+        'Federal eRulemaking Portal',
+        'Examining the AD Docket',
+        'FOR FURTHER INFORMATION CONTACT',
+        'Comments Invited',
+        'The FAA invites you to participate in this rulemaking',
+        'Confidential Business Information (CBI)',
+        'Background On October 29, 2018, a Boeing Model',
+      ],
+    ],
+  ])(
+    'When the multi-column PDF %s is parsed, Then its sections come in reading order, sentences whole across lines',
+    async (name, inOrder) => {
+      const text = (await parsePdf(pdf(name))).text.replace(/\s+/g, ' ');
+      const at = inOrder.map((phrase) => text.indexOf(phrase));
+      expect(at.every((i) => i >= 0)).toBe(true);
+      expect(at).toEqual([...at].sort((a, b) => a - b));
+    },
+  );
+
   it('When the PDF is encrypted, Then it fails as pdf_encrypted (422, not retryable)', async () => {
     const err = await rejection(parsePdf(pdf('password-example.pdf')));
     expect([err.code, err.status, err.retryable]).toEqual(['pdf_encrypted', 422, false]);
