@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'reports/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'reports/**', 'coverage/**', 'src/client/openapi-types.ts', '.test-build/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

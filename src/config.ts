@@ -9,6 +9,9 @@ import { tenantNameProblem } from './tenancy/tenant-name';
  * (composition root: src/server.ts and workers/index.ts), so tests build the real service from a test config.
  */
 
+/** The package's root folder: this file runs from src/ (tsx, jest) or from dist/src/ (the compiled service). */
+const PACKAGE_ROOT = ((up: string) => (path.basename(up) === 'dist' ? path.dirname(up) : up))(path.resolve(__dirname, '..'));
+
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 const apiKeysSchema = z
@@ -88,6 +91,11 @@ const envSchema = z.object({
   WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** Worker processes the API forks with RUN_WORKERS=processes; `auto`: one per core beyond the API's own (at least one). */
   WORKER_PROCESSES: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default('auto'),
+  /**
+   * A worker process run on its own (`npm run worker`) serves /metrics (and /healthz) on this port, for Prometheus;
+   * unset: no listener. Worker processes the API forks never listen: their figures come with the API's /metrics.
+   */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   MAX_UPLOAD_BYTES: intFrom(50 * 1024 * 1024, 1),
   MAX_JSON_BYTES: intFrom(20 * 1024 * 1024, 1024),
   /**
@@ -190,7 +198,12 @@ const envSchema = z.object({
   PARSE_MAX_MEMORY_MB: intFrom(512, 128),
   /** Parse processes at most; unset: one per core. */
   PARSE_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /** The built web console served at `/` (`npm run build` writes it); unset: dist/console in the package. */
+  CONSOLE_DIR: z.string().trim().min(1).optional(),
 });
+
+/** Every variable the service reads (docs/configuration.md documents each: test/unit/config-docs.test.ts). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export type VectorBackend = 'lancedb' | 'qdrant';
 export type ModelProvider = 'mistral' | 'offline';
@@ -256,6 +269,8 @@ export interface Config {
     backoffMs: number;
     maxStalls: number;
     closeTimeoutMs: number;
+    /** Where a worker run on its own serves /metrics; undefined: nowhere (see WORKER_METRICS_PORT). */
+    metricsPort?: number;
   };
   limits: {
     maxUploadBytes: number;
@@ -272,6 +287,8 @@ export interface Config {
   /** Limits of the parse sandbox (src/ingest/parse-sandbox/parse-limits.ts). */
   parse: { timeoutMs: number; maxPdfPages: number; maxMemoryMb: number; concurrency: number; ocr: boolean };
   shutdownTimeoutMs: number;
+  /** The built web console's folder (index.html, app.js, styles.css), served at `/`; absent: `/` answers console_not_built. */
+  consoleDir: string;
   sessions: {
     ttlSeconds: number;
     sweepIntervalMs: number;
@@ -374,6 +391,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       backoffMs: e.JOB_BACKOFF_MS,
       maxStalls: e.JOB_MAX_STALLS,
       closeTimeoutMs: e.WORKER_CLOSE_TIMEOUT_MS,
+      metricsPort: e.WORKER_METRICS_PORT,
     },
     limits: {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
@@ -394,6 +412,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       concurrency: e.PARSE_CONCURRENCY ?? os.availableParallelism(),
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    consoleDir: e.CONSOLE_DIR ? path.resolve(e.CONSOLE_DIR) : path.join(PACKAGE_ROOT, 'dist', 'console'),
     sessions: {
       ttlSeconds: e.SESSION_TTL_SECONDS,
       sweepIntervalMs: e.SESSION_SWEEP_INTERVAL_MS,

@@ -45,6 +45,7 @@ export const ERROR_CATALOGUE = {
   not_found: spec(404, false, 'http', 'the document (or job) does not exist for this tenant'),
   session_not_found: spec(404, false, 'http', 'the session does not exist for this tenant'),
   route_not_found: spec(404, false, 'http', 'no such route'),
+  console_not_built: spec(404, false, 'http', 'the web console at `/` is not built here: run `npm run build` (or set CONSOLE_DIR)'),
   session_exists: spec(409, false, 'http', 'POST /sessions with an id already taken'),
   session_deleted: spec(409, false, 'http', 'the session was deleted while its answer was being made; nothing was stored'),
   conflict: spec(409, false, 'http', 'the document changed while the request was made; try again'),

@@ -6,7 +6,7 @@ import type { Config } from './config';
 import { createLogger, type Logger } from './infra/logger';
 import { runEntry } from './infra/entry';
 import { trackForDrain } from './infra/http-drain';
-import { createServices, type Services } from './services';
+import { createServices, registerSharedStateGauges, type Services } from './services';
 import { decideListen, type ListenDecision } from './tenancy/listen-policy';
 import { startWorkers, type RunningWorkers } from '../workers/register-workers';
 import { startWorkerProcesses, type WorkerProcesses } from '../workers/worker-processes';
@@ -35,7 +35,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger = cre
   }
   if (listen.warning) logger.warn(listen.warning);
   if (listen.requireKeys) services.authenticator.requireKeys();
-  const app = createApp(services);
+  registerSharedStateGauges(services);
 
   const workers: RunningWorkers | undefined = config.workers.mode === 'inline' ? startWorkers(services) : undefined;
   const workerProcesses =
@@ -48,6 +48,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger = cre
           stopTimeoutMs: config.workers.closeTimeoutMs + 10_000,
         })
       : undefined;
+  // The forked workers' metrics are served with the API's own (they have no port of their own).
+  const app = createApp(workerProcesses ? { ...services, metricsFeeds: [() => workerProcesses.metrics()] } : services);
 
   let server: Server;
   try {

@@ -15,7 +15,8 @@ import { TokenCounter } from './core/tokens/token-counter';
 import { IndexCatalog } from './indexes/index-catalog';
 import { DEFAULT_INDEX_NAME, type IndexSpec } from './indexes/index-spec';
 import { VectorIndexes } from './indexes/vector-indexes';
-import { createMetrics, registerOpenIndexesGauge, type Metrics } from './infra/metrics';
+import { createMetrics, registerBreakerStateGauge, registerOpenIndexesGauge, registerQueueDepthGauge, type Metrics } from './infra/metrics';
+import { RequestScope } from './infra/request-scope';
 import { assertRedisReachable, createCommandClient, createWorkerConnection, waitUntilReady } from './infra/redis';
 import { IngestProducer } from './queues/ingest-queue';
 import { QueueNames, openQueue, retryingJobOptions } from './queues/queue-names';
@@ -47,6 +48,8 @@ export interface Services {
   config: Readonly<Config>;
   logger: Logger;
   metrics: Metrics;
+  /** The HTTP request being served, for the producers to stamp jobs with its id (see RequestScope). */
+  requestScope: RequestScope;
   redis: Redis;
   queueConnection: Redis;
   documents: DocumentStore;
@@ -140,6 +143,8 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     throw err;
   });
   const metrics = createMetrics();
+  const requestScope = new RequestScope();
+  const requestId = () => requestScope.requestId();
   const tokenCounter = new TokenCounter();
   const { gateway, usage, embedder, embedders } = createGateway(config, redis, tokenCounter, logger, metrics);
   const defaultSpec: IndexSpec = {
@@ -170,9 +175,9 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const sources = new SourceStore(path.join(config.dataDir, 'sources'), new SourceInbox(redis, config.redisPrefix));
   // Every queue retries the same way (see retryingJobOptions).
   const jobOptions = retryingJobOptions(config.workers.attempts, config.workers.backoffMs);
-  const producer = new IngestProducer(queueConnection, config.redisPrefix, jobOptions, redis);
+  const producer = new IngestProducer(queueConnection, config.redisPrefix, jobOptions, redis, requestId);
   const reindexJobs = new ReindexJobs(redis, config.redisPrefix);
-  const reindexProducer = new ReindexProducer(queueConnection, config.redisPrefix, jobOptions);
+  const reindexProducer = new ReindexProducer(queueConnection, config.redisPrefix, jobOptions, requestId);
   const sessions = new SessionStore(redis, config.redisPrefix, { ttlSeconds: config.sessions.ttlSeconds });
   const sessionVectors = createSessionMemoryStore(config, defaultSpec, logger, lanceSession) ?? vectors;
   if (sessionVectors !== vectors) await sessionVectors.init();
@@ -181,7 +186,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     embedBatchSize: config.embedBatchSize,
     denseWeight: config.sessions.context.recallDenseWeight,
   });
-  const memoryProducer = new SessionMemoryProducer(queueConnection, config.redisPrefix, jobOptions, config.sessions.summary);
+  const memoryProducer = new SessionMemoryProducer(queueConnection, config.redisPrefix, jobOptions, config.sessions.summary, requestId);
   const sessionSweepQueue = openQueue(QueueNames.sessionSweep, queueConnection, config.redisPrefix);
   // PDF and HTML are parsed in child processes with time, page and memory limits, never on this event loop.
   const parsePool = new ParsePool({ ...config.parse, logger });
@@ -220,6 +225,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     config,
     logger,
     metrics,
+    requestScope,
     redis,
     queueConnection,
     documents,
@@ -249,6 +255,25 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
     ingestDeps,
     close,
   };
+}
+
+/**
+ * Figures of state every process shares (queue depths and model breakers live in Redis), read when Prometheus scrapes.
+ * The API process exports them, and worker processes do not: a deployment's scrape then holds each figure once per
+ * API replica (dashboards take the max), never once per worker besides.
+ */
+export function registerSharedStateGauges(
+  services: Pick<Services, 'metrics' | 'producer' | 'reindexProducer' | 'memoryProducer' | 'sessionSweepQueue' | 'gateway'>,
+): void {
+  const { registry } = services.metrics;
+  registerQueueDepthGauge(registry, [
+    services.producer.queue,
+    services.reindexProducer.queue,
+    services.memoryProducer.summarizeQueue,
+    services.memoryProducer.recallQueue,
+    services.sessionSweepQueue,
+  ]);
+  registerBreakerStateGauge(registry, () => services.gateway.breakerStates());
 }
 
 /** A worker connection per worker process (BullMQ blocks on it). */

@@ -3,12 +3,13 @@ import { isAppError, mayPassOnRetry } from '../src/errors';
 import { ingestDocument, markFailed, type IngestDeps } from '../src/ingest/ingest-document';
 import type { FairTurns } from '../src/queues/fair-turns';
 import { ingestJobSchema, type IngestJob } from '../src/queues/ingest-queue';
+import { ingestPercent, jobLogger, jobProgress } from './job-telemetry';
 
 /**
  * Thin processor: validate the payload, run the ingestion story, decide retry or not.
  * Permanent faults (a corrupt or encrypted PDF, a bug: see mayPassOnRetry) mark the document failed and stop at once;
  * transient ones (a store or model hiccup) are thrown for BullMQ to retry with backoff, and mark it failed on the last
- * attempt.
+ * attempt. Its log lines name the job and the request that queued it; its progress follows the document record's.
  */
 export function createIngestProcessor(deps: IngestDeps, turns?: Pick<FairTurns, 'started'>) {
   return async (job: Job<IngestJob>, _token?: string, signal?: AbortSignal) => {
@@ -16,8 +17,12 @@ export function createIngestProcessor(deps: IngestDeps, turns?: Pick<FairTurns, 
     // Its first start moves the tenant's line on (see FairTurns); retries were already counted.
     // The count only orders work: a failure to lower it must not fail the job.
     if (turns && job.attemptsMade === 0) await turns.started(data.tenant).catch(() => undefined);
+    const log = jobLogger(deps.logger, job);
+    const progress = jobProgress(job, log);
     try {
-      return await ingestDocument(deps, data, signal);
+      const outcome = await ingestDocument({ ...deps, logger: log }, data, signal, (p) => progress.send(ingestPercent(p)));
+      await progress.settled();
+      return outcome;
     } catch (err) {
       const permanent = !mayPassOnRetry(err);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

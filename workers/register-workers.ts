@@ -19,6 +19,7 @@ import { createRecallIndexProcessor } from './recall-index.processor';
 import { createSummarizeProcessor } from './summarize.processor';
 import { createSessionSweepProcessor } from './session-sweep.processor';
 import { endFailedJobs } from './final-failure';
+import { requestIdOf, timedProcessor } from './job-telemetry';
 import { createWorkerRedis, type Services } from '../src/services';
 
 export interface WorkerDeps {
@@ -51,8 +52,9 @@ export interface RunningWorkers {
 /** One place that starts every queue's worker, for `RUN_WORKERS=inline` and `npm run worker` alike. */
 export function registerWorkers(deps: WorkerDeps): RunningWorkers {
   const log = deps.logger.child({ component: 'worker' });
+  // Every attempt is timed (ragmem_job_duration_seconds, ragmem_job_wait_seconds) here, for every queue alike.
   const start = <T>(name: string, processor: Processor<T>) =>
-    new Worker<T>(name, processor, {
+    new Worker<T>(name, timedProcessor(name, processor, deps.metrics), {
       connection: deps.connection,
       prefix: queuePrefix(deps.redisPrefix),
       concurrency: deps.concurrency,
@@ -79,11 +81,14 @@ export function registerWorkers(deps: WorkerDeps): RunningWorkers {
   if (reindexWorker) endFailedJobs(reindexWorker, 'reindex', deps, log);
   for (const w of workers) {
     w.on('failed', (job, err) => {
-      log.warn({ queue: w.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job attempt failed');
+      log.warn(
+        { queue: w.name, jobId: job?.id, requestId: requestIdOf(job), attempt: job?.attemptsMade, err: err.message },
+        'job attempt failed',
+      );
       deps.metrics?.jobsTotal.inc({ queue: w.name, outcome: 'failed' });
     });
     w.on('completed', (job) => {
-      log.debug({ queue: w.name, jobId: job.id }, 'job completed');
+      log.debug({ queue: w.name, jobId: job.id, requestId: requestIdOf(job) }, 'job completed');
       deps.metrics?.jobsTotal.inc({ queue: w.name, outcome: 'completed' });
     });
     w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'worker error'));

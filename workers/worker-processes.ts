@@ -1,6 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { MetricsJson } from '../src/infra/metrics';
+import { requestMetrics } from './metrics-channel';
 
 /**
  * The default process model (RUN_WORKERS=processes): the API forks worker processes (workers/index) and keeps their
@@ -31,12 +33,27 @@ export interface WorkerProcesses {
   ready(): Promise<void>;
   /** SIGTERM to every child (they finish active jobs), SIGKILL past the deadline; no restart after this. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * The metrics of every child that answers in time, each labelled `worker="<slot>"`, for the API's /metrics.
+   *
+   * Why this way: the children are forked with node:child_process, not node:cluster, so prom-client's
+   * `AggregatorRegistry.clusterMetrics()` (which asks cluster workers) cannot reach them; the fork's IPC channel can.
+   * Each child sends its registry's JSON on request (metrics-channel.ts), and the API merges it with its own through
+   * `AggregatorRegistry.aggregate`. The series are labelled by slot, not summed: summed counters would drop whenever a
+   * child is replaced (Prometheus reads a drop as a reset and counts everything again), and per-process gauges (heap,
+   * event-loop lag, open indexes) mean nothing added up. The slot, unlike the pid, stays the same across a restart,
+   * so there are never more than WORKER_PROCESSES sets. A child that does not answer within a second (starting, or
+   * blocked) is left out of that scrape rather than holding it up.
+   */
+  metrics(): Promise<Array<{ labels: Record<string, string>; metrics: MetricsJson }>>;
 }
 
 /** A crash-looping child (a bad deployment) is restarted ever more slowly, up to this, rather than spinning a core. */
 const MAX_RESTART_DELAY_MS = 10_000;
 /** A child that ran this long before it died starts again at once: its crash was not a loop. */
 const HEALTHY_RUN_MS = 30_000;
+/** How long a scrape of the API waits for a child's metrics. */
+const METRICS_TIMEOUT_MS = 1000;
 
 interface Slot {
   child?: ChildProcess;
@@ -65,7 +82,8 @@ export function startWorkerProcesses(opts: WorkerProcessesOptions): WorkerProces
     slot.timer = undefined;
     slot.ready = false;
     slot.startedAt = Date.now();
-    const child = fork(entry, [], { env: { ...opts.env }, execArgv: execArgvFor(entry), stdio: 'inherit' });
+    // `advanced` (structured clone) carries metric values JSON cannot (NaN, Infinity).
+    const child = fork(entry, [], { env: { ...opts.env }, execArgv: execArgvFor(entry), stdio: 'inherit', serialization: 'advanced' });
     slot.child = child;
     child.on('message', (msg: unknown) => {
       if (isReadyMessage(msg)) {
@@ -95,6 +113,15 @@ export function startWorkerProcesses(opts: WorkerProcessesOptions): WorkerProces
   return {
     pids: () => slots.flatMap((s) => (s.child?.pid !== undefined ? [s.child.pid] : [])),
     restarts: () => restarts,
+    metrics: async () => {
+      const answers = await Promise.all(
+        slots.map(async (slot, index) => {
+          const metrics = slot.child && slot.ready ? await requestMetrics(slot.child, METRICS_TIMEOUT_MS) : undefined;
+          return metrics ? [{ labels: { worker: String(index) }, metrics }] : [];
+        }),
+      );
+      return answers.flat();
+    },
     ready: () => (allReady() ? Promise.resolve() : new Promise<void>((resolve) => readyWaiters.add(resolve))),
     stop: () => {
       stopping ??= Promise.all(

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Embedder } from '../gateway/embedder';
 import type { UsageMeter } from '../gateway/safety/usage-meter';
-import type { Metrics } from '../infra/metrics';
+import type { Metrics, MetricsFeed } from '../infra/metrics';
+import type { RequestScope } from '../infra/request-scope';
 import type { IngestProducer } from '../queues/ingest-queue';
 import type { DocumentStore } from '../stores/document/document-store';
 import type { SourceStore } from '../stores/document/source-store';
@@ -20,6 +21,10 @@ export interface AppDeps extends SessionDeps, ReindexStartDeps, AdminQueuesDeps 
   config: Readonly<Config>;
   logger: Logger;
   metrics: Metrics;
+  /** Other processes' metrics served with this one's at /metrics: the worker processes this API forked. */
+  metricsFeeds?: readonly MetricsFeed[];
+  /** Entered for every request, so the jobs it queues carry its id. */
+  requestScope?: RequestScope;
   redis: Redis;
   documents: DocumentStore;
   sources: SourceStore;

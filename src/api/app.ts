@@ -7,6 +7,7 @@ import { keyRateLimit } from './middleware/key-rate-limit';
 import { requestContext } from './middleware/request-context';
 import { uploadAdmission } from './middleware/upload-admission';
 import { adminQueuesRouter } from './routes/admin-queues';
+import { consoleRouter } from './routes/console';
 import { documentsRouter } from './routes/documents';
 import { healthRouter } from './routes/health';
 import { operationsRouter } from './routes/operations';
@@ -14,6 +15,7 @@ import { reindexRouter } from './routes/reindex';
 import { searchRouter } from './routes/search';
 import { sessionsRouter } from './routes/sessions';
 import { usageRouter } from './routes/usage';
+import { mcpRouter } from '../mcp/mcp-router';
 import type { ListedRouter } from './routes/listed-router';
 import type { AppDeps } from './app-deps';
 
@@ -28,9 +30,11 @@ export function createApp(deps: AppDeps): Express {
     routes.push(...router.declared);
     app.use(router);
   };
-  app.use(requestContext(deps.logger, deps.metrics));
+  app.use(requestContext(deps.logger, deps.metrics, deps.requestScope));
   mount(healthRouter(deps));
   mount(operationsRouter());
+  // The web console's static files are public (not API routes, so not in `routes`); its API calls carry the user's key.
+  app.use(consoleRouter(deps.config.consoleDir));
   // Before tenant auth: the dashboard has its own key, which no tenant key replaces.
   mount(adminQueuesRouter(deps));
   // Sets res.locals.tenant and res.locals.keyId (per-key limits go right after it).
@@ -47,6 +51,9 @@ export function createApp(deps: AppDeps): Express {
     }).middleware,
   );
   app.use(express.json({ limit: deps.config.limits.maxJsonBytes, strict: false }));
+  // The MCP endpoint (src/mcp): behind auth and the body limits, ahead of the turns, which its tools take themselves
+  // (an ask must not hold one while it waits for the model: see mcp/tenant-turn.ts).
+  mount(mcpRouter(deps));
   // Once the body is in: tenants take turns at this process's work.
   app.use(fairAdmission(deps.fairScheduler));
   mount(documentsRouter(deps));

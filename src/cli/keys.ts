@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config';
 import { assertRedisReachable, createWorkerConnection, RedisUnreachableError } from '../infra/redis';
 import { KeyStore, type KeyInfo } from '../tenancy/key-store';
 import { tenantNameProblem } from '../tenancy/tenant-name';
+import { formatTable, out } from './output';
 
 /**
  * `npm run keys -- create --tenant T [--label L] | list [--tenant T] [--json] | revoke ID`: manages the API keys stored
@@ -13,24 +14,13 @@ import { tenantNameProblem } from '../tenancy/tenant-name';
  * The logic lives in KeyStore; this file only wires commands and prints.
  */
 
-const out = (line = '') => process.stdout.write(`${line}\n`);
-
-/** A plain text table: one header row, columns padded to their widest cell. */
+/** The keys as a table (never the keys themselves: only their ids). */
 export function formatKeyTable(keys: KeyInfo[]): string {
   if (keys.length === 0) return 'No keys.';
-  const rows = [
+  return formatTable(
     ['ID', 'TENANT', 'LABEL', 'CREATED', 'REVOKED'],
-    ...keys.map((k) => [k.id, k.tenant, k.label ?? '', k.createdAt, k.revokedAt ?? '']),
-  ];
-  const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => r[col].length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, col) => cell.padEnd(widths[col]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+    keys.map((k) => [k.id, k.tenant, k.label ?? '', k.createdAt, k.revokedAt ?? '']),
+  );
 }
 
 async function withKeyStore<T>(run: (store: KeyStore) => Promise<T>): Promise<T> {

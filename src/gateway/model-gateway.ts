@@ -3,7 +3,7 @@ import { AppError, isAppError } from '../errors';
 import type { ModelRegistry, ModelSpec } from './model-registry';
 import type { ChatMessage } from '../core/chat-message';
 import type { ChatRequest, ChatResult, ModelProvider, Purpose, TokenUsage } from './provider';
-import type { CircuitBreaker } from './safety/circuit-breaker';
+import type { BreakerState, CircuitBreaker } from './safety/circuit-breaker';
 import type { ChatCache } from './safety/chat-cache';
 import type { EmbeddingCache } from './safety/embedding-cache';
 import { costUsd } from './safety/pricing';
@@ -31,7 +31,8 @@ export interface GatewayDeps {
   /** Token counter (tekken), for the rate limiter's estimate of a call's tokens before it is made. */
   countTokens: (text: string) => number;
   logPrompts?: boolean;
-  metrics?: Pick<Metrics, 'modelCalls' | 'modelTokens' | 'modelCostUsd'>;
+  metrics?: Pick<Metrics, 'modelCalls' | 'modelTokens' | 'modelCostUsd'> &
+    Partial<Pick<Metrics, 'cacheLookups' | 'rateLimitWaits' | 'rateLimitWaitSeconds'>>;
 }
 
 export interface GatewayChatRequest {
@@ -82,6 +83,9 @@ export class ModelGateway {
     for await (const { id, spec, provider } of this.callable(candidates)) {
       const providerReq = this.providerRequest(spec, req);
       const cached = await this.deps.chatCache.get(providerReq, req.tenant);
+      if (this.deps.chatCache.isCacheable(providerReq)) {
+        this.deps.metrics?.cacheLookups?.inc({ cache: req.purpose === 'summarize' ? 'summary' : 'chat', result: cached ? 'hit' : 'miss' });
+      }
       if (cached) return { ...cached, modelId: id, costUsd: 0, cached: true };
       try {
         const estimated = promptTokens + providerReq.maxTokens;
@@ -118,7 +122,7 @@ export class ModelGateway {
     for await (const { id, spec, provider } of this.callable(candidates)) {
       const providerReq = this.providerRequest(spec, req);
       const estimated = promptTokens + providerReq.maxTokens;
-      await this.deps.limiter.acquire(id, { tenant: req.tenant, tokens: estimated, maxWaitMs: this.maxQueueWaitMs, signal: req.signal });
+      await this.acquire(spec, req.purpose, req.tenant, estimated, req.signal);
       const started = performance.now();
       let sent = false;
       try {
@@ -164,6 +168,8 @@ export class ModelGateway {
     if (!id) throw new AppError('model_unavailable', 'No embedding model is configured');
     const cached = await this.deps.embeddingCache.getMany(id, texts, tenant);
     const missing = texts.map((t, i) => (cached[i] ? -1 : i)).filter((i) => i >= 0);
+    this.deps.metrics?.cacheLookups?.inc({ cache: 'embedding', result: 'hit' }, texts.length - missing.length);
+    this.deps.metrics?.cacheLookups?.inc({ cache: 'embedding', result: 'miss' }, missing.length);
     if (missing.length === 0) return cached as Float32Array[];
     const candidate = (await this.callable([id]).next()).value;
     if (!candidate) throw unavailable('embed', [id]);
@@ -184,6 +190,17 @@ export class ModelGateway {
   /** The models to try: the one the request pins, or the purpose's route. */
   private route(req: GatewayChatRequest): string[] {
     return req.model ? [this.spec(req.model).id] : [...this.deps.registry.routes[req.purpose]];
+  }
+
+  /**
+   * The breaker state of every model this deployment serves, read from Redis (shared by all processes), for the
+   * metrics scrape. An open breaker past its cool-down reads as half-open: the next call is its trial.
+   */
+  async breakerStates(): Promise<Array<{ model: string; provider: string; state: BreakerState }>> {
+    const served = [...this.deps.registry.models.values()].filter((spec) => this.serves(spec));
+    return Promise.all(
+      served.map(async (spec) => ({ model: spec.id, provider: spec.provider, state: (await this.deps.breaker.state(spec.id)).state })),
+    );
   }
 
   /** Whether this deployment has the model's provider configured (Mistral needs its key; offline is always there). */
@@ -231,7 +248,7 @@ export class ModelGateway {
   ): Promise<{ result: T; cost: number }> {
     const started = performance.now();
     let attempts = 0;
-    await this.deps.limiter.acquire(spec.id, { tenant, tokens: estimatedTokens, maxWaitMs: this.maxQueueWaitMs, signal });
+    await this.acquire(spec, purpose, tenant, estimatedTokens, signal);
     try {
       const result = await retryWithBackoff(
         () => {
@@ -244,6 +261,23 @@ export class ModelGateway {
       return { result, cost };
     } catch (err) {
       await this.failed(spec, purpose, tenant, err, { started, attempts });
+      throw err;
+    }
+  }
+
+  /** Rate-limit budget for one call, waiting up to MODEL_QUEUE_WAIT_MS; a wait (or a refusal) is counted. */
+  private async acquire(spec: ModelSpec, purpose: Purpose, tenant: string, tokens: number, signal?: AbortSignal): Promise<void> {
+    const started = performance.now();
+    const m = this.deps.metrics;
+    const counted = (outcome: 'acquired' | 'refused', waitedMs: number) => {
+      m?.rateLimitWaits?.inc({ limiter: 'model', model: spec.id, purpose, outcome });
+      m?.rateLimitWaitSeconds?.inc({ limiter: 'model', model: spec.id, purpose }, waitedMs / 1000);
+    };
+    try {
+      const { waitedMs } = await this.deps.limiter.acquire(spec.id, { tenant, tokens, maxWaitMs: this.maxQueueWaitMs, signal });
+      if (waitedMs > 0) counted('acquired', waitedMs);
+    } catch (err) {
+      if (isAppError(err) && err.code === 'rate_limited') counted('refused', performance.now() - started);
       throw err;
     }
   }

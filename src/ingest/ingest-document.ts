@@ -42,6 +42,8 @@ export async function ingestDocument(
   deps: IngestDeps,
   job: { tenant: string; documentId: string; version: number },
   signal?: AbortSignal,
+  /** Told each step (parsed, chunked, every batch embedded and upserted, ready), unthrottled, with the record's figures. */
+  onProgress?: (progress: DocumentRecord['progress']) => void,
 ): Promise<IngestOutcome> {
   const { documents, indexes, logger } = deps;
   const { tenant, documentId, version } = job;
@@ -61,13 +63,16 @@ export async function ingestDocument(
     // Held in memory from here to the end: the source, its text, chunks and vectors.
     const index = async (): Promise<IngestOutcome> => {
       const parsed = await loadParsed(deps, doc, version);
+      onProgress?.({ stage: 'chunking', done: 0, total: 0 });
 
       // Progress writes are throttled: a small document costs two record writes (start, end), a large one a few a second.
       let lastProgressAt = Date.now();
       const onBatch = async (done: number, total: number) => {
+        const progress = { stage: done === total && total > 0 ? ('indexing' as const) : ('embedding' as const), done, total };
+        onProgress?.(progress);
         if (Date.now() - lastProgressAt < PROGRESS_INTERVAL_MS) return;
         lastProgressAt = Date.now();
-        await update({ progress: { stage: done === total && total > 0 ? 'indexing' : 'embedding', done, total } });
+        await update({ progress });
       };
       const { live, build } = await indexes.writeTargets(tenant, doc.collection);
       written.push(live);
@@ -101,6 +106,7 @@ export async function ingestDocument(
         for (const index of written) await index.store.deleteDocument(tenant, documentId, { exceptVersion: version });
         await deps.sources.prune(tenant, documentId, version);
       }
+      onProgress?.({ stage: 'done', done: chunks, total: chunks });
       log.info({ chunks }, 'document indexed');
 
       // No re-check is needed here: the `ready` write above is a compare-and-set that fails if the document was deleted

@@ -2,13 +2,15 @@ import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { FairTurns } from './fair-turns';
-import { QueueNames, QueueProducer } from './queue-names';
+import type { RequestIdSource } from '../infra/request-scope';
+import { QueueNames, QueueProducer, requestIdField, withRequestId } from './queue-names';
 
 export const ingestJobSchema = z.object({
   tenant: z.string().min(1),
   documentId: z.string().min(1),
   version: z.number().int().min(1),
   reason: z.enum(['upload', 'replace', 'reindex']),
+  requestId: requestIdField,
 });
 export type IngestJob = z.infer<typeof ingestJobSchema>;
 
@@ -23,13 +25,13 @@ export class IngestProducer extends QueueProducer<IngestJob> {
    * `commands` keeps the turn counts: a client already in use (BullMQ waits for its own connection to be ready before
    * using it; a command sent on it earlier would fail, as one did under load in CI).
    */
-  constructor(connection: Redis, prefix: string, defaults: JobsOptions, commands: Redis = connection) {
-    super(QueueNames.ingest, connection, prefix, defaults);
+  constructor(connection: Redis, prefix: string, defaults: JobsOptions, commands: Redis = connection, requestId?: RequestIdSource) {
+    super(QueueNames.ingest, connection, prefix, defaults, requestId);
     this.turns = new FairTurns(commands, prefix, QueueNames.ingest);
   }
 
   async enqueue(job: IngestJob): Promise<string> {
-    const parsed = ingestJobSchema.parse(job);
+    const parsed = ingestJobSchema.parse(withRequestId(job, this.requestId));
     const [priority] = await this.turns.take(parsed.tenant);
     const added = await this.queue.add('ingest', parsed, { ...this.defaults, priority, jobId: ingestJobId(job.documentId, job.version) });
     return added.id!;
@@ -37,7 +39,7 @@ export class IngestProducer extends QueueProducer<IngestJob> {
 
   async enqueueMany(jobs: IngestJob[]): Promise<void> {
     if (jobs.length === 0) return;
-    const parsed = jobs.map((j) => ingestJobSchema.parse(j));
+    const parsed = jobs.map((j) => ingestJobSchema.parse(withRequestId(j, this.requestId)));
     // One request's jobs are one tenant's, but nothing here relies on it.
     const priorities = new Map<string, number[]>();
     for (const tenant of new Set(parsed.map((j) => j.tenant))) {

@@ -1,5 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { RequestIdSource } from '../infra/request-scope';
 
 /** Every queue the service uses. Producers (src/queues) and processors (workers/) agree on these names. */
 export const QueueNames = {
@@ -25,6 +27,18 @@ export function openQueue<T>(name: QueueName, connection: Redis, prefix: string)
   return queue;
 }
 
+/**
+ * The id of the HTTP request that added a job (its x-request-id), so the worker's log lines for the job can be found
+ * from the request's. Optional: jobs added outside a request (a scheduler, a test) have none.
+ */
+export const requestIdField = z.string().min(1).max(128).optional();
+
+/** `job` with the id of the request being served added, unless it names one already. */
+export const withRequestId = <T extends { requestId?: string }>(job: T, requestId?: RequestIdSource): T => {
+  const id = job.requestId ?? requestId?.();
+  return id === undefined ? job : { ...job, requestId: id };
+};
+
 /** A producer over one queue: the queue (the dashboard and tests read it), the job options it adds with, its close. */
 export abstract class QueueProducer<T> {
   readonly queue: Queue<T>;
@@ -34,6 +48,8 @@ export abstract class QueueProducer<T> {
     connection: Redis,
     prefix: string,
     protected readonly defaults: JobsOptions,
+    /** The request a job is added for (see RequestScope); its id rides in the payload. */
+    protected readonly requestId?: RequestIdSource,
   ) {
     this.queue = openQueue<T>(name, connection, prefix);
   }

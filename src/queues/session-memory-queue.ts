@@ -4,13 +4,15 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { pendingSummaryMessages } from '../stores/session/pending-summary';
 import type { SessionRecord } from '../stores/session/session-types';
-import { QueueNames, openQueue } from './queue-names';
+import type { RequestIdSource } from '../infra/request-scope';
+import { QueueNames, openQueue, requestIdField, withRequestId } from './queue-names';
 
 /** One payload for both session-memory queues: the job re-reads the session, so it only names it. */
 export const sessionMemoryJobSchema = z.object({
   tenant: z.string().min(1),
   sessionId: z.string().min(1),
   generation: z.string().min(1),
+  requestId: requestIdField,
 });
 export type SessionMemoryJob = z.infer<typeof sessionMemoryJobSchema>;
 
@@ -48,6 +50,8 @@ export class SessionMemoryProducer {
     prefix: string,
     private readonly defaults: JobsOptions,
     private readonly thresholds: SummaryThresholds,
+    /** The request appending the messages (see RequestScope); its id rides in both jobs' payloads. */
+    private readonly requestId?: RequestIdSource,
   ) {
     this.summarizeQueue = openQueue<SessionMemoryJob>(QueueNames.summarize, connection, prefix);
     this.recallQueue = openQueue<SessionMemoryJob>(QueueNames.recallIndex, connection, prefix);
@@ -58,7 +62,9 @@ export class SessionMemoryProducer {
    * once enough older messages wait outside the summary. Answers the ids of the jobs enqueued.
    */
   async afterAppend(tenant: string, session: SessionRecord): Promise<{ recallJobId?: string; summarizeJobId?: string }> {
-    const job = sessionMemoryJobSchema.parse({ tenant, sessionId: session.id, generation: session.generation });
+    const job = sessionMemoryJobSchema.parse(
+      withRequestId<SessionMemoryJob>({ tenant, sessionId: session.id, generation: session.generation }, this.requestId),
+    );
     const out: { recallJobId?: string; summarizeJobId?: string } = {};
     const adds: Array<Promise<unknown>> = [];
     if (session.lastSeq > session.recallIndexedThroughSeq) {

@@ -20,6 +20,8 @@ export interface ReindexDeps extends IngestDeps {
   concurrency: number;
   /** How long the old index outlives the switch (searches that read the old route finish on it). */
   dropGraceMs: number;
+  /** Told whenever the record's progress is written, and once the collection is served by the new index (completed). */
+  onProgress?: (progress: { done: number; total: number; completed?: boolean }) => void;
 }
 
 /** Passes over the collection before giving up on it settling (each pass only redoes what changed meanwhile). */
@@ -116,6 +118,7 @@ async function afterSwitch(
     finishedAt: new Date(now).toISOString(),
     ...(previous ? { oldIndex: { dropAfter: new Date(now + deps.dropGraceMs).toISOString() } } : {}),
   }));
+  deps.onProgress?.({ done: 0, total: 0, completed: true });
   await sleep(deps.dropGraceMs, undefined, { signal });
   // Unknown only when an earlier attempt already dropped it and then forgot it.
   if (previous) await dropPrevious(deps, tenant, collection, previous);
@@ -181,7 +184,10 @@ async function catchUp(deps: ReindexDeps, job: ReindexJob, target: ResolvedIndex
   // holds (a resumed build starts where it was, not at 0); each document rebuilt for the first time adds one.
   const total = await deps.documents.countInCollection(tenant, collection);
   const progress = { done: Math.min(total, await catalog.builtCount(tenant, collection, jobId)), total };
-  const report = () => deps.reindexJobs.update(jobId, () => ({ progress: { ...progress } }));
+  const report = () => {
+    deps.onProgress?.(progress);
+    return deps.reindexJobs.update(jobId, () => ({ progress: { ...progress } }));
+  };
   await report();
   let reportedAt = Date.now();
   let changed = false;

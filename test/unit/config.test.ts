@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
 
 describe('loadConfig', () => {
@@ -105,6 +106,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HYBRID_RRF_K: '0' })).toThrow(/HYBRID_RRF_K/);
     expect(() => loadConfig({ HYBRID_DENSE_WEIGHT: '0' })).toThrow(/HYBRID_DENSE_WEIGHT/);
     expect(() => loadConfig({ REINDEX_CONCURRENCY: '0' })).toThrow(/REINDEX_CONCURRENCY/);
+  });
+
+  it('When CONSOLE_DIR is unset, then the console is dist/console in the package; set, it is resolved from the working directory', () => {
+    expect(loadConfig({}).consoleDir).toBe(path.join(__dirname, '..', '..', 'dist', 'console'));
+    expect(loadConfig({ CONSOLE_DIR: 'build/ui' }).consoleDir).toBe(path.resolve('build/ui'));
+    expect(loadConfig({ CONSOLE_DIR: '/srv/console' }).consoleDir).toBe('/srv/console');
+  });
+
+  it('When WORKER_METRICS_PORT is unset, then a worker serves no metrics port; set, it is a port number', () => {
+    expect(loadConfig({}).workers.metricsPort).toBeUndefined();
+    expect(loadConfig({ WORKER_METRICS_PORT: '9464' }).workers.metricsPort).toBe(9464);
+    expect(() => loadConfig({ WORKER_METRICS_PORT: '0' })).toThrow(/WORKER_METRICS_PORT/);
+    expect(() => loadConfig({ WORKER_METRICS_PORT: '70000' })).toThrow(/WORKER_METRICS_PORT/);
   });
 });
 

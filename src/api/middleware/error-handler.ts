@@ -4,6 +4,7 @@ import { MulterError } from 'multer';
 import { ZodError } from 'zod';
 import { AppError, isAppError, isErrorCode, type ErrorCode } from '../../errors';
 import { isRedisOutOfMemory, isRedisUnavailable, redisOutOfMemory, redisUnavailable } from '../../infra/redis';
+import { toErrorBody } from '../views/error-view';
 
 /** Turns anything thrown into api.md's error envelope. The one place HTTP statuses for errors are decided. */
 export function toAppError(err: unknown): AppError {
@@ -92,9 +93,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (appErr.status >= 500) req.log?.error({ err: appErr.cause ?? err, code: appErr.code }, appErr.message);
   if (res.headersSent) return res.end();
   for (const [k, v] of Object.entries(appErr.headers ?? {})) res.setHeader(k, v);
-  res.status(appErr.status).json({
-    error: { code: appErr.code, message: appErr.message, ...(appErr.details ? { details: appErr.details } : {}) },
-  });
+  res.status(appErr.status).json(toErrorBody(appErr));
 };
 
 export const notFoundRoute: RequestHandler = (req) => {
@@ -116,7 +115,7 @@ export function answerClientError(err: Error & { code?: string }, socket: Duplex
     err.code === 'HPE_HEADER_OVERFLOW'
       ? [431, 'Request Header Fields Too Large', new AppError('headers_too_large', 'The request line and headers are larger than 16 KiB')]
       : [400, 'Bad Request', new AppError('invalid_request', 'The request is not valid HTTP')];
-  const body = JSON.stringify({ error: { code: appErr.code, message: appErr.message } });
+  const body = JSON.stringify(toErrorBody(appErr));
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

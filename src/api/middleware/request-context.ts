@@ -3,11 +3,15 @@ import type { RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../infra/metrics';
+import type { RequestScope } from '../../infra/request-scope';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Request id (echoed when the client sent a sane one), a logger bound to it on every line, and a duration metric. */
-export function requestContext(logger: Logger, metrics: Metrics): RequestHandler[] {
+/**
+ * Request id (echoed when the client sent a sane one), a logger bound to it on every line, and a duration metric. With
+ * a scope, the rest of the request runs inside it, so the jobs it queues carry its id (see RequestScope).
+ */
+export function requestContext(logger: Logger, metrics: Metrics, scope?: RequestScope): RequestHandler[] {
   const http = pinoHttp({
     logger,
     genReqId: (req, res) => {
@@ -28,5 +32,7 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
     res.on('finish', () => end({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
     next();
   };
-  return [http, timing];
+  if (!scope) return [http, timing];
+  const scoped: RequestHandler = (req, _res, next) => scope.run(String(req.id), next);
+  return [http, timing, scoped];
 }

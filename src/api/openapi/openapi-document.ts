@@ -11,13 +11,15 @@ import { listReindexQuery, reindexBodySchema, reindexJobIdParam } from '../schem
 import { usageQuery } from '../schemas/usage';
 import { searchBodySchema } from '../schemas/search';
 import { askSchema, createSessionSchema, importMessagesSchema, listMessagesQuery, sessionIdParam } from '../schemas/sessions';
-import { ASK_EVENT_STREAM_DESCRIPTION, responseSchemas, type JsonSchema } from './response-schemas';
-import { pathParameter, queryParameters, requestSchema } from './zod-json-schema';
+import { askEventStreamMediaType, buildResponseSchemas, type ResponseComponent } from './response-components';
+import { pathParameter, queryParameters, requestSchema, type JsonSchema } from './zod-json-schema';
 
 /**
  * The OpenAPI 3.1 description of the whole HTTP API (served at GET /openapi.json, shown at GET /docs). Request bodies
- * and parameters come from the zod schemas the routes parse with; responses from response-schemas.ts. Built once at
- * startup. test/component/operations.test.ts fails when the app mounts a route this document does not list.
+ * and parameters come from the zod schemas the routes parse with; responses from the zod views the routes' answers are
+ * typed by (src/api/views/, through response-components.ts). Built once at startup. test/component/operations.test.ts
+ * fails when the app mounts a route this document does not list; test/component/openapi-responses.test.ts when a
+ * documented status has no probe, or a real answer does not match its schema.
  */
 
 export const ADMIN_QUEUES_PATH = '/admin/queues';
@@ -25,9 +27,9 @@ export const ADMIN_QUEUES_PATH = '/admin/queues';
 type Operation = Record<string, unknown>;
 type PathItem = Partial<Record<'get' | 'post' | 'delete', Operation>>;
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const ref = (name: ResponseComponent) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
-const ok = (description: string, schemaName: string) => ({ description, content: json(ref(schemaName)) });
+const ok = (description: string, schemaName: ResponseComponent) => ({ description, content: json(ref(schemaName)) });
 const errorRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
 const PUBLIC: never[] = [];
 
@@ -221,7 +223,7 @@ function sessionPaths(): Record<string, PathItem> {
             description: 'The stored answer (JSON), or a stream of events (`stream: true` or `Accept: text/event-stream`)',
             content: {
               ...json(ref('AskAnswer')),
-              'text/event-stream': { schema: { type: 'string', description: ASK_EVENT_STREAM_DESCRIPTION } },
+              'text/event-stream': askEventStreamMediaType(),
             },
           },
           ...askErrors,
@@ -353,6 +355,34 @@ function operationsPaths(): Record<string, PathItem> {
         responses: { '200': text('The dashboard', 'text/html'), '401': errorRef('Unauthorized'), '404': errorRef('NotFound') },
       },
     },
+    // src/mcp: its messages are JSON-RPC, described by the MCP spec and docs/mcp.md rather than by a schema here.
+    '/mcp': {
+      post: {
+        tags: ['Agents'],
+        operationId: 'mcp',
+        summary: 'Model Context Protocol for agents: search_documents, ask, add_document, list_documents, get_session_history',
+        description:
+          'Streamable HTTP, stateless (no MCP session id), answering JSON. The tools serve the key’s tenant with the ' +
+          'inputs and error codes of the routes above; a tool that fails answers 200 with `isError: true` and the error ' +
+          'envelope as its text. GET and DELETE answer 405 with a JSON-RPC error (no SSE stream, no session), as the MCP ' +
+          'spec has it for stateless servers. See docs/mcp.md.',
+        requestBody: {
+          required: true,
+          description: 'A JSON-RPC 2.0 message of MCP, or a batch of them',
+          content: { 'application/json': {} },
+        },
+        responses: {
+          '200': {
+            description: 'The JSON-RPC response, or an array of them for a batch',
+            content: json({ oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] }),
+          },
+          '202': { description: 'Notifications only: accepted, no body' },
+          ...commonErrors,
+          '413': errorRef('PayloadTooLarge'),
+          '415': errorRef('UnsupportedMediaType'),
+        },
+      },
+    },
   };
 }
 
@@ -382,7 +412,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         adminBearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_API_KEY' },
         adminBasic: { type: 'http', scheme: 'basic', description: 'Any user name, ADMIN_API_KEY as the password' },
       },
-      schemas: responseSchemas,
+      schemas: buildResponseSchemas(),
       responses: {
         BadRequest: errorResponse('invalid_request (with the failing fields in details), invalid_json, or another client error'),
         Unauthorized: errorResponse('unauthorized: no key, or a key that is not valid here'),

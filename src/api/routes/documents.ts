@@ -9,7 +9,6 @@ import { deleteDocument } from '../../ingest/delete-document';
 import { reindexDocument } from '../../ingest/reindex-document';
 import { detectFormat } from '../../ingest/parsers/detect-format';
 import { decodeUtf8Strict } from '../../ingest/parsers/decode-text';
-import { toDocumentView } from '../../stores/document/document-types';
 import type { IngestJob } from '../../queues/ingest-queue';
 import { tenantOf } from '../middleware/auth';
 import { DEFAULT_COLLECTION } from '../../core/collections';
@@ -23,6 +22,15 @@ import {
   uploadFieldsSchema,
 } from '../schemas/documents';
 import type { AppDeps } from '../app-deps';
+import {
+  toChunkView,
+  toDocumentView,
+  type BulkDocumentsAccepted,
+  type ChunkList,
+  type DocumentList,
+  type DocumentView,
+  type DocumentReindexAccepted,
+} from '../views/document-views';
 import { listedRouter, type ListedRouter } from './listed-router';
 
 /** How many bulk documents with an externalId are recorded at once (each is a file write and a few Redis calls). */
@@ -49,7 +57,9 @@ export function documentsRouter(deps: AppDeps): ListedRouter {
   const answer = (result: AddDocumentResult) => {
     countOutcome(result);
     const view = toDocumentView(result.doc);
-    return result.kind === 'duplicate' ? { status: 200, body: { ...view, duplicate: true } } : { status: 202, body: view };
+    return result.kind === 'duplicate'
+      ? { status: 200, body: { ...view, duplicate: true } satisfies DocumentView }
+      : { status: 202, body: view };
   };
 
   router.post('/documents', async (req, res) => {
@@ -117,17 +127,17 @@ export function documentsRouter(deps: AppDeps): ListedRouter {
     const jobs = results.flatMap((r): IngestJob[] => (r.kind === 'duplicate' ? [] : [r.job]));
     await timed(timings, 'queue', () => deps.producer.enqueueMany(jobs));
     res.setHeader('Server-Timing', serverTimingHeader(timings));
-    const documents = results.map((r) => {
+    const documents = results.map((r): BulkDocumentsAccepted['documents'][number] => {
       countOutcome(r);
-      return { id: r.doc.id, status: r.doc.status, ...(r.kind === 'duplicate' ? { duplicate: true } : {}) };
+      return { id: r.doc.id, status: r.doc.status, duplicate: r.kind === 'duplicate' || undefined };
     });
-    res.status(202).json({ documents });
+    res.status(202).json({ documents } satisfies BulkDocumentsAccepted);
   });
 
   router.get('/documents', async (req, res) => {
     const q = listDocumentsQuery.parse(req.query);
     const page = await deps.documents.list(tenantOf(res), q);
-    res.json({ documents: page.documents.map(toDocumentView), nextCursor: page.nextCursor });
+    res.json({ documents: page.documents.map(toDocumentView), nextCursor: page.nextCursor } satisfies DocumentList);
   });
 
   router.get('/documents/:id', async (req, res) => {
@@ -143,21 +153,15 @@ export function documentsRouter(deps: AppDeps): ListedRouter {
     const tenant = tenantOf(res);
     const doc = await deps.documents.get(tenant, id);
     if (!doc) throw notFound('Document', id);
-    if (doc.indexedVersion === undefined) return res.json({ chunks: [], nextCursor: null });
+    if (doc.indexedVersion === undefined) return res.json({ chunks: [], nextCursor: null } satisfies ChunkList);
     const from = q.cursor ?? 0;
     const { store } = await deps.indexes.live(tenant, doc.collection);
     const chunks = await store.listChunks(tenant, id, doc.indexedVersion, from, q.limit);
     const last = chunks.at(-1);
     res.json({
-      chunks: chunks.map((c) => ({
-        id: c.id,
-        index: c.chunkIndex,
-        text: c.text,
-        tokenCount: c.tokenCount,
-        metadata: { pages: c.pages, headingPath: c.headingPath, ...c.metadata },
-      })),
+      chunks: chunks.map(toChunkView),
       nextCursor: last && chunks.length === q.limit && last.chunkIndex + 1 < doc.chunkCount ? String(last.chunkIndex + 1) : null,
-    });
+    } satisfies ChunkList);
   });
 
   router.delete('/documents/:id', async (req, res) => {
@@ -168,7 +172,7 @@ export function documentsRouter(deps: AppDeps): ListedRouter {
   router.post('/documents/:id/reindex', async (req, res) => {
     const job = await reindexDocument(deps, tenantOf(res), documentIdParam.parse(req.params.id));
     const jobId = await deps.producer.enqueue(job);
-    res.status(202).json({ jobId, documentId: job.documentId, version: job.version });
+    res.status(202).json({ jobId, documentId: job.documentId, version: job.version } satisfies DocumentReindexAccepted);
   });
 
   return router;

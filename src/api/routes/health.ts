@@ -1,5 +1,7 @@
+import { renderMetrics } from '../../infra/metrics';
 import { presentsAdminKey, requireAdminKeyWhileAuthOn } from '../middleware/admin-auth';
 import type { AppDeps } from '../app-deps';
+import type { Health, Readiness } from '../views/health-views';
 import { listedRouter, type ListedRouter } from './listed-router';
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
@@ -15,7 +17,7 @@ export function healthRouter(deps: AppDeps): ListedRouter {
   const router = listedRouter();
   const adminKey = deps.config.adminApiKey;
   router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok' } satisfies Health);
   });
   router.get('/readyz', async (req, res) => {
     const checks = await Promise.allSettled([withTimeout(deps.redis.ping(), 1000), withTimeout(deps.vectors.ping(), 2000)]);
@@ -23,12 +25,14 @@ export function healthRouter(deps: AppDeps): ListedRouter {
     const ready = redis === 'ok' && vectors === 'ok';
     // Whether keys exist is read from Redis, which may be the dependency that is down: then the last answer counts.
     const details = presentsAdminKey(req, adminKey) || (await deps.authenticator.authOffLastKnown());
-    const status = ready ? 'ready' : 'not_ready';
-    res.status(ready ? 200 : 503).json(details ? { status, checks: { redis, vectorStore: vectors } } : { status });
+    const body: Readiness = { status: ready ? 'ready' : 'not_ready', checks: details ? { redis, vectorStore: vectors } : undefined };
+    res.status(ready ? 200 : 503).json(body);
   });
   router.get('/metrics', requireAdminKeyWhileAuthOn(deps.authenticator, adminKey), async (_req, res) => {
+    // With RUN_WORKERS=processes the forked workers' figures come along (each series labelled with its worker).
+    const text = await renderMetrics(deps.metrics.registry, deps.metricsFeeds);
     res.setHeader('Content-Type', deps.metrics.registry.contentType);
-    res.send(await deps.metrics.registry.metrics());
+    res.send(text);
   });
   return router;
 }

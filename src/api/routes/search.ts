@@ -3,6 +3,7 @@ import { tenantOf } from '../middleware/auth';
 import { DEFAULT_COLLECTION } from '../../core/collections';
 import { searchBodySchema } from '../schemas/search';
 import type { AppDeps } from '../app-deps';
+import { toSearchResultView, type SearchResults } from '../views/search-views';
 import { listedRouter, type ListedRouter } from './listed-router';
 
 export function searchRouter(deps: AppDeps): ListedRouter {
@@ -15,19 +16,7 @@ export function searchRouter(deps: AppDeps): ListedRouter {
       { query: body.query, k: body.k, collection: body.collection ?? DEFAULT_COLLECTION, mode: body.mode, filter: body.filter },
       { diversity: body.diversity, mergeAdjacent: body.mergeAdjacent },
     );
-    res.json({
-      results: hits.map((h) => ({
-        chunkId: h.chunkId,
-        documentId: h.documentId,
-        title: h.title,
-        text: h.text,
-        score: h.score,
-        chunkIndex: h.chunkIndex,
-        // Only with mergeAdjacent: without the options the response stays as api.md has it.
-        ...('chunkIds' in h ? { chunkIds: h.chunkIds } : {}),
-        metadata: { pages: h.pages, headingPath: h.headingPath, ...h.metadata },
-      })),
-    });
+    res.json({ results: hits.map(toSearchResultView) } satisfies SearchResults);
   });
   return router;
 }

@@ -5,13 +5,22 @@ import { toAppError } from '../middleware/error-handler';
 import { serverTimingHeader, type StageTimings } from '../../infra/stage-timings';
 import { prepareContext } from '../../sessions/prepare-context';
 import { deleteSession, getSession, importMessages, listMessages } from '../../sessions/session-history';
-import { toMessageView, toSessionView } from '../../sessions/session-view';
 import type { SessionDeps } from '../../sessions/session-deps';
 import type { Metrics } from '../../infra/metrics';
 import { tenantOf } from '../middleware/auth';
 import { DEFAULT_COLLECTION } from '../../core/collections';
 import { askSchema, createSessionSchema, importMessagesSchema, listMessagesQuery, sessionIdParam } from '../schemas/sessions';
 import { clientGone, EventStream } from '../sse';
+import {
+  toAskAnswerView,
+  toContextBreakdownView,
+  toContextPreview,
+  toMessageView,
+  toSessionView,
+  type AskStreamEvents,
+  type MessageList,
+  type MessagesAppended,
+} from '../views/session-views';
 import { listedRouter, type ListedRouter } from './listed-router';
 
 export function sessionsRouter(deps: SessionDeps & { metrics: Pick<Metrics, 'askStage' | 'asksTotal'> }): ListedRouter {
@@ -34,7 +43,7 @@ export function sessionsRouter(deps: SessionDeps & { metrics: Pick<Metrics, 'ask
     const { id } = sessionIdParam.parse(req.params);
     const q = listMessagesQuery.parse(req.query);
     const page = await listMessages(deps, tenantOf(res), id, q.limit, q.beforeSeq);
-    res.json({ messages: page.messages.map(toMessageView), nextBeforeSeq: page.nextBeforeSeq });
+    res.json({ messages: page.messages.map(toMessageView), nextBeforeSeq: page.nextBeforeSeq } satisfies MessageList);
   });
 
   router.post('/sessions/:id/messages', async (req, res) => {
@@ -48,14 +57,14 @@ export function sessionsRouter(deps: SessionDeps & { metrics: Pick<Metrics, 'ask
     }
     const body = importMessagesSchema.parse(req.body);
     const result = await importMessages(deps, tenantOf(res), id, body.messages);
-    res.status(201).json({ appended: result.appended, lastSeq: result.lastSeq });
+    res.status(201).json({ appended: result.appended, lastSeq: result.lastSeq } satisfies MessagesAppended);
   });
 
   router.post('/sessions/:id/context', async (req, res) => {
     const { id } = sessionIdParam.parse(req.params);
     const body = parseAsk(req, limits.maxQuestionChars);
     const { built } = await prepareContext(deps, tenantOf(res), id, body, clientGone(res));
-    res.json(built);
+    res.json(toContextPreview(built));
   });
 
   router.post('/sessions/:id/ask', async (req, res) => {
@@ -75,7 +84,7 @@ export function sessionsRouter(deps: SessionDeps & { metrics: Pick<Metrics, 'ask
       const answer = await askSession(deps, tenantOf(res), id, body, signal, timings);
       for (const [stage, ms] of Object.entries(timings)) deps.metrics.askStage.observe({ stage }, ms / 1000);
       res.setHeader('Server-Timing', serverTimingHeader(timings));
-      res.json(answer);
+      res.json(toAskAnswerView(answer));
       ended('answered');
     } catch (err) {
       ended(toAppError(err).code);
@@ -109,13 +118,13 @@ function parseAsk(req: Request, maxQuestionChars: number) {
  */
 async function streamAnswer(res: Response, events: ReturnType<typeof askSessionStream>): Promise<string> {
   const first = await events.next();
-  const stream = new EventStream(res);
+  const stream = new EventStream<AskStreamEvents>(res);
   try {
     for (let step = first; !step.done; step = await events.next()) {
       const e = step.value;
-      if (e.type === 'context') stream.send('context', e.context);
+      if (e.type === 'context') stream.send('context', toContextBreakdownView(e.context));
       else if (e.type === 'delta') stream.send('delta', { text: e.text });
-      else stream.send('done', e.answer);
+      else stream.send('done', toAskAnswerView(e.answer));
     }
     stream.end();
     return 'answered';

@@ -2,6 +2,7 @@ import { utcDay } from '../../gateway/safety/usage-meter';
 import { tenantOf } from '../middleware/auth';
 import { usageQuery } from '../schemas/usage';
 import type { AppDeps } from '../app-deps';
+import { toUsageRowView, type Usage } from '../views/usage-views';
 import { listedRouter, type ListedRouter } from './listed-router';
 
 /**
@@ -20,7 +21,7 @@ export function usageRouter(deps: AppDeps): ListedRouter {
       deps.documents.usage(tenant),
       deps.reindexJobs.activeCount(tenant),
     ]);
-    const totals = rows.reduce(
+    const totals = rows.reduce<Usage['totals']>(
       (t, r) => ({
         promptTokens: t.promptTokens + r.promptTokens,
         completionTokens: t.completionTokens + r.completionTokens,
@@ -29,13 +30,13 @@ export function usageRouter(deps: AppDeps): ListedRouter {
       }),
       { promptTokens: 0, completionTokens: 0, costUsd: 0, calls: 0 },
     );
-    const storage = {
+    const storage: Usage['storage'] = {
       documents: held.documents,
       bytes: held.bytes,
       reindexJobs,
       quotas: { documents: held.quotas.documents, bytes: held.quotas.bytes, reindexJobs: deps.maxReindexJobs },
     };
-    res.json({ from, to, usage: rows, totals, storage });
+    res.json({ from, to, usage: rows.map(toUsageRowView), totals, storage } satisfies Usage);
   });
   return router;
 }

@@ -3,7 +3,8 @@ import type { SourceFormat } from '../../core/parsed-document';
 
 export const DOCUMENT_STATUSES = ['queued', 'processing', 'ready', 'failed'] as const;
 export type DocumentStatus = (typeof DOCUMENT_STATUSES)[number];
-export type IngestStage = 'queued' | 'parsing' | 'chunking' | 'embedding' | 'indexing' | 'done' | 'failed';
+export const INGEST_STAGES = ['queued', 'parsing', 'chunking', 'embedding', 'indexing', 'done', 'failed'] as const;
+export type IngestStage = (typeof INGEST_STAGES)[number];
 
 export interface DocumentRecord {
   id: string;
@@ -40,26 +41,3 @@ export interface DocumentRecord {
 /** The state of a version waiting for its ingestion job (new upload, replacement, reindex); fresh objects each call. */
 export const queuedState = () =>
   ({ status: 'queued', progress: { stage: 'queued', done: 0, total: 0 }, error: undefined }) satisfies Partial<DocumentRecord>;
-
-/** The public shape of api.md (internal bookkeeping stays inside). */
-export function toDocumentView(doc: DocumentRecord) {
-  return {
-    id: doc.id,
-    collection: doc.collection,
-    title: doc.title,
-    status: doc.status,
-    progress: doc.progress,
-    chunkCount: doc.chunkCount,
-    contentHash: doc.contentHash,
-    bytes: doc.bytes,
-    mimeType: doc.mimeType,
-    metadata: doc.metadata,
-    ...(doc.externalId !== undefined ? { externalId: doc.externalId } : {}),
-    version: doc.version,
-    ...(doc.error ? { error: doc.error } : {}),
-    ...(doc.ocr ? { ocr: doc.ocr } : {}),
-    createdAt: doc.createdAt,
-    updatedAt: doc.updatedAt,
-    ...(doc.indexedAt ? { indexedAt: doc.indexedAt } : {}),
-  };
-}
