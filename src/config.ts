@@ -14,6 +14,22 @@ const PACKAGE_ROOT = ((up: string) => (path.basename(up) === 'dist' ? path.dirna
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
+/** Qdrant's CreateCollection takes shard and replica counts as uint32. */
+const QDRANT_UINT32_MAX = 2 ** 32 - 1;
+
+/** Qdrant's ReadConsistency: `majority`, `quorum`, `all`, or how many replicas to read (a positive integer). */
+const qdrantReadConsistencySchema = z
+  .string()
+  .trim()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined) return undefined;
+    if (raw === 'majority' || raw === 'quorum' || raw === 'all') return raw;
+    if (/^[1-9][0-9]*$/.test(raw) && Number(raw) <= Number.MAX_SAFE_INTEGER) return Number(raw);
+    ctx.addIssue({ code: 'custom', message: `expected majority, quorum, all or a positive integer, got "${raw}"` });
+    return z.NEVER;
+  });
+
 const apiKeysSchema = z
   .string()
   .optional()
@@ -36,6 +52,25 @@ const apiKeysSchema = z
     return map;
   });
 
+/** `host:port,host:port,...`: the seed nodes of a Redis Cluster. */
+const clusterNodesSchema = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    const nodes: Array<{ host: string; port: number }> = [];
+    for (const entry of raw.split(',').map((s) => s.trim())) {
+      const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(entry);
+      const port = match ? Number(match[2]) : 0;
+      if (!match || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: `expected host:port pairs separated by commas, got "${entry}"` });
+        return z.NEVER;
+      }
+      nodes.push({ host: match[1].replace(/^\[|\]$/g, ''), port });
+    }
+    return nodes;
+  });
+
 const envSchema = z.object({
   PORT: intFrom(3000).pipe(z.number().max(65535)),
   /** Unset: 127.0.0.1 while no API key exists at all, 0.0.0.0 once one does (decided at startup, see src/server.ts). */
@@ -45,6 +80,17 @@ const envSchema = z.object({
   /** The escape hatch: serve without keys on a non-loopback HOST (anyone who reaches the port is tenant "default"). */
   ALLOW_ANONYMOUS: z.enum(['true', 'false']).default('false'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /**
+   * Redis Cluster instead of one server: seed nodes `host:port,host:port,...` (the client learns the rest from them).
+   * Set, every part (API, workers, queues, limits, caches, sessions, records) connects through the cluster client, and
+   * REDIS_URL must be left unset. Credentials and TLS of the nodes: REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS.
+   */
+  REDIS_CLUSTER_NODES: clusterNodesSchema,
+  /** ACL user and password of the cluster's nodes (one server takes them in REDIS_URL: rediss://user:password@host). */
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  /** `true`: TLS to every cluster node (one server: a rediss:// REDIS_URL). */
+  REDIS_TLS: z.enum(['true', 'false']).default('false'),
   /** Prefix for every Redis key and BullMQ queue, so several deployments (or test runs) can share one Redis. */
   REDIS_PREFIX: z
     .string()
@@ -53,6 +99,17 @@ const envSchema = z.object({
   DATA_DIR: z.string().default('./data'),
   QDRANT_URL: z.string().url().optional(),
   QDRANT_API_KEY: z.string().optional(),
+  /**
+   * A distributed Qdrant's collection layout, sent when ragmem creates a collection (unset: left out, Qdrant's
+   * defaults, right for one node). WRITE_CONSISTENCY_FACTOR may not exceed REPLICATION_FACTOR (checked below).
+   */
+  QDRANT_SHARD_NUMBER: z.coerce.number().int().min(1).max(QDRANT_UINT32_MAX).optional(),
+  QDRANT_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(QDRANT_UINT32_MAX).optional(),
+  QDRANT_WRITE_CONSISTENCY_FACTOR: z.coerce.number().int().min(1).max(QDRANT_UINT32_MAX).optional(),
+  /** `ordering` of upserts and deletes; unset: `medium` on a replicated collection, else none (see qdrant-cluster.ts). */
+  QDRANT_WRITE_ORDERING: z.enum(['weak', 'medium', 'strong']).optional(),
+  /** `consistency` of queries, counts and scrolls; unset: none sent (Qdrant reads one replica). */
+  QDRANT_READ_CONSISTENCY: qdrantReadConsistencySchema,
   MISTRAL_API_KEY: z.string().optional(),
   MISTRAL_SERVER_URL: z.string().url().optional(),
   MODEL_CHAT: z.string().optional(),
@@ -205,6 +262,17 @@ const envSchema = z.object({
 /** Every variable the service reads (docs/configuration.md documents each: test/unit/config-docs.test.ts). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
+/** Where Redis is: one server (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES). */
+export type RedisTarget =
+  | { mode: 'single'; url: string }
+  | {
+      mode: 'cluster';
+      nodes: ReadonlyArray<{ host: string; port: number }>;
+      username?: string;
+      password?: string;
+      tls: boolean;
+    };
+
 export type VectorBackend = 'lancedb' | 'qdrant';
 export type ModelProvider = 'mistral' | 'offline';
 
@@ -216,12 +284,25 @@ export interface Config {
   requireAuth: boolean;
   /** Startup allows a non-loopback HOST with no keys (auth off for everyone who can reach it). */
   allowAnonymous: boolean;
-  redisUrl: string;
+  /** One Redis server or a Redis Cluster: src/infra/redis.ts connects to either. */
+  redis: RedisTarget;
   redisPrefix: string;
   dataDir: string;
   vector:
     | { backend: 'lancedb'; dir: string; cache: { indexCacheBytes: number; metadataCacheBytes: number }; sessionMemoryFoldPacing: number }
-    | { backend: 'qdrant'; url: string; apiKey?: string };
+    | {
+        backend: 'qdrant';
+        url: string;
+        apiKey?: string;
+        /** Collection layout on a distributed Qdrant, sent at creation; undefined: Qdrant's default. */
+        shardNumber?: number;
+        replicationFactor?: number;
+        writeConsistencyFactor?: number;
+        /** undefined: follows the collection's replication (medium when replicated). */
+        writeOrdering?: 'weak' | 'medium' | 'strong';
+        /** undefined: none sent. */
+        readConsistency?: 'majority' | 'quorum' | 'all' | number;
+      };
   models: {
     provider: ModelProvider;
     mistral?: { apiKey: string; serverUrl?: string };
@@ -334,21 +415,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     embed: e.MODEL_EMBED,
   });
   if (modelProblem !== undefined) throw new ConfigError(`Invalid configuration: ${modelProblem}`);
+  if ((e.QDRANT_WRITE_CONSISTENCY_FACTOR ?? 1) > (e.QDRANT_REPLICATION_FACTOR ?? 1)) {
+    // A write needs that many replicas to acknowledge it: more than exist, and every write fails.
+    throw new ConfigError(
+      `Invalid configuration: QDRANT_WRITE_CONSISTENCY_FACTOR (${e.QDRANT_WRITE_CONSISTENCY_FACTOR}) must not exceed ` +
+        `QDRANT_REPLICATION_FACTOR (${e.QDRANT_REPLICATION_FACTOR ?? 'unset: 1'})`,
+    );
+  }
   if (e.ADMIN_API_KEY && e.API_KEYS?.has(e.ADMIN_API_KEY)) {
     // Else that tenant's key would open every tenant's jobs.
     throw new ConfigError('Invalid configuration: ADMIN_API_KEY must differ from every key in API_KEYS');
   }
   const dataDir = path.resolve(e.DATA_DIR);
+  const redis = redisTargetOf(e, present);
   const config: Config = {
     port: e.PORT,
     host: e.HOST,
     requireAuth: e.REQUIRE_AUTH === 'true',
     allowAnonymous: e.ALLOW_ANONYMOUS === 'true',
-    redisUrl: e.REDIS_URL,
+    redis,
     redisPrefix: e.REDIS_PREFIX,
     dataDir,
     vector: e.QDRANT_URL
-      ? { backend: 'qdrant', url: e.QDRANT_URL, apiKey: e.QDRANT_API_KEY }
+      ? {
+          backend: 'qdrant',
+          url: e.QDRANT_URL,
+          apiKey: e.QDRANT_API_KEY,
+          shardNumber: e.QDRANT_SHARD_NUMBER,
+          replicationFactor: e.QDRANT_REPLICATION_FACTOR,
+          writeConsistencyFactor: e.QDRANT_WRITE_CONSISTENCY_FACTOR,
+          writeOrdering: e.QDRANT_WRITE_ORDERING,
+          readConsistency: e.QDRANT_READ_CONSISTENCY,
+        }
       : {
           backend: 'lancedb',
           dir: path.join(dataDir, 'lancedb'),
@@ -433,4 +531,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     },
   };
   return Object.freeze(config);
+}
+
+/**
+ * One server or a cluster, never both: a REDIS_URL next to REDIS_CLUSTER_NODES would be ignored, which hides a
+ * mistake. The cluster's credentials and TLS have variables of their own (there is no single URL to hold them); one
+ * server keeps them in REDIS_URL, so those variables alone are refused rather than silently unused.
+ */
+function redisTargetOf(e: z.infer<typeof envSchema>, present: Record<string, string | undefined>): RedisTarget {
+  const clusterOnly = (['REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS'] as const).filter((name) => present[name] !== undefined);
+  if (!e.REDIS_CLUSTER_NODES) {
+    if (clusterOnly.length > 0) {
+      throw new ConfigError(
+        `Invalid configuration: ${clusterOnly.join(', ')} apply to REDIS_CLUSTER_NODES; one Redis server takes them in REDIS_URL (rediss://user:password@host:port)`,
+      );
+    }
+    return { mode: 'single', url: e.REDIS_URL };
+  }
+  if (present.REDIS_URL !== undefined) {
+    throw new ConfigError('Invalid configuration: set REDIS_URL (one Redis server) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
+  }
+  return {
+    mode: 'cluster',
+    nodes: e.REDIS_CLUSTER_NODES,
+    username: e.REDIS_USERNAME,
+    password: e.REDIS_PASSWORD,
+    tls: e.REDIS_TLS === 'true',
+  };
 }

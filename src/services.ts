@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Embedder } from './gateway/embedder';
@@ -17,7 +16,7 @@ import { DEFAULT_INDEX_NAME, type IndexSpec } from './indexes/index-spec';
 import { VectorIndexes } from './indexes/vector-indexes';
 import { createMetrics, registerBreakerStateGauge, registerOpenIndexesGauge, registerQueueDepthGauge, type Metrics } from './infra/metrics';
 import { RequestScope } from './infra/request-scope';
-import { assertRedisReachable, createCommandClient, createWorkerConnection, waitUntilReady } from './infra/redis';
+import { assertRedisReachable, createCommandClient, createWorkerConnection, waitUntilReady, type RedisClient } from './infra/redis';
 import { IngestProducer } from './queues/ingest-queue';
 import { QueueNames, openQueue, retryingJobOptions } from './queues/queue-names';
 import { ReindexProducer } from './queues/reindex-queue';
@@ -50,8 +49,9 @@ export interface Services {
   metrics: Metrics;
   /** The HTTP request being served, for the producers to stamp jobs with its id (see RequestScope). */
   requestScope: RequestScope;
-  redis: Redis;
-  queueConnection: Redis;
+  /** One server's client or the cluster's (REDIS_CLUSTER_NODES); every store takes either. */
+  redis: RedisClient;
+  queueConnection: RedisClient;
   documents: DocumentStore;
   sources: SourceStore;
   /** The default index's store: collections that were never reindexed, and session memory. */
@@ -96,6 +96,13 @@ export function createVectorStore(config: Readonly<Config>, spec: IndexSpec, log
       url: config.vector.url,
       apiKey: config.vector.apiKey,
       collectionBase: `ragmem_${spec.name}`,
+      cluster: {
+        shardNumber: config.vector.shardNumber,
+        replicationFactor: config.vector.replicationFactor,
+        writeConsistencyFactor: config.vector.writeConsistencyFactor,
+        writeOrdering: config.vector.writeOrdering,
+        readConsistency: config.vector.readConsistency,
+      },
       ...common,
     });
   }
@@ -134,9 +141,9 @@ function createSessionMemoryStore(config: Readonly<Config>, spec: IndexSpec, log
 }
 
 export async function createServices(config: Readonly<Config>, logger: Logger): Promise<Services> {
-  await assertRedisReachable(config.redisUrl);
-  const redis = createCommandClient(config.redisUrl, 'ragmem-commands');
-  const queueConnection = createCommandClient(config.redisUrl, 'ragmem-queue');
+  await assertRedisReachable(config.redis);
+  const redis = createCommandClient(config.redis, 'ragmem-commands');
+  const queueConnection = createCommandClient(config.redis, 'ragmem-queue');
   await Promise.all([waitUntilReady(redis), waitUntilReady(queueConnection)]).catch((err) => {
     redis.disconnect();
     queueConnection.disconnect();
@@ -277,4 +284,4 @@ export function registerSharedStateGauges(
 }
 
 /** A worker connection per worker process (BullMQ blocks on it). */
-export const createWorkerRedis = (config: Readonly<Config>) => createWorkerConnection(config.redisUrl, 'ragmem-worker');
+export const createWorkerRedis = (config: Readonly<Config>) => createWorkerConnection(config.redis, 'ragmem-worker');

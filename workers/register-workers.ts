@@ -1,6 +1,6 @@
 import { Worker, type Processor, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/infra/redis';
 import type { IngestDeps } from '../src/ingest/ingest-document';
 import { QueueNames, queuePrefix } from '../src/queues/queue-names';
 import type { IngestJob } from '../src/queues/ingest-queue';
@@ -23,7 +23,7 @@ import { requestIdOf, timedProcessor } from './job-telemetry';
 import { createWorkerRedis, type Services } from '../src/services';
 
 export interface WorkerDeps {
-  connection: Redis;
+  connection: RedisClient;
   redisPrefix: string;
   ingest: IngestDeps;
   /** Each tenant's place in the ingest queue's line, moved on as jobs start (see FairTurns). */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Embedder } from '../gateway/embedder';
@@ -25,7 +25,7 @@ export interface AppDeps extends SessionDeps, ReindexStartDeps, AdminQueuesDeps 
   metricsFeeds?: readonly MetricsFeed[];
   /** Entered for every request, so the jobs it queues carry its id. */
   requestScope?: RequestScope;
-  redis: Redis;
+  redis: RedisClient;
   documents: DocumentStore;
   sources: SourceStore;
   vectors: VectorStore;

@@ -1,15 +1,14 @@
 import { Command } from 'commander';
-import type { Redis } from 'ioredis';
 import { AppError } from '../errors';
 import { ConfigError, loadConfig } from '../config';
-import { assertRedisReachable, createWorkerConnection, RedisUnreachableError } from '../infra/redis';
+import { assertRedisReachable, createWorkerConnection, RedisUnreachableError, type RedisClient } from '../infra/redis';
 import { KeyStore, type KeyInfo } from '../tenancy/key-store';
 import { tenantNameProblem } from '../tenancy/tenant-name';
 import { formatTable, out } from './output';
 
 /**
  * `npm run keys -- create --tenant T [--label L] | list [--tenant T] [--json] | revoke ID`: manages the API keys stored
- * hashed in Redis (REDIS_URL, REDIS_PREFIX as for the service). Every replica honours a change within a second.
+ * hashed in Redis (REDIS_URL or REDIS_CLUSTER_NODES, REDIS_PREFIX as for the service). Every replica honours a change within a second.
  * In the Docker image: `docker compose run --rm api node dist/src/cli/keys.js create --tenant T`.
  * The logic lives in KeyStore; this file only wires commands and prints.
  */
@@ -25,9 +24,9 @@ export function formatKeyTable(keys: KeyInfo[]): string {
 
 async function withKeyStore<T>(run: (store: KeyStore) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  await assertRedisReachable(config.redisUrl);
+  await assertRedisReachable(config.redis);
   // A short-lived client that gives up at once instead of reconnecting: a CLI should fail, not hang.
-  const redis: Redis = createWorkerConnection(config.redisUrl, 'ragmem-keys-cli', {
+  const redis: RedisClient = createWorkerConnection(config.redis, 'ragmem-keys-cli', {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     retryStrategy: () => null,

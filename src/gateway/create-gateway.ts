@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { TokenCounter } from '../core/tokens/token-counter';
@@ -16,7 +16,7 @@ import type { ModelRateLimits } from './safety/rate-limiter';
 /** Builds the gateway from configuration; every piece of shared state lives in Redis under the service's prefix. */
 export function createGateway(
   config: Readonly<Config>,
-  redis: Redis,
+  redis: RedisClient,
   tokenCounter: TokenCounter,
   logger: Logger,
   metrics?: Metrics,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { IndexSpec } from './index-spec';
 
 /** A rebuild in progress: the index it writes and the job that owns it. */
@@ -20,7 +20,7 @@ export interface IndexBuild {
  */
 export class IndexCatalog {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly defaultSpec: IndexSpec,
   ) {}

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 
 export interface LexPageOptions {
   limit: number;
@@ -14,7 +14,7 @@ export interface LexPageOptions {
  * and `keep` filters. The cursor of the next page is the last member looked at, when the page came back full.
  */
 export async function pageByLex<T>(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   opts: LexPageOptions,
   load: (members: string[]) => Promise<Array<T | undefined>>,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 
 /**
  * Read-modify-write of a JSON value by compare-and-set: read, compute, then write only if the value is still what was
@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
  * the value alone; the result is the value written, or undefined when the key is missing or `change` declined.
  */
 export async function updateJson<T>(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   change: (current: T) => { value: T; ttlSeconds?: number } | undefined,
   maxAttempts: number,

@@ -1,63 +1,162 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisTarget } from '../config';
 import { AppError, dependencyUnavailable } from '../errors';
 
 /**
- * Redis connections. The API's client fails fast while Redis is away (no offline queue), so requests answer
+ * Redis connections, to one server (REDIS_URL) or to a Redis Cluster (REDIS_CLUSTER_NODES): the one place that
+ * decides which. The API's client fails fast while Redis is away (no offline queue), so requests answer
  * 503 `dependency_unavailable` at once instead of hanging; it keeps reconnecting in the background.
  * BullMQ workers need `maxRetriesPerRequest: null` (blocking commands), so they get their own connection.
+ *
+ * On a cluster every multi-key command and script must keep its keys in one slot: each store puts a hash tag in its
+ * keys (the tenant, the session, the model, `{apikeys}`), and BullMQ's prefix is one (queuePrefix).
  */
+
+/** A connection to the one server or to the cluster: every store and queue takes either. */
+export type RedisClient = Redis | Cluster;
 
 const reconnect = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000);
 
-export function createCommandClient(url: string, name: string): Redis {
-  const client = new Redis(url, {
-    connectionName: name,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 5000,
-    // Commands issued in the same tick share one round trip: a bulk upload or a busy worker issues many at once.
-    enableAutoPipelining: true,
-    retryStrategy: reconnect,
-  });
+/**
+ * A cluster's failover (a master dies, its replica is promoted) takes about twice `cluster-node-timeout`. A command
+ * caught in it is retried (ioredis: the connection closed, CLUSTERDOWN, TRYAGAIN, MOVED) every ~200 ms up to 16 times,
+ * so a failover of a few seconds is ridden through, and a longer one ends in 503 `dependency_unavailable`.
+ */
+const FAILOVER_RETRIES: ClusterOptions = {
+  retryDelayOnFailover: 200,
+  retryDelayOnClusterDown: 300,
+  retryDelayOnTryAgain: 200,
+  retryDelayOnMoved: 50,
+  maxRedirections: 16,
+  slotsRefreshTimeout: 2000,
+};
+
+/**
+ * The options every connection to one target shares: credentials and TLS of a cluster's nodes (one server has them in
+ * its URL). Nodes are reached by the names the cluster announces (identity lookup): a certificate names the host, and
+ * Redis 7 can announce hostnames (`cluster-announce-hostname`) that only resolve where the client runs.
+ */
+function clusterOptions(
+  target: Extract<RedisTarget, { mode: 'cluster' }>,
+  redisOptions: RedisOptions,
+  options: ClusterOptions,
+): ClusterOptions {
+  return {
+    dnsLookup: (address, callback) => callback(null, address),
+    ...options,
+    redisOptions: {
+      ...redisOptions,
+      ...(target.username ? { username: target.username } : {}),
+      ...(target.password ? { password: target.password } : {}),
+      ...(target.tls ? { tls: {} } : {}),
+    },
+  };
+}
+
+const seeds = (target: Extract<RedisTarget, { mode: 'cluster' }>) => target.nodes.map(({ host, port }) => ({ host, port }));
+
+export function createCommandClient(target: RedisTarget, name: string): RedisClient {
+  const client: RedisClient =
+    target.mode === 'cluster'
+      ? new Cluster(
+          seeds(target),
+          clusterOptions(
+            target,
+            { connectionName: name, maxRetriesPerRequest: 1, connectTimeout: 5000 },
+            { ...FAILOVER_RETRIES, enableOfflineQueue: false, enableAutoPipelining: true, clusterRetryStrategy: reconnect },
+          ),
+        )
+      : new Redis(target.url, {
+          connectionName: name,
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          connectTimeout: 5000,
+          // Commands issued in the same tick share one round trip: a bulk upload or a busy worker issues many at once.
+          enableAutoPipelining: true,
+          retryStrategy: reconnect,
+        });
   client.on('error', () => undefined); // state is surfaced through readiness and 503s, not log floods
   return client;
 }
 
-export function createWorkerConnection(url: string, name: string, extra: RedisOptions = {}): Redis {
-  const client = new Redis(url, {
-    connectionName: name,
-    maxRetriesPerRequest: null,
-    enableOfflineQueue: true,
-    retryStrategy: reconnect,
-    ...extra,
-  });
+export function createWorkerConnection(target: RedisTarget, name: string, extra: RedisOptions = {}): RedisClient {
+  const { retryStrategy, lazyConnect, ...nodeOptions } = extra;
+  const client: RedisClient =
+    target.mode === 'cluster'
+      ? new Cluster(
+          seeds(target),
+          clusterOptions(
+            target,
+            { connectionName: name, maxRetriesPerRequest: null, ...nodeOptions },
+            {
+              ...FAILOVER_RETRIES,
+              enableOfflineQueue: true,
+              lazyConnect,
+              clusterRetryStrategy: retryStrategy === undefined ? reconnect : retryStrategy,
+            },
+          ),
+        )
+      : new Redis(target.url, {
+          connectionName: name,
+          maxRetriesPerRequest: null,
+          enableOfflineQueue: true,
+          retryStrategy: reconnect,
+          ...extra,
+        });
   client.on('error', () => undefined);
   return client;
 }
 
+/** Where Redis is, for messages: the URL without its password, or the cluster's seed nodes. */
+export function describeRedis(target: RedisTarget): string {
+  return target.mode === 'cluster'
+    ? `REDIS_CLUSTER_NODES=${target.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`
+    : `REDIS_URL=${redactUrl(target.url)}`;
+}
+
 /**
  * Checked once at startup: without Redis nothing works, so the process says so in one line and exits,
- * rather than printing a stack trace or reconnecting forever.
+ * rather than printing a stack trace or reconnecting forever. A cluster counts as reachable once a seed node answers
+ * and the cluster says every slot is served (ioredis's ready check reads CLUSTER INFO).
  */
-export async function assertRedisReachable(url: string, timeoutMs = 3000): Promise<void> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
+export async function assertRedisReachable(target: RedisTarget, timeoutMs = 3000): Promise<void> {
+  const probe: RedisClient =
+    target.mode === 'cluster'
+      ? new Cluster(
+          seeds(target),
+          clusterOptions(
+            target,
+            { connectTimeout: timeoutMs, maxRetriesPerRequest: 0 },
+            { lazyConnect: true, enableOfflineQueue: false, clusterRetryStrategy: () => null, slotsRefreshTimeout: timeoutMs },
+          ),
+        )
+      : new Redis(target.url, {
+          lazyConnect: true,
+          connectTimeout: timeoutMs,
+          maxRetriesPerRequest: 0,
+          enableOfflineQueue: false,
+          retryStrategy: () => null,
+        });
   probe.on('error', () => undefined);
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await probe.connect();
-    await probe.ping();
+    // A cluster whose slots are not all served never becomes ready: bounded here, past the connect timeout.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`not ready within ${timeoutMs + 1000} ms`)), timeoutMs + 1000);
+    });
+    await Promise.race([probe.connect().then(() => probe.ping()), deadline]);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new RedisUnreachableError(
-      `cannot reach Redis at REDIS_URL=${redactUrl(url)} (${reason}). ` +
-        'Start one with "redis-server --daemonize yes" (Debian: apt-get install -y redis-server), or set REDIS_URL to a running server.',
+      target.mode === 'cluster'
+        ? `cannot reach the Redis Cluster at ${describeRedis(target)} (${reason}). ` +
+            'Check that the nodes run, that the cluster was created (redis-cli --cluster create) and answers "cluster_state:ok", ' +
+            'and REDIS_USERNAME, REDIS_PASSWORD and REDIS_TLS.'
+        : `cannot reach Redis at ${describeRedis(target)} (${reason}). ` +
+            'Start one with "redis-server --daemonize yes" (Debian: apt-get install -y redis-server), or set REDIS_URL to a running server.',
     );
   } finally {
+    clearTimeout(timer);
     probe.disconnect();
   }
 }
@@ -66,7 +165,7 @@ export async function assertRedisReachable(url: string, timeoutMs = 3000): Promi
  * Waits until a command client is connected. The API's clients fail commands at once while not connected (no
  * offline queue), so a request arriving in the first milliseconds after startup would otherwise answer 503.
  */
-export async function waitUntilReady(client: Redis, timeoutMs = 5000): Promise<void> {
+export async function waitUntilReady(client: RedisClient, timeoutMs = 5000): Promise<void> {
   if (client.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -95,16 +194,28 @@ function redactUrl(url: string): string {
   }
 }
 
-/** ioredis's ways of saying the server is not there right now. */
+/**
+ * ioredis's ways of saying the server is not there right now, and a cluster's ways of saying it is moving: a master
+ * failing over answers CLUSTERDOWN or TRYAGAIN, slots move (MOVED, ASK, more redirections than allowed), and the client
+ * may fail to refresh its slot map ("Failed to refresh slots cache") or reach no seed node at all.
+ */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  const e = err as Error & { code?: string };
+  const e = err as Error & { code?: string; lastNodeError?: unknown };
   return (
     e.name === 'MaxRetriesPerRequestError' ||
-    /enableOfflineQueue|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT/.test(e.message) ||
+    e.name === 'ClusterAllFailedError' ||
+    /enableOfflineQueue|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EAI_AGAIN/.test(
+      e.message,
+    ) ||
+    CLUSTER_TRANSIENT.test(e.message) ||
     e.code === 'ECONNREFUSED'
   );
 }
+
+/** Replies and client errors of a cluster in motion (failover, resharding), all gone once the cluster settles. */
+const CLUSTER_TRANSIENT =
+  /^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK|LOADING|MASTERDOWN) |Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|Cluster is ended/;
 
 export function redisUnavailable(cause: unknown): AppError {
   return dependencyUnavailable('redis', cause, { label: 'Redis', headers: { 'Retry-After': '2' } });

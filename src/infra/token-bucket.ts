@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 
 /**
  * Token buckets kept in Redis, so every API and worker process draws on the same budget. Hand-written rather than a
@@ -92,7 +92,7 @@ const ttlOf = (buckets: readonly Bucket[]) => Math.ceil(Math.max(...buckets.map(
 /**
  * Takes each bucket's cost from it, atomically, or nothing. On Redis Cluster all keys must share a slot (one hash tag).
  */
-export async function takeTokens(redis: Redis, buckets: readonly Bucket[], now: number): Promise<TakeResult> {
+export async function takeTokens(redis: RedisClient, buckets: readonly Bucket[], now: number): Promise<TakeResult> {
   if (buckets.length === 0) return { ok: true, waitMs: 0 };
   const [ok, waitMs, blocking] = (await redis.eval(
     TAKE,
@@ -106,7 +106,7 @@ export async function takeTokens(redis: Redis, buckets: readonly Bucket[], now: 
 }
 
 /** Corrects buckets after the fact (a call's actual tokens minus its estimate), each by its `cost`. */
-export async function adjustTokens(redis: Redis, buckets: readonly Bucket[], now: number): Promise<void> {
+export async function adjustTokens(redis: RedisClient, buckets: readonly Bucket[], now: number): Promise<void> {
   if (buckets.length === 0) return;
   await redis.eval(ADJUST, buckets.length, ...buckets.map((b) => b.key), now, ttlOf(buckets), ...argsOf(buckets));
 }

@@ -53,6 +53,8 @@ export async function addDocument(deps: AddDocumentDeps, input: NewDocument): Pr
   const doc = newDocumentRecord(input, id, hash);
   // Source first, record second, claims last: a claim that loses a race leaves nothing behind but our own rows.
   await deps.sources.putOriginal(doc.tenant, id, 1, input.bytes);
+  if (input.externalId === undefined) return createWithClaim(deps, doc);
+  // With an externalId, three steps (its claim may turn this upload into a replacement).
   // Refused (a quota) or failed: the stored source would belong to nothing.
   await withSourceUndo(deps, doc.tenant, id, 1, () => deps.documents.create(doc));
   const holder = await deps.documents.claimHash(doc.tenant, doc.collection, hash, id);
@@ -61,16 +63,30 @@ export async function addDocument(deps: AddDocumentDeps, input: NewDocument): Pr
     const existing = await deps.documents.get(doc.tenant, holder);
     if (existing) return { kind: 'duplicate', doc: existing };
   }
-  if (input.externalId !== undefined) {
-    const owner = await deps.documents.claimExternalId(doc.tenant, doc.collection, input.externalId, id);
-    if (owner) {
-      // A concurrent upload with this externalId won: become a replacement of its document instead.
-      await discard(deps, doc);
-      const winner = await deps.documents.get(doc.tenant, owner);
-      if (winner) return replaceContent(deps, winner, input, hash);
-    }
+  const owner = await deps.documents.claimExternalId(doc.tenant, doc.collection, input.externalId, id);
+  if (owner) {
+    // A concurrent upload with this externalId won: become a replacement of its document instead.
+    await discard(deps, doc);
+    const winner = await deps.documents.get(doc.tenant, owner);
+    if (winner) return replaceContent(deps, winner, input, hash);
   }
   return { kind: 'created', doc, job: { tenant: doc.tenant, documentId: id, version: 1, reason: 'upload' } };
+}
+
+/**
+ * Records a new document and claims its content in one script (the bulk path's, for one record), so no failure can
+ * come between the two: a Redis failing over between two round trips left a record without its claim, and the
+ * client's retry then made a second document of the same content while the first stayed queued forever.
+ */
+async function createWithClaim(deps: AddDocumentDeps, doc: DocumentRecord): Promise<AddDocumentResult> {
+  const { outcomes, refused } = await withSourceUndo(deps, doc.tenant, doc.id, 1, () => deps.documents.createMany([{ doc }]));
+  const outcome = outcomes[0];
+  if (outcome?.kind === 'created')
+    return { kind: 'created', doc, job: { tenant: doc.tenant, documentId: doc.id, version: 1, reason: 'upload' } };
+  // Another upload claimed the content first (the script wrote nothing of ours), or a quota refused it.
+  await deps.sources.removeVersion(doc.tenant, doc.id, 1).catch(() => undefined);
+  if (outcome?.kind === 'duplicate') return { kind: 'duplicate', doc: outcome.holder };
+  throw refused ?? new Error('createMany answered nothing for its one record');
 }
 
 /** The record of a new document's first version, queued. */

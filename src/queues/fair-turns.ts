@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 
 /** BullMQ's highest priority number (2^21); a lower number runs first. */
 const MAX_PRIORITY = 2 ** 21;
@@ -20,7 +20,7 @@ return 0`;
  */
 export class FairTurns {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly queue: string,
   ) {}

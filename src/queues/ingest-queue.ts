@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import { z } from 'zod';
 import { FairTurns } from './fair-turns';
 import type { RequestIdSource } from '../infra/request-scope';
@@ -25,7 +25,13 @@ export class IngestProducer extends QueueProducer<IngestJob> {
    * `commands` keeps the turn counts: a client already in use (BullMQ waits for its own connection to be ready before
    * using it; a command sent on it earlier would fail, as one did under load in CI).
    */
-  constructor(connection: Redis, prefix: string, defaults: JobsOptions, commands: Redis = connection, requestId?: RequestIdSource) {
+  constructor(
+    connection: RedisClient,
+    prefix: string,
+    defaults: JobsOptions,
+    commands: RedisClient = connection,
+    requestId?: RequestIdSource,
+  ) {
     super(QueueNames.ingest, connection, prefix, defaults, requestId);
     this.turns = new FairTurns(commands, prefix, QueueNames.ingest);
   }
@@ -52,6 +58,17 @@ export class IngestProducer extends QueueProducer<IngestJob> {
         opts: { ...this.defaults, priority: priorities.get(data.tenant)!.shift(), jobId: ingestJobId(data.documentId, data.version) },
       })),
     );
+  }
+
+  /**
+   * Queues the job of a document version whose record still says `queued`, unless the job exists. An upload answered
+   * 503 after its record was written but before its job was (Redis failing over between the two writes) is answered
+   * as a duplicate when the client sends it again: this is what gets that version processed after all. A record says
+   * `queued` only until its job starts, so a job that ran is never queued twice (and a job id answers the job there).
+   */
+  async ensureQueued(job: IngestJob): Promise<void> {
+    if (await this.queue.getJob(ingestJobId(job.documentId, job.version))) return;
+    await this.enqueue(job);
   }
 
   /** Drops a waiting job (a deleted document); an active one notices the deletion itself. */

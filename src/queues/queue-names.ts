@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import { z } from 'zod';
 import type { RequestIdSource } from '../infra/request-scope';
 
@@ -21,7 +21,7 @@ export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
 export const queuePrefix = (prefix: string) => `{${prefix}}`;
 
 /** A producer's handle on a queue. Connection loss is reported by readiness, not thrown from the queue's emitter. */
-export function openQueue<T>(name: QueueName, connection: Redis, prefix: string): Queue<T> {
+export function openQueue<T>(name: QueueName, connection: RedisClient, prefix: string): Queue<T> {
   const queue = new Queue<T>(name, { connection, prefix: queuePrefix(prefix) });
   queue.on('error', () => undefined);
   return queue;
@@ -45,7 +45,7 @@ export abstract class QueueProducer<T> {
 
   protected constructor(
     name: QueueName,
-    connection: Redis,
+    connection: RedisClient,
     prefix: string,
     protected readonly defaults: JobsOptions,
     /** The request a job is added for (see RequestScope); its id rides in the payload. */

@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import { z } from 'zod';
 import type { RequestIdSource } from '../infra/request-scope';
 import { QueueNames, QueueProducer, requestIdField, withRequestId } from './queue-names';
@@ -14,7 +14,7 @@ export type ReindexJob = z.infer<typeof reindexJobSchema>;
 
 /** Enqueues collection rebuilds; the BullMQ job id is the reindex job id clients poll. */
 export class ReindexProducer extends QueueProducer<ReindexJob> {
-  constructor(connection: Redis, prefix: string, defaults: JobsOptions, requestId?: RequestIdSource) {
+  constructor(connection: RedisClient, prefix: string, defaults: JobsOptions, requestId?: RequestIdSource) {
     super(QueueNames.reindex, connection, prefix, defaults, requestId);
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import { z } from 'zod';
 import { pendingSummaryMessages } from '../stores/session/pending-summary';
 import type { SessionRecord } from '../stores/session/session-types';
@@ -46,7 +46,7 @@ export class SessionMemoryProducer {
   private closing?: Promise<void>;
 
   constructor(
-    connection: Redis,
+    connection: RedisClient,
     prefix: string,
     private readonly defaults: JobsOptions,
     private readonly thresholds: SummaryThresholds,

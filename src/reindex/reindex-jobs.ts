@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { IndexSpec } from '../indexes/index-spec';
 import { pageByLex } from '../infra/lex-pages';
 import { updateJson } from '../infra/redis-json';
@@ -41,10 +41,16 @@ const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
 /**
  * Reindex job records in Redis (a JSON string per job): what `GET /reindex/:jobId` answers. Written by the API
  * (created, cancel) and by the worker running the job (progress, outcome).
+ *
+ * The record, the tenant's list and its active set are three keys with no common hash tag (the names predate Redis
+ * Cluster, and renaming them would orphan the jobs of a running deployment), so on a cluster they may sit in three
+ * slots: nothing here touches two of them in one command. Each write is one key, in an order that leaves a crash
+ * between two of them harmless: a list entry is written after its record and removed before it (a member whose record
+ * is gone is dropped as the list is read), and an active-set entry left behind is given back by reserveSlot.
  */
 export class ReindexJobs {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -101,11 +107,8 @@ export class ReindexJobs {
   }
 
   async create(record: ReindexRecord): Promise<void> {
-    await this.redis
-      .multi()
-      .set(this.key(record.jobId), JSON.stringify(record))
-      .zadd(this.listKey(record.tenant), 0, ReindexJobs.member(record))
-      .exec();
+    await this.redis.set(this.key(record.jobId), JSON.stringify(record));
+    await this.redis.zadd(this.listKey(record.tenant), 0, ReindexJobs.member(record));
   }
 
   /**
@@ -122,7 +125,8 @@ export class ReindexJobs {
       listKey,
       { limit: opts.limit, cursor: opts.cursor, maxRounds: 20 },
       async (members) => {
-        const raws = await this.redis.mget(...members.map((m) => this.key(m.slice(m.indexOf('-') + 1))));
+        // One GET per record (records of one tenant may sit in different cluster slots); sent together, one round trip.
+        const raws = await Promise.all(members.map((m) => this.redis.get(this.key(m.slice(m.indexOf('-') + 1)))));
         return raws.map((raw) => (raw === null ? undefined : (JSON.parse(raw) as ReindexRecord)));
       },
       (record) => opts.collection === undefined || record.collection === opts.collection,
@@ -175,7 +179,8 @@ export class ReindexJobs {
   }
 
   async delete(record: ReindexRecord): Promise<void> {
-    await this.redis.multi().del(this.key(record.jobId)).zrem(this.listKey(record.tenant), ReindexJobs.member(record)).exec();
+    await this.redis.zrem(this.listKey(record.tenant), ReindexJobs.member(record));
+    await this.redis.del(this.key(record.jobId));
     await this.redis.srem(this.activeKey(record.tenant), record.jobId);
   }
 }

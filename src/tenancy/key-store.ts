@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import { AppError } from '../errors';
 import { tenantNameProblem } from './tenant-name';
 
@@ -67,7 +67,7 @@ export class KeyStore {
   private lastKnownAnyKeys: boolean | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: KeyStoreOptions = {},
   ) {

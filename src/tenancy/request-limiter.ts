@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import { AppError, retryAfterHeader } from '../errors';
 import { isRedisOutOfMemory } from '../infra/redis';
 import { takeTokens, type TakeResult } from '../infra/token-bucket';
@@ -16,7 +16,7 @@ export interface RequestLimit {
  */
 export class RequestLimiter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly limit: RequestLimit,
     private readonly now: () => number = Date.now,

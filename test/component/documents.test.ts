@@ -1,6 +1,8 @@
 import fs from 'node:fs/promises';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
 import { sharedPdf } from '../support/fixtures';
+import { keysMatching } from '../support/test-redis';
+import { ingestJobId } from '../../src/queues/ingest-queue';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -170,7 +172,7 @@ describe('When documents are sent in bulk', () => {
     for (const d of a.body.documents.slice(1)) expect((await waitForDocument(server, d.id)).status).toBe('ready');
     // One source per new document (written by the workers from the inbox): the losing request's copies were removed.
     expect(await originals()).toBe(before + texts.length);
-    expect(await server.services.redis.keys(`${server.services.config.redisPrefix}:*:srcinbox:*`)).toEqual([]);
+    expect(await keysMatching(server.services.redis, `${server.services.config.redisPrefix}:*:srcinbox:*`)).toEqual([]);
   });
 
   it('then a bulk document deleted before any worker read it leaves nothing behind in the inbox', async () => {
@@ -179,7 +181,7 @@ describe('When documents are sent in bulk', () => {
       const res = await idle.request('POST', '/documents/bulk', {
         documents: [{ text: 'Wrens nest in old boots.' }, { text: 'Rooks gather at dusk.' }],
       });
-      const inbox = () => idle.services.redis.keys(`${idle.services.config.redisPrefix}:*:srcinbox:*`);
+      const inbox = () => keysMatching(idle.services.redis, `${idle.services.config.redisPrefix}:*:srcinbox:*`);
       expect(await inbox()).toHaveLength(2);
       expect((await idle.request('DELETE', `/documents/${res.body.documents[0].id}`)).status).toBe(204);
       expect(await inbox()).toHaveLength(1);
@@ -208,5 +210,39 @@ describe('When the service starts', () => {
     const ready = await server.request('GET', '/readyz');
     expect(ready.status).toBe(200);
     expect(ready.body.checks).toEqual({ redis: 'ok', vectorStore: 'ok' });
+  });
+});
+
+describe('When an upload was recorded but its job was never queued (Redis failed between the two writes)', () => {
+  it('then sending it again answers the duplicate and queues its job, once, single and bulk alike', async () => {
+    const idle = await startTestServer({ RUN_WORKERS: 'off' });
+    try {
+      const queue = idle.services.producer.queue;
+      const single = { text: 'Stranded upload: the ferry leaves at noon.' };
+      const bulk = { documents: [{ text: 'Stranded bulk upload: gulls follow the ferry.' }] };
+      const first = await idle.request('POST', '/documents', single);
+      const firstBulk = await idle.request('POST', '/documents/bulk', bulk);
+      const jobs = [ingestJobId(first.body.id, 1), ingestJobId(firstBulk.body.documents[0].id, 1)];
+      // As a failover between the record's write and the job's would leave them: recorded, queued, no job.
+      for (const job of jobs) await queue.remove(job);
+      for (const job of jobs) expect(await queue.getJob(job)).toBeUndefined();
+
+      expect(await idle.request('POST', '/documents', single)).toMatchObject({
+        status: 200,
+        body: { id: first.body.id, duplicate: true, status: 'queued' },
+      });
+      expect(await idle.request('POST', '/documents/bulk', bulk)).toMatchObject({
+        status: 202,
+        body: { documents: [{ id: firstBulk.body.documents[0].id, duplicate: true }] },
+      });
+      for (const job of jobs) expect(await queue.getJob(job)).toBeDefined();
+      // A duplicate whose job is there adds none.
+      const counts = await queue.getJobCounts();
+      await idle.request('POST', '/documents', single);
+      await idle.request('POST', '/documents/bulk', bulk);
+      expect(await queue.getJobCounts()).toEqual(counts);
+    } finally {
+      await idle.cleanup();
+    }
   });
 });

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { RequestLimiter } from '../../src/tenancy/request-limiter';
 import { startTestServer, type TestServer } from '../support/test-server';
+import { connectTestRedis, keysMatching } from '../support/test-redis';
+import type { RedisClient } from '../../src/infra/redis';
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
@@ -50,11 +51,11 @@ describe('When one API key sends more than KEY_RATE_LIMIT_RPS', () => {
 });
 
 describe('RequestLimiter across replicas', () => {
-  let a: Redis;
-  let b: Redis;
+  let a: RedisClient;
+  let b: RedisClient;
   beforeAll(() => {
-    a = new Redis(process.env.REDIS_URL!);
-    b = new Redis(process.env.REDIS_URL!);
+    a = connectTestRedis();
+    b = connectTestRedis();
   });
   afterAll(async () => {
     await Promise.all([a.quit(), b.quit()]);
@@ -82,6 +83,6 @@ describe('RequestLimiter across replicas', () => {
     const off = new RequestLimiter(a, prefix, { perSecond: 0, burst: 1 });
     expect(off.enabled).toBe(false);
     for (let i = 0; i < 50; i++) await off.admit('key_x');
-    expect(await a.keys(`${prefix}:*`)).toEqual([]);
+    expect(await keysMatching(a, `${prefix}:*`)).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { ROOT } from '../support/spawn-entry';
 import { holdsWithin } from '../support/change-bound';
 import { startTestServer, type TestServer } from '../support/test-server';
+import { redisEnvOf } from '../support/test-redis';
 
 /** `npm run keys`, run as a real process (node + tsx, as the npm script does) against the test Redis and prefix. */
 let server: TestServer;
@@ -15,7 +16,7 @@ afterAll(async () => {
 function keysCli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/keys.ts', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, REDIS_URL: server.services.config.redisUrl, REDIS_PREFIX: server.services.config.redisPrefix },
+    env: { PATH: process.env.PATH, ...redisEnvOf(server.services.config.redis), REDIS_PREFIX: server.services.config.redisPrefix },
   });
   let stdout = '';
   let stderr = '';

@@ -1,7 +1,7 @@
 /**
  * Self-tests of the strict in-process Qdrant double (test/support/qdrant-double), with hand-computed expectations.
  */
-import { startQdrantDouble, qdrantIdf, type QdrantDouble } from '../support/qdrant-double';
+import { startQdrantDouble, qdrantIdf, SHARD_FAULTS, type QdrantDouble } from '../support/qdrant-double';
 
 interface ApiResponse {
   status: number;
@@ -514,6 +514,60 @@ describe('strictness', () => {
     });
     expect(qdrant.rejected).toEqual([]);
     expect(qdrant.requests.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+  });
+
+  it('When a query parameter is undeclared, repeated or outside its schema, then 400 and recorded; declared values pass and are recorded', async () => {
+    await ok('PUT', '/collections/c', HYBRID);
+    const point = { points: [{ id: 1, vector: { dense: [1, 0] } }] };
+    // Qdrant's WriteOrdering and ReadConsistency: values from the document pass...
+    await ok('PUT', '/collections/c/points?wait=true&ordering=medium', point);
+    await ok('POST', '/collections/c/points/query?consistency=majority', { query: [1, 0], using: 'dense' });
+    await ok('POST', '/collections/c/points/count?consistency=2', { exact: true });
+    await ok('POST', '/collections/c/points/scroll?consistency=all', {});
+    expect(qdrant.requests.slice(1).map((r) => r.query)).toEqual([
+      { wait: 'true', ordering: 'medium' },
+      { consistency: 'majority' },
+      { consistency: '2' },
+      { consistency: 'all' },
+    ]);
+    expect(qdrant.rejected).toEqual([]);
+    // ... anything else is refused: misspelt, on an operation that does not take it, repeated, out of the enum or range.
+    const refused = [
+      ['PUT', '/collections/c/points?wait=true&odering=medium', point],
+      ['POST', '/collections/c/points/query?consistency=most', { query: [1, 0], using: 'dense' }],
+      ['POST', '/collections/c/points/query?consistency=0', { query: [1, 0], using: 'dense' }],
+      ['POST', '/collections/c/points/count?ordering=strong', { exact: true }],
+      ['PUT', '/collections/c/points?wait=true&ordering=Medium', point],
+      ['PUT', '/collections/c/points?wait=true&wait=false', point],
+    ] as const;
+    for (const [method, path, body] of refused) expect((await api(method, path, body)).status).toBe(400);
+    expect(qdrant.rejected.map((r) => r.errors.join('; '))).toEqual([
+      expect.stringContaining('odering is not a parameter'),
+      expect.stringContaining('consistency=most'),
+      expect.stringContaining('consistency=0'),
+      expect.stringContaining('ordering is not a parameter'),
+      expect.stringContaining('ordering=Medium'),
+      expect.stringContaining('wait is given 2 times'),
+    ]);
+  });
+
+  it('When a fault is set, then the operations it affects answer it after validation, metadata keeps answering, and clearing it restores service', async () => {
+    await seedHybrid('c');
+    qdrant.setFault(SHARD_FAULTS.shardUnavailable);
+    const query = await api('POST', '/collections/c/points/query', { query: [1, 0], using: 'dense' });
+    expect(query).toEqual({ status: 503, json: { status: { error: SHARD_FAULTS.shardUnavailable.error }, time: expect.any(Number) } });
+    expect((await api('PUT', '/collections/c/points?wait=true', { points: [{ id: 9, vector: { dense: [1, 0] } }] })).status).toBe(503);
+    // The collection's metadata (consensus, on every peer) still answers; a malformed request is still refused as such.
+    expect((await ok('GET', '/collections/c')).points_count).toBe(3);
+    expect((await api('POST', '/collections/c/points/count', { exact: 'yes' })).status).toBe(400);
+    expect(qdrant.rejected).toHaveLength(1);
+    qdrant.setFault({ ...SHARD_FAULTS.timeout, affects: ({ method }) => method === 'PUT' });
+    expect((await api('PUT', '/collections/c/points?wait=true', { points: [{ id: 9, vector: { dense: [1, 0] } }] })).status).toBe(408);
+    expect((await ok('POST', '/collections/c/points/count', { exact: true })).count).toBe(3);
+    qdrant.clearFault();
+    await ok('PUT', '/collections/c/points?wait=true', { points: [{ id: 9, vector: { dense: [1, 0] } }] });
+    expect((await ok('POST', '/collections/c/points/count', { exact: true })).count).toBe(4);
+    expect(qdrant.requests.map((r) => r.status)).toEqual([200, 200, 503, 503, 200, 400, 408, 200, 200, 200]);
   });
 
   it("When a route is not part of Qdrant's API, then 404 and recorded", async () => {

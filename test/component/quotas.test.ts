@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
+import { connectTestRedis, keysMatching } from '../support/test-redis';
 
 /** Per-tenant quotas on documents, bytes and reindex jobs, through HTTP, counted exactly in Redis scripts. */
 const A = { authorization: 'Bearer ka' };
@@ -10,7 +10,7 @@ const KEYS = 'ka=alpha,kb=beta,kc=gamma';
 
 /** Every file the source store holds for a tenant (what a refused upload must not leave behind). */
 /** Sources of bulk uploads still waiting in Redis for a worker (see SourceInbox). */
-const inboxKeys = (server: TestServer) => server.services.redis.keys(`${server.services.config.redisPrefix}:*:srcinbox:*`);
+const inboxKeys = (server: TestServer) => keysMatching(server.services.redis, `${server.services.config.redisPrefix}:*:srcinbox:*`);
 
 async function sourceFiles(server: TestServer, tenant: string): Promise<string[]> {
   const root = path.join(server.dataDir, 'sources', tenant);
@@ -221,7 +221,7 @@ describe('When a tenant reaches TENANT_MAX_BYTES', () => {
 
   it('then documents stored before the quota existed are counted from their records', async () => {
     const prefix = server.services.config.redisPrefix;
-    const redis = new Redis(process.env.REDIS_URL!);
+    const redis = connectTestRedis();
     try {
       const fresh = await startTestServer({ API_KEYS: 'ke=epsilon', REDIS_PREFIX: `${prefix}x`, RUN_WORKERS: 'off' });
       try {
@@ -279,7 +279,7 @@ describe('When a tenant reaches TENANT_MAX_REINDEX_JOBS', () => {
   });
 
   it('then a place held by a job whose record is gone (a process died between two writes) is given back', async () => {
-    const redis = new Redis(process.env.REDIS_URL!);
+    const redis = connectTestRedis();
     try {
       const prefix = server.services.config.redisPrefix;
       const fresh = await startTestServer({

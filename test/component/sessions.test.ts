@@ -4,6 +4,7 @@ import { scifactSentences } from '../../bench/corpus';
 import { countMessages } from '../../src/core/tokens/message-tokens';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
 import { waitFor } from '../support/wait-for';
+import { keysMatching } from '../support/test-redis';
 
 /** Sessions through real HTTP: Redis, LanceDB, BullMQ workers inline, the offline models. */
 let server: TestServer;
@@ -225,7 +226,7 @@ describe('When a session is deleted', () => {
     expect((await server.request('GET', `/sessions/${id}`, undefined, A)).status).toBe(404);
     expect((await server.request('GET', `/sessions/${id}/messages`, undefined, A)).status).toBe(404);
     expect(await tenantVectors()).toBe(0);
-    const keys = await server.services.redis.keys(`${server.services.config.redisPrefix}:*${encodeURIComponent(id)}*`);
+    const keys = await keysMatching(server.services.redis, `${server.services.config.redisPrefix}:*${encodeURIComponent(id)}*`);
     expect(keys).toEqual([]);
     expect((await server.request('DELETE', `/sessions/${id}`, undefined, A)).status).toBe(404);
   });

@@ -11,6 +11,7 @@ import { freePort } from '../support/redis-server';
 import { childrenOf, exitOf, spawnEntry, SLOW_PROCESS_TEST_MS, ROOT } from '../support/spawn-entry';
 import { startTestServer, waitForDocument, type TestServer } from '../support/test-server';
 import { waitFor } from '../support/wait-for';
+import { redisEnvOf } from '../support/test-redis';
 
 /**
  * Metrics of the worker processes, in both deployments: a worker run on its own (`npm run worker`, RUN_WORKERS=off on
@@ -41,11 +42,11 @@ const workerLog: Array<Record<string, unknown>> = [];
 beforeAll(async () => {
   server = await startTestServer({ RUN_WORKERS: 'off', API_KEYS: `${TENANT_KEY}=acme`, ADMIN_API_KEY: ADMIN_KEY });
   const port = await freePort();
-  const { redisUrl, redisPrefix, dataDir } = server.services.config;
+  const { redis, redisPrefix, dataDir } = server.services.config;
   worker = spawnEntry(
     'workers/index.ts',
     {
-      REDIS_URL: redisUrl,
+      ...redisEnvOf(redis),
       REDIS_PREFIX: redisPrefix,
       DATA_DIR: dataDir,
       API_KEYS: `${TENANT_KEY}=acme`,

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../src/config';
 import { startTestServer, type TestServer } from './test-server';
+import { redisEnvOf } from './test-redis';
 
 /**
  * Timeout for a test that starts several worker processes and may wait for a killed one's job lock to expire: on a
@@ -32,11 +33,11 @@ export function spawnEntry(
 
 /** A worker process (`npm run worker`) of the service `config` describes: same Redis, prefix and data directory. */
 export function spawnWorker(
-  config: Readonly<Pick<Config, 'redisUrl' | 'redisPrefix' | 'dataDir'>>,
+  config: Readonly<Pick<Config, 'redis' | 'redisPrefix' | 'dataDir'>>,
   env: Record<string, string> = {},
 ): ChildProcess {
   return spawnEntry('workers/index.ts', {
-    REDIS_URL: config.redisUrl,
+    ...redisEnvOf(config.redis),
     REDIS_PREFIX: config.redisPrefix,
     DATA_DIR: config.dataDir,
     LOG_LEVEL: 'warn',
@@ -64,7 +65,7 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
  * Worker processes a test starts and must not leave behind: `start` spawns one (with `env` over the defaults given
  * here), `killAll` SIGKILLs whatever still runs and waits for every exit.
  */
-function workerProcesses(config: () => Readonly<Pick<Config, 'redisUrl' | 'redisPrefix' | 'dataDir'>>, defaults: Record<string, string>) {
+function workerProcesses(config: () => Readonly<Pick<Config, 'redis' | 'redisPrefix' | 'dataDir'>>, defaults: Record<string, string>) {
   const started: ChildProcess[] = [];
   return {
     start(env: Record<string, string> = {}): ChildProcess {

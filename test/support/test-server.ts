@@ -7,6 +7,7 @@ import { createLogger } from '../../src/infra/logger';
 import { startServer, type RunningServer } from '../../src/server';
 import { startQdrantDouble } from './qdrant-double';
 import { waitFor } from './wait-for';
+import { testRedisEnv } from './test-redis';
 
 export interface TestServer extends RunningServer {
   dataDir: string;
@@ -22,15 +23,17 @@ export interface TestResponse {
 }
 
 /**
- * The real service (Express, BullMQ workers inline, LanceDB in a temp dir) on port 0 against the test Redis,
- * under a unique key prefix so test files never see each other's data.
+ * The real service (Express, BullMQ workers inline, LanceDB in a temp dir) on port 0 against the test Redis (or the
+ * test Redis Cluster in the `redis-cluster` project), under a unique key prefix so test files never see each other's data.
  */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ragmem-test-'));
   // The `qdrant` jest project runs the HTTP ingestion suites again on the Qdrant store, against the strict double.
   const qdrant = process.env.TEST_VECTOR_STORE === 'qdrant' && !env.QDRANT_URL ? await startQdrantDouble() : undefined;
+  // The project's Redis (the `redis-cluster` project: its cluster), unless the test points the server elsewhere.
+  const redis = env.REDIS_URL || env.REDIS_CLUSTER_NODES ? {} : testRedisEnv();
   const config: Readonly<Config> = loadConfig({
-    REDIS_URL: process.env.REDIS_URL,
+    ...redis,
     REDIS_PREFIX: `t${randomBytes(5).toString('hex')}`,
     DATA_DIR: dataDir,
     PORT: '0',

@@ -5,7 +5,7 @@ describe('loadConfig', () => {
   it('When nothing is set, then it answers the embedded defaults', () => {
     const c = loadConfig({});
     expect(c.port).toBe(3000);
-    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(c.redis).toEqual({ mode: 'single', url: 'redis://127.0.0.1:6379' });
     expect(c.vector.backend).toBe('lancedb');
     expect(c.models.provider).toBe('offline');
     expect(c.apiKeys).toBeUndefined();
@@ -26,6 +26,45 @@ describe('loadConfig', () => {
     expect(c.vector).toEqual({ backend: 'qdrant', url: 'http://qdrant:6333', apiKey: undefined });
     expect(c.models.provider).toBe('mistral');
     expect(c.models.mistral).toEqual({ apiKey: 'k', serverUrl: 'http://gw:8080' });
+  });
+
+  it('When REDIS_CLUSTER_NODES is set, then the cluster is the target, with its credentials and TLS; REDIS_URL beside it is refused', () => {
+    const c = loadConfig({
+      REDIS_CLUSTER_NODES: 'redis-node-1:6379, 10.0.0.2:7000,[::1]:7001',
+      REDIS_USERNAME: 'ragmem',
+      REDIS_PASSWORD: 's3cret',
+      REDIS_TLS: 'true',
+    });
+    expect(c.redis).toEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: 'redis-node-1', port: 6379 },
+        { host: '10.0.0.2', port: 7000 },
+        { host: '::1', port: 7001 },
+      ],
+      username: 'ragmem',
+      password: 's3cret',
+      tls: true,
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000' }).redis).toEqual({
+      mode: 'cluster',
+      nodes: [{ host: '127.0.0.1', port: 7000 }],
+      username: undefined,
+      password: undefined,
+      tls: false,
+    });
+    // An empty variable is unset (compose passes `${VAR:-}` through as "").
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '' }).redis.mode).toBe('single');
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://b:6379' })).toThrow(
+      /REDIS_URL .* or REDIS_CLUSTER_NODES .* not both/,
+    );
+    for (const bad of ['redis-node-1', 'a:1,,b:2', 'a:0', 'a:70000', 'redis://a:1']) {
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: bad })).toThrow(/REDIS_CLUSTER_NODES: expected host:port pairs/);
+    }
+    // One server keeps its credentials in REDIS_URL: the cluster's variables alone would go unused, so they are refused.
+    expect(() => loadConfig({ REDIS_PASSWORD: 'x' })).toThrow(/REDIS_PASSWORD apply to REDIS_CLUSTER_NODES/);
+    expect(() => loadConfig({ REDIS_TLS: 'true', REDIS_USERNAME: 'u' })).toThrow(/REDIS_USERNAME, REDIS_TLS apply to REDIS_CLUSTER_NODES/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_TLS: 'yes' })).toThrow(/REDIS_TLS/);
   });
 
   it('When API_KEYS is set, then keys map to tenants', () => {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { loadConfig } from '../../src/config';
 
 /**
  * No Docker engine runs here: the compose file, the image and the observability files are held by reading them as
@@ -49,7 +50,7 @@ describe('docker-compose.yml', () => {
     }
     // Every other service starts without the profile.
     for (const [name, service] of Object.entries<{ profiles?: string[] }>(compose.services)) {
-      if (name !== 'prometheus' && name !== 'grafana') expect(service.profiles).toBeUndefined();
+      if (name !== 'prometheus' && name !== 'grafana') expect(service.profiles ?? []).not.toContain('observability');
     }
     expect(prometheus.image).toMatch(/^prom\/prometheus:v\d/);
     expect(grafana.image).toMatch(/^grafana\/grafana:\d/);
@@ -66,6 +67,98 @@ describe('docker-compose.yml', () => {
     // The admin key reaches Prometheus as a secret file, from the host's ADMIN_API_KEY (never written in a file here).
     expect(prometheus.secrets).toEqual(['ragmem_admin_key']);
     expect(compose.secrets.ragmem_admin_key).toEqual({ environment: 'ADMIN_API_KEY' });
+  });
+});
+
+describe('docker-compose.yml, the cluster profile', () => {
+  const CLUSTER = ['redis-node-1', 'redis-node-2', 'redis-node-3', 'redis-node-4', 'redis-node-5', 'redis-node-6'];
+  const services = compose.services;
+  const nodeList = CLUSTER.map((n) => `${n}:6379`);
+
+  it('When the cluster profile is chosen, then its services start with it only, and the default stack stays as it was', () => {
+    const profiled = Object.entries<{ profiles?: string[] }>(services)
+      .filter(([, service]) => service.profiles?.includes('cluster'))
+      .map(([name]) => name)
+      .sort();
+    expect(profiled).toEqual([...CLUSTER, 'cluster-api', 'cluster-proxy', 'cluster-worker', 'redis-cluster-init'].sort());
+    for (const name of profiled) expect(services[name].profiles).toEqual(['cluster']);
+    for (const name of ['api', 'worker', 'redis', 'qdrant']) expect(services[name].profiles).toBeUndefined();
+    expect(services.api.environment.REDIS_URL).toBe('redis://redis:6379');
+    expect(services.api.environment.REDIS_CLUSTER_NODES).toBeUndefined();
+  });
+
+  it('When the six nodes start, then each is a cluster node announcing its service name, with its own volume and a healthcheck', () => {
+    const conf = read('deploy/redis-cluster/cluster.conf');
+    expect(conf).toMatch(/^cluster-enabled yes$/m);
+    expect(conf).toMatch(/^cluster-preferred-endpoint-type hostname$/m);
+    expect(conf).toMatch(/^cluster-config-file \/data\/nodes\.conf$/m);
+    expect(conf).toMatch(/^maxmemory-policy noeviction$/m);
+    expect(conf).toMatch(/^appendonly yes$/m);
+    for (const name of CLUSTER) {
+      const node = services[name];
+      expect(node.image).toMatch(/^redis:7\./);
+      expect(node.command).toEqual(['redis-server', '/usr/local/etc/redis/cluster.conf', '--cluster-announce-hostname', name]);
+      expect(bindMounts(node)).toContainEqual({
+        source: './deploy/redis-cluster/cluster.conf',
+        target: '/usr/local/etc/redis/cluster.conf',
+      });
+      expect(node.volumes).toContain(`${name}:/data`);
+      expect(compose.volumes).toHaveProperty(name);
+      expect(node.healthcheck.test).toEqual(['CMD', 'redis-cli', 'ping']);
+    }
+  });
+
+  it('When the nodes are healthy, then one init service makes them a cluster of three masters with a replica each, once', () => {
+    const init = services['redis-cluster-init'];
+    expect(init.restart).toBe('no');
+    expect(init.command).toEqual(['sh', '/create-cluster.sh']);
+    expect(bindMounts(init)).toEqual([{ source: './deploy/redis-cluster/create-cluster.sh', target: '/create-cluster.sh' }]);
+    expect(init.environment.CLUSTER_NODES.split(' ')).toEqual(nodeList);
+    for (const name of CLUSTER) expect(init.depends_on[name]).toEqual({ condition: 'service_healthy' });
+    const script = read('deploy/redis-cluster/create-cluster.sh');
+    expect(script).toContain('redis-cli --cluster create $CLUSTER_NODES --cluster-replicas 1 --cluster-yes');
+    // Not again on a restart (the nodes already know each other), and done only once every slot is served.
+    expect(script).toContain('cluster_known_nodes');
+    expect(script).toContain('cluster_state');
+  });
+
+  it('When the API and the workers start, then they reach every part through REDIS_CLUSTER_NODES (a valid configuration), after the init', () => {
+    const api = services['cluster-api'];
+    const worker = services['cluster-worker'];
+    for (const service of [api, worker]) {
+      expect(service.environment.REDIS_CLUSTER_NODES.split(',')).toEqual(nodeList);
+      expect(service.environment.REDIS_URL).toBeUndefined();
+      expect(service.depends_on['redis-cluster-init']).toEqual({ condition: 'service_completed_successfully' });
+      expect(service.depends_on.qdrant).toEqual({ condition: 'service_healthy' });
+      expect(service.deploy.replicas).toBeGreaterThanOrEqual(2);
+      // What the service itself would make of its environment, with compose's defaults (`${VAR:-default}`) filled in.
+      const env = Object.fromEntries(
+        Object.entries<string>(service.environment).map(([name, value]) => [name, value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]),
+      );
+      const config = loadConfig(env);
+      expect(config.redis).toMatchObject({ mode: 'cluster', nodes: CLUSTER.map((host) => ({ host, port: 6379 })) });
+    }
+    expect(api.environment.RUN_WORKERS).toBe('off');
+    expect(api.ports).toBeUndefined();
+    expect(api.healthcheck.test.join(' ')).toContain('http://127.0.0.1:3000/readyz');
+    expect(worker.environment.WORKER_METRICS_PORT).toBe('9464');
+    expect(worker.healthcheck.test.join(' ')).toContain('http://127.0.0.1:9464/healthz');
+    expect(api.volumes).toEqual(['cluster-sources:/data']);
+    expect(worker.volumes).toEqual(['cluster-sources:/data']);
+  });
+
+  it('When clients come in, then the proxy spreads them over every API replica it finds by the service name, and is checked on /readyz', () => {
+    const proxy = services['cluster-proxy'];
+    expect(proxy.image).toMatch(/^caddy:2\./);
+    expect(bindMounts(proxy)).toEqual([{ source: './deploy/caddy/Caddyfile', target: '/etc/caddy/Caddyfile' }]);
+    expect(proxy.ports).toEqual(['${RAGMEM_CLUSTER_PORT:-3080}:8080']);
+    expect(proxy.depends_on['cluster-api']).toEqual({ condition: 'service_healthy' });
+    expect(proxy.healthcheck.test).toEqual(['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/readyz']);
+    const caddyfile = read('deploy/caddy/Caddyfile');
+    expect(caddyfile).toMatch(/^:8080 \{/m);
+    expect(caddyfile).toMatch(/dynamic a cluster-api 3000/);
+    expect(caddyfile).toMatch(/lb_policy round_robin/);
+    expect(caddyfile).toMatch(/flush_interval -1/);
   });
 });
 

@@ -54,6 +54,24 @@ export function documentsRouter(deps: AppDeps): ListedRouter {
   });
 
   const countOutcome = (result: AddDocumentResult) => deps.metrics.documentsTotal.inc({ outcome: result.kind });
+  /** A duplicate of a version still `queued` may have lost its job to a Redis failure: queued again (see ensureQueued). */
+  const requeueStranded = (results: AddDocumentResult[]) => {
+    // Each document once, and none this request just queued (a text repeated within a bulk request).
+    const queuedHere = new Set(results.flatMap((r) => (r.kind === 'duplicate' ? [] : [r.doc.id])));
+    const stranded = new Map(
+      results.flatMap((r) =>
+        r.kind === 'duplicate' && r.doc.status === 'queued' && !queuedHere.has(r.doc.id) ? [[r.doc.id, r.doc] as const] : [],
+      ),
+    );
+    return forEachConcurrently([...stranded.values()], BULK_PARALLELISM, (doc) =>
+      deps.producer.ensureQueued({
+        tenant: doc.tenant,
+        documentId: doc.id,
+        version: doc.version,
+        reason: doc.version === 1 ? 'upload' : 'replace',
+      }),
+    );
+  };
   const answer = (result: AddDocumentResult) => {
     countOutcome(result);
     const view = toDocumentView(result.doc);
@@ -75,6 +93,7 @@ export function documentsRouter(deps: AppDeps): ListedRouter {
     const input = req.file ? fromUpload(req, tenantOf(res)) : fromJson(req.body, tenantOf(res));
     const result = await addDocument(deps, input);
     if (result.kind !== 'duplicate') await deps.producer.enqueue(result.job);
+    else await requeueStranded([result]);
     const { status, body } = answer(result);
     res.status(status).json(body);
   });
@@ -125,7 +144,10 @@ export function documentsRouter(deps: AppDeps): ListedRouter {
       results[i] ??= { kind: 'duplicate', doc: results[firstOf.get(d.text)!].doc };
     });
     const jobs = results.flatMap((r): IngestJob[] => (r.kind === 'duplicate' ? [] : [r.job]));
-    await timed(timings, 'queue', () => deps.producer.enqueueMany(jobs));
+    await timed(timings, 'queue', async () => {
+      await deps.producer.enqueueMany(jobs);
+      await requeueStranded(results);
+    });
     res.setHeader('Server-Timing', serverTimingHeader(timings));
     const documents = results.map((r): BulkDocumentsAccepted['documents'][number] => {
       countOutcome(r);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../infra/redis';
 import type { ChatRequest, ChatResult } from '../provider';
 import { enc, modelKey, sha256 } from './keys';
 import { requirePositive } from './options';
@@ -26,7 +26,7 @@ export class ChatCache {
   private readonly ttlMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: ChatCacheOptions = {},
   ) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../infra/redis';
 import { modelKey, type Clock } from './keys';
 import { clockOf } from './options';
 
@@ -95,7 +95,7 @@ export class CircuitBreaker {
   private seq = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: CircuitBreakerOptions = {},
   ) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../infra/redis';
 import { enc, modelKey, sha256, type Clock } from './keys';
 import { clockOf, requirePositive, requirePositiveInt } from './options';
 
@@ -59,7 +59,7 @@ export class EmbeddingCache {
   private readonly now: Clock;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: EmbeddingCacheOptions = {},
   ) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../infra/redis';
 import { AppError, invalidRequest } from '../../errors';
 import { adjustTokens, takeTokens, type Bucket } from '../../infra/token-bucket';
 import { enc, modelKey, sleep, type Clock } from './keys';
@@ -46,7 +46,7 @@ export class RateLimiter {
   private readonly share: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly options: RateLimiterOptions,
   ) {

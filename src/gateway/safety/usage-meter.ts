@@ -1,5 +1,5 @@
 import { invalidRequest } from '../../errors';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../infra/redis';
 import type { Purpose } from '../provider';
 import { enc, type Clock } from './keys';
 import { clockOf } from './options';
@@ -46,7 +46,7 @@ export class UsageMeter {
   private readonly ttlSeconds: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: UsageMeterOptions = {},
   ) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../infra/redis';
 import { AppError } from '../../errors';
 import { pageByLex } from '../../infra/lex-pages';
 import { CREATE_MANY_WITHIN_QUOTA, CREATE_WITHIN_QUOTA, REMOVE_COUNTED, UPDATE_COUNTED } from './document-scripts';
@@ -35,7 +35,7 @@ export interface DocumentUsage {
  */
 export class DocumentStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly quotas: DocumentQuotas = { documents: 0, bytes: 0 },
   ) {}
@@ -330,6 +330,6 @@ function quotaExceeded(answer: [number, string?, number?, number?], requested: n
   return new AppError('quota_exceeded', message, { quota, limit, used, requested: quota === 'documents' ? 1 : requested });
 }
 
-async function compareAndDelete(redis: Redis, key: string, expected: string): Promise<void> {
+async function compareAndDelete(redis: RedisClient, key: string, expected: string): Promise<void> {
   await redis.eval(COMPARE_AND_DELETE, 1, key, expected);
 }

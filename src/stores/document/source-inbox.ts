@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../infra/redis';
 
 /**
  * Small sources of a bulk upload, held in Redis (written with their records, in one script) until a worker writes them to DATA_DIR/sources (SourceStore does, the
@@ -12,7 +12,7 @@ export const INBOX_MAX_BYTES = 64 * 1024;
 
 export class SourceInbox {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

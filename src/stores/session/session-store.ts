@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../infra/redis';
 import { CREATE, APPEND, RANGE, SET_SUMMARY, MARK_RECALL, DELETE, TRY_LOCK, UNLOCK } from './session-scripts';
 import type { CreateSessionInput, NewMessage, SessionRecord, SessionSummary, StoredMessage } from './session-types';
 
@@ -34,7 +34,7 @@ export class SessionStore {
   private readonly pageSize: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly opts: SessionStoreOptions = {},
   ) {

@@ -1,8 +1,11 @@
-import { AppError, dependencyUnavailable } from '../../errors';
+import { AppError } from '../../errors';
 
 /**
  * Maps whatever the Qdrant REST client throws to an AppError:
- * - no answer (connection refused/reset, DNS, timeouts), 429 and 5xx: `dependency_unavailable` (503, retryable);
+ * - no answer (connection refused/reset, DNS, timeouts), 408, 429 and 5xx: `dependency_unavailable` (503, retryable),
+ *   its details saying why (`reason`, see unavailableReason): on a distributed Qdrant, a shard whose replicas are all
+ *   away answers 503 ("Shard temporarily unavailable"), 500 ("... does not have enough active replicas", "N of M read
+ *   operations failed") or 408 ("Timeout error: ..."), and Qdrant itself counts each of them as transient;
  * - any other 4xx or unexpected response: a bug on our side (the request was wrong), `vector_store_error` (500, not
  *   retryable). The response body is logged by shape only (keys and value types): Qdrant's error text can echo request
  *   values, which may be tenant data.
@@ -74,14 +77,70 @@ function isUnreachable(err: unknown): boolean {
 
 const RETRY_AFTER = { 'Retry-After': '2' };
 
+/** Why Qdrant cannot serve right now, as far as its answer tells: the `reason` of a dependency_unavailable. */
+export type QdrantUnavailableReason = 'unreachable' | 'shard_unavailable' | 'timeout' | 'rate_limited' | 'server_error';
+
+/**
+ * Qdrant's own words (its CollectionError and replica-set messages) for a shard it cannot reach a live replica of:
+ * `Shard temporarily unavailable: ...` (503), `The replica set for shard N on peer P does not have enough active
+ * replicas`, `No active replica ...`, `Replica set is not available`, `N of M read operations failed`, `Operation
+ * cancelled: N out of M shards failed to apply operation` (500).
+ */
+const SHARD_UNAVAILABLE =
+  /shard temporarily unavailable|enough active replicas|no active replica|replica set is not available|read operations failed|shards failed to apply|shard \S+ is not active/i;
+const TIMED_OUT = /timeout error|timed out|deadline exceeded/i;
+
+/** The error text of a Qdrant answer (`{"status": {"error": "..."}}`), if any. */
+function answerText(err: unknown): string {
+  const status = (err as { data?: { status?: unknown } } | null)?.data?.status;
+  const text = status !== null && typeof status === 'object' ? (status as { error?: unknown }).error : undefined;
+  return typeof text === 'string' ? text : '';
+}
+
+export function unavailableReason(status: number, text: string): QdrantUnavailableReason {
+  if (status === 503 || SHARD_UNAVAILABLE.test(text)) return 'shard_unavailable';
+  if (status === 408 || TIMED_OUT.test(text)) return 'timeout';
+  if (status === 429) return 'rate_limited';
+  return 'server_error';
+}
+
+const UNAVAILABLE_MESSAGES: Record<QdrantUnavailableReason, string> = {
+  unreachable: 'Qdrant is unavailable; try again shortly',
+  shard_unavailable: 'A Qdrant shard is temporarily unavailable (no active replica); try again shortly',
+  timeout: 'Qdrant timed out; try again shortly',
+  rate_limited: 'Qdrant is rate-limiting requests; try again shortly',
+  server_error: 'Qdrant is unavailable; try again shortly',
+};
+
+/** A call that got no answer: our client's own timeout, Qdrant's 429 as the client reports it, or no connection. */
+function noAnswerReason(err: unknown): QdrantUnavailableReason {
+  const name = (err as { name?: unknown }).name;
+  if (name === 'QdrantClientTimeoutError' || name === 'TimeoutError') return 'timeout';
+  if (name === 'QdrantClientResourceExhaustedError') return 'rate_limited';
+  return 'unreachable';
+}
+
+/**
+ * Retryable, with Retry-After as for Redis and LanceDB: the catalogue promises it with every dependency_unavailable a
+ * client can retry. The message and `reason` say why (never Qdrant's text, which can echo request values); the API's
+ * and the workers' logs carry them, so nothing more is logged here.
+ */
+function qdrantUnavailable(err: unknown, reason: QdrantUnavailableReason): AppError {
+  return new AppError(
+    'dependency_unavailable',
+    UNAVAILABLE_MESSAGES[reason],
+    { dependency: 'qdrant', reason },
+    { cause: err, headers: RETRY_AFTER },
+  );
+}
+
 /** Maps an error thrown by the client during `operation` (e.g. 'query', 'upsert') to an AppError. */
 export function mapQdrantError(err: unknown, operation: string, logger?: QdrantErrorLogger): AppError {
   if (err instanceof AppError) return err;
-  // Retry-After as for Redis and LanceDB: the catalogue promises it with every dependency_unavailable a client can retry.
-  if (isUnreachable(err)) return dependencyUnavailable('qdrant', err, { label: 'Qdrant', headers: RETRY_AFTER });
+  if (isUnreachable(err)) return qdrantUnavailable(err, noAnswerReason(err));
   const status = (err as { status?: unknown } | null)?.status;
   if (typeof status === 'number') {
-    if (status === 429 || status >= 500) return dependencyUnavailable('qdrant', err, { label: 'Qdrant', headers: RETRY_AFTER });
+    if (status === 408 || status === 429 || status >= 500) return qdrantUnavailable(err, unavailableReason(status, answerText(err)));
     const data = (err as { data?: unknown }).data;
     logger?.warn({ dependency: 'qdrant', operation, status, bodyShape: bodyShape(data) }, 'qdrant rejected a request');
     const known = mapQdrantClientError(status, operation, err);

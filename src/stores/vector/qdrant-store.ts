@@ -3,6 +3,15 @@ import { AppError, invalidRequest } from '../../errors';
 import { DEFAULT_RRF_K } from '../../core/rrf';
 import { querySparseVector, termIdf, type SparseVector } from '../../core/keywords/sparse-vector';
 import { checkIndexIdentity, checkInt32, checkSearchRequest, checkString, hybridDepth, type IndexIdentityOptions } from './chunk-checks';
+import {
+  checkClusterOptions,
+  collectionDistribution,
+  distributionDrift,
+  effectiveWriteOrdering,
+  reportedReplicationFactor,
+  type QdrantClusterOptions,
+  type QdrantWriteOrdering,
+} from './qdrant-cluster';
 import { callQdrant, mapQdrantError } from './qdrant-errors';
 import { DENSE_VECTOR, SPARSE_VECTOR, matchValue, searchFilter, sortByIndex, toPoint, toStoredChunk } from './qdrant-points';
 import type { ChunkRecord, ScoredChunk, StoredChunk, VectorSearchRequest, VectorStore } from './vector-store';
@@ -21,6 +30,10 @@ import type { ChunkRecord, ScoredChunk, StoredChunk, VectorSearchRequest, Vector
  *
  * The embedding model and vector size are recorded in the collection's metadata at creation and checked by init():
  * vectors of two models never share a collection.
+ *
+ * On a distributed Qdrant (qdrant-cluster.ts): the collection's shards and replicas are set at creation from
+ * `options.cluster`, writes carry `wait` and an `ordering` that follows the collection's replication, reads the configured
+ * `consistency`; a shard with no live replica fails calls with a retryable `dependency_unavailable` (qdrant-errors.ts).
  */
 
 export interface QdrantVectorStoreOptions extends IndexIdentityOptions {
@@ -33,6 +46,8 @@ export interface QdrantVectorStoreOptions extends IndexIdentityOptions {
   upsertBatchSize?: number;
   /** Per-request timeout in ms. Default `DEFAULT_TIMEOUT_MS`. */
   timeoutMs?: number;
+  /** Distributed Qdrant: collection layout and write/read consistency (see qdrant-cluster.ts). Unset: one node's defaults. */
+  cluster?: QdrantClusterOptions;
 }
 
 export const DEFAULT_COLLECTION_BASE = 'ragmem_chunks';
@@ -91,6 +106,8 @@ export class QdrantVectorStore implements VectorStore {
   readonly physicalCollection: string;
   private readonly upsertBatchSize: number;
   private initialized?: Promise<void>;
+  /** The `ordering` of writes, settled by init from the settings and the collection's replication factor. */
+  private writeOrdering?: QdrantWriteOrdering;
   private closed = false;
   private warnedNoMetadata = false;
 
@@ -103,6 +120,7 @@ export class QdrantVectorStore implements VectorStore {
     this.upsertBatchSize = options.upsertBatchSize ?? DEFAULT_UPSERT_BATCH;
     if (!Number.isInteger(this.upsertBatchSize) || this.upsertBatchSize <= 0)
       throw new Error('QdrantVectorStore: upsertBatchSize must be a positive integer');
+    checkClusterOptions(options.cluster);
     this.client = new QdrantClient({
       url: options.url,
       apiKey: options.apiKey,
@@ -137,7 +155,7 @@ export class QdrantVectorStore implements VectorStore {
     const all = [...points.values()];
     for (let start = 0; start < all.length; start += this.upsertBatchSize) {
       const batch = all.slice(start, start + this.upsertBatchSize);
-      await this.call('upsert', () => this.client.upsert(this.alias, { wait: true, points: batch }));
+      await this.call('upsert', () => this.client.upsert(this.alias, { ...this.writeParams(), points: batch }));
     }
   }
 
@@ -167,7 +185,7 @@ export class QdrantVectorStore implements VectorStore {
     } else {
       request = { query: sparse, using: SPARSE_VECTOR, filter, limit: req.k, with_payload: true };
     }
-    const result = await this.call('query', () => this.client.query(this.alias, request));
+    const result = await this.call('query', () => this.client.query(this.alias, { ...request, ...this.readParams() }));
     return result.points.map((point) => ({ chunk: toStoredChunk(point.payload), score: point.score }));
   }
 
@@ -179,8 +197,7 @@ export class QdrantVectorStore implements VectorStore {
    * every write and delete, must scroll the points a filtered delete removes and can drift after a crash).
    */
   private async tenantIdf(tenant: string, terms: SparseVector): Promise<SparseVector> {
-    const count = (must: Condition[]) =>
-      this.call('count', () => this.client.count(this.alias, { filter: { must }, exact: true })).then((r) => r.count);
+    const count = (must: Condition[]) => this.countWhere({ must });
     const own = matchValue('tenant', tenant);
     const [total, ...df] = await Promise.all([count([own]), ...terms.indices.map((term) => count([own, matchValue('terms', term)]))]);
     return { indices: terms.indices, values: df.map((n) => termIdf(total, n)) };
@@ -205,7 +222,7 @@ export class QdrantVectorStore implements VectorStore {
 
   private async deleteWhere(filter: Filter): Promise<void> {
     await this.ready();
-    await this.call('delete', () => this.client.delete(this.alias, { wait: true, filter }));
+    await this.call('delete', () => this.client.delete(this.alias, { ...this.writeParams(), filter }));
   }
 
   /**
@@ -226,10 +243,8 @@ export class QdrantVectorStore implements VectorStore {
     const end = fromIndex + limit;
     const inRange = await this.scrollAll({ must: [...base, { key: 'chunkIndex', range: { gte: fromIndex, lt: end } }] }, limit);
     if (inRange.length < limit) {
-      const beyond = await this.call('count', () =>
-        this.client.count(this.alias, { filter: { must: [...base, { key: 'chunkIndex', range: { gte: end } }] }, exact: true }),
-      );
-      if (beyond.count > 0) {
+      const beyond = await this.countWhere({ must: [...base, { key: 'chunkIndex', range: { gte: end } }] });
+      if (beyond > 0) {
         const rest = await this.scrollAll({ must: [...base, { key: 'chunkIndex', range: { gte: fromIndex } }] }, Number.POSITIVE_INFINITY);
         return sortByIndex(rest).slice(0, limit);
       }
@@ -242,8 +257,7 @@ export class QdrantVectorStore implements VectorStore {
     if (where.collection !== undefined) must.push(matchValue('collection', checkString(where.collection, 'collection')));
     if (where.documentId !== undefined) must.push(matchValue('documentId', checkString(where.documentId, 'documentId')));
     await this.ready();
-    const result = await this.call('count', () => this.client.count(this.alias, { filter: { must }, exact: true }));
-    return result.count;
+    return this.countWhere({ must });
   }
 
   /** Qdrant indexes points as they arrive (`wait: true` upserts are searchable on return): nothing to do. */
@@ -296,6 +310,7 @@ export class QdrantVectorStore implements VectorStore {
     }
     const info = await this.collectionInfo(target);
     this.checkRecordedEmbedding(target, info);
+    this.settleDistribution(target, info);
     await this.ensurePayloadIndexes(target, info);
     // No alias at first: look again (another process may have created it meanwhile) before creating it.
     if (aliased === undefined && (await this.aliasTarget()) === undefined) {
@@ -306,7 +321,9 @@ export class QdrantVectorStore implements VectorStore {
         const now = await this.aliasTarget();
         if (now === undefined) throw mapQdrantError(err, 'createAlias', this.options.logger);
         target = now;
-        this.checkRecordedEmbedding(target, await this.collectionInfo(target));
+        const winner = await this.collectionInfo(target);
+        this.checkRecordedEmbedding(target, winner);
+        this.settleDistribution(target, winner);
       }
       this.options.logger?.info({ alias: this.alias, collection: target }, 'qdrant collection alias ready');
     }
@@ -336,6 +353,8 @@ export class QdrantVectorStore implements VectorStore {
       // No `idf` modifier: Qdrant's would count every tenant's points (see tenantIdf).
       sparse_vectors: { [SPARSE_VECTOR]: {} },
       metadata: { [METADATA_KEY]: recorded },
+      // Only the settings given: an unset one is left to Qdrant (1, or for shards one per peer in a cluster).
+      ...collectionDistribution(this.options.cluster),
     };
     try {
       // The high-level createCollection drops `metadata` (client 1.18), so call the generated API directly.
@@ -356,7 +375,11 @@ export class QdrantVectorStore implements VectorStore {
     for (const index of PAYLOAD_INDEXES) {
       if (existing[index.field_name]) continue;
       try {
-        await this.client.createPayloadIndex(name, { wait: true, field_name: index.field_name, field_schema: index.field_schema });
+        await this.client.createPayloadIndex(name, {
+          ...this.writeParams(),
+          field_name: index.field_name,
+          field_schema: index.field_schema,
+        });
       } catch (err) {
         const again = await this.collectionInfo(name);
         if (!again.payload_schema?.[index.field_name]) throw mapQdrantError(err, 'createPayloadIndex', this.options.logger);
@@ -407,6 +430,47 @@ export class QdrantVectorStore implements VectorStore {
     return callQdrant(operation, this.options.logger, fn);
   }
 
+  /**
+   * Decides the writes' `ordering` from the collection as it is (a collection made elsewhere, or before the settings,
+   * keeps its own replication), and warns when its layout differs from the settings, which apply at creation only.
+   */
+  private settleDistribution(name: string, info: CollectionInfo): void {
+    const params = info.config.params;
+    this.writeOrdering = effectiveWriteOrdering(this.options.cluster, reportedReplicationFactor(params));
+    const drift = distributionDrift(this.options.cluster, params);
+    if (drift.length > 0) {
+      this.options.logger?.warn(
+        { collection: name, drift },
+        'qdrant collection layout differs from QDRANT_SHARD_NUMBER / QDRANT_REPLICATION_FACTOR / QDRANT_WRITE_CONSISTENCY_FACTOR, ' +
+          'which apply when a collection is created: change an existing one with Qdrant (PATCH /collections/{name}, shard replication)',
+      );
+    }
+  }
+
+  /** Every write waits until it is applied (searchable on return), in the settled order. */
+  private writeParams(): { wait: true; ordering?: QdrantWriteOrdering } {
+    return this.writeOrdering === undefined ? { wait: true } : { wait: true, ordering: this.writeOrdering };
+  }
+
+  /** The configured read consistency, if any (none: Qdrant's default, one replica). */
+  private readParams(): { consistency?: Schemas['ReadConsistency'] } {
+    const consistency = this.options.cluster?.readConsistency;
+    return consistency === undefined ? {} : { consistency };
+  }
+
+  /**
+   * An exact count of the points matching `filter`. Through the generated API: the client's count() drops
+   * `consistency` (client 1.18), which Qdrant takes on counts as on every read.
+   */
+  private async countWhere(filter: Filter): Promise<number> {
+    const response = await this.call('count', () =>
+      this.client.api().countPoints({ collection_name: this.alias, filter, exact: true, ...this.readParams() }),
+    );
+    const result = response.data.result;
+    if (!result) throw mapQdrantError(new Error('Qdrant answered a count without a result'), 'count', this.options.logger);
+    return result.count;
+  }
+
   /** Scrolls every point matching `filter` (at most `max`), following next_page_offset. */
   private async scrollAll(filter: Filter, max: number): Promise<StoredChunk[]> {
     const chunks: StoredChunk[] = [];
@@ -419,6 +483,7 @@ export class QdrantVectorStore implements VectorStore {
           with_payload: true,
           with_vector: false,
           ...(offset === undefined ? {} : { offset }),
+          ...this.readParams(),
         }),
       );
       for (const point of page.points) chunks.push(toStoredChunk(point.payload));

@@ -1,3 +1,3 @@
-export { startQdrantDouble } from './server';
-export type { QdrantDouble, QdrantDoubleOptions, RecordedRequest, RejectedRequest } from './server';
+export { startQdrantDouble, onPoints, SHARD_FAULTS } from './server';
+export type { QdrantDouble, QdrantDoubleOptions, QdrantFault, RecordedRequest, RejectedRequest } from './server';
 export { qdrantIdf } from './engine';

@@ -41,6 +41,7 @@ interface OperationInfo {
   bodyValidator?: ValidateFunction;
   queryValidators: Record<string, ValidateFunction>;
   queryTypes: Record<string, string | undefined>;
+  queryRequired: string[];
 }
 
 function isObject(v: unknown): v is JsonObject {
@@ -161,6 +162,7 @@ export class OpenApiRoutes {
           paramNames,
           queryValidators: {},
           queryTypes: {},
+          queryRequired: [],
         };
         const body = (
           ((op.requestBody as JsonObject | undefined)?.content as JsonObject | undefined)?.['application/json'] as JsonObject | undefined
@@ -171,6 +173,7 @@ export class OpenApiRoutes {
           const schema = fixRef(convertSchema(p.schema)) as JsonObject;
           info.queryValidators[p.name as string] = queryAjv.compile(schema);
           info.queryTypes[p.name as string] = typeof schema.type === 'string' ? schema.type : undefined;
+          if (p.required === true) info.queryRequired.push(p.name as string);
         }
         this.operations.push(info);
       }
@@ -204,8 +207,20 @@ export class OpenApiRoutes {
     return op.bodyValidator !== undefined;
   }
 
+  /**
+   * Every query parameter against the operation's declared ones: a value must fit its schema, a required one must be
+   * there, and (stricter than Qdrant, whose query deserializers skip what they do not know) an undeclared or repeated
+   * one is refused too: a misspelt `consistency` or `ordering` would otherwise be silently ignored by a real server,
+   * and the test would pass while the store asked for nothing.
+   */
   validateQuery(op: OperationInfo, query: URLSearchParams): ValidationOutcome {
     const errors: string[] = [];
+    for (const name of new Set(query.keys())) {
+      if (!Object.hasOwn(op.queryValidators, name))
+        errors.push(`query parameter ${name} is not a parameter of ${op.method} ${op.template}`);
+      else if (query.getAll(name).length > 1) errors.push(`query parameter ${name} is given ${query.getAll(name).length} times`);
+    }
+    for (const name of op.queryRequired) if (!query.has(name)) errors.push(`query parameter ${name} is required`);
     for (const [name, validate] of Object.entries(op.queryValidators)) {
       const raw = query.get(name);
       if (raw === null) continue;

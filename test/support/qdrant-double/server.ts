@@ -10,6 +10,10 @@
  *   const qdrant = await startQdrantDouble();
  *   ... exercise the store against qdrant.url ...
  *   expect(qdrant.rejected).toEqual([]);
+ *
+ * Query parameters are held to the operation's declared ones (an undeclared or repeated one is refused, see
+ * OpenApiRoutes.validateQuery) and recorded parsed in `requests[].query`, so a test can assert e.g. `ordering` or
+ * `consistency`. `setFault` makes it answer as a cluster with an unavailable shard does (SHARD_FAULTS).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +25,44 @@ export interface QdrantDoubleOptions {
   /** When set, every request (but the health probes) needs `api-key: <key>` or `Authorization: Bearer <key>`. */
   apiKey?: string;
 }
+
+/**
+ * A failure the double answers with, instead of serving, while it is set: what a distributed Qdrant answers while a
+ * shard has no live replica. Requests are still validated first (a malformed one is refused as malformed) and
+ * recorded with the fault's status.
+ */
+export interface QdrantFault {
+  status: number;
+  /** Qdrant's error text, answered as `{"status": {"error": <text>}}`. */
+  error: string;
+  /**
+   * Which operations fail, by method and OpenAPI path template. Default `onPoints`: every request on a collection's
+   * points (what shards serve), while collection, alias and index metadata (kept by the cluster's consensus on every
+   * peer) go on answering, as they do on a real cluster with one shard's replicas down.
+   */
+  affects?: (operation: { method: string; template: string }) => boolean;
+}
+
+export const onPoints = (operation: { template: string }): boolean =>
+  operation.template.startsWith('/collections/{collection_name}/points');
+
+/**
+ * Qdrant's answers for a shard it cannot serve. The statuses and message prefixes are Qdrant's (its REST status per
+ * error kind is set in src/actix/helpers.rs: ServiceError `Service internal error: ...` 500, ShardUnavailable `Shard
+ * temporarily unavailable: ...` 503, Timeout `Timeout error: ...` 408); the 500's sentence is the replica set's own,
+ * while the 503's and 408's descriptions, and every shard and peer number, are illustrative.
+ */
+export const SHARD_FAULTS = {
+  /** 503: the shard is known unavailable (e.g. its replicas are all dead or being recovered). */
+  shardUnavailable: { status: 503, error: 'Shard temporarily unavailable: no active replica of shard 0 on this peer' },
+  /** 500: a replica set asked for more live replicas than it has (reads with a consistency, writes with a write consistency factor). */
+  notEnoughReplicas: {
+    status: 500,
+    error: 'Service internal error: The replica set for shard 0 on peer 1 does not have enough active replicas',
+  },
+  /** 408: the shard did not answer within the operation's timeout. */
+  timeout: { status: 408, error: "Timeout error: Operation 'Search' timed out after 30 seconds" },
+} as const satisfies Record<string, QdrantFault>;
 
 export interface RecordedRequest {
   method: string;
@@ -48,8 +90,11 @@ export interface QdrantDouble {
   rejected: RejectedRequest[];
   /** Every request received, in order. */
   requests: RecordedRequest[];
-  /** Drops all collections/aliases and clears `requests` and `rejected`. */
+  /** Drops all collections/aliases, clears `requests` and `rejected`, and clears the fault. */
   reset(): void;
+  /** Answers the requests the fault affects with it until `clearFault()` (e.g. `setFault(SHARD_FAULTS.shardUnavailable)`). */
+  setFault(fault: QdrantFault): void;
+  clearFault(): void;
 }
 
 let cachedRoutes: OpenApiRoutes | undefined;
@@ -75,6 +120,7 @@ export async function startQdrantDouble(opts: QdrantDoubleOptions = {}): Promise
   const engine = new QdrantEngine();
   const requests: RecordedRequest[] = [];
   const rejected: RejectedRequest[] = [];
+  let fault: QdrantFault | undefined;
 
   const server = http.createServer((req, res) => {
     void handle(req, res);
@@ -152,6 +198,11 @@ export async function startQdrantDouble(opts: QdrantDoubleOptions = {}): Promise
         } catch {
           /* keep raw text */
         }
+      }
+
+      if (fault && (fault.affects ?? onPoints)({ method, template: match.template })) {
+        fail(fault.status, fault.error);
+        return;
       }
 
       const name = match.params.collection_name;
@@ -243,6 +294,13 @@ export async function startQdrantDouble(opts: QdrantDoubleOptions = {}): Promise
       engine.reset();
       requests.length = 0;
       rejected.length = 0;
+      fault = undefined;
+    },
+    setFault(next: QdrantFault): void {
+      fault = next;
+    },
+    clearFault(): void {
+      fault = undefined;
     },
     close(): Promise<void> {
       return new Promise((resolve, reject) => {
