@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { modelSelectionProblem } from './gateway/model-registry';
 import { tenantNameProblem } from './tenancy/tenant-name';
+import { LOG_LEVELS, type Config, type RedisTarget } from './config-types';
 
 /**
  * The one place that reads the environment. Everything else receives the typed, frozen `Config`
@@ -120,7 +121,7 @@ const envSchema = z.object({
   API_KEYS: apiKeysSchema,
   /** Opens the operator pages that span every tenant (/admin/queues); tenant keys never do. Long enough to resist guessing. */
   ADMIN_API_KEY: z.string().trim().min(16, 'must be at least 16 characters').regex(/^\S+$/, 'must not contain whitespace').optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   // Jobs mostly wait (Redis, disk, store commits, model calls), and concurrent jobs share store commits: SciFact's
   // abstracts through npm start went 0.28 MB/s at 16, 0.68 at 128, 0.66 at 256 (docs/configuration.md).
   WORKER_CONCURRENCY: intFrom(128, 1),
@@ -262,129 +263,7 @@ const envSchema = z.object({
 /** Every variable the service reads (docs/configuration.md documents each: test/unit/config-docs.test.ts). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
-/** Where Redis is: one server (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES). */
-export type RedisTarget =
-  | { mode: 'single'; url: string }
-  | {
-      mode: 'cluster';
-      nodes: ReadonlyArray<{ host: string; port: number }>;
-      username?: string;
-      password?: string;
-      tls: boolean;
-    };
-
-export type VectorBackend = 'lancedb' | 'qdrant';
-export type ModelProvider = 'mistral' | 'offline';
-
-export interface Config {
-  port: number;
-  /** undefined: chosen at startup by whether any key exists (loopback only when none does). */
-  host?: string;
-  /** Startup refuses when no key exists at all. */
-  requireAuth: boolean;
-  /** Startup allows a non-loopback HOST with no keys (auth off for everyone who can reach it). */
-  allowAnonymous: boolean;
-  /** One Redis server or a Redis Cluster: src/infra/redis.ts connects to either. */
-  redis: RedisTarget;
-  redisPrefix: string;
-  dataDir: string;
-  vector:
-    | { backend: 'lancedb'; dir: string; cache: { indexCacheBytes: number; metadataCacheBytes: number }; sessionMemoryFoldPacing: number }
-    | {
-        backend: 'qdrant';
-        url: string;
-        apiKey?: string;
-        /** Collection layout on a distributed Qdrant, sent at creation; undefined: Qdrant's default. */
-        shardNumber?: number;
-        replicationFactor?: number;
-        writeConsistencyFactor?: number;
-        /** undefined: follows the collection's replication (medium when replicated). */
-        writeOrdering?: 'weak' | 'medium' | 'strong';
-        /** undefined: none sent. */
-        readConsistency?: 'majority' | 'quorum' | 'all' | number;
-      };
-  models: {
-    provider: ModelProvider;
-    mistral?: { apiKey: string; serverUrl?: string };
-    chat?: string;
-    summarize?: string;
-    embed?: string;
-    /** With Mistral: whether the offline models end the chat and summarize routes. */
-    offlineFallback: boolean;
-    offlineEmbedDimensions: number;
-    logPrompts: boolean;
-    timeoutMs: number;
-    retryAttempts: number;
-    queueWaitMs: number;
-    breaker: { failures: number; coolDownMs: number };
-    embedCache: { ttlMs: number; maxEntries: number };
-    chatCache: boolean;
-    /** Each tenant's share of every model's rate budgets. */
-    tenantShare: number;
-    /** Overrides of the registry's per-minute budgets of remote models. */
-    rateOverride: { requestsPerMinute?: number; tokensPerMinute?: number };
-  };
-  /** Requests per second per API key (0: off) and the burst allowed above it. */
-  keyRateLimit: { perSecond: number; burst: number };
-  /** Turns between tenants per API process (see FairScheduler). */
-  fairness: { maxInflight: number; maxQueuedPerTenant: number };
-  /** Per-tenant quotas; 0 means none. */
-  quotas: { documents: number; bytes: number; reindexJobs: number };
-  /** undefined: auth off, every request is tenant `default`. */
-  apiKeys?: ReadonlyMap<string, string>;
-  /** Required by /admin/queues; unset: the dashboard is open when auth is off, and absent (404) when it is on. */
-  adminApiKey?: string;
-  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
-  workers: {
-    mode: 'processes' | 'inline' | 'off';
-    /** How many worker processes RUN_WORKERS=processes forks. */
-    processes: number;
-    /** The variables this config was read from: forked worker processes read exactly the same. */
-    env: Readonly<Record<string, string>>;
-    concurrency: number;
-    /** CPU priority (nice) a worker process gives itself. */
-    nice: number;
-    maxInflightBytes: number;
-    lockMs: number;
-    attempts: number;
-    backoffMs: number;
-    maxStalls: number;
-    closeTimeoutMs: number;
-    /** Where a worker run on its own serves /metrics; undefined: nowhere (see WORKER_METRICS_PORT). */
-    metricsPort?: number;
-  };
-  limits: {
-    maxUploadBytes: number;
-    maxJsonBytes: number;
-    maxBulkDocuments: number;
-    maxInflightUploadBytes: number;
-    maxInflightAsks: number;
-  };
-  chunking: { chunkSize: number; chunkOverlap: number };
-  embedBatchSize: number;
-  reindex: { dropGraceMs: number; concurrency: number };
-  /** Overrides of the hybrid fusion; unset fields follow the embedder. */
-  search: { fusion: { k?: number; denseWeight?: number } };
-  /** Limits of the parse sandbox (src/ingest/parse-sandbox/parse-limits.ts). */
-  parse: { timeoutMs: number; maxPdfPages: number; maxMemoryMb: number; concurrency: number; ocr: boolean };
-  shutdownTimeoutMs: number;
-  /** The built web console's folder (index.html, app.js, styles.css), served at `/`; absent: `/` answers console_not_built. */
-  consoleDir: string;
-  sessions: {
-    ttlSeconds: number;
-    sweepIntervalMs: number;
-    maxImportMessages: number;
-    maxQuestionChars: number;
-    context: {
-      maxTokens: number;
-      answerTokens: number;
-      shares: { retrieved: number; summary: number; recalled: number };
-      recallK: number;
-      recallDenseWeight?: number;
-    };
-    summary: { keepRecentMessages: number; triggerMessages: number; maxTokens: number };
-  };
-}
+export type { Config, ModelProvider, RedisTarget, VectorBackend } from './config-types';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -54,6 +54,7 @@ const RANKS: Record<string, number> = {
   stores: 3,
   infra: 2,
   'config.ts': 1,
+  'config-types.ts': 0.5,
   'errors.ts': 1,
   types: 1,
   core: 0,

@@ -13,6 +13,9 @@ import {
   type QdrantWriteOrdering,
 } from './qdrant-cluster';
 import { callQdrant, mapQdrantError } from './qdrant-errors';
+import { checkRecordedEmbedding, METADATA_KEY, PAYLOAD_INDEXES, QDRANT_LAYOUT_VERSION, type RecordedEmbedding } from './qdrant-layout';
+
+export { QDRANT_LAYOUT_VERSION } from './qdrant-layout';
 import { DENSE_VECTOR, SPARSE_VECTOR, matchValue, searchFilter, sortByIndex, toPoint, toStoredChunk } from './qdrant-points';
 import type { ChunkRecord, ScoredChunk, StoredChunk, VectorSearchRequest, VectorStore } from './vector-store';
 
@@ -54,30 +57,8 @@ export const DEFAULT_COLLECTION_BASE = 'ragmem_chunks';
 /** Large enough to amortise the request, small enough to stay well below Qdrant's 32 MB request limit at 1024 dims. */
 export const DEFAULT_UPSERT_BATCH = 256;
 export const DEFAULT_TIMEOUT_MS = 30_000;
-/**
- * Bump when the payload layout, vector naming or vector values change, so an old collection is refused instead of
- * misread (embedding_mismatch, naming the layout). 2: sparse values are BM25 term weights (1 held raw term frequencies,
- * and mixing the two in one collection would skew keyword ranking). 3: no `idf` modifier (the query carries the tenant's
- * own IDF) and a `terms` payload (the point's term ids, indexed) that the per-tenant document frequencies are counted on.
- */
-export const QDRANT_LAYOUT_VERSION = 3;
-
-/** Collection metadata key holding what the vectors are. */
-const METADATA_KEY = 'ragmem';
 /** Page size when listChunks must scan (chunk indices with gaps). */
 const SCROLL_PAGE = 256;
-
-/** Payload indexes created with the collection: every field our filters use. */
-const PAYLOAD_INDEXES: Array<{ field_name: string; field_schema: Schemas['PayloadFieldSchema'] }> = [
-  { field_name: 'tenant', field_schema: { type: 'keyword', is_tenant: true } },
-  { field_name: 'collection', field_schema: { type: 'keyword' } },
-  { field_name: 'documentId', field_schema: { type: 'keyword' } },
-  { field_name: 'documentVersion', field_schema: { type: 'integer' } },
-  { field_name: 'chunkIndex', field_schema: { type: 'integer' } },
-  { field_name: 'meta', field_schema: { type: 'keyword' } },
-  { field_name: 'terms', field_schema: { type: 'integer' } },
-];
-
 /**
  * The client ships CommonJS (`require` condition) but its package is `"type": "module"`, so TypeScript (node16
  * resolution) types it as ESM. The types come from an import-mode type import; the runtime is the CommonJS build.
@@ -90,12 +71,6 @@ const { QdrantClient } = require('@qdrant/js-client-rest') as typeof import('@qd
 type Condition = Schemas['Condition'];
 type Filter = Schemas['Filter'];
 type CollectionInfo = Schemas['CollectionInfo'];
-
-interface RecordedEmbedding {
-  embeddingModel?: unknown;
-  dimensions?: unknown;
-  layout?: unknown;
-}
 
 export class QdrantVectorStore implements VectorStore {
   readonly kind = 'qdrant' as const;
@@ -309,7 +284,7 @@ export class QdrantVectorStore implements VectorStore {
       await this.createCollection(target);
     }
     const info = await this.collectionInfo(target);
-    this.checkRecordedEmbedding(target, info);
+    this.checkRecorded(target, info);
     this.settleDistribution(target, info);
     await this.ensurePayloadIndexes(target, info);
     // No alias at first: look again (another process may have created it meanwhile) before creating it.
@@ -322,7 +297,7 @@ export class QdrantVectorStore implements VectorStore {
         if (now === undefined) throw mapQdrantError(err, 'createAlias', this.options.logger);
         target = now;
         const winner = await this.collectionInfo(target);
-        this.checkRecordedEmbedding(target, winner);
+        this.checkRecorded(target, winner);
         this.settleDistribution(target, winner);
       }
       this.options.logger?.info({ alias: this.alias, collection: target }, 'qdrant collection alias ready');
@@ -388,40 +363,14 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   /** Vectors from two models (or two sizes) must never share a collection: their distances would be meaningless. */
-  private checkRecordedEmbedding(name: string, info: CollectionInfo): void {
-    const metadata = (info.config as { metadata?: Record<string, unknown> | null }).metadata;
-    const recorded = (metadata?.[METADATA_KEY] ?? {}) as RecordedEmbedding;
-    const vectors = info.config.params.vectors as Record<string, { size?: number; distance?: string } | undefined> | undefined;
-    const dense = vectors?.[DENSE_VECTOR];
-    const sparse = info.config.params.sparse_vectors?.[SPARSE_VECTOR];
-    const problems: string[] = [];
-    // The vector config itself: a collection without our named vectors (or of another size) is never written to.
-    if (dense?.size !== this.options.dimensions || dense?.distance !== 'Cosine') problems.push('dense vector config');
-    if (sparse === undefined || (sparse.modifier !== undefined && sparse.modifier !== null && sparse.modifier !== 'none'))
-      problems.push('sparse vector config');
-    if (metadata === undefined || metadata === null) {
-      // Collection metadata exists since Qdrant 1.16; a server that does not report it cannot tell us the model, so
-      // only the vector config above is checked. Warn: a model change of the same size would go unnoticed.
-      if (!this.warnedNoMetadata) {
-        this.warnedNoMetadata = true;
-        this.options.logger?.warn({ collection: name }, 'qdrant reports no collection metadata: the embedding model cannot be checked');
-      }
-    } else {
-      if (recorded.embeddingModel !== this.options.embeddingModel) problems.push('embedding model');
-      if (recorded.dimensions !== this.options.dimensions) problems.push('dimensions');
-      if (recorded.layout !== QDRANT_LAYOUT_VERSION) problems.push('layout');
-    }
-    if (problems.length === 0) return;
-    const configured = { embeddingModel: this.options.embeddingModel, dimensions: this.options.dimensions, layout: QDRANT_LAYOUT_VERSION };
-    throw new AppError(
-      'embedding_mismatch',
-      `Qdrant collection ${name} holds ${String(recorded.dimensions ?? dense?.size ?? '?')}-dimension vectors from model ` +
-        `${JSON.stringify(recorded.embeddingModel ?? '?')} (layout ${String(recorded.layout ?? '?')}), but this service is configured for ` +
-        `${configured.dimensions} dimensions from ${JSON.stringify(configured.embeddingModel)} (layout ${configured.layout}); ` +
-        `mismatch in: ${problems.join(', ')}. Use another collection base, or re-index into a new collection and switch the alias.`,
-      { recorded, configured, collection: name, alias: this.alias, mismatch: problems },
-      { retryable: false },
-    );
+  private checkRecorded(name: string, info: CollectionInfo): void {
+    const { embeddingModel, dimensions, logger } = this.options;
+    checkRecordedEmbedding(name, info, { embeddingModel, dimensions, alias: this.alias }, () => {
+      // Once per store: a server without collection metadata says so at every check otherwise.
+      if (this.warnedNoMetadata) return;
+      this.warnedNoMetadata = true;
+      logger?.warn({ collection: name }, 'qdrant reports no collection metadata: the embedding model cannot be checked');
+    });
   }
 
   // --- helpers --------------------------------------------------------------------------------------------------
