@@ -1,13 +1,17 @@
 /**
  * Memory evaluation on LoCoMo: how much of the evidence a question needs does the built context hold, at a budget?
  *
- *   npm run eval:memory -- --data ../shared/data/locomo/locomo-dev.json --budget 4096 [--budgets 2048,4096,8192]
- *     [--out reports/eval-memory.json] [--url http://host:port] [--limit-questions N] [--answer-reserve 16] [--keep-sessions]
+ *   npm run eval:memory -- --data ../shared/data/locomo/locomo-dev.json [--budgets 2048,4096] [--held-out on|off]
+ *     [--ablation on] [--out reports/eval-memory.json] [--url http://host:port] [--limit-questions N] [--answer-reserve 16] [--keep-sessions]
  *
- * Every conversation is imported into one session (POST /sessions/:id/messages), then for every answerable question
- * (categories 1-4; 5 is adversarial) POST /sessions/:id/context builds what ask would send, with k 0 (no documents).
- * An evidence turn counts as found when its raw LoCoMo text appears verbatim in a built message. The baseline, a
- * recency-only window of the same budget, is computed here without the service.
+ * Every conversation is imported into one session (POST /sessions/:id/messages, pages of 100 turns with their dates),
+ * then for every answerable question (categories 1-4; 5 is adversarial) POST /sessions/:id/context builds what ask
+ * would send, with k 0 (no documents). An evidence turn counts as found when its raw LoCoMo text appears verbatim in a
+ * built message. The baseline, a recency-only window of the same budget, is computed here without the service. Figures
+ * are given per conversation and per LoCoMo category.
+ *
+ * The held-out protocol (scripts/eval/memory-protocol.ts; in-process only, `--held-out off` skips it): every tunable
+ * constant is chosen on one conversation and reported on the other, both ways round.
  *
  * Without --url the service runs in-process (offline provider, LanceDB in a temp dir, a random Redis prefix, workers
  * inline, CONTEXT_ANSWER_TOKENS 16) so that maxContextTokens = budget + 16 gives context.budget === budget.
@@ -24,13 +28,31 @@ import { runMain } from './eval/run-main';
 import { percentile } from './eval/retrieval-metrics';
 import { arg } from '../bench/args';
 import { loadConversation, type Conversation, type LocomoSample } from './eval/locomo';
+import {
+  CATEGORIES,
+  CATEGORY_NAMES,
+  chooseSetting,
+  defaultSetting,
+  describeSetting,
+  measureSetting,
+  oneFactorSettings,
+  pct,
+  recallOf,
+  type QuestionOutcome,
+  type SessionUnderTest,
+  type Setting,
+} from './eval/memory-protocol';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Arguments
 
 const USAGE =
-  'usage: npm run eval:memory -- --data ../shared/data/locomo/locomo-dev.json --budget 4096 ' +
-  '[--budgets 2048,4096,8192] [--out reports/eval-memory.json] [--url http://host:port] [--limit-questions N] [--answer-reserve 16]';
+  'usage: npm run eval:memory -- --data ../shared/data/locomo/locomo-dev.json [--budgets 2048,4096] [--held-out on|off] [--ablation on] ' +
+  '[--out reports/eval-memory.json] [--url http://host:port] [--limit-questions N] [--answer-reserve 16] [--keep-sessions]';
+
+/** Turns per import request: a chat app's history arrives in pieces, and the summariser folds between them. */
+const IMPORT_PAGE = 100;
+const TENANT = 'default';
 
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP
@@ -47,8 +69,8 @@ async function importConversation(base: string, conv: Conversation): Promise<{ i
   const started = performance.now();
   await call(base, 'POST', '/sessions', { id });
   let lastSeq = 0;
-  for (let i = 0; i < conv.messages.length; i += 1000) {
-    const r = await call(base, 'POST', `/sessions/${id}/messages`, { messages: conv.messages.slice(i, i + 1000) });
+  for (let i = 0; i < conv.messages.length; i += IMPORT_PAGE) {
+    const r = await call(base, 'POST', `/sessions/${id}/messages`, { messages: conv.messages.slice(i, i + IMPORT_PAGE) });
     lastSeq = r.lastSeq;
   }
   if (lastSeq !== conv.messages.length) throw new Error(`${id}: imported ${conv.messages.length} turns but lastSeq is ${lastSeq}`);
@@ -120,8 +142,6 @@ interface QuestionResult {
   recalledTurns?: number;
 }
 
-const CATEGORIES = [1, 2, 3, 4];
-
 function summarise(method: string, budget: number, results: QuestionResult[]) {
   const total = results.reduce((n, r) => n + r.evidence.length, 0);
   const found = results.reduce((n, r) => n + r.found.length, 0);
@@ -165,17 +185,30 @@ function recencyWindow(conv: Conversation, ids: string[], question: string, budg
   return { used, inWindow };
 }
 
+const categoryColumns = (recall: (c: number) => number) =>
+  Object.fromEntries(CATEGORIES.map((c) => [`${CATEGORY_NAMES[c]} (${c})`, pct(recall(c))]));
+
 // ---------------------------------------------------------------------------------------------------------------
 // Main
 
+interface ImportedSession extends SessionUnderTest {
+  lastSeq: number;
+  ids: string[];
+  turnTokens: number[];
+  memory: Awaited<ReturnType<typeof waitForMemory>>;
+  importSeconds: number;
+}
+
 async function main() {
+  const started = performance.now();
   const data = arg('data');
   if (!data) throw new Error(USAGE);
-  const budgets = (arg('budgets') ?? arg('budget') ?? '4096').split(',').map((b) => Number(b.trim()));
+  const budgets = (arg('budgets') ?? arg('budget') ?? '2048,4096').split(',').map((b) => Number(b.trim()));
   if (budgets.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`bad budget(s): ${budgets.join(',')}\n${USAGE}`);
   const out = arg('out') ?? 'reports/eval-memory.json';
   const limitQuestions = arg('limit-questions') ? Number(arg('limit-questions')) : Infinity;
   let answerReserve = Number(arg('answer-reserve') ?? '16');
+  const heldOut = (arg('held-out') ?? 'on') !== 'off';
 
   const samples = JSON.parse(await fs.readFile(data, 'utf8')) as LocomoSample[];
   const conversations = samples.map(loadConversation);
@@ -199,16 +232,8 @@ async function main() {
   }
 
   try {
-    // Import every conversation once; all budgets ask the same sessions.
-    const sessions: Array<{
-      conv: Conversation;
-      id: string;
-      lastSeq: number;
-      ids: string[];
-      turnTokens: number[];
-      memory: Awaited<ReturnType<typeof waitForMemory>>;
-      importSeconds: number;
-    }> = [];
+    // Import every conversation once; all budgets (and the held-out protocol) ask the same sessions.
+    const sessions: ImportedSession[] = [];
     for (const conv of conversations) {
       const imported = await importConversation(base, conv);
       const memory = await waitForMemory(base, imported.id, imported.lastSeq, policy);
@@ -221,6 +246,9 @@ async function main() {
       );
       sessions.push({ conv, ...imported, ids, turnTokens, memory, importSeconds: imported.seconds });
     }
+    // New rows are folded into the keyword index when writes pause (about a second in the service); do it now, so
+    // every question (and every setting of the held-out protocol) searches the same index.
+    await inProcess?.server.services.sessionVectors.optimize();
 
     const skippedIds = conversations.flatMap((c) => c.questions.flatMap((q) => q.skipped.map((id) => `${c.sampleId}:${id}`)));
     const noEvidence = conversations.reduce((n, c) => n + c.questions.filter((q) => q.evidence.length === 0).length, 0);
@@ -283,38 +311,45 @@ async function main() {
       if (budgetMismatches > 0) {
         console.error(`WARNING: at budget ${budget}, ${budgetMismatches} answers reported context.budget !== ${budget}`);
       }
-      const a = summarise('ragmem context', budget, ragmem);
-      const b = summarise('recency-only window', budget, recency);
-      if (a.overBudget > 0) console.error(`WARNING: ${a.overBudget} contexts at budget ${budget} used more tokens than the budget`);
-      for (const x of [a, b]) {
-        const row: Record<string, string | number> = {
-          method: x.method,
-          budget,
-          questions: x.questions,
-          'evidence turns': x.evidenceTurns,
-          'evidence recall': pct(x.evidenceRecall),
-        };
-        for (const c of CATEGORIES) row[`cat${c}`] = pct(x.perCategory[`cat${c}`].recall);
-        row['mean tokens used'] = Math.round(x.tokensUsed.mean);
-        row['max used'] = x.tokensUsed.max;
-        row['over budget'] = x.overBudget;
-        row['p50 ms'] = x.latencyMs ? x.latencyMs.p50 : '-';
-        row['p95 ms'] = x.latencyMs ? x.latencyMs.p95 : '-';
-        row['recalled/window/summary share'] = x.method === 'ragmem context' ? sharesText(x.partShares) : '-';
-        rows.push(row);
+      const scopes = [...sessions.map((s) => s.conv.sampleId), 'both'];
+      const summaries = [];
+      for (const scope of scopes) {
+        const pick = (rs: QuestionResult[]) => (scope === 'both' ? rs : rs.filter((r) => r.conversation === scope));
+        const a = summarise('ragmem context', budget, pick(ragmem));
+        const b = summarise('recency-only window', budget, pick(recency));
+        if (scope === 'both' && a.overBudget > 0)
+          console.error(`WARNING: ${a.overBudget} contexts at budget ${budget} used more tokens than the budget`);
+        for (const x of [a, b]) {
+          rows.push({
+            method: x.method,
+            budget,
+            conversation: scope,
+            questions: x.questions,
+            'evidence turns': x.evidenceTurns,
+            'evidence recall': pct(x.evidenceRecall),
+            ...categoryColumns((c) => x.perCategory[`cat${c}`].recall),
+            'mean used': Math.round(x.tokensUsed.mean),
+            'max used': x.tokensUsed.max,
+            'over budget': x.overBudget,
+            'p50 ms': x.latencyMs ? x.latencyMs.p50 : '-',
+            'p95 ms': x.latencyMs ? x.latencyMs.p95 : '-',
+            'recalled/window/summary share': x.method === 'ragmem context' ? sharesText(x.partShares) : '-',
+          });
+        }
+        summaries.push({ scope, ragmem: a, recency: b });
       }
-      reports.push({ budget, budgetMismatches, ragmem: a, recency: b, questions: { ragmem, recency } });
+      reports.push({ budget, budgetMismatches, summaries, questions: { ragmem, recency } });
     }
 
     printTable(
-      `Memory on LoCoMo (${conversations.map((c) => c.sampleId).join(', ')}; categories 1-4; k 0): share of evidence turns whose text is in the context`,
+      `Memory on LoCoMo (${conversations.map((c) => c.sampleId).join(', ')}; categories 1-4; k 0; shipped defaults, through HTTP): share of evidence turns whose text is in the context`,
       rows,
     );
     const reference: Record<number, number> = { 2048: 0.104, 4096: 0.241, 8192: 0.375 };
     for (const r of reports) {
       const ref = reference[r.budget];
       if (ref === undefined || Number.isFinite(limitQuestions)) continue; // the reference holds for all questions
-      const got = r.recency.evidenceRecall;
+      const got = r.summaries.find((s) => s.scope === 'both')!.recency.evidenceRecall;
       const close = Math.abs(got - ref) <= 0.02;
       console.log(`recency-only at ${r.budget}: ${pct(got)} (data README: ${pct(ref)})${close ? '' : '  <-- NOT close to the reference'}`);
     }
@@ -322,6 +357,12 @@ async function main() {
       `evidence ids skipped (not turns of the conversation): ${skippedIds.length}${skippedIds.length ? ` (${skippedIds.join(', ')})` : ''}; ` +
         `questions without valid evidence: ${noEvidence}`,
     );
+
+    let ablation: Awaited<ReturnType<typeof runAblation>> | undefined;
+    if (arg('ablation') === 'on' && inProcess) ablation = await runAblation(inProcess, sessions, budgets, answerReserve);
+    let heldOutReport: Awaited<ReturnType<typeof runHeldOut>> | undefined;
+    if (heldOut && inProcess && sessions.length === 2) heldOutReport = await runHeldOut(inProcess, sessions, budgets, answerReserve);
+    else if (heldOut) console.log('held-out protocol skipped: it needs the in-process service (no --url) and exactly two conversations');
 
     await fs.mkdir(path.dirname(path.resolve(out)), { recursive: true });
     await fs.writeFile(
@@ -344,12 +385,14 @@ async function main() {
           skippedEvidenceIds: skippedIds,
           questionsWithoutEvidence: noEvidence,
           results: reports,
+          heldOut: heldOutReport,
+          ablation,
         },
         null,
         2,
       ),
     );
-    console.log(`report: ${out}`);
+    console.log(`report: ${out}; ${((performance.now() - started) / 1000).toFixed(0)} s in all`);
 
     if (!process.argv.includes('--keep-sessions'))
       for (const s of sessions) await call(base, 'DELETE', `/sessions/${s.id}`).catch(() => undefined);
@@ -360,7 +403,120 @@ async function main() {
   }
 }
 
-const pct = (x: number) => (Number.isNaN(x) ? '-' : `${(100 * x).toFixed(1)}%`);
+/**
+ * Tune on one conversation, report on the other, both ways round (memory-protocol.ts). Prints the report side per
+ * budget and category beside the shipped defaults measured the same way (in-process, same sessions).
+ */
+async function runHeldOut(inProcess: InProcessService, sessions: ImportedSession[], budgets: number[], answerReserve: number) {
+  const t0 = performance.now();
+  const deps = inProcess.server.services;
+  const defaults = defaultSetting(inProcess.config);
+  const outcomes = new Map<string, QuestionOutcome[]>();
+  const measure = async (s: ImportedSession, setting: Setting, budget: number) => {
+    const key = `${s.conv.sampleId} ${budget} ${JSON.stringify(setting)}`;
+    if (!outcomes.has(key)) outcomes.set(key, await measureSetting(deps, TENANT, s, setting, budget, answerReserve));
+    return outcomes.get(key)!;
+  };
+  const rows: Array<Record<string, string | number>> = [];
+  const directions = [];
+  for (const [tune, report] of [sessions, [...sessions].reverse()]) {
+    const direction = `tune ${tune.conv.sampleId} -> report ${report.conv.sampleId}`;
+    const choice = await chooseSetting(
+      async (setting) => {
+        const all = (await Promise.all(budgets.map((b) => measure(tune, setting, b)))).map((o) => recallOf(o));
+        return all.reduce((a, b) => a + b, 0) / all.length;
+      },
+      defaults,
+      (line) => console.error(`${direction}: ${line}`),
+    );
+    const chosen = describeSetting(choice.setting, defaults);
+    const perBudget = [];
+    for (const budget of budgets) {
+      const tuned = await measure(report, choice.setting, budget);
+      const shipped = await measure(report, defaults, budget);
+      const tuneSide = await measure(tune, choice.setting, budget);
+      for (const [label, o] of [
+        ['chosen on the other', tuned],
+        ['shipped defaults', shipped],
+      ] as const) {
+        rows.push({
+          direction,
+          budget,
+          setting: label === 'chosen on the other' ? `${chosen} (chosen on ${tune.conv.sampleId})` : 'shipped defaults',
+          'tune side': label === 'chosen on the other' ? pct(recallOf(tuneSide)) : '-',
+          'report side': pct(recallOf(o)),
+          ...categoryColumns((c) => recallOf(o, c)),
+          'over budget': o.filter((q) => q.used > q.budget).length,
+        });
+      }
+      perBudget.push({
+        budget,
+        tuneSide: recallOf(tuneSide),
+        reportSide: recallOf(tuned),
+        reportPerCategory: Object.fromEntries(CATEGORIES.map((c) => [CATEGORY_NAMES[c], recallOf(tuned, c)])),
+        shippedDefaults: recallOf(shipped),
+        shippedPerCategory: Object.fromEntries(CATEGORIES.map((c) => [CATEGORY_NAMES[c], recallOf(shipped, c)])),
+        overBudget: tuned.filter((q) => q.used > q.budget).length,
+      });
+    }
+    directions.push({ direction, chosen, setting: choice.setting, settingsTried: choice.evaluated, trace: choice.trace, perBudget });
+  }
+  printTable(
+    'Held-out: constants chosen on one conversation (coordinate ascent over scripts/eval/memory-protocol.ts TUNING_GRID, mean recall over the budgets), evidence recall on the other',
+    rows,
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(`held-out protocol: ${outcomes.size} (conversation, budget, setting) runs in ${seconds.toFixed(0)} s`);
+  return { defaults, directions, seconds };
+}
+
+/** One change at a time from the shipped defaults, on each conversation (`--ablation on`). */
+async function runAblation(inProcess: InProcessService, sessions: ImportedSession[], budgets: number[], answerReserve: number) {
+  const deps = inProcess.server.services;
+  const defaults = defaultSetting(inProcess.config);
+  const withShares = (name: string, shares: Partial<Setting['shares']>) => ({
+    name,
+    setting: { ...defaults, shares: { ...defaults.shares, ...shares } },
+  });
+  const changes = oneFactorSettings(defaults, [
+    withShares('no summary (summary share 0)', { summary: 0 }),
+    // No documents: the retrieved share goes to the window instead of to recall (allocate.ts).
+    withShares('retrieved share to the window', { retrieved: 0 }),
+  ]);
+  const rows: Array<Record<string, string | number>> = [];
+  const recallAt = async (s: ImportedSession, setting: Setting, budget: number) =>
+    recallOf(await measureSetting(deps, TENANT, s, setting, budget, answerReserve));
+  const baseline = new Map<string, number>();
+  for (const s of sessions) for (const b of budgets) baseline.set(`${s.conv.sampleId} ${b}`, await recallAt(s, defaults, b));
+  const results = [];
+  for (const change of changes) {
+    const row: Record<string, string | number> = { change: change.name };
+    const deltas: number[][] = [];
+    for (const s of sessions) {
+      const perBudget: number[] = [];
+      for (const b of budgets) {
+        const d = (await recallAt(s, change.setting, b)) - baseline.get(`${s.conv.sampleId} ${b}`)!;
+        perBudget.push(d);
+        row[`${s.conv.sampleId} @${b}`] = signedPoints(d);
+      }
+      deltas.push(perBudget);
+    }
+    const means = deltas.map((ds) => ds.reduce((a, b) => a + b, 0) / ds.length);
+    row['helps both'] = means.every((m) => m > 0) ? 'yes' : 'no';
+    rows.push(row);
+    results.push({ change: change.name, deltas });
+  }
+  printTable(
+    `Ablation: one change at a time from the shipped defaults, evidence recall difference in points (defaults: ${[...baseline]
+      .map(([k, v]) => `${k} ${pct(v)}`)
+      .join(', ')})`,
+    rows,
+  );
+  return { baseline: Object.fromEntries(baseline), results };
+}
+
+const signedPoints = (d: number) => `${d >= 0 ? '+' : ''}${(100 * d).toFixed(1)}`;
+
 const sharesText = (s: Record<string, number>) =>
   ['recalled', 'window', 'summary'].map((k) => `${Math.round(100 * (s[k] ?? 0))}%`).join('/');
 

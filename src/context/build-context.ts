@@ -29,7 +29,10 @@
  *   gets the rest plus the reserved newest turn.
  * - Window (window.ts): newest whole messages, newest first while they fit, stopping at the first misfit; never cut.
  * - Recalled (recalled.ts): candidates not in the window, best first while they fit; shown in time order.
- * - Summary (summary.ts): placed whole if it fits its grant, else left out.
+ * - Summary (summary.ts): placed whole if it fits its grant, else left out. No part is shown twice: with the summary
+ *   placed, the window shows only turns after those the summary covers (coversThroughSeq), except the newest turn, which
+ *   is always shown; the window's share it cannot use then flows to the other parts. When the window can show every turn
+ *   the summary covers (it reaches seq 1), the summary is left out instead. Recalled turns never repeat the window.
  * - Retrieved (retrieved.ts): deduped by chunkId, consecutive chunks of a document merged (overlap removed), best
  *   first while they fit (misfits skipped); markers 1..n in placement order; one citation per placed passage.
  * - Then whatever the parts left unused extends the window further back (older whole messages, first misfit stops);
@@ -69,6 +72,36 @@ export interface BuildContextDeps {
   tokenCounter: TokenCounter | CountTokens;
 }
 
+/** Texts up to this long (a turn, a recalled entry, a passage) keep their counts across builds ... */
+const LASTING_MAX_CHARS = 4000;
+/** ... up to this many per token counter (then they start over). */
+const LASTING_MAX_TEXTS = 20_000;
+const lastingCounts = new WeakMap<object, Map<string, number>>();
+
+/**
+ * A counter that remembers short texts' counts from one build to the next (per underlying counter, so a test's fake
+ * counter never answers for the real one): a session's turns and recalled entries come back question after question,
+ * and counting them again was most of a build (a 5,000-token recalled block is ~2 ms of tokenising at 8,192 tokens).
+ * A count is a pure function of the text, so nothing can go stale.
+ */
+function lastingCounter(tokenCounter: CountTokens): CountTokens {
+  let known = lastingCounts.get(tokenCounter);
+  if (known === undefined) lastingCounts.set(tokenCounter, (known = new Map()));
+  const memo = known;
+  return {
+    count(text: string): number {
+      if (text.length > LASTING_MAX_CHARS) return tokenCounter.count(text);
+      let n = memo.get(text);
+      if (n === undefined) {
+        if (memo.size >= LASTING_MAX_TEXTS) memo.clear();
+        n = tokenCounter.count(text);
+        memo.set(text, n);
+      }
+      return n;
+    },
+  };
+}
+
 /** What the builder decided to place; rendered to messages and recounted until it fits. */
 interface Plan {
   /** recent[0 .. windowTaken - 1] are in the window. */
@@ -89,7 +122,7 @@ interface Rendered {
 
 export function buildContext(input: BuildContextInput, deps: BuildContextDeps, options: BuildContextOptions = {}): BuiltContext {
   validateInput(input);
-  const tc = memoizedCounter(deps.tokenCounter);
+  const tc = memoizedCounter(lastingCounter(deps.tokenCounter));
   const { budget } = input;
   const snippetChars = options.snippetChars ?? DEFAULT_SNIPPET_CHARS;
   const mergeOptions = {
@@ -112,47 +145,100 @@ export function buildContext(input: BuildContextInput, deps: BuildContextDeps, o
   if (newestTokens > rest) {
     throw contextTooSmall(budget, fixed + newestTokens, 'the budget cannot hold the newest message of the session');
   }
-  const costOf = (t: TurnCandidate) => (t === newest ? newestTokens : turnMessageTokens(t));
+  const shared: Shared = {
+    input,
+    tc,
+    rest,
+    newest,
+    newestTokens,
+    costOf: (t: TurnCandidate) => (t === newest ? newestTokens : turnMessageTokens(t)),
+    head,
+    passages: mergeCandidates(input.retrieved, mergeOptions),
+    systemTokens,
+    questionTokens,
+    snippetChars,
+  };
+
+  // No part shown twice: with the summary placed, the window shows only the turns after those it covers (the newest
+  // turn excepted: it is always shown); when the window can show every turn the summary covers, the summary is left out.
+  const summary = input.summary !== null && input.summary.text.trim() !== '' ? input.summary : null;
+  const oldest = recent[recent.length - 1];
+  if (summary === null || oldest === undefined || oldest.seq > summary.coversThroughSeq) return planAndRender(shared, summary, recent);
+  let verbatim: BuiltContext | undefined;
+  if (oldest.seq <= 1) {
+    verbatim = planAndRender(shared, null, recent);
+    if (verbatim.windowSeqs[0] === oldest.seq) return verbatim;
+  }
+  const newer = Math.max(
+    1,
+    recent.findIndex((t) => t.seq <= summary.coversThroughSeq),
+  );
+  const summarised = planAndRender(shared, summary, recent.slice(0, newer));
+  return summarised.summaryCoversThroughSeq !== null ? summarised : (verbatim ?? planAndRender(shared, null, recent));
+}
+
+/** What every plan of one build shares. */
+interface Shared {
+  input: BuildContextInput;
+  tc: CountTokens;
+  /** Tokens left after the fixed parts. */
+  rest: number;
+  newest: TurnCandidate | undefined;
+  newestTokens: number;
+  costOf: (t: TurnCandidate) => number;
+  head: string;
+  passages: Passage[];
+  systemTokens: number;
+  questionTokens: number;
+  snippetChars: number;
+}
+
+/**
+ * Plans, renders and fits one context: `summary` (or none) and a window drawn from `turns` (newest first, starting
+ * with the newest turn; the window never reaches past them).
+ */
+function planAndRender(shared: Shared, summary: BuildContextInput['summary'], turns: readonly TurnCandidate[]): BuiltContext {
+  const { input, tc, newest, newestTokens, costOf, passages } = shared;
+  const { budget } = input;
 
   // Needs: every candidate of a part formatted, plus the blank line that joins its block to the system message.
   const separatorTokens = tc.count(BLOCK_SEPARATOR);
   const withSeparator = (need: number) => (need > 0 ? need + separatorTokens : 0);
-  const passages = mergeCandidates(input.retrieved, mergeOptions);
-  const summary = input.summary !== null && input.summary.text.trim() !== '' ? input.summary : null;
   const newestSeq = new Set(newest === undefined ? [] : [newest.seq]);
   const allocation = allocate({
-    available: rest - newestTokens,
+    available: shared.rest - newestTokens,
     shares: input.shares,
     needs: {
       retrieved: withSeparator(retrievedNeed(passages, tc)),
       summary: withSeparator(summaryNeed(summary, tc)),
       recalled: withSeparator(recalledNeed(recallCandidates(input.recalled, newestSeq), tc)),
     },
+    windowNeed: turns.reduce((sum, t) => sum + costOf(t), 0) - newestTokens,
   });
   const blockGrant = (grant: number) => Math.max(0, grant - separatorTokens);
 
-  const window = selectWindow(recent, allocation.window + newestTokens, costOf);
+  const window = selectWindow(turns, allocation.window + newestTokens, costOf);
   const windowSeqs = new Set(window.turns.map((t) => t.seq));
   const recalled = selectRecalled(input.recalled, windowSeqs, blockGrant(allocation.recalled), tc);
   const summaryPlaced = summary !== null && summaryNeed(summary, tc) <= blockGrant(allocation.summary);
   const placement = placePassages(passages, blockGrant(allocation.retrieved), tc);
   const plan: Plan = { windowTaken: window.taken, recalled: recalled.ranked, summaryPlaced, placed: [...placement.placed] };
 
-  const render = (): Rendered => renderPlan(plan, recent, head, input.question, summary);
+  const render = (): Rendered => renderPlan(plan, turns, shared.head, input.question, summary);
   let rendered = render();
   let used = countMessages(rendered.messages, tc);
 
   // What the parts left unused extends the window back; a recalled turn it reaches moves into the window.
   // (entryTokens holds exactly the placed recalled turns, so a turn's recall entry is what moving it frees.)
-  if (used < budget && plan.windowTaken < recent.length) {
+  if (used < budget && plan.windowTaken < turns.length) {
     const extended = extendWindow(
-      recent,
+      turns,
       plan.windowTaken,
       budget - used,
       (turn) => costOf(turn) - (recalled.entryTokens.get(turn.seq) ?? 0),
     );
     if (extended.taken > plan.windowTaken) {
-      const moved = new Set(recent.slice(plan.windowTaken, extended.taken).map((turn) => turn.seq));
+      const moved = new Set(turns.slice(plan.windowTaken, extended.taken).map((turn) => turn.seq));
       plan.recalled = plan.recalled.filter((turn) => !moved.has(turn.seq));
       plan.windowTaken = extended.taken;
       rendered = render();
@@ -165,7 +251,7 @@ export function buildContext(input: BuildContextInput, deps: BuildContextDeps, o
     const excess = used - budget;
     let freed = 0;
     while (freed < excess) {
-      const dropped = dropLowestPriority(plan, recent, costOf, recalled.entryTokens, placement, summary, tc);
+      const dropped = dropLowestPriority(plan, turns, costOf, recalled.entryTokens, placement, summary, tc);
       if (dropped === undefined) {
         if (freed > 0) break;
         throw contextTooSmall(budget, used, 'the context does not fit the budget even without optional parts');
@@ -184,15 +270,15 @@ export function buildContext(input: BuildContextInput, deps: BuildContextDeps, o
       budget,
       used,
       parts: {
-        system: systemTokens,
+        system: shared.systemTokens,
         summary: blockTokens(rendered.blocks.summary),
         recalled: blockTokens(rendered.blocks.recalled),
         retrieved: blockTokens(rendered.blocks.retrieved),
         window: windowTokens,
-        question: questionTokens,
+        question: shared.questionTokens,
       },
     },
-    citations: citationsFor(plan.placed, snippetChars),
+    citations: citationsFor(plan.placed, shared.snippetChars),
     windowSeqs: rendered.window.map((t) => t.seq),
     recalledSeqs: rendered.recalled.map((t) => t.seq),
     summaryCoversThroughSeq: plan.summaryPlaced && summary !== null ? summary.coversThroughSeq : null,

@@ -4,8 +4,11 @@
  *
  * Rules: candidates come best first; those already in the window (by seq) and repeated seqs are dropped; the rest are
  * taken best first while they fit the grant (a misfit is skipped, the next may still fit); the block shows them in
- * time (seq) order, each entry starting with `[#seq · YYYY-MM-DD HH:MM] role:` followed by the content (never cut: an
- * entry fits whole or is left out). Content, role and date are defused (defuse.ts), so a turn cannot close the block
+ * time (seq) order, each entry starting with `[#seq · YYYY-MM-DD] role:` followed by the content (never cut: an
+ * entry fits whole or is left out). The date is written only on an entry whose day differs from the entry before it
+ * (`[#seq] role:` otherwise): tekken spends a token per digit, so a full `[#seq · YYYY-MM-DD HH:MM]` header cost about
+ * 27 tokens, two thirds of an average LoCoMo turn; `[#seq]` costs 7 and a day 12 more. Planning counts a day once per
+ * block, exactly as it is rendered. Content, role and date are defused (defuse.ts), so a turn cannot close the block
  * or forge another entry; otherwise the content is shown as written.
  */
 import type { TurnCandidate } from './context-types';
@@ -19,22 +22,28 @@ export const RECALLED_CLOSE = '</recalled>';
 /** Entries are separated by a blank line so multi-line contents stay readable. */
 export const RECALLED_SEPARATOR = '\n\n';
 
-/** `2023-05-08 13:56` (UTC) from an ISO timestamp; the raw string, defused to one line, when it does not parse. */
+/** `2023-05-08` (UTC) from an ISO timestamp; the raw string, defused to one line, when it does not parse. */
 export function formatTurnDate(createdAt: string): string {
   const t = Date.parse(createdAt);
   if (Number.isNaN(t)) return defuse(createdAt, { inline: true });
-  return new Date(t).toISOString().slice(0, 16).replace('T', ' ');
+  return new Date(t).toISOString().slice(0, 10);
 }
 
-/** One recalled entry: `[#12 · 2023-05-08 13:56] user: <content, defused>`. */
-export function formatRecalledTurn(turn: TurnCandidate): string {
-  return `[#${turn.seq} · ${formatTurnDate(turn.createdAt)}] ${defuse(turn.role, { inline: true })}: ${defuse(turn.content)}`;
+/**
+ * One recalled entry: `[#12 · 2023-05-08] user: <content, defused>`, or `[#12] user: ...` when `withDate` is false
+ * (the entry before it in the block is of the same day).
+ */
+export function formatRecalledTurn(turn: TurnCandidate, withDate = true): string {
+  const label = withDate ? `#${turn.seq} · ${formatTurnDate(turn.createdAt)}` : `#${turn.seq}`;
+  return `[${label}] ${defuse(turn.role, { inline: true })}: ${defuse(turn.content)}`;
 }
 
 /** The `<recalled>` block of these turns in the order given (callers pass ascending seq); '' when there are none. */
 export function formatRecalledBlock(turns: readonly TurnCandidate[]): string {
   if (turns.length === 0) return '';
-  const body = turns.map(formatRecalledTurn).join(RECALLED_SEPARATOR);
+  const body = turns
+    .map((turn, i) => formatRecalledTurn(turn, i === 0 || formatTurnDate(turns[i - 1].createdAt) !== formatTurnDate(turn.createdAt)))
+    .join(RECALLED_SEPARATOR);
   return `${RECALLED_OPEN}\n${RECALLED_HEADER}\n${body}\n${RECALLED_CLOSE}`;
 }
 
@@ -50,9 +59,20 @@ export function recalledFrameTokens(tokenCounter: CountTokens): number {
   return tokenCounter.count(`${RECALLED_OPEN}\n${RECALLED_HEADER}\n\n${RECALLED_CLOSE}`);
 }
 
-/** Planning cost of one entry inside the block: its text plus its separator. */
-export function recalledEntryTokens(turn: TurnCandidate, tokenCounter: CountTokens): number {
-  return tokenCounter.count(formatRecalledTurn(turn)) + tokenCounter.count(RECALLED_SEPARATOR);
+/**
+ * Planning cost of one entry inside the block: its text without a date, its separator, and its day's label unless an
+ * entry of the same day is already placed (`placed`): the block writes each day once.
+ */
+export function recalledEntryTokens(
+  turn: TurnCandidate,
+  tokenCounter: CountTokens,
+  placed: readonly TurnCandidate[] = [],
+  dayOf: (turn: TurnCandidate) => string = (t) => formatTurnDate(t.createdAt),
+): number {
+  const day = dayOf(turn);
+  const dayShown = placed.some((other) => dayOf(other) === day);
+  const entry = tokenCounter.count(formatRecalledTurn(turn, false)) + tokenCounter.count(RECALLED_SEPARATOR);
+  return dayShown ? entry : entry + tokenCounter.count(` · ${day}`);
 }
 
 /** Unique candidates not in the window, best first. */
@@ -74,9 +94,15 @@ export function recalledNeed(candidates: readonly TurnCandidate[], tokenCounter:
 }
 
 function recalledRules(tokenCounter: CountTokens): BlockRules<TurnCandidate> {
+  const days = new Map<TurnCandidate, string>();
+  const dayOf = (turn: TurnCandidate) => {
+    let day = days.get(turn);
+    if (day === undefined) days.set(turn, (day = formatTurnDate(turn.createdAt)));
+    return day;
+  };
   return {
     frameTokens: recalledFrameTokens(tokenCounter),
-    entryTokens: (turn) => recalledEntryTokens(turn, tokenCounter),
+    entryTokens: (turn, _position, placed) => recalledEntryTokens(turn, tokenCounter, placed, dayOf),
     blockTokens: (placed) => tokenCounter.count(formatRecalledBlock(inTimeOrder(placed))),
   };
 }

@@ -9,6 +9,7 @@ import type { ModelSpec } from '../gateway/model-registry';
 import { DEFAULT_COLLECTION } from '../core/collections';
 import { timed, type StageTimings } from '../infra/stage-timings';
 import { searchQuery } from './retrieval-query';
+import { DEFAULT_RECALL_OPTIONS, recallTurns } from './recall-turns';
 import type { SessionDeps } from './session-deps';
 
 export const DEFAULT_SYSTEM_PROMPT =
@@ -17,6 +18,13 @@ export const DEFAULT_SYSTEM_PROMPT =
 
 /** Newest messages read per round trip while filling the window. */
 const RECENT_PAGE = 64;
+/**
+ * Recall asks once more, for more hits, when a built context leaves more than this share of the budget unused (LoCoMo
+ * at 8,192 tokens left about 40%, the window stopping at the turns the summary covers, every candidate placed) ...
+ */
+const ROOM_FOR_MORE_RECALL = 0.1;
+/** ... at most this many times RECALL_K hits. */
+const MAX_RECALL_GROWTH = 4;
 
 export interface ContextRequest {
   question: string;
@@ -83,6 +91,8 @@ export async function prepareContext(
   // A conversation read to its first message may fit the window whole, and then recall has nothing to add: its search
   // (a store query per question) waits until the build shows that older turns were left out.
   const wholeHistoryRead = session !== undefined && recent.length === session.lastSeq;
+  const recall = (s: SessionRecord, k = cfg.recallK) =>
+    recallTurns(deps, tenant, s, req.question, k, recent, vector, deps.recall ?? DEFAULT_RECALL_OPTIONS);
   const recallNow = recalling && !wholeHistoryRead;
   const [retrieved, recalledNow] = await Promise.all([
     retrieving
@@ -96,7 +106,7 @@ export async function prepareContext(
           ),
         )
       : Promise.resolve([]),
-    recallNow ? timed(timings, 'recall', () => recall(deps, tenant, session, req.question, recent, vector)) : Promise.resolve([]),
+    recallNow ? timed(timings, 'recall', () => recall(session)) : Promise.resolve(undefined),
   ]);
 
   const build = (recalled: TurnCandidate[]) =>
@@ -113,10 +123,20 @@ export async function prepareContext(
       },
       { tokenCounter: deps.tokenCounter },
     );
-  let built = await timed(timings, 'build', async () => build(recalledNow));
+  let recalled = recalledNow;
+  let built = await timed(timings, 'build', async () => build(recalled?.turns ?? []));
   if (recalling && !recallNow && built.windowSeqs[0] !== 1) {
-    const recalled = await timed(timings, 'recall', () => recall(deps, tenant, session, req.question, recent, vector));
-    built = await timed(timings, 'build', async () => build(recalled));
+    recalled = await timed(timings, 'recall', () => recall(session));
+    built = await timed(timings, 'build', async () => build(recalled!.turns));
+  }
+  // A roomy budget can hold every candidate and still have room (the window stops at the turns a summary covers):
+  // recall once more, with as many more hits as the room would hold at the recalled block's tokens per hit.
+  const room = budget - built.context.used;
+  const perHit = recalled !== undefined && recalled.hits > 0 ? built.context.parts.recalled / recalled.hits : 0;
+  if (recalled !== undefined && recalled.hits >= cfg.recallK && room >= ROOM_FOR_MORE_RECALL * budget && perHit > 0) {
+    const k = Math.min(cfg.recallK * MAX_RECALL_GROWTH, Math.ceil(cfg.recallK + room / perHit));
+    const more = await timed(timings, 'recall', () => recall(session!, k));
+    built = await timed(timings, 'build', async () => build(more.turns));
   }
   return { session, model, limit, built };
 }
@@ -137,37 +157,6 @@ async function readRecent(deps: SessionDeps, tenant: string, session: SessionRec
     to = from - 1;
   }
   return out;
-}
-
-/**
- * Older turns found by meaning and keywords (hybrid search over the session's indexed messages), best first, each
- * followed by the turn after it: a question's answer usually comes in the reply, which rarely shares the question's
- * words. The builder drops those the window ends up showing.
- */
-async function recall(
-  deps: SessionDeps,
-  tenant: string,
-  session: SessionRecord,
-  question: string,
-  recent: TurnCandidate[],
-  vector: () => Promise<Float32Array>,
-): Promise<TurnCandidate[]> {
-  const hits = await deps.recallIndex.search(tenant, session, question, deps.config.sessions.context.recallK, { vector });
-  if (hits.length === 0) return [];
-  const seen = new Set<number>();
-  const ranked: number[] = [];
-  for (const hit of hits) {
-    for (const seq of [hit.seq, hit.seq + 1]) {
-      if (seq > session.lastSeq || seen.has(seq)) continue;
-      seen.add(seq);
-      ranked.push(seq);
-    }
-  }
-  // Messages never change once appended: those the recent window already read are not read again.
-  const bySeq = new Map(recent.map((turn) => [turn.seq, turn]));
-  const missing = ranked.filter((seq) => !bySeq.has(seq));
-  if (missing.length > 0) for (const m of await deps.sessions.getMessages(tenant, session.id, missing)) bySeq.set(m.seq, toTurn(m));
-  return ranked.flatMap((seq) => (bySeq.has(seq) ? [bySeq.get(seq)!] : []));
 }
 
 const toTurn = (m: StoredMessage): TurnCandidate => ({

@@ -8,6 +8,7 @@ import type { DocumentStore } from '../stores/document/document-store';
 import type { SessionStore } from '../stores/session/session-store';
 import type { VectorIndexes } from '../indexes/vector-indexes';
 import type { SessionRecallIndex } from './session-recall-index';
+import type { RecallOptions } from './recall-turns';
 import type { FairScheduler } from '../tenancy/fair-scheduler';
 
 /** What the session use-cases need, passed in by the composition root. */
@@ -22,6 +23,8 @@ export interface SessionDeps {
   documents: DocumentStore;
   indexes: VectorIndexes;
   embedder: Embedder;
+  /** How recall ranks its candidates; default DEFAULT_RECALL_OPTIONS (the memory evaluation tries others). */
+  recall?: Partial<RecallOptions>;
   /** Tenants' turns at this process's work: building an ask's context takes one, its model call does not. */
   fairScheduler?: Pick<FairScheduler, 'enter' | 'enabled'>;
 }

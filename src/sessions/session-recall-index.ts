@@ -33,6 +33,15 @@ export interface SessionRecallIndexOptions {
 
 export const LEXICAL_EMBEDDER_DENSE_WEIGHT = 0;
 
+/**
+ * Equal scores are common in keyword search over short messages (the same query terms, once each, in messages of
+ * similar length), and LanceDB returns such ties in a different order from one call to the next (on LoCoMo's conv-30,
+ * 31 of 81 questions had a different top 40 over four identical searches). Ties go to the newer message, and each
+ * side asks the store for TIE_MARGIN more hits than it keeps, so the same question always recalls the same turns.
+ */
+const TIE_MARGIN = 0.25;
+const TIE_ORDER = -1;
+
 export interface RecallHit {
   seq: number;
   score: number;
@@ -149,7 +158,8 @@ export class SessionRecallIndex {
       text: query,
       vector,
       mode,
-      k,
+      // More than k, so the tie-break below, not the store, decides which of equally scored messages make the cut.
+      k: Math.ceil(k * (1 + TIE_MARGIN)),
       filter: { documentIds: [sessionDocumentId(session.id, session.generation)] },
     };
     const [hits, older] = await Promise.all([
@@ -162,7 +172,7 @@ export class SessionRecallIndex {
       bySeq.set(hit.chunk.chunkIndex, Math.max(hit.score, bySeq.get(hit.chunk.chunkIndex) ?? -Infinity));
     return [...bySeq]
       .map(([seq, score]) => ({ seq, score }))
-      .sort((a, b) => b.score - a.score)
+      .sort((a, b) => b.score - a.score || TIE_ORDER * (a.seq - b.seq))
       .slice(0, k);
   }
 

@@ -24,14 +24,20 @@ export const SUMMARY_LOCK = 'summary';
  */
 const SUMMARY_TEMPERATURE = 0;
 
+/**
+ * Later questions ask for who, where, when and how many: the instructions name those facts (names, places, dates,
+ * numbers) and who said them, and send greetings and small talk away. No figure: it asks a real model, which the
+ * memory evaluation cannot run offline.
+ */
 export const FOLD_INSTRUCTIONS =
   'You maintain the running summary of a conversation. Update the summary with the new turns below: keep every ' +
-  'name, number, date, decision and commitment, from the previous summary and from the new turns; drop greetings ' +
-  'and small talk. Write in the third person, oldest facts first. Output only the updated summary, nothing else.';
+  'name, place, date, number, decision and commitment, from the previous summary and from the new turns, with who ' +
+  'said it and when it happened (write dates as dates, not "yesterday"); drop greetings, thanks and small talk. ' +
+  'Write in the third person, oldest facts first. Output only the updated summary, nothing else.';
 
 export const CONDENSE_INSTRUCTIONS =
-  'Summarize this conversation summary more briefly. Keep names, numbers, dates and decisions; merge repeated ' +
-  'facts and drop the least important details. Output only the shortened summary, nothing else.';
+  'Summarize this conversation summary more briefly. Keep names, places, dates, numbers and decisions, with who they ' +
+  'concern; merge repeated facts and drop the least important details. Output only the shortened summary, nothing else.';
 
 export interface SummaryPolicy {
   /** The newest messages left out of the summary (the recent window shows them verbatim). */
@@ -67,9 +73,21 @@ export interface SummarizeSessionResult {
   skipped: boolean;
 }
 
-/** One line per turn, as the summarisers read them (offline-summarize.ts: a line starting `User:` is a new turn). */
+/**
+ * One line per turn, as the summarisers read them (offline-summarize.ts: a line starting `User:` is a new turn),
+ * after an `On YYYY-MM-DD:` line wherever the day changes, so a model can turn "yesterday" into a date.
+ */
 export function renderTurns(messages: StoredMessage[]): string {
-  return messages.map((m) => `${m.role === 'user' ? 'User' : 'Assistant'}: ${m.content.replace(/\s*[\r\n]+\s*/g, ' ').trim()}`).join('\n');
+  const lines: string[] = [];
+  let day = '';
+  for (const m of messages) {
+    const t = Date.parse(m.createdAt);
+    const today = Number.isNaN(t) ? '' : new Date(t).toISOString().slice(0, 10);
+    if (today !== '' && today !== day) lines.push(`On ${today}:`);
+    day = today || day;
+    lines.push(`${m.role === 'user' ? 'User' : 'Assistant'}: ${m.content.replace(/\s*[\r\n]+\s*/g, ' ').trim()}`);
+  }
+  return lines.join('\n');
 }
 
 /** The user message of a fold: the previous summary (if any), a blank line, the new turns. */

@@ -76,7 +76,7 @@ describe('buildContext', () => {
         CONTEXT_RULES,
         '<summary>\nSummary of the earlier conversation (through message 2):\nThe user asked about plans.\n</summary>',
         '<recalled>\nEarlier messages of this conversation, recalled as possibly relevant (oldest first):\n' +
-          '[#1 · 2024-01-01 00:01] user: I bought the Pro plan.\n</recalled>',
+          '[#1 · 2024-01-01] user: I bought the Pro plan.\n</recalled>',
         '<context>\n[1] Refunds (page 2)\nRefunds are processed within 14 days.\n</context>',
       ].join('\n\n'),
     );
@@ -112,7 +112,8 @@ describe('buildContext', () => {
       input({
         budget: 400,
         shares: { retrieved: 0, summary: 0.05, recalled: 0 },
-        summary: { text: 'long summary '.repeat(100), coversThroughSeq: 9, tokenCount: 200 },
+        // Longer than the whole budget: it cannot fit, not even with the window's unused share.
+        summary: { text: 'long summary '.repeat(300), coversThroughSeq: 9, tokenCount: 600 },
         recent: [turn(12)],
       }),
       { tokenCounter },
@@ -225,6 +226,9 @@ describe('buildContext', () => {
           expect(parseContextBlocks(block).passages.map((p) => p.marker)).toEqual(built.citations.map((c) => c.marker));
         }
         expect(built.summaryCoversThroughSeq).toBe(context.parts.summary > 0 && summary !== null ? summary.coversThroughSeq : null);
+        // No part shown twice: a placed summary covers only turns the window does not show (the newest always shows).
+        const covers = built.summaryCoversThroughSeq;
+        if (covers !== null) w.slice(0, -1).forEach((seq) => expect(seq).toBeGreaterThan(covers));
       }),
       { numRuns: 200 },
     );

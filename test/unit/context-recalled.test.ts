@@ -1,6 +1,6 @@
 import { buildContext } from '../../src/context/build-context';
 import type { BuildContextInput, TurnCandidate } from '../../src/context/context-types';
-import { formatRecalledBlock, formatRecalledTurn, selectRecalled } from '../../src/context/recalled';
+import { formatRecalledBlock, formatRecalledTurn, recalledFrameTokens, selectRecalled } from '../../src/context/recalled';
 import { TokenCounter } from '../../src/core/tokens/token-counter';
 import { contextInput, makeTurn } from '../support/context-builders';
 
@@ -22,8 +22,30 @@ describe('recalled turns', () => {
   test('When a turn is recalled, then its entry starts with seq, date and speaker, then the content as written (trimmed)', () => {
     const content = 'Line one.\n  Line two with “quotes” and émojis 😀\n';
     expect(formatRecalledTurn({ ...turn(12, content), createdAt: '2023-05-08T13:56:00Z' })).toBe(
-      `[#12 · 2023-05-08 13:56] assistant: ${content.trim()}`,
+      `[#12 · 2023-05-08] assistant: ${content.trim()}`,
     );
+    expect(formatRecalledTurn(turn(12, content), false)).toBe(`[#12] assistant: ${content.trim()}`);
+  });
+
+  test('When several recalled turns share a day, then the block writes the day once, on the first of them', () => {
+    const at = (seq: number, iso: string) => ({ ...turn(seq), createdAt: iso });
+    const turns = [
+      at(3, '2023-05-08T09:00:00Z'),
+      at(4, '2023-05-08T21:30:00Z'),
+      at(9, '2023-05-09T08:00:00Z'),
+      at(10, '2023-05-09T08:01:00Z'),
+    ];
+    const block = formatRecalledBlock(turns);
+    expect(block.split('\n').filter((line) => line.startsWith('[#'))).toEqual([
+      '[#3 · 2023-05-08] user: content of message 3',
+      '[#4] assistant: content of message 4',
+      '[#9 · 2023-05-09] user: content of message 9',
+      '[#10] assistant: content of message 10',
+    ]);
+    // Planning counts each day once: the need of the block is its real size, give or take the joins.
+    const selected = selectRecalled(turns, new Set(), 10_000, tokenCounter);
+    const planned = [...selected.entryTokens.values()].reduce((a, b) => a + b, 0);
+    expect(Math.abs(recalledFrameTokens(tokenCounter) + planned - tokenCounter.count(block))).toBeLessThanOrEqual(3);
   });
 
   test('When a turn holds a closing tag or a forged entry line, then both are defused and the entry stays one', () => {
@@ -37,7 +59,7 @@ describe('recalled turns', () => {
     const selected = selectRecalled([turn(9), turn(3), turn(40), turn(3), turn(7)], new Set([40, 41]), 1000, tokenCounter);
     expect(selected.ranked.map((t) => t.seq)).toEqual([9, 3, 7]);
     const block = formatRecalledBlock([...selected.ranked].sort((a, b) => a.seq - b.seq));
-    const seqs = [...block.matchAll(/^\[#(\d+) · /gm)].map((m) => Number(m[1]));
+    const seqs = [...block.matchAll(/^\[#(\d+)[ \]]/gm)].map((m) => Number(m[1]));
     expect(seqs).toEqual([3, 7, 9]);
   });
 
@@ -59,7 +81,7 @@ describe('recalled turns', () => {
     expect(built.windowSeqs).toEqual(expect.arrayContaining([18, 19, 20]));
     const system = built.messages[0].content;
     expect(system).toContain('<recalled>');
-    expect(system).toContain(`[#4 · 2023-05-05 13:56] assistant: ${odd}`);
+    expect(system).toContain(`[#4 · 2023-05-05] assistant: ${odd}`);
     expect(system.indexOf('[#2 ·')).toBeLessThan(system.indexOf('[#4 ·'));
     expect(system).not.toContain('[#18 ·');
     expect(built.context.used).toBeLessThanOrEqual(420);

@@ -14,12 +14,21 @@
  * speaker (`User:`, `Assistant:`, `Human:`, `AI:`, `System:` or a capitalised name followed by a colon); lines
  * without a speaker continue the previous turn.
  *
- * A sentence is kept when it carries a fact: a name (a capitalised word that is not the first word of its sentence,
- * nor "I"), a number, a date (month or weekday name, relative days like "tomorrow", yyyy, dd/mm) or a decision or
- * commitment ("decided", "agreed", "will", "going to", "plan", "deadline", ...). Greetings, thanks and other small
- * talk carry none and are dropped. Kept sentences stay in their original order, prefixed with their speaker
- * (`User: ...`), one turn per line, after the previous summary. When they do not all fit in `maxTokens`, those with
- * the fewest facts are dropped first (later ones first on a tie).
+ * A turn whose text starts with a speaker's name (`User: Sam: ...`, as imported transcripts carry) is that speaker's.
+ * An `On YYYY-MM-DD:` line (the session summariser marks each new day so) ends the turn before it and is not kept.
+ *
+ * Sentences are kept for the facts they carry, judged by general features of the text, not by topic words:
+ * - names: capitalised words that are not the first word of their sentence, nor "I", nor the name of one of the
+ *   conversation's speakers or its short form (in a chat those are mostly vocatives: "Totally agree, Sam!"), 2 points
+ *   each;
+ * - numbers and dates (digits, month or weekday names, relative days like "tomorrow", yyyy, dd/mm), 2 points each;
+ * - a decision or commitment ("decided", "agreed", "will", "going to", "plan", "deadline", ...), 1 point;
+ * - content: long words that are not capitalised (6 letters or more, mostly nouns and verbs in European languages),
+ *   half a point each.
+ * A question counts half (it asks for a fact more often than it states one). A sentence of fewer than 4 words, one worth less than 2 points, or a short greeting or thanks says nothing and is
+ * dropped ("Hey Sam!", "Thanks so much, Robin!"). Kept sentences stay in their original order, prefixed with their
+ * speaker (`Sam: ...`), one turn per line, after the previous summary. When they do not all fit in `maxTokens`, the
+ * densest (points per token) are kept first, so a filler never takes the place of a fact.
  */
 import type { TokenCounter } from '../../core/tokens/token-counter';
 import { splitSentences, throwIfAborted } from './offline-text';
@@ -40,7 +49,12 @@ export interface SummaryInput {
 const SUMMARY_BLOCK = /<summary\b[^>]*>([\s\S]*?)(?:<\/summary\s*>|$)/i;
 const SUMMARY_LINE = /^[ \t]*(?:(?:previous|existing|current|earlier|prior|running)\s+)?summary[ \t]*:[ \t]*(.*)$/i;
 const TURN_LINE = /^[ \t]*(user|assistant|human|ai|system|bot|[A-Z][\p{L}'-]{0,30}(?: [A-Z][\p{L}'-]{0,30})?)[ \t]*:[ \t]*(.*)$/u;
+/** A speaker's name at the start of a generic role's turn text: `User: Sam: ...` is Sam's turn. */
+const NESTED_SPEAKER = /^[ \t]*(\p{Lu}[\p{L}'-]{0,30}(?: \p{Lu}[\p{L}'-]{0,30})?)[ \t]*:[ \t]+(?=\S)/u;
+const GENERIC_SPEAKERS = new Set(['User', 'Assistant', 'System', '']);
 const TURNS_HEADER = /^[ \t]*(?:new\s+)?(?:turns|conversation|messages|transcript)[ \t]*:[ \t]*$/i;
+/** `On 2023-05-08:`, the session summariser's line before the turns of a new day (renderTurns): no turn of its own. */
+const DAY_LINE = /^[ \t]*On \d{4}-\d{2}-\d{2}:[ \t]*$/;
 
 /** The previous summary and the turns of a summarisation input. */
 function parseSummaryInput(input: string): SummaryInput {
@@ -60,14 +74,16 @@ function parseSummaryInput(input: string): SummaryInput {
       previousSummary = s[1].trim();
       continue;
     }
-    if (TURNS_HEADER.test(line)) {
+    if (TURNS_HEADER.test(line) || DAY_LINE.test(line)) {
       inSummary = false;
       continue;
     }
     const t = TURN_LINE.exec(line);
     if (t !== null) {
       inSummary = false;
-      turns.push({ speaker: normaliseSpeaker(t[1]), text: t[2] });
+      const speaker = normaliseSpeaker(t[1]);
+      const nested = GENERIC_SPEAKERS.has(speaker) ? NESTED_SPEAKER.exec(t[2]) : null;
+      turns.push(nested === null ? { speaker, text: t[2] } : { speaker: nested[1], text: t[2].slice(nested[0].length) });
       continue;
     }
     if (line.trim() === '') {
@@ -108,17 +124,44 @@ const NOT_NAMES = new Set(['I', "I'm", "I'll", "I've", "I'd", 'OK', 'Ok']);
 const SMALL_TALK =
   /^(?:hi|hello|hey|thanks?|thank you|bye|goodbye|good (?:morning|afternoon|evening|night)|how are you|how's it going|how is it going|you're welcome|sure|ok(?:ay)?|great|cool|nice|lol|haha)\b/i;
 
-/** How many kinds of fact a sentence carries (names, numbers, dates, decisions), 0 for small talk. */
-function factScore(sentence: string): number {
+/** Fewer words than this say nothing on their own ("Hey Sam!", "Totally agree, Robin."). */
+const MIN_FACT_WORDS = 4;
+/** Points a sentence needs to be kept (one name, number or date; or a decision with a content word; or 4 content words). */
+const MIN_FACT_POINTS = 2;
+/** Words this long are mostly content words (nouns, verbs, adjectives) in European languages. */
+const CONTENT_WORD_LETTERS = 6;
+const DIGIT = /\p{N}/u;
+
+/**
+ * The facts a sentence carries, in points (see the module comment); 0 for small talk. `speakers` are the names of the
+ * conversation's participants: naming them says nothing.
+ */
+function factPoints(sentence: string, speakers: ReadonlySet<string>): number {
   const words = sentence.match(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu) ?? [];
-  const hasName = words.slice(1).some((w) => /^\p{Lu}/u.test(w) && !NOT_NAMES.has(w));
-  const hasDate = DATE.test(sentence);
-  const hasNumber = NUMBER.test(sentence);
+  if (words.length < MIN_FACT_WORDS) return 0;
+  const names = new Set(words.slice(1).filter((w) => /^\p{Lu}/u.test(w) && !NOT_NAMES.has(w) && !isSpeaker(w, speakers)));
+  const numbers = new Set(words.filter((w) => DIGIT.test(w)));
+  const dates = (sentence.match(new RegExp(DATE.source, 'gi')) ?? []).filter((d) => !DIGIT.test(d)).length;
   const hasDecision = DECISION.test(sentence);
-  const score = (hasName ? 1 : 0) + (hasDate ? 1 : 0) + (hasNumber ? 1 : 0) + (hasDecision ? 1 : 0);
-  // "Hi Alice!", "Thanks, Bob." or "How are you today?" name someone or a day but say nothing.
-  if (score > 0 && !hasNumber && !hasDecision && SMALL_TALK.test(sentence) && words.length <= 8) return 0;
-  return score;
+  const content = new Set(
+    words
+      .filter((w) => !/^\p{Lu}/u.test(w) && !DIGIT.test(w) && w.replace(/['’-]/g, '').length >= CONTENT_WORD_LETTERS)
+      .map((w) => w.toLowerCase()),
+  );
+  const points = 2 * names.size + 2 * (numbers.size + dates) + (hasDecision ? 1 : 0) + 0.5 * content.size;
+  // "Hi Alice, how are you today?" or "Thanks so much for the lovely evening!" greet or thank, whatever they name.
+  if (NUMBER.test(sentence) === false && !hasDecision && SMALL_TALK.test(sentence) && words.length <= 8) return 0;
+  // A question asks for a fact more often than it states one ("Anything fun planned for the weekend?").
+  const stated = /\?["'”’)]*$/u.test(sentence) ? points / 2 : points;
+  return stated >= MIN_FACT_POINTS ? stated : 0;
+}
+
+/** A speaker's name, possessive or short form ("Samantha's", "Sam" for Samantha): naming a participant says nothing. */
+function isSpeaker(word: string, speakers: ReadonlySet<string>): boolean {
+  const w = word.replace(/['’]s$/u, '');
+  if (speakers.has(w)) return true;
+  for (const name of speakers) if (w.length >= 3 && name.startsWith(w)) return true;
+  return false;
 }
 
 /**
@@ -146,15 +189,20 @@ export function summarize(input: string, opts: SummarizeOptions): string {
     turn: number;
     speaker: string;
     text: string;
-    score: number;
+    /** Points per token: what the summary's room is spent on first. */
+    density: number;
     order: number;
   }
+  const speakers = new Set(turns.map((t) => t.speaker).filter((name) => !GENERIC_SPEAKERS.has(name)));
   const candidates: Candidate[] = [];
   turns.forEach((turn, i) => {
     throwIfAborted(opts.signal);
     for (const sentence of splitSentences(turn.text)) {
-      const score = factScore(sentence);
-      if (score > 0) candidates.push({ turn: i, speaker: turn.speaker, text: sentence, score, order: candidates.length });
+      const points = factPoints(sentence, speakers);
+      if (points > 0) {
+        const density = points / Math.max(1, counter.count(sentence));
+        candidates.push({ turn: i, speaker: turn.speaker, text: sentence, density, order: candidates.length });
+      }
     }
   });
 
@@ -169,13 +217,21 @@ export function summarize(input: string, opts: SummarizeOptions): string {
     return lines.join('\n');
   };
 
-  // Drop the weakest (fewest facts, then latest) until the summary fits.
-  let kept = candidates.slice();
-  const dropOrder = candidates.slice().sort((a, b) => a.score - b.score || b.order - a.order);
-  let d = 0;
-  while (kept.length > 0 && counter.count(render(kept)) > maxTokens) {
-    const victim = dropOrder[d++];
-    kept = kept.filter((c) => c !== victim);
+  // Everything when it fits; otherwise the densest first (earlier on a tie) while they fit, shown in their order.
+  if (counter.count(render(candidates)) <= maxTokens) return render(candidates);
+  const kept = new Set<Candidate>();
+  let used = counter.count(render([]));
+  for (const c of candidates.slice().sort((a, b) => b.density - a.density || a.order - b.order)) {
+    // Planned with the sentence and its speaker prefix; the exact count below has the last word.
+    const cost = counter.count(`${c.speaker}: ${c.text}`) + 1;
+    if (used + cost > maxTokens) continue;
+    kept.add(c);
+    used += cost;
   }
-  return render(kept);
+  let chosen = candidates.filter((c) => kept.has(c));
+  while (chosen.length > 0 && counter.count(render(chosen)) > maxTokens) {
+    const weakest = chosen.reduce((w, c) => (c.density < w.density || (c.density === w.density && c.order > w.order) ? c : w));
+    chosen = chosen.filter((c) => c !== weakest);
+  }
+  return render(chosen);
 }
