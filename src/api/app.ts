@@ -2,7 +2,7 @@ import express, { type Express } from 'express';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFoundRoute } from './middleware/error-handler';
 import { fairAdmission } from './middleware/fair-admission';
-import { askAdmission } from './middleware/ask-admission';
+import { AskSlots, askAdmission } from './middleware/ask-admission';
 import { keyRateLimit } from './middleware/key-rate-limit';
 import { requestContext } from './middleware/request-context';
 import { uploadAdmission } from './middleware/upload-admission';
@@ -41,7 +41,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(authenticate(deps.authenticator));
   app.use(keyRateLimit(deps.requestLimiter));
   // Before the body is read: an ask past the bound costs nothing.
-  app.use(askAdmission(deps.config.limits.maxInflightAsks));
+  // One bound for HTTP and MCP asks (the MCP ask tool takes its place from the same slots).
+  const askSlots = new AskSlots(deps.config.limits.maxInflightAsks);
+  app.use(askAdmission(askSlots));
   // Before any body is read: bounds the request bodies this process holds in memory at once.
   app.use(
     uploadAdmission({
@@ -53,7 +55,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: deps.config.limits.maxJsonBytes, strict: false }));
   // The MCP endpoint (src/mcp): behind auth and the body limits, ahead of the turns, which its tools take themselves
   // (an ask must not hold one while it waits for the model: see mcp/tenant-turn.ts).
-  mount(mcpRouter(deps));
+  mount(mcpRouter(deps, askSlots));
   // Once the body is in: tenants take turns at this process's work.
   app.use(fairAdmission(deps.fairScheduler));
   mount(documentsRouter(deps));

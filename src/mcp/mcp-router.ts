@@ -4,6 +4,7 @@ import type { AppDeps } from '../api/app-deps';
 import { tenantOf } from '../api/middleware/auth';
 import { listedRouter, type ListedRouter } from '../api/routes/listed-router';
 import { AppError } from '../errors';
+import type { AskSlots } from '../api/middleware/ask-admission';
 import { refusalOf, transportRequest } from './mcp-http';
 import { MCP_PATH } from './mcp-path';
 import { createMcpServer } from './mcp-tools';
@@ -18,14 +19,14 @@ import { createMcpServer } from './mcp-tools';
  * socket itself): its answer comes back as a Response, so its refusals can be answered like every other error of the
  * API (envelope, catalogue code) instead of as JSON-RPC errors only MCP clients read.
  */
-export function mcpRouter(deps: AppDeps): ListedRouter {
+export function mcpRouter(deps: AppDeps, askSlots: AskSlots): ListedRouter {
   const router = listedRouter();
 
   router.post(MCP_PATH, async (req, res) => {
     if (!req.is('application/json')) {
       throw new AppError('unsupported_media_type', 'POST /mcp takes a JSON-RPC message (or a batch) as application/json');
     }
-    const server = createMcpServer(deps, tenantOf(res));
+    const server = createMcpServer(deps, tenantOf(res), askSlots);
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     // When the answer is sent, or the client goes away first: closing aborts a tool still running (an ask's model call
     // is then cancelled and nothing is stored, as for an HTTP client that leaves).

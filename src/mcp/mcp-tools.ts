@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import pkg from '../../package.json';
 import type { AppDeps } from '../api/app-deps';
 import { toAppError } from '../api/middleware/error-handler';
+import type { AskSlots } from '../api/middleware/ask-admission';
 import { toDocumentView } from '../api/views/document-views';
 import { toSearchResultView } from '../api/views/search-views';
 import { toAskAnswerView, toMessageView } from '../api/views/session-views';
@@ -26,7 +27,7 @@ const INSTRUCTIONS =
  * the use case the HTTP route calls, with the route's own input schema (mcp-inputs.ts), and answers what the route
  * answers (an ask leaves out its context breakdown, which is for tuning, not for the model).
  */
-export function createMcpServer(deps: AppDeps, tenant: string): McpServer {
+export function createMcpServer(deps: AppDeps, tenant: string, askSlots: AskSlots): McpServer {
   const server = new McpServer({ name: 'ragmem', version: pkg.version }, { instructions: INSTRUCTIONS });
   const turn = <T>(signal: AbortSignal, work: () => Promise<T>) => withTenantTurn(deps.fairScheduler, tenant, signal, work);
 
@@ -70,6 +71,8 @@ export function createMcpServer(deps: AppDeps, tenant: string): McpServer {
             got: args.question.length,
           });
         }
+        // Bounded with the HTTP asks (MAX_INFLIGHT_ASKS): past it, asks_busy before any work, as the route answers.
+        const release = askSlots.take();
         // Counted with the HTTP asks (mode json, stream), as mode "mcp".
         const ended = (outcome: string) => deps.metrics.asksTotal.inc({ mode: 'mcp', outcome });
         try {
@@ -80,6 +83,8 @@ export function createMcpServer(deps: AppDeps, tenant: string): McpServer {
         } catch (err) {
           ended(toAppError(err).code);
           throw err;
+        } finally {
+          release();
         }
       }),
   );
