@@ -19,6 +19,8 @@ export interface ContextRow extends Record<string, string | number> {
   'rps (1 client)': number;
   'rps (8 clients)': number;
   'p95 vs 100 turns': string;
+  /** Where the time goes: Server-Timing stages as p50/p95 each (recall and retrieval run concurrently). */
+  'stages p50/p95 ms': string;
 }
 
 const IMPORT_BATCH = 5000;
@@ -51,6 +53,14 @@ function questions(count: number, seed: number): string[] {
     return `${forms[Math.floor(rand() * forms.length)]} ${picked.join(' ') || 'the study'}?`;
   });
 }
+
+/** `recall;dur=5.1, build;dur=3.0` as [stage, ms] pairs. */
+const parseServerTiming = (header: string): Array<[string, number]> =>
+  header
+    .split(',')
+    .map((part) => /^\s*([\w-]+);dur=([\d.]+)/.exec(part))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1], Number(m[2])]);
 
 const post = (base: string, p: string, body: unknown) => callJson(base, 'POST', p, body);
 const get = (base: string, p: string) => callJson(base, 'GET', p);
@@ -100,7 +110,7 @@ export async function runContextBench(opts: ContextBenchOptions): Promise<Contex
   const { base, config } = service;
   const policy = { keepRecent: config.sessions.summary.keepRecentMessages, trigger: config.sessions.summary.triggerMessages };
   const verbose = (msg: string) => console.error(`context bench: ${msg}`);
-  const measured: Array<{ turns: number; p50: number; p95: number; p99: number; rps1: number; rps8: number }> = [];
+  const measured: Array<{ turns: number; p50: number; p95: number; p99: number; rps1: number; rps8: number; stageP50: string }> = [];
   try {
     for (const [i, turns] of opts.turns.entries()) {
       const id = `bench-context-${turns}-${i}`;
@@ -119,15 +129,26 @@ export async function runContextBench(opts: ContextBenchOptions): Promise<Contex
       );
 
       const qs = questions(WARMUP + 2 * opts.requests, 7 + i);
-      const ask = (q: string) => post(base, `/sessions/${id}/context`, { question: q });
+      const stages = new Map<string, number[]>();
+      const ask = async (q: string) => {
+        const res = await fetch(`${base}/sessions/${id}/context`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ question: q }),
+        });
+        await res.text();
+        if (!res.ok) throw new Error(`context answered ${res.status}`);
+        return res.headers.get('server-timing') ?? '';
+      };
       for (const q of qs.slice(0, WARMUP)) await ask(q);
 
       const latencies: number[] = [];
       const seqStart = performance.now();
       for (const q of qs.slice(WARMUP, WARMUP + opts.requests)) {
         const s = performance.now();
-        await ask(q);
+        const timing = await ask(q);
         latencies.push(performance.now() - s);
+        for (const [stage, ms] of parseServerTiming(timing)) stages.set(stage, [...(stages.get(stage) ?? []), ms]);
       }
       const rps1 = opts.requests / ((performance.now() - seqStart) / 1000);
 
@@ -137,7 +158,18 @@ export async function runContextBench(opts: ContextBenchOptions): Promise<Contex
         await ask(q);
       });
       const rps8 = opts.requests / ((performance.now() - concStart) / 1000);
-      measured.push({ turns, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), rps1, rps8 });
+      const stageP50 = [...stages]
+        .map(([stage, ms]) => `${stage} ${percentile(ms, 50).toFixed(1)}/${percentile(ms, 95).toFixed(1)}`)
+        .join(', ');
+      measured.push({
+        turns,
+        p50: percentile(latencies, 50),
+        p95: percentile(latencies, 95),
+        p99: percentile(latencies, 99),
+        rps1,
+        rps8,
+        stageP50,
+      });
     }
   } finally {
     await service.stop();
@@ -151,5 +183,6 @@ export async function runContextBench(opts: ContextBenchOptions): Promise<Contex
     'rps (1 client)': m.rps1,
     'rps (8 clients)': m.rps8,
     'p95 vs 100 turns': `${(m.p95 / reference.p95).toFixed(2)}x`,
+    'stages p50/p95 ms': m.stageP50,
   }));
 }

@@ -103,3 +103,25 @@ export function loadConversation(sample: LocomoSample): Conversation {
   }
   return { sampleId: sample.sample_id, messages, textById, contentById, questions };
 }
+
+/**
+ * The conversations as one longer conversation, one after the other (each keeps its own dates and speakers), with
+ * every question of each: a length stress test, since recall must then find each answer among twice as many turns.
+ * Turn ids are prefixed with their conversation's id to stay distinct.
+ */
+export function joinConversations(conversations: readonly Conversation[]): Conversation {
+  const prefixed = <T>(conv: Conversation, map: Map<string, T>) => [...map].map(([id, v]) => [`${conv.sampleId}:${id}`, v] as const);
+  return {
+    sampleId: conversations.map((c) => c.sampleId).join('_'),
+    messages: conversations.flatMap((c) => c.messages),
+    textById: new Map(conversations.flatMap((c) => prefixed(c, c.textById))),
+    contentById: new Map(conversations.flatMap((c) => prefixed(c, c.contentById))),
+    questions: conversations.flatMap((c) =>
+      c.questions.map((q) => ({
+        ...q,
+        evidence: q.evidence.map((id) => `${c.sampleId}:${id}`),
+        skipped: q.skipped.map((id) => `${c.sampleId}:${id}`),
+      })),
+    ),
+  };
+}

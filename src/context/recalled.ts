@@ -22,8 +22,13 @@ export const RECALLED_CLOSE = '</recalled>';
 /** Entries are separated by a blank line so multi-line contents stay readable. */
 export const RECALLED_SEPARATOR = '\n\n';
 
+/** A UTC ISO 8601 timestamp as toISOString writes it. */
+const UTC_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+
 /** `2023-05-08` (UTC) from an ISO timestamp; the raw string, defused to one line, when it does not parse. */
 export function formatTurnDate(createdAt: string): string {
+  // Stored dates are UTC ISO strings: their day is their first ten characters (parsing each was a tenth of a build).
+  if (UTC_ISO.test(createdAt)) return createdAt.slice(0, 10);
   const t = Date.parse(createdAt);
   if (Number.isNaN(t)) return defuse(createdAt, { inline: true });
   return new Date(t).toISOString().slice(0, 10);

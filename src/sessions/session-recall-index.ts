@@ -162,14 +162,14 @@ export class SessionRecallIndex {
       k: Math.ceil(k * (1 + TIE_MARGIN)),
       filter: { documentIds: [sessionDocumentId(session.id, session.generation)] },
     };
+    // Positions only: the messages' text is read from the session store, which holds it anyway.
     const [hits, older] = await Promise.all([
-      this.vectors.search(req),
-      this.legacyHas(tenant).then((has) => (has ? this.legacy!.search(req) : [])),
+      this.vectors.searchPositions(req),
+      this.legacyHas(tenant).then((has) => (has ? this.legacy!.searchPositions(req) : [])),
     ]);
     // A message is in one place or the other (re-indexing writes the same id to the new place): best score wins.
     const bySeq = new Map<number, number>();
-    for (const hit of [...hits, ...older])
-      bySeq.set(hit.chunk.chunkIndex, Math.max(hit.score, bySeq.get(hit.chunk.chunkIndex) ?? -Infinity));
+    for (const hit of [...hits, ...older]) bySeq.set(hit.chunkIndex, Math.max(hit.score, bySeq.get(hit.chunkIndex) ?? -Infinity));
     return [...bySeq]
       .map(([seq, score]) => ({ seq, score }))
       .sort((a, b) => b.score - a.score || TIE_ORDER * (a.seq - b.seq))

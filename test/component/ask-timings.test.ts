@@ -32,6 +32,11 @@ describe('When a chat app asks', () => {
       Number(new RegExp(`ragmem_ask_stage_seconds_count\\{stage="${stage}"\\} (\\d+)`).exec(metrics.body)?.[1]);
     expect(count('model')).toBe(2);
     expect(count('history')).toBe(1);
+
+    // A context preview says the same of the stages it runs (no model call, nothing stored).
+    const preview = await server.request('POST', '/sessions/timed/context', { question: 'Which stones?' });
+    expect(preview.status).toBe(200);
+    expect(Object.keys(stages(preview.headers.get('server-timing'))).sort()).toEqual(['build', 'history', 'retrieve', 'session']);
   });
 });
 

@@ -281,6 +281,26 @@ describe('LanceDB partitioned by tenant (specifics)', () => {
     await reopened.close();
   });
 
+  test('When a partition table is opened directly, then it takes and answers its own tenant only (its searches skip the tenant predicate)', async () => {
+    const [owner, other] = [uniqueTenant('owner'), uniqueTenant('other')];
+    const partition = storeAt(dir, { tableName: partitionTableName('chunks', owner), onlyTenant: owner });
+    try {
+      await partition.upsert([makeChunk({ id: 'mine', tenant: owner, text: 'granite quarry', vector: e(0) })]);
+      await expect(partition.upsert([makeChunk({ id: 'theirs', tenant: other, text: 'granite', vector: e(0) })])).rejects.toMatchObject({
+        code: 'internal_error',
+        message: expect.stringMatching(/holds tenant .* rows only/),
+      });
+      expect(await partition.count(owner)).toBe(1);
+      const search = (tenant: string) =>
+        partition.search({ tenant, collection: 'docs', text: 'granite', vector: e(0), mode: 'hybrid', k: 5 });
+      expect((await search(owner)).map((hit) => hit.chunk.id)).toEqual(['mine']);
+      expect(await search(other)).toEqual([]);
+      expect(await partition.searchPositions({ tenant: other, collection: 'docs', text: 'granite', mode: 'keyword', k: 5 })).toEqual([]);
+    } finally {
+      await partition.close();
+    }
+  });
+
   test('When a tenant has no table yet, then reads answer empty without creating one, and its first write creates it', async () => {
     const store = partitionedAt(dir);
     await store.init();

@@ -238,6 +238,28 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
         const { vector: _vector, ...stored } = document;
         expect(hit.chunk).toEqual(stored);
       });
+
+      test.each(['dense', 'keyword', 'hybrid'] as const)(
+        'When searching positions only (%s), then they are the full search’s hits, in its order, with its scores',
+        async (mode) => {
+          await store.upsert([
+            makeChunk({
+              id: 'other-doc',
+              tenant,
+              documentId: 'doc-2',
+              chunkIndex: 0,
+              text: 'Brass bands play revenue songs',
+              vector: v(1, 1),
+            }),
+          ]);
+          const req = { tenant, collection: 'docs', text: 'brass revenue', vector: v(1, 0.5), mode, k: 4 };
+          const full = await store.search(req);
+          const positions = await store.searchPositions(req);
+          expect(full.length).toBeGreaterThan(1);
+          expect(positions.map((p) => [p.documentId, p.chunkIndex])).toEqual(full.map((h) => [h.chunk.documentId, h.chunk.chunkIndex]));
+          positions.forEach((p, i) => expect(p.score).toBeCloseTo(full[i].score, 6));
+        },
+      );
     });
 
     describe('idempotent upsert', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { TekkenPieces } from '../../src/core/tokens/tekken-pieces';
-import { tekkenPattern } from '../../src/core/tokens/token-counter';
+import { TekkenPieces, pieceAlignedParts } from '../../src/core/tokens/tekken-pieces';
+import { TokenCounter, tekkenPattern } from '../../src/core/tokens/token-counter';
 import { rng } from '../../bench/corpus';
 
 const SHARED = path.resolve(__dirname, '../../../shared/data');
@@ -64,5 +64,36 @@ describe('TekkenPieces', () => {
 
   it('When the text is empty, Then there are no pieces', () => {
     expect(scanned(pieces, '')).toEqual([]);
+  });
+});
+
+describe('pieceAlignedParts', () => {
+  const counter = new TokenCounter();
+  const sum = (parts: string[]) => parts.reduce((n, part) => n + counter.count(part), 0);
+
+  it('When random strings over every class edge are cut, Then the parts join to the text and their counts add up to its count', () => {
+    const rand = rng(20261206);
+    const withNewlines = [...ALPHABET, '\n', '\n', '\n', '/'];
+    for (let n = 0; n < 20_000; n++) {
+      const length = 1 + Math.floor(rand() * 32);
+      const text = Array.from({ length }, () => withNewlines[Math.floor(rand() * withNewlines.length)]).join('');
+      const parts = pieceAlignedParts(text);
+      expect(parts.join('')).toBe(text);
+      expect({ text, count: sum(parts) }).toEqual({ text, count: counter.count(text) });
+    }
+  });
+
+  it('When a real prompt-like text is cut, Then it is cut at many lines and the counts add up', () => {
+    const lines = readFileSync(path.join(SHARED, 'scifact/corpus.jsonl'), 'utf8').slice(0, 200_000).split('\n');
+    const text = lines.map((line, i) => (i % 7 === 0 ? `[#${i} · 2024-01-0${i % 9}] user: ${line}` : line)).join('\n\n');
+    const parts = pieceAlignedParts(text);
+    expect(parts.length).toBeGreaterThan(lines.length / 2);
+    expect(sum(parts)).toBe(counter.count(text));
+  });
+
+  it('When a newline is followed by whitespace or a slash, Then the text is not cut there', () => {
+    expect(pieceAlignedParts('a.\n/b\n c\n\td\ne')).toEqual(['a.\n/b\n c\n\td\n', 'e']);
+    expect(pieceAlignedParts('')).toEqual(['']);
+    expect(pieceAlignedParts('x\n')).toEqual(['x\n']);
   });
 });

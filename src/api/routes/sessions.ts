@@ -63,7 +63,9 @@ export function sessionsRouter(deps: SessionDeps & { metrics: Pick<Metrics, 'ask
   router.post('/sessions/:id/context', async (req, res) => {
     const { id } = sessionIdParam.parse(req.params);
     const body = parseAsk(req, limits.maxQuestionChars);
-    const { built } = await prepareContext(deps, tenantOf(res), id, body, clientGone(res));
+    const timings: StageTimings = {};
+    const { built } = await prepareContext(deps, tenantOf(res), id, body, clientGone(res), timings);
+    res.setHeader('Server-Timing', serverTimingHeader(timings));
     res.json(toContextPreview(built));
   });
 

@@ -135,3 +135,27 @@ export class TekkenPieces {
     return re.lastIndex;
   }
 }
+
+/** JavaScript's \s, which the pattern's \s is. */
+const WHITESPACE = /\s/;
+
+/**
+ * Cuts a text into parts that no piece crosses, so its token count is the sum of theirs: a part ends after a '\n'
+ * that a character other than whitespace and '/' follows. No alternative of the pattern takes a '\n' and then such a
+ * character (1-3 never hold a newline, 4 allows only [\r\n/] after one, 5-7 are whitespace), and none looks behind,
+ * so the pieces after the cut are those of the part on its own; before it, the only lookahead (6) is tried after 5,
+ * which takes any whitespace run ending in '\n' whatever follows. Counting a long prompt by its parts lets a caller
+ * remember each part's count: a context's blocks are mostly the lines of the previous question's.
+ */
+export function pieceAlignedParts(text: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  for (let nl = text.indexOf('\n'); nl >= 0 && nl + 1 < text.length; nl = text.indexOf('\n', nl + 1)) {
+    const next = text[nl + 1];
+    if (next === '/' || WHITESPACE.test(next)) continue;
+    parts.push(text.slice(start, nl + 1));
+    start = nl + 1;
+  }
+  parts.push(text.slice(start));
+  return parts;
+}

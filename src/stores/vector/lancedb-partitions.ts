@@ -44,7 +44,7 @@ export function partitionedLanceDbStore(options: PartitionedLanceDbOptions): Ten
     name: tableName,
     idleCloseMs,
     logger: options.logger,
-    openPartition: (tenant) => new LanceDbVectorStore({ ...common, tableName: partitionTableName(tableName, tenant) }),
+    openPartition: (tenant) => new LanceDbVectorStore({ ...common, tableName: partitionTableName(tableName, tenant), onlyTenant: tenant }),
     partitionExists: (tenant) => exists(partitionTableName(tableName, tenant)),
     legacyExists: () => exists(tableName),
     openLegacy: () => new LanceDbVectorStore({ ...common, tableName }),

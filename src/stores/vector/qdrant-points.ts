@@ -3,8 +3,10 @@ import type { Schemas } from '@qdrant/js-client-rest' with { 'resolution-mode': 
 import { AppError } from '../../errors';
 import { chunkKeywordText } from '../../core/keywords/keyword-tokenizer';
 import { documentSparseVector } from '../../core/keywords/sparse-vector';
-import { checkChunk, checkString, metaTag, metaTagsOf, scalarFieldsOf } from './chunk-checks';
-import type { ChunkRecord, MetadataValue, SearchFilter, StoredChunk } from './vector-store';
+import { checkChunk, checkString, hybridDepth, metaTag, metaTagsOf, scalarFieldsOf } from './chunk-checks';
+import { DEFAULT_RRF_K } from '../../core/rrf';
+import type { SparseVector } from '../../core/keywords/sparse-vector';
+import type { ChunkRecord, MetadataValue, SearchFilter, StoredChunk, VectorSearchRequest } from './vector-store';
 
 /** Chunks as Qdrant points and back, and the filters every read and delete goes through. */
 
@@ -97,4 +99,24 @@ export function toStoredChunk(payload: Record<string, unknown> | null | undefine
     headingPath: ((payload.headingPath ?? []) as unknown[]).map(String),
     metadata: { ...((payload.metadata ?? {}) as Record<string, MetadataValue>) },
   };
+}
+
+/**
+ * The Query API request of one search: one vector query, or (hybrid) a dense and a sparse prefetch fused by weighted RRF
+ * in Qdrant. `sparse` is the query's IDF-weighted sparse vector (undefined: the keyword side has no terms).
+ */
+export function queryRequest(
+  req: VectorSearchRequest,
+  q: { dense?: number[]; sparse?: SparseVector; filter: Filter; withPayload: Schemas['WithPayloadInterface'] },
+): Schemas['QueryRequest'] {
+  const { dense, sparse, filter, withPayload } = q;
+  if (req.mode === 'dense') return { query: dense, using: DENSE_VECTOR, filter, limit: req.k, with_payload: withPayload };
+  if (req.mode === 'keyword') return { query: sparse, using: SPARSE_VECTOR, filter, limit: req.k, with_payload: withPayload };
+  const depth = hybridDepth(req.k);
+  const prefetch: Schemas['Prefetch'][] = [{ query: dense, using: DENSE_VECTOR, filter, limit: depth }];
+  if (sparse !== undefined) prefetch.push({ query: sparse, using: SPARSE_VECTOR, filter, limit: depth });
+  // Qdrant wants one weight per prefetch: weights only with both sides, and only when they are not the default.
+  const denseWeight = req.fusion?.denseWeight ?? 1;
+  const rrf = { k: req.fusion?.k ?? DEFAULT_RRF_K, ...(sparse !== undefined && denseWeight !== 1 ? { weights: [denseWeight, 1] } : {}) };
+  return { prefetch, query: { rrf }, limit: req.k, with_payload: withPayload };
 }

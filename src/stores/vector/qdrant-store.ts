@@ -1,8 +1,7 @@
 import type { QdrantClient as QdrantClientType, Schemas } from '@qdrant/js-client-rest' with { 'resolution-mode': 'import' };
 import { AppError, invalidRequest } from '../../errors';
-import { DEFAULT_RRF_K } from '../../core/rrf';
 import { querySparseVector, termIdf, type SparseVector } from '../../core/keywords/sparse-vector';
-import { checkIndexIdentity, checkInt32, checkSearchRequest, checkString, hybridDepth, type IndexIdentityOptions } from './chunk-checks';
+import { checkIndexIdentity, checkInt32, checkSearchRequest, checkString, type IndexIdentityOptions } from './chunk-checks';
 import {
   checkClusterOptions,
   collectionDistribution,
@@ -16,8 +15,8 @@ import { callQdrant, mapQdrantError } from './qdrant-errors';
 import { checkRecordedEmbedding, METADATA_KEY, PAYLOAD_INDEXES, QDRANT_LAYOUT_VERSION, type RecordedEmbedding } from './qdrant-layout';
 
 export { QDRANT_LAYOUT_VERSION } from './qdrant-layout';
-import { DENSE_VECTOR, SPARSE_VECTOR, matchValue, searchFilter, sortByIndex, toPoint, toStoredChunk } from './qdrant-points';
-import type { ChunkRecord, ScoredChunk, StoredChunk, VectorSearchRequest, VectorStore } from './vector-store';
+import { DENSE_VECTOR, SPARSE_VECTOR, matchValue, queryRequest, searchFilter, sortByIndex, toPoint, toStoredChunk } from './qdrant-points';
+import type { ChunkRecord, ScoredChunk, ScoredPosition, StoredChunk, VectorSearchRequest, VectorStore } from './vector-store';
 
 /**
  * The production vector store: one Qdrant collection holds every tenant's chunks, and every read and delete carries a
@@ -135,6 +134,21 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   async search(req: VectorSearchRequest): Promise<ScoredChunk[]> {
+    const points = await this.query(req, true);
+    return points.map((point) => ({ chunk: toStoredChunk(point.payload), score: point.score }));
+  }
+
+  async searchPositions(req: VectorSearchRequest): Promise<ScoredPosition[]> {
+    const points = await this.query(req, { include: ['documentId', 'chunkIndex'] });
+    return points.map((point) => ({
+      documentId: String(point.payload?.documentId),
+      chunkIndex: Number(point.payload?.chunkIndex),
+      score: point.score,
+    }));
+  }
+
+  /** One search as one Query API call, with the payload `withPayload` selects. */
+  private async query(req: VectorSearchRequest, withPayload: Schemas['WithPayloadInterface']): Promise<Schemas['ScoredPoint'][]> {
     checkSearchRequest(req, this.options.dimensions);
     const filter = searchFilter(req.tenant, req.collection, req.filter);
     if (req.k === 0 || filter === undefined) return [];
@@ -146,22 +160,9 @@ export class QdrantVectorStore implements VectorStore {
     await this.ready();
     const sparse = hasSparse ? await this.tenantIdf(req.tenant, terms) : undefined;
 
-    let request: Schemas['QueryRequest'];
-    if (req.mode === 'hybrid') {
-      const depth = hybridDepth(req.k);
-      const prefetch: Schemas['Prefetch'][] = [{ query: dense, using: DENSE_VECTOR, filter, limit: depth }];
-      if (hasSparse) prefetch.push({ query: sparse, using: SPARSE_VECTOR, filter, limit: depth });
-      // Qdrant wants one weight per prefetch: weights only with both sides, and only when they are not the default.
-      const denseWeight = req.fusion?.denseWeight ?? 1;
-      const rrf = { k: req.fusion?.k ?? DEFAULT_RRF_K, ...(hasSparse && denseWeight !== 1 ? { weights: [denseWeight, 1] } : {}) };
-      request = { prefetch, query: { rrf }, limit: req.k, with_payload: true };
-    } else if (req.mode === 'dense') {
-      request = { query: dense, using: DENSE_VECTOR, filter, limit: req.k, with_payload: true };
-    } else {
-      request = { query: sparse, using: SPARSE_VECTOR, filter, limit: req.k, with_payload: true };
-    }
+    const request = queryRequest(req, { dense, sparse, filter, withPayload });
     const result = await this.call('query', () => this.client.query(this.alias, { ...request, ...this.readParams() }));
-    return result.points.map((point) => ({ chunk: toStoredChunk(point.payload), score: point.score }));
+    return result.points;
   }
 
   /**

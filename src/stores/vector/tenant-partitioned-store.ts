@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ChunkRecord, ScoredChunk, StoredChunk, StoreLogger, VectorSearchRequest, VectorStore } from './vector-store';
+import type { ChunkRecord, ScoredChunk, ScoredPosition, StoredChunk, StoreLogger, VectorSearchRequest, VectorStore } from './vector-store';
 
 /**
  * One physical index split into one table per tenant, so that nothing one tenant writes changes what another reads:
@@ -93,6 +93,10 @@ export class TenantPartitionedStore implements VectorStore {
 
   search(req: VectorSearchRequest): Promise<ScoredChunk[]> {
     return this.on(req.tenant, false, (store) => store.search(req), []);
+  }
+
+  searchPositions(req: VectorSearchRequest): Promise<ScoredPosition[]> {
+    return this.on(req.tenant, false, (store) => store.searchPositions(req), []);
   }
 
   deleteDocument(tenant: string, documentId: string, opts?: { onlyVersion?: number; exceptVersion?: number }): Promise<void> {
