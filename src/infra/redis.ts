@@ -55,56 +55,48 @@ function clusterOptions(
 
 const seeds = (target: Extract<RedisTarget, { mode: 'cluster' }>) => target.nodes.map(({ host, port }) => ({ host, port }));
 
-export function createCommandClient(target: RedisTarget, name: string): RedisClient {
+/** What a connection does while it is not connected; the same on one server and on a cluster. */
+interface ConnectionBehaviour {
+  enableOfflineQueue: boolean;
+  retryStrategy: (times: number) => number | void | null;
+  enableAutoPipelining?: boolean;
+  lazyConnect?: boolean;
+}
+
+/**
+ * One connection to the target: a Cluster (node options per node, `cluster` options for the cluster client) or one
+ * server with the node options. Errors are not logged here: state is surfaced through readiness and 503s.
+ */
+function connect(target: RedisTarget, node: RedisOptions, behaviour: ConnectionBehaviour, cluster: ClusterOptions = {}): RedisClient {
+  const { retryStrategy, ...rest } = behaviour;
+  // Unset options are left out rather than passed as undefined, which would override ioredis's defaults.
+  const common = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined));
   const client: RedisClient =
     target.mode === 'cluster'
-      ? new Cluster(
-          seeds(target),
-          clusterOptions(
-            target,
-            { connectionName: name, maxRetriesPerRequest: 1, connectTimeout: 5000 },
-            { ...FAILOVER_RETRIES, enableOfflineQueue: false, enableAutoPipelining: true, clusterRetryStrategy: reconnect },
-          ),
-        )
-      : new Redis(target.url, {
-          connectionName: name,
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 1,
-          connectTimeout: 5000,
-          // Commands issued in the same tick share one round trip: a bulk upload or a busy worker issues many at once.
-          enableAutoPipelining: true,
-          retryStrategy: reconnect,
-        });
-  client.on('error', () => undefined); // state is surfaced through readiness and 503s, not log floods
+      ? new Cluster(seeds(target), clusterOptions(target, node, { ...cluster, ...common, clusterRetryStrategy: retryStrategy }))
+      : new Redis(target.url, { ...node, ...common, retryStrategy });
+  client.on('error', () => undefined);
   return client;
+}
+
+export function createCommandClient(target: RedisTarget, name: string): RedisClient {
+  return connect(
+    target,
+    { connectionName: name, maxRetriesPerRequest: 1, connectTimeout: 5000 },
+    // Commands issued in the same tick share one round trip: a bulk upload or a busy worker issues many at once.
+    { enableOfflineQueue: false, enableAutoPipelining: true, retryStrategy: reconnect },
+    FAILOVER_RETRIES,
+  );
 }
 
 export function createWorkerConnection(target: RedisTarget, name: string, extra: RedisOptions = {}): RedisClient {
   const { retryStrategy, lazyConnect, ...nodeOptions } = extra;
-  const client: RedisClient =
-    target.mode === 'cluster'
-      ? new Cluster(
-          seeds(target),
-          clusterOptions(
-            target,
-            { connectionName: name, maxRetriesPerRequest: null, ...nodeOptions },
-            {
-              ...FAILOVER_RETRIES,
-              enableOfflineQueue: true,
-              lazyConnect,
-              clusterRetryStrategy: retryStrategy === undefined ? reconnect : retryStrategy,
-            },
-          ),
-        )
-      : new Redis(target.url, {
-          connectionName: name,
-          maxRetriesPerRequest: null,
-          enableOfflineQueue: true,
-          retryStrategy: reconnect,
-          ...extra,
-        });
-  client.on('error', () => undefined);
-  return client;
+  return connect(
+    target,
+    { connectionName: name, maxRetriesPerRequest: null, ...nodeOptions },
+    { enableOfflineQueue: nodeOptions.enableOfflineQueue ?? true, lazyConnect, retryStrategy: retryStrategy ?? reconnect },
+    FAILOVER_RETRIES,
+  );
 }
 
 /** Where Redis is, for messages: the URL without its password, or the cluster's seed nodes. */
@@ -120,24 +112,12 @@ export function describeRedis(target: RedisTarget): string {
  * and the cluster says every slot is served (ioredis's ready check reads CLUSTER INFO).
  */
 export async function assertRedisReachable(target: RedisTarget, timeoutMs = 3000): Promise<void> {
-  const probe: RedisClient =
-    target.mode === 'cluster'
-      ? new Cluster(
-          seeds(target),
-          clusterOptions(
-            target,
-            { connectTimeout: timeoutMs, maxRetriesPerRequest: 0 },
-            { lazyConnect: true, enableOfflineQueue: false, clusterRetryStrategy: () => null, slotsRefreshTimeout: timeoutMs },
-          ),
-        )
-      : new Redis(target.url, {
-          lazyConnect: true,
-          connectTimeout: timeoutMs,
-          maxRetriesPerRequest: 0,
-          enableOfflineQueue: false,
-          retryStrategy: () => null,
-        });
-  probe.on('error', () => undefined);
+  const probe = connect(
+    target,
+    { connectTimeout: timeoutMs, maxRetriesPerRequest: 0 },
+    { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null },
+    { slotsRefreshTimeout: timeoutMs },
+  );
   let timer: NodeJS.Timeout | undefined;
   try {
     // A cluster whose slots are not all served never becomes ready: bounded here, past the connect timeout.
