@@ -26,6 +26,8 @@ export interface ContextRow extends Record<string, string | number> {
 const IMPORT_BATCH = 5000;
 const WARMUP = 20;
 const CLIENTS = 8;
+/** No LanceDB fold for this long: the store is quiet. Folds follow writes after about a second (DEFAULT_OPTIMIZE_IDLE_MS). */
+const QUIET_MS = 3000;
 
 /** `count` turns of real prose (1-3 SciFact sentences each), alternating user and assistant, a minute apart. */
 function conversation(count: number, seed: number): Array<{ role: 'user' | 'assistant'; content: string; createdAt: string }> {
@@ -101,6 +103,32 @@ async function waitForMemory(
   return { recallSeconds, summarySeconds: (Date.now() - started) / 1000 - recallSeconds, summaryCovers: covers };
 }
 
+/** LanceDB folds so far (ragmem_lancedb_fold_seconds_count over every index), from /metrics. */
+async function foldsSoFar(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return [...text.matchAll(/^ragmem_lancedb_fold_seconds_count\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
+/**
+ * Waits until LanceDB has folded the imported rows and nothing more (no new fold for QUIET_MS): right after a bulk
+ * import the folds of the session's table run alongside the first questions and were most of their p95 (10,000
+ * turns: recall p95 12-20 ms while folding, 8 ms after). Returns the seconds waited.
+ */
+async function waitForQuietStore(base: string, timeoutMs = 60_000): Promise<number> {
+  const started = Date.now();
+  let folds = await foldsSoFar(base);
+  let since = Date.now();
+  while (Date.now() - since < QUIET_MS && Date.now() - started < timeoutMs) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = await foldsSoFar(base);
+    if (now !== folds) {
+      folds = now;
+      since = Date.now();
+    }
+  }
+  return (Date.now() - started) / 1000;
+}
+
 /**
  * POST /sessions/:id/context latency against session length: the service in-process (offline provider, LanceDB in a
  * temp dir, a throwaway Redis, workers inline), one session per size, default maxContextTokens and k.
@@ -123,9 +151,11 @@ export async function runContextBench(opts: ContextBenchOptions): Promise<Contex
       }
       const importSeconds = (performance.now() - t0) / 1000;
       const memory = await waitForMemory(base, id, lastSeq, policy);
+      const quietSeconds = await waitForQuietStore(base);
       verbose(
         `${turns} turns imported in ${importSeconds.toFixed(2)} s, recall indexed after ${memory.recallSeconds.toFixed(1)} s, ` +
-          `summary through seq ${memory.summaryCovers} after ${memory.summarySeconds.toFixed(1)} s more`,
+          `summary through seq ${memory.summaryCovers} after ${memory.summarySeconds.toFixed(1)} s more, ` +
+          `LanceDB quiet after ${quietSeconds.toFixed(1)} s more`,
       );
 
       const qs = questions(WARMUP + 2 * opts.requests, 7 + i);

@@ -89,7 +89,13 @@ export interface Services {
 }
 
 /** The store of one physical index: LanceDB tables `<name>__t_<tenant>`, or the Qdrant collection base `ragmem_<name>`. */
-export function createVectorStore(config: Readonly<Config>, spec: IndexSpec, logger: Logger, session?: Session): VectorStore {
+export function createVectorStore(
+  config: Readonly<Config>,
+  spec: IndexSpec,
+  logger: Logger,
+  session?: Session,
+  metrics?: Metrics,
+): VectorStore {
   const common = { dimensions: spec.dimensions, embeddingModel: spec.embeddingModel, logger };
   if (config.vector.backend === 'qdrant') {
     return new QdrantVectorStore({
@@ -107,7 +113,13 @@ export function createVectorStore(config: Readonly<Config>, spec: IndexSpec, log
     });
   }
   // One table per tenant: LanceDB's BM25 statistics are per table, so tenants cannot move each other's keyword scores.
-  return partitionedLanceDbStore({ dir: config.vector.dir, tableName: spec.name, session, ...common });
+  return partitionedLanceDbStore({
+    dir: config.vector.dir,
+    tableName: spec.name,
+    session,
+    onFold: foldObserver(metrics, spec.name),
+    ...common,
+  });
 }
 
 /** LanceDB tables of session memory: `session_memory__t_<tenant>`. */
@@ -125,7 +137,17 @@ const SESSION_MEMORY_FRESH_ROWS = 2_000;
  * 32 asking clients: an optimize every few hundred ms in the API and searches of 250-600 ms). Qdrant has no such cost:
  * undefined there, and session memory stays a reserved collection of the default index.
  */
-function createSessionMemoryStore(config: Readonly<Config>, spec: IndexSpec, logger: Logger, session?: Session): VectorStore | undefined {
+/** Counts a LanceDB index's folds in `ragmem_lancedb_fold_seconds`. */
+const foldObserver = (metrics: Metrics | undefined, index: string) =>
+  metrics ? (seconds: number) => metrics.lancedbFolds.observe({ index }, seconds) : undefined;
+
+function createSessionMemoryStore(
+  config: Readonly<Config>,
+  spec: IndexSpec,
+  logger: Logger,
+  session?: Session,
+  metrics?: Metrics,
+): VectorStore | undefined {
   if (config.vector.backend === 'qdrant') return undefined;
   return partitionedLanceDbStore({
     dir: config.vector.dir,
@@ -137,6 +159,7 @@ function createSessionMemoryStore(config: Readonly<Config>, spec: IndexSpec, log
     freshenOn: 'write',
     freshIndexMaxRows: SESSION_MEMORY_FRESH_ROWS,
     foldPacing: config.vector.sessionMemoryFoldPacing,
+    onFold: foldObserver(metrics, SESSION_MEMORY_INDEX_NAME),
   });
 }
 
@@ -162,14 +185,14 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   };
   // One cache budget for every LanceDB table of this process (LANCEDB_INDEX_CACHE_MB, LANCEDB_METADATA_CACHE_MB).
   const lanceSession = config.vector.backend === 'lancedb' ? lanceDbSession(config.vector.cache) : undefined;
-  const vectors = createVectorStore(config, defaultSpec, logger, lanceSession);
+  const vectors = createVectorStore(config, defaultSpec, logger, lanceSession, metrics);
   await vectors.init();
   const indexes = new VectorIndexes({
     catalog: new IndexCatalog(redis, config.redisPrefix, defaultSpec),
     embedders,
     tokenCounter,
     defaultStore: vectors,
-    openStore: (spec) => createVectorStore(config, spec, logger, lanceSession),
+    openStore: (spec) => createVectorStore(config, spec, logger, lanceSession, metrics),
     // A search or write that read the old route just before a switch finishes on it first, even with no drop grace.
     retireAfterMs: Math.max(config.reindex.dropGraceMs, 10_000),
     onCloseError: (index, err) => logger.warn({ err, index }, 'closing a retired index failed'),
@@ -186,7 +209,7 @@ export async function createServices(config: Readonly<Config>, logger: Logger): 
   const reindexJobs = new ReindexJobs(redis, config.redisPrefix);
   const reindexProducer = new ReindexProducer(queueConnection, config.redisPrefix, jobOptions, requestId);
   const sessions = new SessionStore(redis, config.redisPrefix, { ttlSeconds: config.sessions.ttlSeconds });
-  const sessionVectors = createSessionMemoryStore(config, defaultSpec, logger, lanceSession) ?? vectors;
+  const sessionVectors = createSessionMemoryStore(config, defaultSpec, logger, lanceSession, metrics) ?? vectors;
   if (sessionVectors !== vectors) await sessionVectors.init();
   const recallIndex = new SessionRecallIndex(sessionVectors, embedder, {
     legacy: sessionVectors !== vectors ? vectors : undefined,

@@ -86,6 +86,13 @@ export function createMetrics() {
         { cache, result: 'miss' },
       ]),
     ),
+    lancedbFolds: new Histogram({
+      name: 'ragmem_lancedb_fold_seconds',
+      help: 'LanceDB folds (compaction and index update after writes), by index; a fold runs alongside searches and slows them',
+      labelNames: ['index'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
     rateLimitWaits: new Counter({
       name: 'ragmem_rate_limit_waits_total',
       help: 'Model calls that had to wait for rate-limit budget, by limiter (model), model, purpose and outcome (acquired, refused: rate_limited)',

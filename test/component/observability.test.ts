@@ -95,6 +95,15 @@ describe('When a document is uploaded with an x-request-id', () => {
     }
     expect(sumOf(text, 'ragmem_queue_depth', { queue: 'ingest', state: 'completed' })).toBeGreaterThanOrEqual(1);
     expect(sumOf(text, 'ragmem_queue_depth', { queue: 'ingest', state: 'active' })).toBe(0);
+
+    // The new chunks are folded into the document index's keyword index (once writes pause, or before the next
+    // search of so small a table): a fold an operator can see, with its duration.
+    await server.request('POST', '/search', { query: 'reefs' });
+    const folded = await waitFor('a fold of the document index in /metrics', async () => {
+      const t = await scrape();
+      return sumOf(t, 'ragmem_lancedb_fold_seconds_count', { index: 'chunks' }) >= 1 ? t : undefined;
+    });
+    expect(sumOf(folded, 'ragmem_lancedb_fold_seconds_sum', { index: 'chunks' })).toBeGreaterThan(0);
   });
 });
 

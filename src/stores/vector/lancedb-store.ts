@@ -85,6 +85,8 @@ export interface LanceDbVectorStoreOptions extends IndexIdentityOptions {
    * 1/(1 + pacing) of the writer's time. Default 0: a write waits for a fold of its own as soon as the previous ends.
    */
   foldPacing?: number;
+  /** Called after each fold (compaction and index update) with its duration in seconds. */
+  onFold?: (seconds: number) => void;
   /**
    * Size of Lance's CPU thread pool (LANCE_CPU_THREADS), applied when this process has not set it. Lance 0.31 sizes it
    * from the core count, and on a 2-core machine its full-text index build deadlocks once the index has more than one
@@ -163,6 +165,7 @@ export class LanceDbVectorStore implements VectorStore {
       keepVersionsMs: options.keepVersionsMs ?? DEFAULT_KEEP_VERSIONS_MS,
       foldPacing: options.foldPacing ?? 0,
       logger: options.logger,
+      onFold: options.onFold,
       table: () => this.opened?.then((o) => o.table),
     });
     // Lance reads this once, when its CPU pool first starts (lazily, on first use), so it must be in the environment

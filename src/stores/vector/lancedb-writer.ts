@@ -18,6 +18,8 @@ export interface TableWriterOptions {
   /** A paced fold waits this many times the last fold's duration after it (see pacedFold). */
   foldPacing: number;
   logger?: StoreLogger;
+  /** Called after each fold with its duration in seconds (the service counts folds: a metric for operators). */
+  onFold?: (seconds: number) => void;
   /** The open table, or undefined once the store closed (a fold queued before then has nothing to do). */
   table(): Promise<lancedb.Table> | undefined;
 }
@@ -94,6 +96,7 @@ export class TableWriter {
         const started = Date.now();
         const stats = await table.optimize({ cleanupOlderThan: new Date(Date.now() - this.options.keepVersionsMs) });
         this.lastOptimize = { endedAt: Date.now(), ms: Date.now() - started };
+        this.options.onFold?.(this.lastOptimize.ms / 1000);
         this.options.logger?.info(
           { table: this.options.tableName, ms: this.lastOptimize.ms, writes: pending, ...stats.compaction },
           'lancedb table optimized',
