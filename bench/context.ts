@@ -26,8 +26,11 @@ export interface ContextRow extends Record<string, string | number> {
 const IMPORT_BATCH = 5000;
 const WARMUP = 20;
 const CLIENTS = 8;
-/** No LanceDB fold for this long: the store is quiet. Folds follow writes after about a second (DEFAULT_OPTIMIZE_IDLE_MS). */
-const QUIET_MS = 3000;
+/**
+ * No LanceDB fold for this long: the store is quiet. A fold follows writes after about a second (DEFAULT_OPTIMIZE_IDLE_MS),
+ * and session memory's are paced up to 5 s after the previous one (MAX_FOLD_PAUSE_MS in lancedb-writer.ts).
+ */
+const QUIET_MS = 7000;
 
 /** `count` turns of real prose (1-3 SciFact sentences each), alternating user and assistant, a minute apart. */
 function conversation(count: number, seed: number): Array<{ role: 'user' | 'assistant'; content: string; createdAt: string }> {

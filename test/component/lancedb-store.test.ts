@@ -219,6 +219,23 @@ describe('LanceDbVectorStore (LanceDB specifics)', () => {
     expect(hits).toHaveLength(3);
   });
 
+  test('When folds are paced, then the fold after a write pause waits its pace too, and onFold reports each fold', async () => {
+    const folds: Array<{ endedAt: number; seconds: number }> = [];
+    const pacing = 20;
+    const store = open({ foldPacing: pacing, optimizeIdleMs: 10, onFold: (seconds) => folds.push({ endedAt: Date.now(), seconds }) });
+    const tenant = uniqueTenant('paced-idle');
+    await store.upsert([makeChunk({ id: 'p0', tenant })]);
+    await waitFor('the first idle fold', () => (folds.length === 1 ? true : undefined), 10_000);
+    await store.upsert([makeChunk({ id: 'p1', tenant, chunkIndex: 1 })]);
+    await waitFor('the second idle fold', () => (folds.length === 2 ? true : undefined), 10_000);
+    // Unpaced, the second fold would start 10 ms after the write; paced, no sooner than pacing x the first's duration
+    // after the first ended (at most MAX_FOLD_PAUSE_MS, 5 s).
+    const secondStarted = folds[1].endedAt - folds[1].seconds * 1000;
+    expect(secondStarted - folds[0].endedAt).toBeGreaterThanOrEqual(Math.min(5000, pacing * folds[0].seconds * 1000) - 5);
+    expect(folds[0].seconds).toBeGreaterThan(0);
+    await store.close();
+  });
+
   test('When a vector has the wrong size, then upsert and search reject it with invalid_request and nothing is written', async () => {
     const store = open();
     const tenant = uniqueTenant('dims');
